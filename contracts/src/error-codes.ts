@@ -1,0 +1,40 @@
+/**
+ * Stable error codes of the HTTP API. Clients switch on `code`; messages are for people.
+ * The HTTP status of each code is part of the contract.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  INVALID_TOKEN: 401,
+  TOKEN_EXPIRED: 401,
+  INVALID_TICKET: 401,
+  WRONG_SALE: 403,
+  NOT_ADMITTED: 403,
+  SALE_NOT_FOUND: 404,
+  ORDER_NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  SALE_EXISTS: 409,
+  SALE_NOT_OPEN: 409,
+  SALE_ENDED: 409,
+  SOLD_OUT: 409,
+  INSUFFICIENT_STOCK: 409,
+  SALE_STARTED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  QUANTITY_OUT_OF_RANGE: 422,
+  INVALID_SALE_CONFIG: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The JSON body of every error answer (Fastify's shape plus a stable code). */
+export interface ErrorBody {
+  readonly statusCode: number;
+  readonly code: ErrorCode;
+  readonly error: string;
+  readonly message: string;
+}

@@ -1,0 +1,67 @@
+/**
+ * Every Redis key of a sale, made in one place.
+ *
+ * All keys of one sale share the hash tag `{sale:<id>}`, so every Lua script that touches a
+ * sale touches one slot and runs unchanged on Redis Cluster. Cluster safety is a property of
+ * this file: nothing else builds a key by hand.
+ */
+
+/** Sale ids are short, URL-safe and never contain the hash-tag braces. */
+export const SALE_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$';
+const saleIdRe = new RegExp(SALE_ID_PATTERN);
+
+export function isSaleId(value: string): boolean {
+  return saleIdRe.test(value);
+}
+
+export interface SaleKeys {
+  /** hash: the hot copy of the sale's configuration (PostgreSQL holds the original). */
+  readonly config: string;
+  /** hash: admission loop state (rate credit, last tick, counters). */
+  readonly state: string;
+  /** sorted set: waiting visitors, score = fairness score. */
+  readonly queue: string;
+  /** sorted set: admitted visitors who have not bought yet, score = expiry (ms). */
+  readonly admitted: string;
+  /** integer: units that can still be reserved. */
+  readonly stock: string;
+  /** hash: orderId -> order message, accepted but not yet confirmed by the worker (the outbox). */
+  readonly pending: string;
+  /** sorted set: orderId -> when the reconciler should next re-publish it (ms). */
+  readonly pendingDue: string;
+  /** hash: visitorId -> state record (see visitor-state in the gateway). */
+  readonly visitors: string;
+  /** integer: arrival sequence, for FIFO scores. */
+  readonly seq: string;
+  /** string: the admission leader's owner id, with an expiry. */
+  readonly leader: string;
+  /** integer: fencing token, incremented at every change of leader. */
+  readonly leaderEpoch: string;
+  /** pub/sub channel: sale ticks and order events for this sale. */
+  readonly events: string;
+}
+
+export function saleKeys(saleId: string): SaleKeys {
+  if (!isSaleId(saleId)) throw new TypeError(`invalid sale id: ${JSON.stringify(saleId)}`);
+  const p = `vr:{sale:${saleId}}`;
+  return {
+    config: `${p}:config`,
+    state: `${p}:state`,
+    queue: `${p}:queue`,
+    admitted: `${p}:admitted`,
+    stock: `${p}:stock`,
+    pending: `${p}:pending`,
+    pendingDue: `${p}:pending-due`,
+    visitors: `${p}:visitors`,
+    seq: `${p}:seq`,
+    leader: `${p}:leader`,
+    leaderEpoch: `${p}:leader-epoch`,
+    events: `${p}:events`,
+  };
+}
+
+/** set: ids of sales the admission loop must look after (not hash-tagged: one key, one slot). */
+export const ACTIVE_SALES_KEY = 'vr:sales:active';
+
+/** pattern matching every sale's events channel (gateways psubscribe to it). */
+export const SALE_EVENTS_PATTERN = 'vr:{sale:*}:events';

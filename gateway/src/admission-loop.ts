@@ -1,0 +1,186 @@
+/**
+ * The admission loop. Every tick, for each active sale, this gateway tries to be (or stay)
+ * the sale's leader: a Redis lock with an expiry, renewed each tick, that any gateway takes
+ * over when its holder dies. The leader runs the `admit` script (which re-checks the lock
+ * inside Redis, so two leaders can never both admit), publishes one `sale:update` event for
+ * the sale's room, and runs the outbox reconciler.
+ */
+import { randomBytes } from 'node:crypto';
+import { ACTIVE_SALES_KEY, saleKeys, type SaleStatus, type SaleUpdateEvent } from '@velvet-rope/contracts';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { OrderPublisher } from './order-publisher.js';
+import type { Reconciler } from './reconciler.js';
+
+export interface AdmissionLoopOptions {
+  readonly redis: Redis;
+  readonly publisher: OrderPublisher;
+  readonly reconciler: Reconciler;
+  readonly logger: FastifyBaseLogger;
+  readonly tickMs: number;
+  readonly oversubscription: number;
+  /** unique per process: the lock's owner id */
+  readonly ownerId: string;
+  /** most admitted in one tick, whatever the rate */
+  readonly maxBatch?: number;
+  readonly reconcileEveryMs?: number;
+  readonly onTick?: (tick: AdmissionTick) => void;
+}
+
+export interface AdmissionTick {
+  readonly saleId: string;
+  readonly epoch: number;
+  readonly status: SaleStatus;
+  readonly waiting: number;
+  readonly active: number;
+  readonly remaining: number;
+  readonly admittedTotal: number;
+  readonly ratePerMinute: number;
+  readonly expired: number;
+  readonly admitted: readonly { visitorId: string; jti: string; expiresAt: number; sequence: number }[];
+}
+
+export class AdmissionLoop {
+  readonly #o: AdmissionLoopOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #stopped = true;
+  /** sales this process leads, with their fencing epoch */
+  readonly #leading = new Map<string, number>();
+  readonly #lastReconcile = new Map<string, number>();
+  #current: Promise<void> = Promise.resolve();
+
+  constructor(options: AdmissionLoopOptions) {
+    this.#o = options;
+  }
+
+  /** Sales this gateway currently leads (for readiness and tests). */
+  get leading(): ReadonlyMap<string, number> {
+    return this.#leading;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  #schedule(delay: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#current = this.tickAll()
+        .then(() => undefined)
+        .catch((err: unknown) => this.#o.logger.warn({ err }, 'admission tick failed'))
+        .finally(() => this.#schedule(this.#o.tickMs));
+    }, delay);
+  }
+
+  /** One tick over every active sale. Exposed for tests. */
+  async tickAll(): Promise<AdmissionTick[]> {
+    if (this.#running) return [];
+    this.#running = true;
+    try {
+      const saleIds = await this.#o.redis.smembers(ACTIVE_SALES_KEY);
+      const ticks = await Promise.all(saleIds.map((id) => this.tickSale(id)));
+      return ticks.filter((t): t is AdmissionTick => t !== undefined);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async tickSale(saleId: string): Promise<AdmissionTick | undefined> {
+    const { redis, logger, tickMs } = this.#o;
+    const k = saleKeys(saleId);
+    const [held, epoch, changed] = await redis.leader(k.leader, k.leaderEpoch, this.#o.ownerId, tickMs * 4, '0');
+    if (!held) {
+      if (this.#leading.delete(saleId)) logger.info({ saleId }, 'admission leadership lost');
+      return undefined;
+    }
+    if (changed || !this.#leading.has(saleId)) logger.info({ saleId, epoch }, 'admission leader for sale');
+    this.#leading.set(saleId, epoch);
+
+    // with no way to accept orders, admitting shoppers would only burn their checkout window
+    if (!this.#o.publisher.ready) return undefined;
+
+    const reply = await redis.admit(
+      k.config,
+      k.state,
+      k.queue,
+      k.admitted,
+      k.stock,
+      k.visitors,
+      k.leader,
+      this.#o.ownerId,
+      `${randomBytes(12).toString('base64url')}.`,
+      this.#o.oversubscription,
+      this.#o.maxBatch ?? 5_000,
+      Math.max(1_000, tickMs * 4),
+    );
+    if (reply[0] === 'NOT_FOUND') {
+      await redis.srem(ACTIVE_SALES_KEY, saleId);
+      return undefined;
+    }
+    if (reply[0] !== 'OK') return undefined;
+    const admitted: { visitorId: string; jti: string; expiresAt: number; sequence: number }[] = [];
+    for (let i = 9; i + 3 < reply.length; i += 4) {
+      admitted.push({
+        visitorId: String(reply[i]),
+        jti: String(reply[i + 1]),
+        expiresAt: Number(reply[i + 2]),
+        sequence: Number(reply[i + 3]),
+      });
+    }
+    const tick: AdmissionTick = {
+      saleId,
+      epoch,
+      status: reply[1] as SaleStatus,
+      waiting: Number(reply[2]),
+      active: Number(reply[3]),
+      remaining: Number(reply[4]),
+      admittedTotal: Number(reply[5]),
+      ratePerMinute: Number(reply[6]),
+      expired: Number(reply[7]),
+      admitted,
+    };
+    const event: SaleUpdateEvent = {
+      type: 'sale:update',
+      saleId,
+      status: tick.status,
+      waiting: tick.waiting,
+      admitted: tick.active,
+      remaining: tick.remaining,
+      ratePerMinute: tick.ratePerMinute,
+      admittedNow: admitted.length,
+      admittedTotal: tick.admittedTotal,
+      at: Date.now(),
+    };
+    await redis.publish(k.events, JSON.stringify(event));
+
+    const now = Date.now();
+    if (now - (this.#lastReconcile.get(saleId) ?? 0) >= (this.#o.reconcileEveryMs ?? 1_000)) {
+      this.#lastReconcile.set(saleId, now);
+      const pending = await this.#o.reconciler.run(saleId);
+      // an ended sale with nothing left in its outbox needs no more looking after
+      if (tick.status === 'ended' && pending === 0 && (await redis.hlen(k.pending)) === 0) {
+        await redis.srem(ACTIVE_SALES_KEY, saleId);
+      }
+    }
+    this.#o.onTick?.(tick);
+    return tick;
+  }
+
+  /** Stops ticking and hands leadership over at once instead of letting locks expire. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#current;
+    const { redis, ownerId } = this.#o;
+    await Promise.all(
+      [...this.#leading.keys()].map((saleId) => {
+        const k = saleKeys(saleId);
+        return redis.leader(k.leader, k.leaderEpoch, ownerId, 1, '1').catch(() => undefined);
+      }),
+    );
+    this.#leading.clear();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The gateway as a Fastify plugin tree. It never listens: `server.ts` does, and tests use
+ * `app.inject()`. The load order tells the story: configuration, external plugins,
+ * infrastructure (PostgreSQL, Redis, RabbitMQ, keys), domain services, the admission loop,
+ * then routes.
+ */
+import cookie from '@fastify/cookie';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ERROR_CODES, type ErrorCode } from '@velvet-rope/contracts';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import type { GatewayConfig } from './config.js';
+import { AppError, errorBody } from './errors.js';
+import admissionPlugin, { type AdmissionPluginOptions } from './plugins/admission.js';
+import amqpPlugin from './plugins/amqp.js';
+import metricsPlugin from './plugins/metrics.js';
+import postgresPlugin from './plugins/postgres.js';
+import redisPlugin from './plugins/redis.js';
+import servicesPlugin from './plugins/services.js';
+import tokensPlugin from './plugins/tokens.js';
+import adminRoutes from './routes/admin.js';
+import healthRoutes from './routes/health.js';
+import shopperRoutes from './routes/shopper.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: GatewayConfig;
+  }
+}
+
+export interface BuildOptions {
+  readonly logger?: FastifyServerOptions['logger'];
+  readonly admission?: AdmissionPluginOptions;
+}
+
+/** Fastify's own error codes that are the client's fault, and the code we answer with. */
+const CLIENT_ERRORS: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+};
+
+export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    trustProxy: config.trustProxy,
+    bodyLimit: 16 * 1024,
+    // a request id per request, carried by every log line it causes
+    requestIdHeader: 'x-request-id',
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('config', config);
+  await app.register(fp(async () => undefined, { name: 'config' }));
+
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    if (err instanceof AppError) {
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+      return reply.code(err.statusCode).send({ ...errorBody(err.code, err.message), ...err.details });
+    }
+    const code = err.validation ? 'VALIDATION_FAILED' : err.code ? CLIENT_ERRORS[err.code] : undefined;
+    if (code) {
+      return reply.code(ERROR_CODES[code]).send(errorBody(code, err.message));
+    }
+    if (err.statusCode === 429) {
+      reply.header('retry-after', String(reply.getHeader('retry-after') ?? 1));
+      return reply.code(429).send(errorBody('RATE_LIMITED', err.message));
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      req.log.info({ err }, 'client error');
+      return reply.code(400).send(errorBody('VALIDATION_FAILED', err.message));
+    }
+    // a dependency that is away is a 503 the client can retry, not a 500
+    if (isUnavailable(err)) {
+      req.log.warn({ err: err.message }, 'dependency unavailable');
+      reply.header('retry-after', '2');
+      return reply.code(503).send(errorBody('UNAVAILABLE', 'a service Velvet Rope depends on is unavailable; retry shortly'));
+    }
+    req.log.error({ err }, 'unhandled error');
+    // 5xx bodies say nothing internal; the log has the detail
+    return reply.code(500).send(errorBody('INTERNAL', 'something went wrong on our side'));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
+
+  await app.register(cookie);
+  await app.register(metricsPlugin);
+  await app.register(postgresPlugin);
+  await app.register(redisPlugin);
+  await app.register(amqpPlugin);
+  await app.register(tokensPlugin);
+  await app.register(servicesPlugin);
+  await app.register(admissionPlugin, options.admission ?? {});
+
+  await app.register(healthRoutes);
+  await app.register(shopperRoutes);
+  await app.register(adminRoutes);
+  return app;
+}
+
+/** Errors that mean Redis or PostgreSQL could not be reached or answered. */
+function isUnavailable(err: Error & { code?: string }): boolean {
+  const m = err.message ?? '';
+  return (
+    /Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest/i.test(m) ||
+    err.code === 'ECONNREFUSED' ||
+    err.code === '57P01' ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test(m)
+  );
+}

@@ -1,0 +1,67 @@
+/**
+ * The fairness score: the queue is a sorted set and the admission loop takes the lowest
+ * scores first.
+ *
+ *   score = window(arrival) + random(visitor)
+ *
+ * `window` is 0 for everyone who arrived before the sale started (the pre-queue, shuffled as
+ * one), then 1 + floor((t - start) / W). Window numbers only grow, so nobody from a later
+ * window is ever admitted before anybody of an earlier one. The random part is
+ * HMAC-SHA256(seed, visitorId) read as a fraction in [0, 1): deterministic given the seed, so
+ * once the seed is revealed anyone can re-derive the order from the audit export, and
+ * unpredictable before (only sha256(seed) is published).
+ *
+ * The Lua join script applies the same rule with Redis's clock (one clock for all gateways);
+ * this module is the reference the audit, the simulator and the tests use.
+ */
+import { createHash, createHmac } from 'node:crypto';
+
+export type QueueMode = 'prequeue-random' | 'fifo' | 'random';
+export const QUEUE_MODES: readonly QueueMode[] = ['prequeue-random', 'fifo', 'random'];
+
+/** 48 bits: a double holds them exactly, and collisions among millions are negligible */
+const FRACTION_BITS = 48;
+const FRACTION_SCALE = 2 ** FRACTION_BITS;
+
+/** The random part in [0, 1), from the sale's secret seed and the visitor id. */
+export function fairnessFraction(seed: Buffer, visitorId: string): number {
+  const mac = createHmac('sha256', seed).update(visitorId).digest();
+  return mac.readUIntBE(0, 6) / FRACTION_SCALE;
+}
+
+/** What the sale publishes before it starts. */
+export function seedCommitment(seed: Buffer): string {
+  return createHash('sha256').update(seed).digest('hex');
+}
+
+export interface ScoreInput {
+  readonly mode: QueueMode;
+  readonly startsAt: number;
+  readonly windowMs: number;
+  /** arrival time, ms */
+  readonly arrivedAt: number;
+  /** arrival sequence number (1, 2, ...), for FIFO */
+  readonly seq: number;
+  readonly fraction: number;
+}
+
+/** The window an arrival falls in: 0 is the pre-queue. */
+export function arrivalWindow(startsAt: number, windowMs: number, arrivedAt: number): number {
+  if (arrivedAt < startsAt) return 0;
+  if (windowMs <= 0) return Number.POSITIVE_INFINITY; // strict FIFO: every arrival its own window
+  return 1 + Math.floor((arrivedAt - startsAt) / windowMs);
+}
+
+export function fairnessScore(input: ScoreInput): number {
+  switch (input.mode) {
+    case 'fifo':
+      return input.seq;
+    case 'random':
+      return input.fraction;
+    case 'prequeue-random': {
+      if (input.arrivedAt < input.startsAt) return input.fraction;
+      if (input.windowMs <= 0) return 1 + input.seq;
+      return arrivalWindow(input.startsAt, input.windowMs, input.arrivedAt) + input.fraction;
+    }
+  }
+}

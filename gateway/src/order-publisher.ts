@@ -1,0 +1,151 @@
+/**
+ * Publishes order messages to RabbitMQ on a confirm channel: a purchase is answered `202`
+ * only once the broker confirmed its message. The connection heals itself with backoff;
+ * while it is down, `publish` fails at once (the purchase answers `503` and the order stays
+ * in the outbox for the reconciler).
+ */
+import { orderTopology, redactUrl } from '@velvet-rope/contracts';
+import { connect as amqpConnect } from 'amqplib';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import type { FastifyBaseLogger } from 'fastify';
+
+export class PublishUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PublishUnavailableError';
+  }
+}
+
+export interface OrderPublisherOptions {
+  readonly url: string;
+  readonly queue: string;
+  readonly confirmTimeoutMs: number;
+  readonly logger: FastifyBaseLogger;
+}
+
+export class OrderPublisher {
+  #connection: ChannelModel | undefined;
+  #channel: ConfirmChannel | undefined;
+  #closing = false;
+  #backoffMs = 250;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #lastError: string | undefined;
+
+  constructor(private readonly opts: OrderPublisherOptions) {}
+
+  get ready(): boolean {
+    return this.#channel !== undefined;
+  }
+
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  /** Connects once; throws when the broker cannot be reached (boot fails loudly). */
+  async start(): Promise<void> {
+    await this.#connect();
+  }
+
+  async #connect(): Promise<void> {
+    const connection = await amqpConnect(this.opts.url);
+    try {
+      const channel = await connection.createConfirmChannel();
+      const t = orderTopology(this.opts.queue);
+      await channel.assertQueue(t.queue, { durable: true, arguments: { ...t.queueArguments } });
+      await channel.assertQueue(t.deadLetterQueue, { durable: true });
+      connection.on('error', (err: Error) => {
+        this.#lastError = err.message;
+        this.opts.logger.warn({ err }, 'RabbitMQ connection error');
+      });
+      connection.on('close', () => this.#lost('connection closed'));
+      channel.on('error', (err: Error) => {
+        this.#lastError = err.message;
+        this.opts.logger.warn({ err }, 'RabbitMQ channel error');
+      });
+      channel.on('close', () => this.#lost('channel closed'));
+      this.#connection = connection;
+      this.#channel = channel;
+      this.#backoffMs = 250;
+      this.#lastError = undefined;
+      this.opts.logger.info({ url: redactUrl(this.opts.url), queue: t.queue }, 'RabbitMQ publisher ready');
+    } catch (err) {
+      await connection.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  #lost(reason: string): void {
+    if (this.#channel === undefined && this.#connection === undefined) return;
+    this.#channel = undefined;
+    const conn = this.#connection;
+    this.#connection = undefined;
+    conn?.close().catch(() => undefined);
+    if (this.#closing) return;
+    this.#lastError ??= reason;
+    this.opts.logger.warn({ reason }, 'RabbitMQ publisher lost its channel; reconnecting');
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closing || this.#reconnectTimer) return;
+    const delay = this.#backoffMs * (0.5 + Math.random());
+    this.#backoffMs = Math.min(this.#backoffMs * 2, 5_000);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      this.#connect().catch((err: Error) => {
+        this.#lastError = err.message;
+        this.opts.logger.warn({ err: err.message }, 'RabbitMQ reconnect failed');
+        this.#scheduleReconnect();
+      });
+    }, delay);
+    this.#reconnectTimer.unref();
+  }
+
+  /**
+   * Resolves once the broker confirmed the persistent message; rejects with
+   * PublishUnavailableError on nack, timeout or no channel.
+   */
+  publish(orderId: string, body: string): Promise<void> {
+    const channel = this.#channel;
+    if (!channel) return Promise.reject(new PublishUnavailableError('order queue unavailable'));
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        reject(new PublishUnavailableError('broker did not confirm in time'));
+      }, this.opts.confirmTimeoutMs);
+      try {
+        channel.publish(
+          '',
+          this.opts.queue,
+          Buffer.from(body),
+          { persistent: true, messageId: orderId, contentType: 'application/json', timestamp: Date.now() },
+          (err) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            if (err) reject(new PublishUnavailableError('broker refused the message'));
+            else resolve();
+          },
+        );
+      } catch (err) {
+        // amqplib throws synchronously when the channel is closing
+        settled = true;
+        clearTimeout(timer);
+        reject(new PublishUnavailableError(`publish failed: ${(err as Error).message}`));
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    const channel = this.#channel;
+    const connection = this.#connection;
+    this.#channel = undefined;
+    this.#connection = undefined;
+    await channel?.close().catch(() => undefined);
+    await connection?.close().catch(() => undefined);
+  }
+}

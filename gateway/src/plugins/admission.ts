@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import fp from 'fastify-plugin';
+import { AdmissionLoop } from '../admission-loop.js';
+import { Reconciler } from '../reconciler.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    admissionLoop: AdmissionLoop;
+  }
+}
+
+export interface AdmissionPluginOptions {
+  /** false: build the loop but do not start it (tests drive ticks by hand) */
+  readonly autostart?: boolean;
+}
+
+/** The admission loop and the outbox reconciler, led per sale by one gateway at a time. */
+export default fp<AdmissionPluginOptions>(
+  async (app, opts) => {
+    const reconciler = new Reconciler(app.redis, app.publisher, app.log, app.config.republishAfterMs);
+    const loop = new AdmissionLoop({
+      redis: app.redis,
+      publisher: app.publisher,
+      reconciler,
+      logger: app.log,
+      tickMs: app.config.tickMs,
+      oversubscription: app.config.oversubscription,
+      ownerId: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`,
+    });
+    app.decorate('admissionLoop', loop);
+    if (opts.autostart !== false) app.addHook('onReady', async () => loop.start());
+    // before the connections close: hand leadership over instead of letting it expire
+    app.addHook('preClose', async () => {
+      await loop.stop();
+    });
+  },
+  { name: 'admission', dependencies: ['redis', 'amqp'] },
+);

@@ -1,0 +1,27 @@
+import fp from 'fastify-plugin';
+import { OrderPublisher } from '../order-publisher.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    publisher: OrderPublisher;
+  }
+}
+
+/** RabbitMQ: the confirm channel purchases publish on. */
+export default fp(
+  async (app) => {
+    const publisher = new OrderPublisher({
+      url: app.config.amqpUrl,
+      queue: app.config.ordersQueue,
+      confirmTimeoutMs: app.config.publishTimeoutMs,
+      logger: app.log,
+    });
+    await publisher.start();
+    app.decorate('publisher', publisher);
+    // closes after in-flight requests finished (onClose runs once the server stopped accepting)
+    app.addHook('onClose', async () => {
+      await publisher.close();
+    });
+  },
+  { name: 'amqp', dependencies: ['config'] },
+);

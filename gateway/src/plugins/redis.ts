@@ -1,0 +1,32 @@
+import fp from 'fastify-plugin';
+import { Redis } from 'ioredis';
+import { defineScripts } from '../redis/script-loader.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    redis: Redis;
+  }
+}
+
+/**
+ * Redis: one connection for commands and scripts. Commands fail fast while Redis is away
+ * (no offline queue): the gateway answers 503 instead of piling requests up in memory.
+ */
+export default fp(
+  async (app) => {
+    const redis = new Redis(app.config.redisUrl, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
+    });
+    redis.on('error', (err: Error) => app.log.warn({ err: err.message }, 'Redis connection error'));
+    defineScripts(redis);
+    await redis.connect();
+    app.decorate('redis', redis);
+    app.addHook('onClose', async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
+  },
+  { name: 'redis', dependencies: ['config'] },
+);

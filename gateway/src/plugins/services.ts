@@ -1,0 +1,29 @@
+import fp from 'fastify-plugin';
+import { PurchaseService } from '../purchase-service.js';
+import { QueueService } from '../queue-service.js';
+import { SaleStore } from '../sale-store.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sales: SaleStore;
+    queue: QueueService;
+    purchases: PurchaseService;
+  }
+}
+
+/** The domain services the routes call. */
+export default fp(
+  async (app) => {
+    const sales = new SaleStore(app.pg, app.redis);
+    // a Redis that restarted empty gets every running sale's hot copy back
+    const published = await sales.publishAll();
+    app.log.info({ sales: published }, 'sales published to Redis');
+    app.decorate('sales', sales);
+    app.decorate('queue', new QueueService(app.redis, sales, app.tickets, app.admissions));
+    app.decorate(
+      'purchases',
+      new PurchaseService(app.redis, app.pg, app.admissions, app.publisher, app.config.republishAfterMs),
+    );
+  },
+  { name: 'services', dependencies: ['postgres', 'redis', 'amqp', 'tokens'] },
+);

@@ -1,0 +1,28 @@
+import fp from 'fastify-plugin';
+import { AdmissionTokens } from '../admission-token.js';
+import { TicketSigner } from '../queue-ticket.js';
+import { keyRingFromDatabase, keyRingFromJwks, sharedSecret, type KeyRing } from '../signing-keys.js';
+import { VisitorCookie } from '../visitor-id.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    keys: KeyRing;
+    tickets: TicketSigner;
+    admissions: AdmissionTokens;
+    visitorCookie: VisitorCookie;
+  }
+}
+
+/** Signing keys (EdDSA, admission tokens) and the ticket secret (HS256), shared by all gateways. */
+export default fp(
+  async (app) => {
+    const { config } = app;
+    const keys = config.signingKeys ? await keyRingFromJwks(config.signingKeys) : await keyRingFromDatabase(app.pg);
+    const ticketSecret = await sharedSecret(app.pg, 'ticket_secret', config.ticketSecret);
+    app.decorate('keys', keys);
+    app.decorate('tickets', new TicketSigner([ticketSecret], config.issuer));
+    app.decorate('admissions', new AdmissionTokens(keys, config.issuer));
+    app.decorate('visitorCookie', new VisitorCookie(ticketSecret));
+  },
+  { name: 'tokens', dependencies: ['config', 'postgres'] },
+);

@@ -1,0 +1,193 @@
+/**
+ * Buying: verify the admission token, reserve in Redis (one script: stock, admission and the
+ * outbox entry together), then publish to RabbitMQ and answer `202` only once the broker
+ * confirmed. One order per admission token: the same token again answers the same order.
+ */
+import { randomUUID } from 'node:crypto';
+import { encodeOrderMessage, ORDER_MESSAGE_VERSION, parseOrderMessage, saleKeys, type OrderStatus } from '@velvet-rope/contracts';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { AdmissionClaims, AdmissionTokens } from './admission-token.js';
+import { AppError } from './errors.js';
+import { PublishUnavailableError, type OrderPublisher } from './order-publisher.js';
+
+export interface PurchaseResult {
+  /** false when the same token bought before: the answer is the existing order */
+  readonly created: boolean;
+  readonly orderId: string;
+  readonly status: OrderStatus;
+}
+
+export interface OrderView {
+  readonly orderId: string;
+  readonly saleId: string;
+  readonly quantity: number;
+  readonly status: OrderStatus;
+  readonly createdAt: string;
+  readonly confirmedAt: string | null;
+}
+
+/** seconds a client waits before retrying when the order queue is down */
+const UNAVAILABLE_RETRY_SECONDS = 2;
+
+export class PurchaseService {
+  constructor(
+    private readonly redis: Redis,
+    private readonly pool: pg.Pool,
+    private readonly admissions: AdmissionTokens,
+    private readonly publisher: OrderPublisher,
+    private readonly republishAfterMs: number,
+  ) {}
+
+  /** Verifies an admission token for this sale; throws its precise refusal. */
+  async verifyToken(token: string | undefined, saleId: string): Promise<AdmissionClaims> {
+    if (!token) throw new AppError('INVALID_TOKEN', 'an admission token is required (Authorization: Bearer <token>)');
+    const result = await this.admissions.verify(token, saleId);
+    if (!result.ok) {
+      const messages = {
+        INVALID_TOKEN: 'the admission token is not valid',
+        TOKEN_EXPIRED: 'the admission token has expired: the checkout window is over',
+        WRONG_SALE: 'the admission token is for another sale',
+      } as const;
+      throw new AppError(result.code, messages[result.code]);
+    }
+    return result.claims;
+  }
+
+  async purchase(saleId: string, claims: AdmissionClaims, quantity: number): Promise<PurchaseResult> {
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > claims.max_qty) {
+      throw new AppError('QUANTITY_OUT_OF_RANGE', `quantity must be a whole number from 1 to ${claims.max_qty}`);
+    }
+    const orderId = randomUUID();
+    const message = encodeOrderMessage({
+      v: ORDER_MESSAGE_VERSION,
+      orderId,
+      saleId,
+      visitorId: claims.sub,
+      quantity,
+      createdAt: Date.now(),
+    });
+    const k = saleKeys(saleId);
+    const reply = await this.redis.reserve(
+      k.config,
+      k.visitors,
+      k.admitted,
+      k.stock,
+      k.pending,
+      k.pendingDue,
+      claims.sub,
+      claims.jti,
+      quantity,
+      orderId,
+      message,
+      this.republishAfterMs,
+    );
+    switch (reply[0]) {
+      case 'OK':
+        await this.#publishOrRefuse(orderId, message);
+        return { created: true, orderId, status: 'pending' };
+      case 'TOKEN_USED': {
+        const existingId = String(reply[1]);
+        const pendingMessage = String(reply[2] ?? '');
+        if (pendingMessage) {
+          // still pending: the first publish may never have reached the broker (it answered
+          // 503), so publish again; the worker de-duplicates by order id
+          await this.#publishOrRefuse(existingId, pendingMessage);
+          return { created: false, orderId: existingId, status: 'pending' };
+        }
+        const stored = await this.pool.query<{ status: OrderStatus }>('SELECT status FROM orders WHERE order_id = $1', [
+          existingId,
+        ]);
+        return { created: false, orderId: existingId, status: stored.rows[0]?.status ?? 'pending' };
+      }
+      case 'NOT_FOUND':
+        throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
+      case 'NOT_ADMITTED':
+        throw new AppError('NOT_ADMITTED', 'this admission is not (or no longer) valid for buying');
+      case 'EXPIRED':
+        throw new AppError('TOKEN_EXPIRED', 'the checkout window is over');
+      case 'SALE_ENDED':
+        throw new AppError('SALE_ENDED', 'this sale has ended');
+      case 'LIMIT':
+        throw new AppError('QUANTITY_OUT_OF_RANGE', `at most ${String(reply[1])} per shopper`);
+      case 'SOLD_OUT':
+        throw new AppError('SOLD_OUT', 'this sale is sold out');
+      case 'INSUFFICIENT':
+        throw new AppError('INSUFFICIENT_STOCK', `only ${String(reply[1])} left`, { remaining: Number(reply[1]) });
+      default:
+        throw new Error(`reserve script answered ${String(reply[0])}`);
+    }
+  }
+
+  async #publishOrRefuse(orderId: string, message: string): Promise<void> {
+    try {
+      await this.publisher.publish(orderId, message);
+    } catch (err) {
+      if (err instanceof PublishUnavailableError) {
+        // the reservation and the outbox entry stay: the same token retried gets this order,
+        // and the reconciler publishes it once the broker is back
+        throw new AppError(
+          'UNAVAILABLE',
+          'orders cannot be accepted right now; retry with the same token',
+          { orderId },
+          UNAVAILABLE_RETRY_SECONDS,
+        );
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * An order as its owner sees it: from PostgreSQL once committed, else from the outbox.
+   * The worker commits before it clears the outbox, so PostgreSQL is asked again when both
+   * missed: the order may have moved between the two reads.
+   */
+  async findOrder(orderId: string, visitorId: string, saleId: string | undefined): Promise<OrderView | undefined> {
+    const committed = await this.#committedOrder(orderId);
+    if (committed) return committed.visitorId === visitorId ? committed.view : undefined;
+    if (saleId) {
+      const raw = await this.redis.hget(saleKeys(saleId).pending, orderId);
+      const parsed = raw ? parseOrderMessage(raw) : undefined;
+      if (parsed?.ok) {
+        if (parsed.value.visitorId !== visitorId) return undefined;
+        return {
+          orderId,
+          saleId,
+          quantity: parsed.value.quantity,
+          status: 'pending',
+          createdAt: new Date(parsed.value.createdAt).toISOString(),
+          confirmedAt: null,
+        };
+      }
+    }
+    const late = await this.#committedOrder(orderId);
+    return late && late.visitorId === visitorId ? late.view : undefined;
+  }
+
+  async #committedOrder(orderId: string): Promise<{ visitorId: string; view: OrderView } | undefined> {
+    const { rows } = await this.pool.query<{
+      order_id: string;
+      sale_id: string;
+      visitor_id: string;
+      quantity: number;
+      status: OrderStatus;
+      created_at: Date;
+      confirmed_at: Date | null;
+    }>('SELECT order_id, sale_id, visitor_id, quantity, status, created_at, confirmed_at FROM orders WHERE order_id = $1', [
+      orderId,
+    ]);
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      visitorId: row.visitor_id,
+      view: {
+        orderId: row.order_id,
+        saleId: row.sale_id,
+        quantity: row.quantity,
+        status: row.status,
+        createdAt: row.created_at.toISOString(),
+        confirmedAt: row.confirmed_at?.toISOString() ?? null,
+      },
+    };
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Joining the queue and asking where one stands: one Lua script, one round trip each.
+ */
+import { saleKeys, type SaleStatus } from '@velvet-rope/contracts';
+import type { Redis } from 'ioredis';
+import type { AdmissionTokens } from './admission-token.js';
+import { AppError } from './errors.js';
+import { fairnessFraction } from './fairness-score.js';
+import type { TicketClaims, TicketSigner } from './queue-ticket.js';
+import type { SaleStore } from './sale-store.js';
+import { newVisitorId } from './visitor-id.js';
+
+export type VisitorStatus = 'prequeue' | 'queued' | 'admitted' | 'expired' | 'ordered' | 'sold_out' | 'ended';
+
+export interface Standing {
+  readonly status: VisitorStatus;
+  readonly saleStatus: SaleStatus;
+  readonly position: number | null;
+  readonly waiting: number;
+  readonly etaSeconds: number | null;
+  readonly retryAfterMs: number | null;
+  readonly admission?: { readonly token: string; readonly expiresAt: string };
+  readonly orderId?: string;
+}
+
+export interface JoinResult {
+  readonly created: boolean;
+  readonly visitorId: string;
+  readonly ticket: string;
+  readonly standing: Standing;
+}
+
+/** who is asking: a visitor id we trust (from a ticket or the sealed cookie) and the ticket's score */
+export interface Identity {
+  readonly visitorId?: string;
+  /** the score of a valid ticket for this very sale */
+  readonly ticketScore?: number;
+}
+
+const MIN_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 30_000;
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+export class QueueService {
+  constructor(
+    private readonly redis: Redis,
+    private readonly sales: SaleStore,
+    private readonly tickets: TicketSigner,
+    private readonly admissions: AdmissionTokens,
+  ) {}
+
+  async join(saleId: string, who: Identity): Promise<JoinResult> {
+    const seed = await this.sales.seed(saleId);
+    if (!seed) throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
+    const visitorId = who.visitorId ?? newVisitorId();
+    const reply = await this.#run(saleId, visitorId, fairnessFraction(seed, visitorId), who.ticketScore, 'join');
+    const outcome = reply[0];
+    if (outcome === 'REFUSED') {
+      const status = reply[1] as SaleStatus;
+      if (status === 'sold_out') throw new AppError('SOLD_OUT', 'this sale is sold out');
+      if (status === 'ended') throw new AppError('SALE_ENDED', 'this sale has ended');
+      throw new AppError('SALE_NOT_OPEN', 'the queue for this sale is not open yet');
+    }
+    const score = String(reply[3]);
+    const standing = await this.#standing(saleId, visitorId, reply);
+    // the ticket carries the score, so an emptied Redis can put the visitor back in place
+    const ticket = this.tickets.sign(visitorId, saleId, score === '' ? -1 : Number(score));
+    return { created: outcome === 'NEW', visitorId, ticket, standing };
+  }
+
+  async status(saleId: string, ticket: TicketClaims): Promise<Standing> {
+    const reply = await this.#run(saleId, ticket.sub, '0', ticket.scr >= 0 ? ticket.scr : undefined, 'status');
+    if (reply[0] === 'UNKNOWN') throw new AppError('INVALID_TICKET', 'this ticket holds no place in the queue');
+    return this.#standing(saleId, ticket.sub, reply);
+  }
+
+  async #run(
+    saleId: string,
+    visitorId: string,
+    fraction: number | string,
+    ticketScore: number | undefined,
+    op: 'join' | 'status',
+  ): Promise<(string | number)[]> {
+    const k = saleKeys(saleId);
+    const reply = await this.redis.join(
+      k.config,
+      k.queue,
+      k.visitors,
+      k.seq,
+      k.stock,
+      k.admitted,
+      visitorId,
+      String(fraction),
+      ticketScore === undefined ? '' : String(ticketScore),
+      op,
+    );
+    if (reply[0] === 'NOT_FOUND') throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
+    return reply;
+  }
+
+  async #standing(saleId: string, visitorId: string, r: (string | number)[]): Promise<Standing> {
+    const saleStatus = r[1] as SaleStatus;
+    const state = String(r[2]);
+    const rank = Number(r[4]);
+    const waiting = Number(r[5]);
+    const startsAt = Number(r[7]);
+    const rate = Number(r[8]);
+    const now = Date.now();
+    const position = state === 'queued' && rank >= 0 ? rank + 1 : null;
+    const etaSeconds = position !== null && rate > 0 ? Math.ceil((position * 60) / rate) : null;
+    const base = { saleStatus, waiting, position };
+
+    if (state === 'ordered') {
+      return { ...base, status: 'ordered', etaSeconds: null, retryAfterMs: null, orderId: String(r[12]) };
+    }
+    if (saleStatus === 'ended') return { ...base, status: 'ended', position: null, etaSeconds: null, retryAfterMs: null };
+    if (state === 'admitted') {
+      const expiresAt = Number(r[10]);
+      const token = await this.admissions.sign({
+        visitorId,
+        saleId,
+        jti: String(r[9]),
+        maxQuantity: Number(r[13]),
+        sequence: Number(r[11]),
+        expiresAt,
+      });
+      return {
+        ...base,
+        status: 'admitted',
+        etaSeconds: 0,
+        retryAfterMs: clamp((expiresAt - now) / 2, MIN_RETRY_MS, 10_000),
+        admission: { token, expiresAt: new Date(expiresAt).toISOString() },
+      };
+    }
+    if (state === 'expired') return { ...base, status: 'expired', etaSeconds: null, retryAfterMs: null };
+    if (saleStatus === 'sold_out') return { ...base, status: 'sold_out', etaSeconds: null, retryAfterMs: null };
+    if (saleStatus === 'prequeue' || saleStatus === 'scheduled') {
+      return {
+        ...base,
+        status: 'prequeue',
+        etaSeconds: null,
+        retryAfterMs: Math.round(clamp(startsAt - now, MIN_RETRY_MS, MAX_RETRY_MS)),
+      };
+    }
+    // the further from the front, the less often a poller needs to ask
+    const retryAfterMs = etaSeconds === null ? MAX_RETRY_MS : clamp((etaSeconds * 1000) / 4, MIN_RETRY_MS, MAX_RETRY_MS);
+    return { ...base, status: 'queued', etaSeconds, retryAfterMs: Math.round(retryAfterMs) };
+  }
+}

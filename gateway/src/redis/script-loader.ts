@@ -1,0 +1,62 @@
+/**
+ * Loads the gateway's Lua scripts once, at boot, as ioredis commands (`defineCommand`: EVALSHA
+ * with a fallback to EVAL, so a restarted Redis that lost its script cache keeps working).
+ *
+ * A script may pull in a shared file with a line `--@include "name"` (from `includes/`), the
+ * way BullMQ shares helpers between its scripts: Redis has no modules for Lua.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis, Cluster, Result } from 'ioredis';
+
+const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
+
+export function loadScript(name: string, dir: URL = SCRIPTS_DIR): string {
+  const source = readFileSync(new URL(`${name}.lua`, dir), 'utf8');
+  return source.replace(/^--@include "([a-z0-9-]+)"\s*$/gm, (_, inc: string) =>
+    readFileSync(new URL(`includes/${inc}.lua`, dir), 'utf8'),
+  );
+}
+
+/** Every script: name -> number of KEYS it takes. */
+export const SCRIPTS = {
+  join: 6,
+  admit: 7,
+  reserve: 6,
+  leader: 2,
+  claimDuePending: 2,
+  saleInfo: 6,
+  adjustStock: 1,
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+
+const FILES: Record<ScriptName, string> = {
+  join: 'join',
+  admit: 'admit',
+  reserve: 'reserve',
+  leader: 'leader',
+  claimDuePending: 'claim-due-pending',
+  saleInfo: 'sale-info',
+  adjustStock: 'adjust-stock',
+};
+
+type Arg = string | number;
+type Reply = (string | number)[];
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    join(...keysAndArgs: Arg[]): Result<Reply, Context>;
+    admit(...keysAndArgs: Arg[]): Result<Reply, Context>;
+    reserve(...keysAndArgs: Arg[]): Result<Reply, Context>;
+    leader(...keysAndArgs: Arg[]): Result<[number, number, number], Context>;
+    claimDuePending(...keysAndArgs: Arg[]): Result<string[], Context>;
+    saleInfo(...keysAndArgs: Arg[]): Result<Reply, Context>;
+    adjustStock(...keysAndArgs: Arg[]): Result<[string, number], Context>;
+  }
+}
+
+export function defineScripts(redis: Redis | Cluster): void {
+  for (const [name, numberOfKeys] of Object.entries(SCRIPTS) as [ScriptName, number][]) {
+    redis.defineCommand(name, { numberOfKeys, lua: loadScript(FILES[name]) });
+  }
+}

@@ -1,0 +1,100 @@
+--[[
+  admit: one tick of a sale's admission loop. Run only by the sale's leader.
+
+  1. drops expired entries from `admitted` (their unused share returns to the budget);
+  2. budget = min(rate credit, maxActive - active, ceil(remaining * oversubscription) - active);
+  3. moves the `budget` lowest-scored visitors from `queue` to `admitted`;
+  4. returns the figures for the tick event.
+
+  The leader check is inside the script, so a gateway that lost the lock between taking it and
+  running the tick admits nobody: two leaders can never both admit.
+
+  KEYS[1] config    hash
+  KEYS[2] state     hash    lastTick, credit, admittedTotal
+  KEYS[3] queue     zset
+  KEYS[4] admitted  zset    visitor -> expiry (ms)
+  KEYS[5] stock     string
+  KEYS[6] visitors  hash
+  KEYS[7] leader    string  owner id of the current leader
+
+  ARGV[1] owner           this gateway's owner id
+  ARGV[2] jtiPrefix       fresh random text; jti = prefix .. admission sequence
+  ARGV[3] oversubscription
+  ARGV[4] maxBatch        at most this many admitted in one tick
+  ARGV[5] maxElapsedMs    the rate credit accrues for at most this long between ticks
+
+  Returns:
+    { 'NOT_LEADER' } | { 'NOT_FOUND' }
+    { 'OK', status, waiting, active, remaining, admittedTotal, ratePerMinute, expiredCount,
+      admittedCount, visitor1, jti1, expiresAt1, seq1, visitor2, ... }
+]]
+--@include "common"
+
+local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local owner, jtiPrefix = ARGV[1], ARGV[2]
+local oversub, maxBatch, maxElapsed = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+
+if redis.call('GET', leaderKey) ~= owner then return { 'NOT_LEADER' } end
+local cfg = hash_map(cfgKey)
+if cfg.startsAt == nil then return { 'NOT_FOUND' } end
+
+local now = now_ms()
+
+-- 1. expired admissions give their share back
+local expired = redis.call('ZRANGEBYSCORE', admittedKey, '-inf', now)
+for _, v in ipairs(expired) do
+  local record = redis.call('HGET', visitorsKey, v)
+  if record and string.sub(record, 1, 2) == 'a|' then
+    redis.call('HSET', visitorsKey, v, 'x|' .. split(record)[2])
+  end
+end
+if #expired > 0 then redis.call('ZREMRANGEBYSCORE', admittedKey, '-inf', now) end
+
+local remaining = tonumber(redis.call('GET', stockKey) or '0')
+local status = sale_status(cfg, remaining, now)
+local rate = tonumber(cfg.rate)
+local state = hash_map(stateKey)
+local credit = tonumber(state.credit or '0')
+local lastTick = tonumber(state.lastTick or now)
+local active = redis.call('ZCARD', admittedKey)
+local admitted = {}
+
+if status == 'open' then
+  -- 2. the budget: rate credit, capacity, and stock still sellable
+  local elapsed = math.max(0, math.min(now - lastTick, maxElapsed))
+  credit = math.min(credit + rate * elapsed / 60000, math.max(1, rate / 60))
+  local budget = math.min(
+    math.floor(credit),
+    tonumber(cfg.maxActive) - active,
+    math.ceil(remaining * oversub) - active,
+    maxBatch)
+  if budget > 0 then
+    -- 3. lowest scores first
+    local popped = redis.call('ZPOPMIN', queueKey, budget)
+    local checkoutMs = tonumber(cfg.checkoutMs)
+    local expiresAt = now + checkoutMs
+    for i = 1, #popped, 2 do
+      local v, score = popped[i], popped[i + 1]
+      local seq = redis.call('HINCRBY', stateKey, 'admittedTotal', 1)
+      local jti = jtiPrefix .. seq
+      redis.call('ZADD', admittedKey, expiresAt, v)
+      redis.call('HSET', visitorsKey, v, 'a|' .. score .. '|' .. jti .. '|' .. expiresAt .. '|' .. seq)
+      admitted[#admitted + 1] = v
+      admitted[#admitted + 1] = jti
+      admitted[#admitted + 1] = tostring(expiresAt)
+      admitted[#admitted + 1] = tostring(seq)
+    end
+    credit = credit - #popped / 2
+    active = active + #popped / 2
+  end
+else
+  -- nothing accrues while the sale is not open: no burst after a pause
+  credit = 0
+end
+
+redis.call('HSET', stateKey, 'lastTick', now, 'credit', tostring(credit))
+local result = { 'OK', status, redis.call('ZCARD', queueKey), active, remaining,
+                 tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0'), rate, #expired, #admitted / 4 }
+for _, x in ipairs(admitted) do result[#result + 1] = x end
+return result

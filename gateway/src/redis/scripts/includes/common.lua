@@ -1,0 +1,49 @@
+-- Shared helpers, pasted into a script where it says --@include "common".
+
+-- Redis's own clock, in ms: one clock for every gateway.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function hash_map(key)
+  local flat = redis.call('HGETALL', key)
+  local m = {}
+  for i = 1, #flat, 2 do m[flat[i]] = flat[i + 1] end
+  return m
+end
+
+-- The sale's status from its configuration, remaining stock and the time.
+-- One of: scheduled, prequeue, open, paused, sold_out, ended.
+local function sale_status(cfg, remaining, now)
+  local ends = tonumber(cfg.endsAt)
+  if ends and now >= ends then return 'ended' end
+  if remaining <= 0 then return 'sold_out' end
+  local starts = tonumber(cfg.startsAt)
+  if now < starts then
+    local opens = tonumber(cfg.prequeueOpensAt)
+    if opens and now < opens then return 'scheduled' end
+    return 'prequeue'
+  end
+  if cfg.paused == '1' then return 'paused' end
+  return 'open'
+end
+
+-- Visitor records in the `visitors` hash, fields separated by '|':
+--   q|score                       queued
+--   a|score|jti|expiresAt|seq     admitted (seq: admission sequence number)
+--   x|score                       admission expired unused
+--   o|orderId                     ordered
+local function split(s)
+  local out = {}
+  local start = 1
+  while true do
+    local i = string.find(s, '|', start, true)
+    if not i then
+      out[#out + 1] = string.sub(s, start)
+      return out
+    end
+    out[#out + 1] = string.sub(s, start, i - 1)
+    start = i + 1
+  end
+end

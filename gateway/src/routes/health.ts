@@ -1,0 +1,56 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+
+const DependencyState = Type.Object({ status: Type.Union([Type.Literal('up'), Type.Literal('down')]), error: Type.Optional(Type.String()) });
+const Readiness = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
+  dependencies: Type.Object({ redis: DependencyState, postgres: DependencyState, rabbitmq: DependencyState }),
+});
+
+async function check(fn: () => Promise<unknown>, timeoutMs = 1_000): Promise<{ status: 'up' | 'down'; error?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return { status: 'up' };
+  } catch (err) {
+    return { status: 'down', error: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const health: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/healthz',
+    { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    { schema: { response: { 200: Readiness, 503: Readiness } } },
+    async (_req, reply) => {
+      const [redis, postgres, rabbitmq] = await Promise.all([
+        check(() => app.redis.ping()),
+        check(() => app.pg.query('SELECT 1')),
+        check(async () => {
+          if (!app.publisher.ready) throw new Error(app.publisher.lastError ?? 'not connected');
+        }),
+      ]);
+      const ready = redis.status === 'up' && postgres.status === 'up' && rabbitmq.status === 'up';
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', dependencies: { redis, postgres, rabbitmq } });
+    },
+  );
+
+  app.get('/.well-known/jwks.json', async (_req, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return app.keys.jwks();
+  });
+};
+
+export default health;

@@ -1,0 +1,243 @@
+/**
+ * The shopper API: sale, queue, purchase, order, fairness.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { decodeJwt } from 'jose';
+import { Type } from 'typebox';
+import { AppError } from '../errors.js';
+import { bearerToken, setShopperCookies, TICKET_COOKIE, VISITOR_COOKIE } from '../http/credentials.js';
+import type { Identity, Standing } from '../queue-service.js';
+import { seedCommitment } from '../fairness-score.js';
+import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
+import { JoinBody, JoinResponse, OrderResponse, PurchaseBody, PurchaseResponse, StandingResponse } from '../schemas/queue.js';
+import { Fairness, PublicSale } from '../schemas/sale.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function standingBody(s: Standing) {
+  return {
+    status: s.status,
+    position: s.position,
+    waiting: s.waiting,
+    etaSeconds: s.etaSeconds,
+    retryAfterMs: s.retryAfterMs,
+    ...(s.admission ? { admission: s.admission } : {}),
+    ...(s.orderId ? { orderId: s.orderId } : {}),
+  };
+}
+
+const shopper: FastifyPluginAsyncTypebox = async (app) => {
+  /** The ticket a request carries (header first, then cookie), verified for this sale. */
+  function ticketFor(req: { headers: Record<string, unknown>; cookies: Record<string, string | undefined> }, saleId: string) {
+    const fromHeader = bearerToken(req as never);
+    const token = fromHeader ?? req.cookies[TICKET_COOKIE];
+    if (!token) return { token: undefined, result: undefined };
+    return { token, fromHeader: fromHeader !== undefined, result: app.tickets.verify(token, saleId) };
+  }
+
+  app.get(
+    '/api/sales/:saleId',
+    {
+      schema: {
+        tags: ['shopper'],
+        params: SaleIdParams,
+        response: { 200: PublicSale, 404: ErrorResponse, ...commonErrors },
+      },
+    },
+    async (req) => {
+      const sale = await app.sales.live(req.params.saleId);
+      if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
+      return {
+        id: sale.id,
+        name: sale.name,
+        status: sale.status,
+        startsAt: iso(sale.startsAt)!,
+        prequeueOpensAt: iso(sale.prequeueOpensAt),
+        endsAt: iso(sale.endsAt),
+        stock: sale.stock,
+        remaining: sale.remaining,
+        waiting: sale.waiting,
+        admitted: sale.admitted,
+        admittedTotal: sale.admittedTotal,
+        ratePerMinute: sale.ratePerMinute,
+        maxPerShopper: sale.maxPerShopper,
+        checkoutSeconds: sale.checkoutSeconds,
+        queueMode: sale.queueMode,
+        windowSeconds: sale.windowSeconds,
+        serverTime: iso(sale.now)!,
+      };
+    },
+  );
+
+  app.post(
+    '/api/sales/:saleId/queue',
+    {
+      schema: {
+        tags: ['shopper'],
+        summary: 'join the queue (or learn your place again)',
+        params: SaleIdParams,
+        body: Type.Optional(JoinBody),
+        response: { 200: JoinResponse, 201: JoinResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...commonErrors },
+      },
+    },
+    async (req, reply) => {
+      const { saleId } = req.params;
+      const { result, fromHeader } = ticketFor(req, saleId);
+      let who: Identity = {};
+      if (result?.ok) {
+        who = { visitorId: result.claims.sub, ticketScore: result.claims.scr >= 0 ? result.claims.scr : undefined };
+      } else if (result && !result.ok && fromHeader && result.code !== 'WRONG_SALE') {
+        // a client that presents a ticket explicitly is told it is bad, not silently given a new place
+        throw new AppError(result.code, 'the queue ticket is not valid');
+      } else {
+        // a ticket of another sale, or the sealed cookie, still proves who the visitor is
+        const other = bearerToken(req) ?? req.cookies[TICKET_COOKIE];
+        const otherClaims = other ? app.tickets.verify(other) : undefined;
+        const visitorId = otherClaims?.ok ? otherClaims.claims.sub : app.visitorCookie.open(req.cookies[VISITOR_COOKIE]);
+        if (visitorId) who = { visitorId };
+      }
+      const joined = await app.queue.join(saleId, who);
+      setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId));
+      reply.code(joined.created ? 201 : 200);
+      return { visitorId: joined.visitorId, ticket: joined.ticket, ...standingBody(joined.standing) };
+    },
+  );
+
+  app.get(
+    '/api/sales/:saleId/queue/me',
+    {
+      schema: {
+        tags: ['shopper'],
+        summary: 'where do I stand (polling fallback for live updates)',
+        params: SaleIdParams,
+        response: { 200: StandingResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, ...commonErrors },
+      },
+    },
+    async (req, reply) => {
+      const { saleId } = req.params;
+      const { result } = ticketFor(req, saleId);
+      if (!result) throw new AppError('INVALID_TICKET', 'a queue ticket is required: join the queue first');
+      if (!result.ok) throw new AppError(result.code, 'the queue ticket is not valid for this sale');
+      const standing = await app.queue.status(saleId, result.claims);
+      reply.header('cache-control', 'no-store');
+      return standingBody(standing);
+    },
+  );
+
+  app.post(
+    '/api/sales/:saleId/purchases',
+    {
+      schema: {
+        tags: ['shopper'],
+        summary: 'buy with an admission token',
+        params: SaleIdParams,
+        body: PurchaseBody,
+        response: {
+          200: PurchaseResponse,
+          202: PurchaseResponse,
+          401: ErrorResponse,
+          403: ErrorResponse,
+          404: ErrorResponse,
+          409: ErrorResponse,
+          422: ErrorResponse,
+          ...commonErrors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const { saleId } = req.params;
+      const claims = await app.purchases.verifyToken(bearerToken(req), saleId);
+      const result = await app.purchases.purchase(saleId, claims, req.body.quantity);
+      reply.code(result.created ? 202 : 200);
+      return { orderId: result.orderId, status: result.status };
+    },
+  );
+
+  app.get(
+    '/api/orders/:orderId',
+    {
+      schema: {
+        tags: ['shopper'],
+        summary: 'an order, for its owner (queue ticket or admission token)',
+        params: Type.Object({ orderId: Type.String({ format: 'uuid' }) }),
+        response: { 200: OrderResponse, 401: ErrorResponse, 404: ErrorResponse, ...commonErrors },
+      },
+    },
+    async (req) => {
+      const token = bearerToken(req) ?? req.cookies[TICKET_COOKIE];
+      if (!token) throw new AppError('INVALID_TICKET', 'a queue ticket or admission token is required');
+      let owner: { visitorId: string; saleId: string } | undefined;
+      const ticket = app.tickets.verify(token);
+      if (ticket.ok) owner = { visitorId: ticket.claims.sub, saleId: ticket.claims.sale };
+      else {
+        // an admission token: its sale claim picks the audience to verify against
+        let sale: unknown;
+        try {
+          sale = decodeJwt(token).sale;
+        } catch {
+          sale = undefined;
+        }
+        if (typeof sale === 'string') {
+          const verified = await app.admissions.verify(token, sale);
+          if (verified.ok) owner = { visitorId: verified.claims.sub, saleId: sale };
+        }
+      }
+      if (!owner) throw new AppError('INVALID_TOKEN', 'the token is not valid');
+      const order = await app.purchases.findOrder(req.params.orderId, owner.visitorId, owner.saleId);
+      if (!order) throw new AppError('ORDER_NOT_FOUND', 'no such order for this shopper');
+      return order;
+    },
+  );
+
+  app.get(
+    '/api/sales/:saleId/fairness',
+    {
+      schema: {
+        tags: ['shopper'],
+        summary: 'the fairness commitment, and the seed once the sale has ended',
+        params: SaleIdParams,
+        response: { 200: Fairness, 404: ErrorResponse, ...commonErrors },
+      },
+    },
+    async (req) => {
+      const sale = await app.sales.get(req.params.saleId);
+      if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
+      const ended = sale.endsAt !== null && Date.now() >= sale.endsAt;
+      return {
+        saleId: sale.id,
+        mode: sale.queueMode,
+        windowSeconds: sale.windowSeconds,
+        startsAt: iso(sale.startsAt)!,
+        seedCommitment: seedCommitment(sale.seed),
+        seed: ended ? sale.seed.toString('hex') : null,
+        algorithm:
+          'score = window + fraction; window = 0 before startsAt, else 1 + floor((arrival - startsAt) / windowSeconds); ' +
+          'fraction = first 48 bits of HMAC-SHA256(seed, visitorId) / 2^48; fifo: arrival sequence; random: fraction; ' +
+          'the lowest score is admitted first',
+        auditUrl: ended ? `/api/sales/${sale.id}/fairness/audit` : null,
+      };
+    },
+  );
+
+  app.get(
+    '/api/sales/:saleId/fairness/audit',
+    {
+      schema: {
+        tags: ['shopper'],
+        summary: 'NDJSON export of every visitor and score, once the sale has ended',
+        params: SaleIdParams,
+        response: { 200: Type.Unknown({ description: 'application/x-ndjson: one visitor per line' }), 404: ErrorResponse, 409: ErrorResponse, ...commonErrors },
+      },
+    },
+    async (req, reply) => {
+      const sale = await app.sales.get(req.params.saleId);
+      if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
+      if (sale.endsAt === null || Date.now() < sale.endsAt) {
+        throw new AppError('SALE_NOT_OPEN', 'the audit is published once the sale has ended');
+      }
+      return reply.type('application/x-ndjson').send(app.sales.auditStream(sale.id));
+    },
+  );
+};
+
+export default shopper;

@@ -1,0 +1,357 @@
+/**
+ * Sales: PostgreSQL holds each sale's configuration (the source of truth); Redis holds a hot
+ * copy in the sale's `config` hash that every gateway and every Lua script reads, so a
+ * marketer's change is effective at the next tick on every gateway.
+ */
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { ACTIVE_SALES_KEY, saleKeys, type SaleStatus } from '@velvet-rope/contracts';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { AppError } from './errors.js';
+import type { QueueMode } from './fairness-score.js';
+
+export interface SaleConfig {
+  readonly id: string;
+  readonly name: string;
+  readonly stock: number;
+  readonly startsAt: number;
+  readonly prequeueOpensAt: number | null;
+  readonly endsAt: number | null;
+  readonly ratePerMinute: number;
+  readonly maxActive: number;
+  readonly checkoutSeconds: number;
+  readonly maxPerShopper: number;
+  readonly queueMode: QueueMode;
+  readonly windowSeconds: number;
+  readonly paused: boolean;
+}
+
+export interface SaleRecord extends SaleConfig {
+  readonly sold: number;
+  readonly seed: Buffer;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export type SaleChanges = Partial<Omit<SaleConfig, 'id'>>;
+
+export interface LiveSale extends SaleConfig {
+  readonly status: SaleStatus;
+  readonly now: number;
+  readonly waiting: number;
+  readonly admitted: number;
+  readonly remaining: number;
+  readonly pending: number;
+  readonly admittedTotal: number;
+}
+
+interface SaleRow {
+  id: string;
+  name: string;
+  stock: number;
+  sold: number;
+  starts_at: Date;
+  prequeue_opens_at: Date | null;
+  ends_at: Date | null;
+  rate_per_minute: number;
+  max_active: number;
+  checkout_seconds: number;
+  max_per_shopper: number;
+  queue_mode: QueueMode;
+  window_seconds: number;
+  paused: boolean;
+  fairness_seed: Buffer;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS: Record<Exclude<keyof SaleConfig, 'id'>, string> = {
+  name: 'name',
+  stock: 'stock',
+  startsAt: 'starts_at',
+  prequeueOpensAt: 'prequeue_opens_at',
+  endsAt: 'ends_at',
+  ratePerMinute: 'rate_per_minute',
+  maxActive: 'max_active',
+  checkoutSeconds: 'checkout_seconds',
+  maxPerShopper: 'max_per_shopper',
+  queueMode: 'queue_mode',
+  windowSeconds: 'window_seconds',
+  paused: 'paused',
+};
+const TIME_FIELDS = new Set(['startsAt', 'prequeueOpensAt', 'endsAt']);
+
+function fromRow(r: SaleRow): SaleRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    stock: r.stock,
+    sold: r.sold,
+    startsAt: r.starts_at.getTime(),
+    prequeueOpensAt: r.prequeue_opens_at?.getTime() ?? null,
+    endsAt: r.ends_at?.getTime() ?? null,
+    ratePerMinute: r.rate_per_minute,
+    maxActive: r.max_active,
+    checkoutSeconds: r.checkout_seconds,
+    maxPerShopper: r.max_per_shopper,
+    queueMode: r.queue_mode,
+    windowSeconds: r.window_seconds,
+    paused: r.paused,
+    seed: r.fairness_seed,
+    createdAt: r.created_at.getTime(),
+    updatedAt: r.updated_at.getTime(),
+  };
+}
+
+/** The Redis config hash of a sale: everything the Lua scripts read. */
+export function configHash(s: SaleConfig & { seed: Buffer }): Record<string, string> {
+  return {
+    name: s.name,
+    stock: String(s.stock),
+    startsAt: String(s.startsAt),
+    prequeueOpensAt: s.prequeueOpensAt === null ? '' : String(s.prequeueOpensAt),
+    endsAt: s.endsAt === null ? '' : String(s.endsAt),
+    rate: String(s.ratePerMinute),
+    maxActive: String(s.maxActive),
+    checkoutMs: String(s.checkoutSeconds * 1000),
+    maxPerShopper: String(s.maxPerShopper),
+    mode: s.queueMode,
+    windowMs: String(s.windowSeconds * 1000),
+    paused: s.paused ? '1' : '0',
+    seed: s.seed.toString('hex'),
+  };
+}
+
+function fromConfigHash(id: string, h: Record<string, string>): SaleConfig {
+  const optTime = (v: string | undefined) => (v ? Number(v) : null);
+  return {
+    id,
+    name: h.name ?? id,
+    stock: Number(h.stock),
+    startsAt: Number(h.startsAt),
+    prequeueOpensAt: optTime(h.prequeueOpensAt),
+    endsAt: optTime(h.endsAt),
+    ratePerMinute: Number(h.rate),
+    maxActive: Number(h.maxActive),
+    checkoutSeconds: Number(h.checkoutMs) / 1000,
+    maxPerShopper: Number(h.maxPerShopper),
+    queueMode: h.mode as QueueMode,
+    windowSeconds: Number(h.windowMs) / 1000,
+    paused: h.paused === '1',
+  };
+}
+
+/** Cross-field rules a schema cannot express; throws INVALID_SALE_CONFIG. */
+export function checkSaleConfig(s: SaleConfig): void {
+  if (s.endsAt !== null && s.endsAt <= s.startsAt) {
+    throw new AppError('INVALID_SALE_CONFIG', 'endsAt must be after startsAt');
+  }
+  if (s.prequeueOpensAt !== null && s.prequeueOpensAt > s.startsAt) {
+    throw new AppError('INVALID_SALE_CONFIG', 'prequeueOpensAt must not be after startsAt');
+  }
+}
+
+export class SaleStore {
+  /** seeds never change, so a gateway keeps them once read */
+  readonly #seeds = new Map<string, Buffer>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly redis: Redis,
+  ) {}
+
+  async create(config: SaleConfig): Promise<SaleRecord> {
+    checkSaleConfig(config);
+    const seed = randomBytes(32);
+    let row: SaleRow;
+    try {
+      const res = await this.pool.query<SaleRow>(
+        `INSERT INTO sales (id, name, stock, starts_at, prequeue_opens_at, ends_at, rate_per_minute, max_active,
+           checkout_seconds, max_per_shopper, queue_mode, window_seconds, paused, fairness_seed)
+         VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), to_timestamp($5 / 1000.0), to_timestamp($6 / 1000.0), $7, $8,
+           $9, $10, $11, $12, $13, $14)
+         RETURNING *`,
+        [
+          config.id,
+          config.name,
+          config.stock,
+          config.startsAt,
+          config.prequeueOpensAt,
+          config.endsAt,
+          config.ratePerMinute,
+          config.maxActive,
+          config.checkoutSeconds,
+          config.maxPerShopper,
+          config.queueMode,
+          config.windowSeconds,
+          config.paused,
+          seed,
+        ],
+      );
+      row = res.rows[0]!;
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new AppError('SALE_EXISTS', `sale ${config.id} exists already`);
+      throw err;
+    }
+    const sale = fromRow(row);
+    await this.publish(sale);
+    return sale;
+  }
+
+  /** Writes a sale's hot copy to Redis; the remaining stock only when Redis has none. */
+  async publish(sale: SaleRecord): Promise<void> {
+    const keys = saleKeys(sale.id);
+    await this.redis
+      .multi()
+      .hset(keys.config, configHash(sale))
+      .set(keys.stock, String(sale.stock - sale.sold), 'NX')
+      .sadd(ACTIVE_SALES_KEY, sale.id)
+      .exec();
+    this.#seeds.set(sale.id, sale.seed);
+  }
+
+  async get(saleId: string): Promise<SaleRecord | undefined> {
+    const { rows } = await this.pool.query<SaleRow>('SELECT * FROM sales WHERE id = $1', [saleId]);
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  async list(): Promise<SaleRecord[]> {
+    const { rows } = await this.pool.query<SaleRow>('SELECT * FROM sales ORDER BY starts_at DESC, id');
+    return rows.map(fromRow);
+  }
+
+  async update(saleId: string, changes: SaleChanges): Promise<SaleRecord> {
+    const before = await this.get(saleId);
+    if (!before) throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
+    const after: SaleRecord = { ...before, ...changes };
+    checkSaleConfig(after);
+    const started = Date.now() >= before.startsAt;
+    // the published fairness rules bind once shoppers are being ordered by them
+    if (started) {
+      for (const f of ['queueMode', 'windowSeconds', 'startsAt', 'prequeueOpensAt'] as const) {
+        if (changes[f] !== undefined && changes[f] !== before[f]) {
+          throw new AppError('SALE_STARTED', `${f} cannot change once the sale has started`);
+        }
+      }
+    }
+    const entries = Object.entries(changes).filter(([, v]) => v !== undefined) as [keyof typeof COLUMNS, unknown][];
+    if (entries.length === 0) return before;
+    const sets: string[] = [];
+    const values: unknown[] = [saleId];
+    for (const [field, value] of entries) {
+      values.push(value);
+      const p = `$${values.length}`;
+      sets.push(`${COLUMNS[field]} = ${TIME_FIELDS.has(field) ? `to_timestamp(${p} / 1000.0)` : p}`);
+    }
+    const stockDelta = after.stock - before.stock;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const res = await client.query<SaleRow>(
+        `UPDATE sales SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
+        values,
+      );
+      if (stockDelta !== 0) {
+        // units already reserved in Redis cannot be taken back
+        const [outcome, remaining] = await this.redis.adjustStock(saleKeys(saleId).stock, stockDelta);
+        if (outcome !== 'OK') {
+          throw new AppError(
+            'INVALID_SALE_CONFIG',
+            `stock can go down by at most ${remaining}: the rest is sold or reserved`,
+          );
+        }
+      }
+      await client.query('COMMIT');
+      const sale = fromRow(res.rows[0]!);
+      await this.redis.hset(saleKeys(saleId).config, configHash(sale));
+      return sale;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if ((err as { code?: string }).code === '23514') {
+        throw new AppError('INVALID_SALE_CONFIG', 'stock cannot go below what is sold');
+      }
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The sale's secret seed, for fairness fractions; undefined when there is no such sale. */
+  async seed(saleId: string): Promise<Buffer | undefined> {
+    const known = this.#seeds.get(saleId);
+    if (known) return known;
+    const hex = await this.redis.hget(saleKeys(saleId).config, 'seed');
+    if (!hex) return undefined;
+    const seed = Buffer.from(hex, 'hex');
+    this.#seeds.set(saleId, seed);
+    return seed;
+  }
+
+  /** Configuration and live figures from Redis, one round trip. */
+  async live(saleId: string): Promise<LiveSale | undefined> {
+    const k = saleKeys(saleId);
+    const reply = await this.redis.saleInfo(k.config, k.state, k.queue, k.admitted, k.stock, k.pending);
+    if (reply[0] !== 'OK') return undefined;
+    const h: Record<string, string> = {};
+    for (let i = 8; i < reply.length; i += 2) h[String(reply[i])] = String(reply[i + 1]);
+    return {
+      ...fromConfigHash(saleId, h),
+      status: reply[1] as SaleStatus,
+      now: Number(reply[2]),
+      waiting: Number(reply[3]),
+      admitted: Number(reply[4]),
+      remaining: Number(reply[5]),
+      pending: Number(reply[6]),
+      admittedTotal: Number(reply[7]),
+    };
+  }
+
+  /** Confirmed quantity and orders from PostgreSQL, for the stats page. */
+  async confirmedFigures(saleId: string): Promise<{ sold: number; confirmedOrders: number; rejectedOrders: number }> {
+    const { rows } = await this.pool.query<{ sold: number; confirmed: string; rejected: string }>(
+      `SELECT s.sold,
+              count(*) FILTER (WHERE o.status = 'confirmed') AS confirmed,
+              count(*) FILTER (WHERE o.status = 'rejected') AS rejected
+         FROM sales s LEFT JOIN orders o ON o.sale_id = s.id
+        WHERE s.id = $1 GROUP BY s.sold`,
+      [saleId],
+    );
+    const r = rows[0];
+    return { sold: r?.sold ?? 0, confirmedOrders: Number(r?.confirmed ?? 0), rejectedOrders: Number(r?.rejected ?? 0) };
+  }
+
+  /**
+   * The fairness audit: one JSON line per visitor with the score the queue ordered them by.
+   * With the revealed seed anyone can recompute each score and check the admission order.
+   */
+  auditStream(saleId: string): Readable {
+    const redis = this.redis;
+    const key = saleKeys(saleId).visitors;
+    async function* lines(): AsyncGenerator<string> {
+      let cursor = '0';
+      do {
+        const [next, flat] = await redis.hscan(key, cursor, 'COUNT', 1000);
+        cursor = next;
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          const [kind, a, , , seq] = flat[i + 1]!.split('|');
+          const state = { q: 'queued', a: 'admitted', x: 'expired', o: 'ordered' }[kind ?? ''] ?? 'unknown';
+          const line: Record<string, unknown> = { visitorId: flat[i], state };
+          if (kind === 'o') line.orderId = a;
+          else line.score = Number(a);
+          if (kind === 'a' && seq) line.admission = Number(seq);
+          yield `${JSON.stringify(line)}\n`;
+        }
+      } while (cursor !== '0');
+    }
+    return Readable.from(lines());
+  }
+
+  /** At boot: make sure every sale that is not over has its hot copy in Redis. */
+  async publishAll(): Promise<number> {
+    const { rows } = await this.pool.query<SaleRow>('SELECT * FROM sales WHERE ends_at IS NULL OR ends_at > now()');
+    for (const row of rows) await this.publish(fromRow(row));
+    return rows.length;
+  }
+}
+
