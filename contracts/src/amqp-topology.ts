@@ -11,8 +11,14 @@ export interface OrderTopology {
   readonly queueArguments: Readonly<Record<string, unknown>>;
 }
 
-/** deliveries of one message before RabbitMQ dead-letters it */
-export const ORDER_DELIVERY_LIMIT = 5;
+/**
+ * deliveries of one message before RabbitMQ dead-letters it. Malformed messages are
+ * dead-lettered at once by the worker; this bound only catches a message that keeps killing
+ * workers. It is generous because a quorum queue also counts redeliveries after a worker
+ * crash or reconnect, and a good order must survive several of those (the gateway's outbox
+ * would still re-publish it, but it should not need to).
+ */
+export const ORDER_DELIVERY_LIMIT = 20;
 
 export function orderTopology(queue = 'orders'): OrderTopology {
   const deadLetterQueue = `${queue}.dead`;

@@ -41,9 +41,18 @@ export interface SaleKeys {
   readonly events: string;
 }
 
-export function saleKeys(saleId: string): SaleKeys {
+/** Key prefixes separate deployments (and test runs) sharing one Redis. */
+export const DEFAULT_KEY_PREFIX = 'vr';
+const PREFIX_RE = /^[A-Za-z0-9_.-]{1,40}$/;
+
+export function isKeyPrefix(value: string): boolean {
+  return PREFIX_RE.test(value);
+}
+
+export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): SaleKeys {
   if (!isSaleId(saleId)) throw new TypeError(`invalid sale id: ${JSON.stringify(saleId)}`);
-  const p = `vr:{sale:${saleId}}`;
+  if (!isKeyPrefix(prefix)) throw new TypeError(`invalid key prefix: ${JSON.stringify(prefix)}`);
+  const p = `${prefix}:{sale:${saleId}}`;
   return {
     config: `${p}:config`,
     state: `${p}:state`,
@@ -61,7 +70,12 @@ export function saleKeys(saleId: string): SaleKeys {
 }
 
 /** set: ids of sales the admission loop must look after (not hash-tagged: one key, one slot). */
-export const ACTIVE_SALES_KEY = 'vr:sales:active';
+export function activeSalesKey(prefix: string = DEFAULT_KEY_PREFIX): string {
+  if (!isKeyPrefix(prefix)) throw new TypeError(`invalid key prefix: ${JSON.stringify(prefix)}`);
+  return `${prefix}:sales:active`;
+}
 
 /** pattern matching every sale's events channel (gateways psubscribe to it). */
-export const SALE_EVENTS_PATTERN = 'vr:{sale:*}:events';
+export function saleEventsPattern(prefix: string = DEFAULT_KEY_PREFIX): string {
+  return `${prefix}:{sale:*}:events`;
+}

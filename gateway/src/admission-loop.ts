@@ -6,14 +6,16 @@
  * the sale's room, and runs the outbox reconciler.
  */
 import { randomBytes } from 'node:crypto';
-import { ACTIVE_SALES_KEY, saleKeys, type SaleStatus, type SaleUpdateEvent } from '@velvet-rope/contracts';
+import type { SaleStatus, SaleUpdateEvent } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { OrderPublisher } from './order-publisher.js';
 import type { Reconciler } from './reconciler.js';
+import type { KeySpace } from './redis/keyspace.js';
 
 export interface AdmissionLoopOptions {
   readonly redis: Redis;
+  readonly keyspace: KeySpace;
   readonly publisher: OrderPublisher;
   readonly reconciler: Reconciler;
   readonly logger: FastifyBaseLogger;
@@ -80,7 +82,7 @@ export class AdmissionLoop {
     if (this.#running) return [];
     this.#running = true;
     try {
-      const saleIds = await this.#o.redis.smembers(ACTIVE_SALES_KEY);
+      const saleIds = await this.#o.redis.smembers(this.#o.keyspace.activeSales);
       const ticks = await Promise.all(saleIds.map((id) => this.tickSale(id)));
       return ticks.filter((t): t is AdmissionTick => t !== undefined);
     } finally {
@@ -90,7 +92,7 @@ export class AdmissionLoop {
 
   async tickSale(saleId: string): Promise<AdmissionTick | undefined> {
     const { redis, logger, tickMs } = this.#o;
-    const k = saleKeys(saleId);
+    const k = this.#o.keyspace.sale(saleId);
     const [held, epoch, changed] = await redis.leader(k.leader, k.leaderEpoch, this.#o.ownerId, tickMs * 4, '0');
     if (!held) {
       if (this.#leading.delete(saleId)) logger.info({ saleId }, 'admission leadership lost');
@@ -117,7 +119,7 @@ export class AdmissionLoop {
       Math.max(1_000, tickMs * 4),
     );
     if (reply[0] === 'NOT_FOUND') {
-      await redis.srem(ACTIVE_SALES_KEY, saleId);
+      await redis.srem(this.#o.keyspace.activeSales, saleId);
       return undefined;
     }
     if (reply[0] !== 'OK') return undefined;
@@ -162,7 +164,7 @@ export class AdmissionLoop {
       const pending = await this.#o.reconciler.run(saleId);
       // an ended sale with nothing left in its outbox needs no more looking after
       if (tick.status === 'ended' && pending === 0 && (await redis.hlen(k.pending)) === 0) {
-        await redis.srem(ACTIVE_SALES_KEY, saleId);
+        await redis.srem(this.#o.keyspace.activeSales, saleId);
       }
     }
     this.#o.onTick?.(tick);
@@ -177,7 +179,7 @@ export class AdmissionLoop {
     const { redis, ownerId } = this.#o;
     await Promise.all(
       [...this.#leading.keys()].map((saleId) => {
-        const k = saleKeys(saleId);
+        const k = this.#o.keyspace.sale(saleId);
         return redis.leader(k.leader, k.leaderEpoch, ownerId, 1, '1').catch(() => undefined);
       }),
     );

@@ -2,6 +2,7 @@
  * Gateway configuration, from the environment, validated at boot: a wrong value stops the
  * process with a message that names the variable.
  */
+import { isKeyPrefix } from '@velvet-rope/contracts';
 
 export interface GatewayConfig {
   readonly port: number;
@@ -15,6 +16,8 @@ export interface GatewayConfig {
   /** HMAC secret for queue tickets; absent: made once and kept in PostgreSQL */
   readonly ticketSecret: string | undefined;
   readonly ordersQueue: string;
+  /** separates deployments (and test runs) that share one Redis */
+  readonly redisKeyPrefix: string;
   readonly tickMs: number;
   /** how many admitted shoppers per unit of remaining stock (1 = exactly matched) */
   readonly oversubscription: number;
@@ -111,6 +114,10 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   }
   const ordersQueue = str(env, 'ORDERS_QUEUE', 'orders');
   if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(ordersQueue)) throw new ConfigError('ORDERS_QUEUE', 'has characters a queue name cannot have');
+  const redisKeyPrefix = str(env, 'REDIS_KEY_PREFIX', 'vr');
+  if (!isKeyPrefix(redisKeyPrefix)) {
+    throw new ConfigError('REDIS_KEY_PREFIX', 'must be 1-40 letters, digits, _ . or -');
+  }
   const logLevel = str(env, 'LOG_LEVEL', 'info');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `unknown level ${JSON.stringify(logLevel)}`);
@@ -125,6 +132,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     signingKeys,
     ticketSecret,
     ordersQueue,
+    redisKeyPrefix,
     tickMs: int(env, 'TICK_MS', 250, 20, 10_000),
     oversubscription: num(env, 'OVERSUBSCRIPTION', 1, 1, 10),
     republishAfterMs: int(env, 'REPUBLISH_AFTER_MS', 10_000, 500, 3_600_000),

@@ -19,14 +19,21 @@ import { createHash, createHmac } from 'node:crypto';
 export type QueueMode = 'prequeue-random' | 'fifo' | 'random';
 export const QUEUE_MODES: readonly QueueMode[] = ['prequeue-random', 'fifo', 'random'];
 
-/** 48 bits: a double holds them exactly, and collisions among millions are negligible */
-const FRACTION_BITS = 48;
+/**
+ * 32 bits: `window + fraction` must be exact in a double (53 bits), so that every score of a
+ * later window is strictly above every score of an earlier one. 32 bits of fraction leave 21
+ * for the window: 2,097,151 windows (24 days of one-second windows). Two visitors of one
+ * window tie on the fraction with odds 2^-32; the sorted set then orders them by visitor id,
+ * which is itself random.
+ */
+export const FRACTION_BITS = 32;
 const FRACTION_SCALE = 2 ** FRACTION_BITS;
+export const MAX_WINDOW = 2 ** (53 - FRACTION_BITS) - 1;
 
 /** The random part in [0, 1), from the sale's secret seed and the visitor id. */
 export function fairnessFraction(seed: Buffer, visitorId: string): number {
   const mac = createHmac('sha256', seed).update(visitorId).digest();
-  return mac.readUIntBE(0, 6) / FRACTION_SCALE;
+  return mac.readUInt32BE(0) / FRACTION_SCALE;
 }
 
 /** What the sale publishes before it starts. */
@@ -49,7 +56,7 @@ export interface ScoreInput {
 export function arrivalWindow(startsAt: number, windowMs: number, arrivedAt: number): number {
   if (arrivedAt < startsAt) return 0;
   if (windowMs <= 0) return Number.POSITIVE_INFINITY; // strict FIFO: every arrival its own window
-  return 1 + Math.floor((arrivedAt - startsAt) / windowMs);
+  return Math.min(MAX_WINDOW, 1 + Math.floor((arrivedAt - startsAt) / windowMs));
 }
 
 export function fairnessScore(input: ScoreInput): number {

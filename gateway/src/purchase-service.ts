@@ -4,12 +4,13 @@
  * confirmed. One order per admission token: the same token again answers the same order.
  */
 import { randomUUID } from 'node:crypto';
-import { encodeOrderMessage, ORDER_MESSAGE_VERSION, parseOrderMessage, saleKeys, type OrderStatus } from '@velvet-rope/contracts';
+import { encodeOrderMessage, ORDER_MESSAGE_VERSION, parseOrderMessage, type OrderStatus } from '@velvet-rope/contracts';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { AdmissionClaims, AdmissionTokens } from './admission-token.js';
 import { AppError } from './errors.js';
 import { PublishUnavailableError, type OrderPublisher } from './order-publisher.js';
+import type { KeySpace } from './redis/keyspace.js';
 
 export interface PurchaseResult {
   /** false when the same token bought before: the answer is the existing order */
@@ -33,6 +34,7 @@ const UNAVAILABLE_RETRY_SECONDS = 2;
 export class PurchaseService {
   constructor(
     private readonly redis: Redis,
+    private readonly keyspace: KeySpace,
     private readonly pool: pg.Pool,
     private readonly admissions: AdmissionTokens,
     private readonly publisher: OrderPublisher,
@@ -67,7 +69,7 @@ export class PurchaseService {
       quantity,
       createdAt: Date.now(),
     });
-    const k = saleKeys(saleId);
+    const k = this.keyspace.sale(saleId);
     const reply = await this.redis.reserve(
       k.config,
       k.visitors,
@@ -146,7 +148,7 @@ export class PurchaseService {
     const committed = await this.#committedOrder(orderId);
     if (committed) return committed.visitorId === visitorId ? committed.view : undefined;
     if (saleId) {
-      const raw = await this.redis.hget(saleKeys(saleId).pending, orderId);
+      const raw = await this.redis.hget(this.keyspace.sale(saleId).pending, orderId);
       const parsed = raw ? parseOrderMessage(raw) : undefined;
       if (parsed?.ok) {
         if (parsed.value.visitorId !== visitorId) return undefined;

@@ -1,12 +1,13 @@
 /**
  * Joining the queue and asking where one stands: one Lua script, one round trip each.
  */
-import { saleKeys, type SaleStatus } from '@velvet-rope/contracts';
+import type { SaleStatus } from '@velvet-rope/contracts';
 import type { Redis } from 'ioredis';
 import type { AdmissionTokens } from './admission-token.js';
 import { AppError } from './errors.js';
 import { fairnessFraction } from './fairness-score.js';
 import type { TicketClaims, TicketSigner } from './queue-ticket.js';
+import type { KeySpace } from './redis/keyspace.js';
 import type { SaleStore } from './sale-store.js';
 import { newVisitorId } from './visitor-id.js';
 
@@ -45,6 +46,7 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
 export class QueueService {
   constructor(
     private readonly redis: Redis,
+    private readonly keyspace: KeySpace,
     private readonly sales: SaleStore,
     private readonly tickets: TicketSigner,
     private readonly admissions: AdmissionTokens,
@@ -82,7 +84,7 @@ export class QueueService {
     ticketScore: number | undefined,
     op: 'join' | 'status',
   ): Promise<(string | number)[]> {
-    const k = saleKeys(saleId);
+    const k = this.keyspace.sale(saleId);
     const reply = await this.redis.join(
       k.config,
       k.queue,

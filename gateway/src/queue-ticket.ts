@@ -64,8 +64,10 @@ export class TicketSigner {
     if (first < 0 || second < 0 || token.indexOf('.', second + 1) >= 0) return { ok: false, code: 'INVALID_TICKET' };
     if (token.slice(0, first) !== HEADER) return { ok: false, code: 'INVALID_TICKET' };
     const signingInput = token.slice(0, second);
-    const given = Buffer.from(token.slice(second + 1), 'base64url');
-    if (!this.#secrets.some((s) => safeEqual(this.#mac(s, signingInput), given))) {
+    // compare the signature as text: base64url decoding is lenient (it skips stray characters
+    // and ignores trailing bits), and one ticket must have exactly one spelling
+    const given = Buffer.from(token.slice(second + 1), 'utf8');
+    if (!this.#secrets.some((s) => safeEqual(Buffer.from(this.#mac(s, signingInput).toString('base64url')), given))) {
       return { ok: false, code: 'INVALID_TICKET' };
     }
     let claims: Partial<TicketClaims>;

@@ -3,14 +3,15 @@
  * (a gateway died between reserve and publish, a broker lost a message, a publish answered
  * 503). The worker de-duplicates by order id, so publishing again is always safe.
  */
-import { saleKeys } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { OrderPublisher } from './order-publisher.js';
+import type { KeySpace } from './redis/keyspace.js';
 
 export class Reconciler {
   constructor(
     private readonly redis: Redis,
+    private readonly keyspace: KeySpace,
     private readonly publisher: OrderPublisher,
     private readonly logger: FastifyBaseLogger,
     private readonly republishAfterMs: number,
@@ -20,7 +21,7 @@ export class Reconciler {
   /** Publishes what is due for one sale; returns how many it published. */
   async run(saleId: string): Promise<number> {
     if (!this.publisher.ready) return 0;
-    const k = saleKeys(saleId);
+    const k = this.keyspace.sale(saleId);
     const due = await this.redis.claimDuePending(k.pending, k.pendingDue, this.batch, this.republishAfterMs);
     if (due.length === 0) return 0;
     const publishes: Promise<void>[] = [];

@@ -5,10 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ACTIVE_SALES_KEY, saleKeys, type SaleStatus } from '@velvet-rope/contracts';
+import type { SaleStatus } from '@velvet-rope/contracts';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { AppError } from './errors.js';
+import type { KeySpace } from './redis/keyspace.js';
 import type { QueueMode } from './fairness-score.js';
 
 export interface SaleConfig {
@@ -159,6 +160,7 @@ export class SaleStore {
   constructor(
     private readonly pool: pg.Pool,
     private readonly redis: Redis,
+    private readonly keyspace: KeySpace,
   ) {}
 
   async create(config: SaleConfig): Promise<SaleRecord> {
@@ -201,12 +203,12 @@ export class SaleStore {
 
   /** Writes a sale's hot copy to Redis; the remaining stock only when Redis has none. */
   async publish(sale: SaleRecord): Promise<void> {
-    const keys = saleKeys(sale.id);
+    const keys = this.keyspace.sale(sale.id);
     await this.redis
       .multi()
       .hset(keys.config, configHash(sale))
       .set(keys.stock, String(sale.stock - sale.sold), 'NX')
-      .sadd(ACTIVE_SALES_KEY, sale.id)
+      .sadd(this.keyspace.activeSales, sale.id)
       .exec();
     this.#seeds.set(sale.id, sale.seed);
   }
@@ -254,7 +256,7 @@ export class SaleStore {
       );
       if (stockDelta !== 0) {
         // units already reserved in Redis cannot be taken back
-        const [outcome, remaining] = await this.redis.adjustStock(saleKeys(saleId).stock, stockDelta);
+        const [outcome, remaining] = await this.redis.adjustStock(this.keyspace.sale(saleId).stock, stockDelta);
         if (outcome !== 'OK') {
           throw new AppError(
             'INVALID_SALE_CONFIG',
@@ -264,7 +266,7 @@ export class SaleStore {
       }
       await client.query('COMMIT');
       const sale = fromRow(res.rows[0]!);
-      await this.redis.hset(saleKeys(saleId).config, configHash(sale));
+      await this.redis.hset(this.keyspace.sale(saleId).config, configHash(sale));
       return sale;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -281,7 +283,7 @@ export class SaleStore {
   async seed(saleId: string): Promise<Buffer | undefined> {
     const known = this.#seeds.get(saleId);
     if (known) return known;
-    const hex = await this.redis.hget(saleKeys(saleId).config, 'seed');
+    const hex = await this.redis.hget(this.keyspace.sale(saleId).config, 'seed');
     if (!hex) return undefined;
     const seed = Buffer.from(hex, 'hex');
     this.#seeds.set(saleId, seed);
@@ -290,7 +292,7 @@ export class SaleStore {
 
   /** Configuration and live figures from Redis, one round trip. */
   async live(saleId: string): Promise<LiveSale | undefined> {
-    const k = saleKeys(saleId);
+    const k = this.keyspace.sale(saleId);
     const reply = await this.redis.saleInfo(k.config, k.state, k.queue, k.admitted, k.stock, k.pending);
     if (reply[0] !== 'OK') return undefined;
     const h: Record<string, string> = {};
@@ -327,7 +329,7 @@ export class SaleStore {
    */
   auditStream(saleId: string): Readable {
     const redis = this.redis;
-    const key = saleKeys(saleId).visitors;
+    const key = this.keyspace.sale(saleId).visitors;
     async function* lines(): AsyncGenerator<string> {
       let cursor = '0';
       do {

@@ -18,9 +18,10 @@ export interface AdmissionPluginOptions {
 /** The admission loop and the outbox reconciler, led per sale by one gateway at a time. */
 export default fp<AdmissionPluginOptions>(
   async (app, opts) => {
-    const reconciler = new Reconciler(app.redis, app.publisher, app.log, app.config.republishAfterMs);
+    const reconciler = new Reconciler(app.redis, app.keyspace, app.publisher, app.log, app.config.republishAfterMs);
     const loop = new AdmissionLoop({
       redis: app.redis,
+      keyspace: app.keyspace,
       publisher: app.publisher,
       reconciler,
       logger: app.log,

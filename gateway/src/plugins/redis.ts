@@ -1,10 +1,12 @@
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
+import { KeySpace } from '../redis/keyspace.js';
 import { defineScripts } from '../redis/script-loader.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     redis: Redis;
+    keyspace: KeySpace;
   }
 }
 
@@ -24,6 +26,7 @@ export default fp(
     defineScripts(redis);
     await redis.connect();
     app.decorate('redis', redis);
+    app.decorate('keyspace', new KeySpace(app.config.redisKeyPrefix));
     app.addHook('onClose', async () => {
       await redis.quit().catch(() => redis.disconnect());
     });

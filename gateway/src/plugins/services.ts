@@ -14,15 +14,15 @@ declare module 'fastify' {
 /** The domain services the routes call. */
 export default fp(
   async (app) => {
-    const sales = new SaleStore(app.pg, app.redis);
+    const sales = new SaleStore(app.pg, app.redis, app.keyspace);
     // a Redis that restarted empty gets every running sale's hot copy back
     const published = await sales.publishAll();
     app.log.info({ sales: published }, 'sales published to Redis');
     app.decorate('sales', sales);
-    app.decorate('queue', new QueueService(app.redis, sales, app.tickets, app.admissions));
+    app.decorate('queue', new QueueService(app.redis, app.keyspace, sales, app.tickets, app.admissions));
     app.decorate(
       'purchases',
-      new PurchaseService(app.redis, app.pg, app.admissions, app.publisher, app.config.republishAfterMs),
+      new PurchaseService(app.redis, app.keyspace, app.pg, app.admissions, app.publisher, app.config.republishAfterMs),
     );
   },
   { name: 'services', dependencies: ['postgres', 'redis', 'amqp', 'tokens'] },

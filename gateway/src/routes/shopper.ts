@@ -212,7 +212,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         seed: ended ? sale.seed.toString('hex') : null,
         algorithm:
           'score = window + fraction; window = 0 before startsAt, else 1 + floor((arrival - startsAt) / windowSeconds); ' +
-          'fraction = first 48 bits of HMAC-SHA256(seed, visitorId) / 2^48; fifo: arrival sequence; random: fraction; ' +
+          'fraction = first 32 bits of HMAC-SHA256(seed, visitorId) / 2^32; fifo: arrival sequence; random: fraction; ' +
           'the lowest score is admitted first',
         auditUrl: ended ? `/api/sales/${sale.id}/fairness/audit` : null,
       };

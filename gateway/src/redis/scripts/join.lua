@@ -100,7 +100,8 @@ else
     elseif windowMs <= 0 then
       score = 1 + redis.call('INCR', seqKey)
     else
-      score = 1 + math.floor((now - starts) / windowMs) + tonumber(fraction)
+      -- capped so that window + 32-bit fraction stays exact in a double (fairness-score.ts)
+      score = math.min(2097151, 1 + math.floor((now - starts) / windowMs)) + tonumber(fraction)
     end
   end
 end

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminHeaders, createHarness, createSale, join, me, type Harness } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function joinMany(saleId: string, n: number) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(await join(h.app(), saleId));
+  return out;
+}
+
+async function statuses(saleId: string, tickets: string[]) {
+  return Promise.all(tickets.map(async (t) => (await me(h.app(), saleId, t)).body));
+}
+
+describe('admission loop', () => {
+  it('admits at the configured rate, lowest scores first', async () => {
+    const app = h.app();
+    // 600 per minute = 10 per second; the credit never exceeds one second's worth
+    const sale = await createSale(app, { ratePerMinute: 600, stock: 1000, maxActive: 1000, queueMode: 'fifo' });
+    const shoppers = await joinMany(sale, 40);
+    await app.admissionLoop.tickSale(sale); // starts the clock: nothing accrued yet
+    await sleep(1_200);
+    const tick = await app.admissionLoop.tickSale(sale);
+    expect(tick?.admitted.length).toBe(10);
+    const states = await statuses(sale, shoppers.map((s) => s.ticket));
+    const admitted = states.flatMap((s, i) => (s.status === 'admitted' ? [i] : []));
+    // FIFO: exactly the first ten arrivals
+    expect(admitted).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(states[10]).toMatchObject({ status: 'queued', position: 1 });
+  });
+
+  it('never has more than maxActive admitted at once', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 600_000, stock: 1000, maxActive: 5 });
+    await joinMany(sale, 20);
+    for (let i = 0; i < 5; i++) {
+      await app.admissionLoop.tickSale(sale);
+      await sleep(20);
+    }
+    const live = (await app.inject({ url: `/api/sales/${sale}` })).json();
+    expect(live.admitted).toBe(5);
+    expect(live.waiting).toBe(15);
+  });
+
+  it('admits no more shoppers than there are units left', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 600_000, stock: 3, maxActive: 100 });
+    await joinMany(sale, 20);
+    for (let i = 0; i < 5; i++) {
+      await app.admissionLoop.tickSale(sale);
+      await sleep(20);
+    }
+    const live = (await app.inject({ url: `/api/sales/${sale}` })).json();
+    expect(live.admitted).toBe(3);
+    expect(live.admittedTotal).toBe(3);
+  });
+
+  it('gives an expired admission’s share back to the next shoppers', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 600_000, stock: 3, checkoutSeconds: 1, queueMode: 'fifo' });
+    const shoppers = await joinMany(sale, 10);
+    await app.admissionLoop.tickSale(sale);
+    await sleep(20);
+    await app.admissionLoop.tickSale(sale);
+    let live = (await app.inject({ url: `/api/sales/${sale}` })).json();
+    expect(live.admittedTotal).toBe(3);
+    await sleep(1_100);
+    const tick = await app.admissionLoop.tickSale(sale);
+    expect(tick?.expired).toBe(3);
+    live = (await app.inject({ url: `/api/sales/${sale}` })).json();
+    expect(live.admittedTotal).toBe(6);
+    expect(live.admitted).toBe(3);
+    const states = await statuses(sale, shoppers.map((s) => s.ticket));
+    expect(states.slice(0, 3).map((s) => s.status)).toEqual(['expired', 'expired', 'expired']);
+    expect(states.slice(3, 6).map((s) => s.status)).toEqual(['admitted', 'admitted', 'admitted']);
+  });
+
+  it('pauses and resumes within one tick of the marketer’s change', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 600_000, stock: 100, maxActive: 100 });
+    await joinMany(sale, 30);
+    const pause = await app.inject({ method: 'PATCH', url: `/api/admin/sales/${sale}`, headers: adminHeaders, payload: { paused: true } });
+    expect(pause.statusCode).toBe(200);
+    await app.admissionLoop.tickSale(sale);
+    await sleep(50);
+    const paused = await app.admissionLoop.tickSale(sale);
+    expect(paused?.status).toBe('paused');
+    expect(paused?.admittedTotal).toBe(0);
+    await app.inject({ method: 'PATCH', url: `/api/admin/sales/${sale}`, headers: adminHeaders, payload: { paused: false } });
+    await sleep(50);
+    const resumed = await app.admissionLoop.tickSale(sale);
+    expect(resumed?.status).toBe('open');
+    expect(resumed?.admittedTotal).toBeGreaterThan(0);
+  });
+
+  it('has exactly one leader per sale, and another gateway takes over when it steps down', async () => {
+    const second = await h.addGateway();
+    const first = h.app();
+    const sale = await createSale(first, { ratePerMinute: 600_000, stock: 100 });
+    await joinMany(sale, 10);
+    const a = await first.admissionLoop.tickSale(sale);
+    const b = await second.admissionLoop.tickSale(sale);
+    expect(a).toBeDefined();
+    expect(b).toBeUndefined();
+    expect(first.admissionLoop.leading.has(sale)).toBe(true);
+    expect(second.admissionLoop.leading.has(sale)).toBe(false);
+    // the admit script itself refuses a gateway that does not hold the lock
+    const k = first.keyspace.sale(sale);
+    const refused = await second.redis.admit(k.config, k.state, k.queue, k.admitted, k.stock, k.visitors, k.leader, 'not-the-leader', 'x.', 1, 100, 1000);
+    expect(refused[0]).toBe('NOT_LEADER');
+
+    await first.admissionLoop.stop();
+    const taken = await second.admissionLoop.tickSale(sale);
+    expect(taken).toBeDefined();
+    expect(taken!.epoch).toBeGreaterThan(a!.epoch);
+  });
+});

@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, createSale, join, me, type Harness } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('joining the queue', () => {
+  it('answers 201 with a place, then 200 with the same place for the same ticket', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 0 });
+    const first = await join(app, sale);
+    expect(first.statusCode).toBe(201);
+    expect(first.status).toBe('queued');
+    expect(first.position).toBe(1);
+    const again = await join(app, sale, { authorization: `Bearer ${first.ticket}` });
+    expect(again.statusCode).toBe(200);
+    expect(again.visitorId).toBe(first.visitorId);
+    expect(again.position).toBe(1);
+    const live = (await app.inject({ url: `/api/sales/${sale}` })).json();
+    expect(live.waiting).toBe(1);
+  });
+
+  it('keeps the place for a second tab that only has the cookies', async () => {
+    const app = h.app();
+    // FIFO, so that the place is known: first in, position 1, whoever joins after
+    const sale = await createSale(app, { ratePerMinute: 0, queueMode: 'fifo' });
+    const first = await join(app, sale);
+    await join(app, sale); // someone else
+    const tab2 = await join(app, sale, {
+      cookie: `vr_ticket=${first.cookies.vr_ticket}; vr_vid=${first.cookies.vr_vid}`,
+    });
+    expect(tab2.statusCode).toBe(200);
+    expect(tab2.visitorId).toBe(first.visitorId);
+    expect(tab2.position).toBe(1);
+    const status = await me(app, sale, first.ticket);
+    expect(status.body.position).toBe(1);
+  });
+
+  it('keeps one identity across sales through the visitor cookie', async () => {
+    const app = h.app();
+    const saleA = await createSale(app, { ratePerMinute: 0 });
+    const saleB = await createSale(app, { ratePerMinute: 0 });
+    const a = await join(app, saleA);
+    const b = await join(app, saleB, { cookie: `vr_vid=${a.cookies.vr_vid}` });
+    expect(b.statusCode).toBe(201);
+    expect(b.visitorId).toBe(a.visitorId);
+  });
+
+  it('does not let a forged visitor cookie take somebody else’s place', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 0 });
+    const victim = await join(app, sale);
+    const forged = await join(app, sale, { cookie: `vr_vid=${victim.visitorId}.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA` });
+    expect(forged.statusCode).toBe(201);
+    expect(forged.visitorId).not.toBe(victim.visitorId);
+  });
+
+  it('gives exact positions in score order while the sale is open', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 0, queueMode: 'fifo' });
+    const joined = [];
+    for (let i = 0; i < 20; i++) joined.push(await join(app, sale));
+    expect(joined.map((j) => j.position)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    const tenth = await me(app, sale, joined[9]!.ticket);
+    expect(tenth.statusCode).toBe(200);
+    expect(tenth.body).toMatchObject({ status: 'queued', position: 10, waiting: 20 });
+    expect(tenth.body.retryAfterMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('shows no position in the pre-queue: the order is drawn at the start', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { startsInMs: 60_000 });
+    const j = await join(app, sale);
+    expect(j.statusCode).toBe(201);
+    expect(j.status).toBe('prequeue');
+    expect(j.position).toBeNull();
+    expect(j.retryAfterMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('refuses joins before the pre-queue opens, after the end and once sold out, without queueing', async () => {
+    const app = h.app();
+    const early = await createSale(app, { startsInMs: 60_000, prequeueOpensInMs: 30_000 });
+    const r1 = await app.inject({ method: 'POST', url: `/api/sales/${early}/queue`, payload: {} });
+    expect(r1.statusCode).toBe(409);
+    expect(r1.json().code).toBe('SALE_NOT_OPEN');
+
+    const over = await createSale(app, { startsInMs: -10_000, endsInMs: -1 });
+    const r2 = await app.inject({ method: 'POST', url: `/api/sales/${over}/queue`, payload: {} });
+    expect(r2.statusCode).toBe(409);
+    expect(r2.json().code).toBe('SALE_ENDED');
+
+    const none = await createSale(app, { stock: 0 });
+    const r3 = await app.inject({ method: 'POST', url: `/api/sales/${none}/queue`, payload: {} });
+    expect(r3.statusCode).toBe(409);
+    expect(r3.json().code).toBe('SOLD_OUT');
+    for (const id of [early, over, none]) {
+      expect((await app.inject({ url: `/api/sales/${id}` })).json().waiting).toBe(0);
+    }
+  });
+
+  it('answers 404 SALE_NOT_FOUND for an unknown sale and 400 for a malformed id', async () => {
+    const app = h.app();
+    const r = await app.inject({ method: 'POST', url: '/api/sales/no-such-sale/queue', payload: {} });
+    expect(r.statusCode).toBe(404);
+    expect(r.json()).toMatchObject({ statusCode: 404, code: 'SALE_NOT_FOUND' });
+    const bad = await app.inject({ method: 'POST', url: '/api/sales/bad%7Bid%7D/queue', payload: {} });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().code).toBe('VALIDATION_FAILED');
+  });
+
+  it('refuses a forged or other-sale ticket on /queue/me with its own code', async () => {
+    const app = h.app();
+    const saleA = await createSale(app, { ratePerMinute: 0 });
+    const saleB = await createSale(app, { ratePerMinute: 0 });
+    const a = await join(app, saleA);
+    const wrongSale = await me(app, saleB, a.ticket);
+    expect(wrongSale.statusCode).toBe(403);
+    expect(wrongSale.body.code).toBe('WRONG_SALE');
+    const [h1, p1] = a.ticket.split('.');
+    const forged = await me(app, saleA, `${h1}.${p1}.AAAA`);
+    expect(forged.statusCode).toBe(401);
+    expect(forged.body.code).toBe('INVALID_TICKET');
+    const none = await app.inject({ url: `/api/sales/${saleA}/queue/me` });
+    expect(none.statusCode).toBe(401);
+  });
+
+  it('puts a visitor Redis has forgotten back at the score the ticket carries', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 0, queueMode: 'fifo' });
+    const a = await join(app, sale);
+    const b = await join(app, sale);
+    const keys = app.keyspace.sale(sale);
+    const scoreA = await app.redis.zscore(keys.queue, a.visitorId);
+    // what a Redis that lost this visitor looks like
+    await app.redis.zrem(keys.queue, a.visitorId);
+    await app.redis.hdel(keys.visitors, a.visitorId);
+    const status = await me(app, sale, a.ticket);
+    expect(status.statusCode).toBe(200);
+    expect(await app.redis.zscore(keys.queue, a.visitorId)).toBe(scoreA);
+    expect(status.body.position).toBe(a.position);
+    expect((await me(app, sale, b.ticket)).body.position).toBe(b.position);
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * Builds a real gateway (real Redis, RabbitMQ, PostgreSQL) isolated for one test file: its
+ * own database, its own orders queue, its own Redis key prefix. Cleans up only what it made.
+ */
+import { connect as amqpConnect } from 'amqplib';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type GatewayConfig } from '../../src/config.js';
+import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+export interface Harness {
+  readonly config: GatewayConfig;
+  readonly db: TestDatabase;
+  readonly prefix: string;
+  readonly queue: string;
+  /** gateways built so far (several share the same database, queue and prefix) */
+  readonly apps: FastifyInstance[];
+  app(): FastifyInstance;
+  addGateway(extraEnv?: Record<string, string>): Promise<FastifyInstance>;
+  close(): Promise<void>;
+}
+
+export async function createHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const prefix = uniqueId('vrt').toLowerCase();
+  const queue = uniqueId('vr-test-orders-');
+  const baseEnv = {
+    ADMIN_API_KEY: ADMIN_KEY,
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    AMQP_URL,
+    ORDERS_QUEUE: queue,
+    REDIS_KEY_PREFIX: prefix,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    TICK_MS: '100',
+  };
+  const config = loadConfig({ ...baseEnv, ...extraEnv });
+  const apps: FastifyInstance[] = [];
+  const harness: Harness = {
+    config,
+    db,
+    prefix,
+    queue,
+    apps,
+    app: () => apps[0]!,
+    async addGateway(more = {}) {
+      // tests drive admission ticks by hand, so their figures do not depend on timing
+      const app = await buildApp(loadConfig({ ...baseEnv, ...extraEnv, ...more }), { admission: { autostart: false } });
+      await app.ready();
+      apps.push(app);
+      return app;
+    },
+    async close() {
+      for (const app of apps) await app.close();
+      await cleanupRedis(prefix);
+      await deleteQueues([queue, `${queue}.dead`]);
+      await db.drop();
+    },
+  };
+  await harness.addGateway();
+  return harness;
+}
+
+export async function cleanupRedis(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function deleteQueues(queues: string[]): Promise<void> {
+  const conn = await amqpConnect(AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    for (const q of queues) await ch.deleteQueue(q);
+    await ch.close();
+  } finally {
+    await conn.close();
+  }
+}
+
+export async function queueDepth(queue: string): Promise<number> {
+  const conn = await amqpConnect(AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    const { messageCount } = await ch.checkQueue(queue);
+    await ch.close();
+    return messageCount;
+  } finally {
+    await conn.close();
+  }
+}
+
+export const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}` };
+
+export interface SaleInput {
+  id?: string;
+  stock?: number;
+  startsInMs?: number;
+  ratePerMinute?: number;
+  maxActive?: number;
+  checkoutSeconds?: number;
+  maxPerShopper?: number;
+  queueMode?: 'prequeue-random' | 'fifo' | 'random';
+  windowSeconds?: number;
+  endsInMs?: number;
+  prequeueOpensInMs?: number;
+}
+
+/** Creates a sale through the admin API; by default it started a moment ago. */
+export async function createSale(app: FastifyInstance, input: SaleInput = {}): Promise<string> {
+  const id = input.id ?? uniqueId('sale-');
+  const now = Date.now();
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/admin/sales',
+    headers: adminHeaders,
+    payload: {
+      id,
+      name: `Test sale ${id}`,
+      stock: input.stock ?? 10,
+      startsAt: new Date(now + (input.startsInMs ?? -1_000)).toISOString(),
+      ...(input.endsInMs !== undefined ? { endsAt: new Date(now + input.endsInMs).toISOString() } : {}),
+      ...(input.prequeueOpensInMs !== undefined
+        ? { prequeueOpensAt: new Date(now + input.prequeueOpensInMs).toISOString() }
+        : {}),
+      ratePerMinute: input.ratePerMinute ?? 60_000,
+      ...(input.maxActive !== undefined ? { maxActive: input.maxActive } : {}),
+      checkoutSeconds: input.checkoutSeconds ?? 60,
+      maxPerShopper: input.maxPerShopper ?? 1,
+      queueMode: input.queueMode ?? 'prequeue-random',
+      windowSeconds: input.windowSeconds ?? 10,
+    },
+  });
+  if (res.statusCode !== 201) throw new Error(`createSale: ${res.statusCode} ${res.body}`);
+  return id;
+}
+
+export interface Joined {
+  visitorId: string;
+  ticket: string;
+  status: string;
+  position: number | null;
+  statusCode: number;
+  cookies: Record<string, string>;
+}
+
+export async function join(app: FastifyInstance, saleId: string, headers: Record<string, string> = {}): Promise<Joined> {
+  const res = await app.inject({ method: 'POST', url: `/api/sales/${saleId}/queue`, headers, payload: {} });
+  const body = res.json();
+  const cookies: Record<string, string> = {};
+  for (const c of res.cookies as { name: string; value: string }[]) cookies[c.name] = c.value;
+  return { ...body, statusCode: res.statusCode, cookies };
+}
+
+export async function me(app: FastifyInstance, saleId: string, ticket: string) {
+  const res = await app.inject({
+    method: 'GET',
+    url: `/api/sales/${saleId}/queue/me`,
+    headers: { authorization: `Bearer ${ticket}` },
+  });
+  return { statusCode: res.statusCode, body: res.json() };
+}
+
+export async function buy(app: FastifyInstance, saleId: string, token: string, quantity: unknown = 1) {
+  const res = await app.inject({
+    method: 'POST',
+    url: `/api/sales/${saleId}/purchases`,
+    headers: { authorization: `Bearer ${token}` },
+    payload: { quantity },
+  });
+  return { statusCode: res.statusCode, body: res.json(), headers: res.headers };
+}
+
+/** Ticks the admission loop until `until` holds or `maxTicks` ran, waiting `gapMs` between. */
+export async function tickUntil(
+  app: FastifyInstance,
+  until: () => Promise<boolean> | boolean,
+  { maxTicks = 100, gapMs = 50 } = {},
+): Promise<void> {
+  for (let i = 0; i < maxTicks; i++) {
+    await app.admissionLoop.tickAll();
+    if (await until()) return;
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  throw new Error('tickUntil: condition not reached');
+}

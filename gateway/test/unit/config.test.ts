@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+const ADMIN = 'admin-key-0123456789';
+const base = { ADMIN_API_KEY: ADMIN };
+
+/** The ConfigError that loadConfig(env) throws (fails the test when it does not throw one). */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  // toMatchObject, not toEqual: a new setting must not break these, but every listed value must hold
+  it('has defaults for everything but ADMIN_API_KEY', () => {
+    expect(loadConfig(base)).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      redisUrl: 'redis://127.0.0.1:6379',
+      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/velvet_rope',
+      adminApiKey: ADMIN,
+      signingKeys: undefined,
+      ticketSecret: undefined,
+      ordersQueue: 'orders',
+      tickMs: 250,
+      oversubscription: 1,
+      republishAfterMs: 10_000,
+      publishTimeoutMs: 5_000,
+      issuer: 'velvet-rope',
+      logLevel: 'info',
+      uiDir: undefined,
+      publicUrl: undefined,
+      trustProxy: false,
+    });
+  });
+
+  it('treats empty strings as unset', () => {
+    const config = loadConfig({ ...base, PORT: '', REDIS_URL: '', TICKET_SECRET: '', SIGNING_KEYS: '', TRUST_PROXY: '' });
+    expect(config).toMatchObject({ port: 3000, redisUrl: 'redis://127.0.0.1:6379', ticketSecret: undefined, signingKeys: undefined, trustProxy: false });
+  });
+
+  it('reads every variable it is given', () => {
+    const signingKeys = JSON.stringify({ keys: [] });
+    const config = loadConfig({
+      ...base,
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      REDIS_URL: 'rediss://cache.example:6380',
+      AMQP_URL: 'amqps://mq.example',
+      DATABASE_URL: 'postgresql://db.example/vr',
+      SIGNING_KEYS: signingKeys,
+      TICKET_SECRET: 't'.repeat(32),
+      ORDERS_QUEUE: 'orders.v2',
+      TICK_MS: '100',
+      OVERSUBSCRIPTION: '1.5',
+      REPUBLISH_AFTER_MS: '2000',
+      PUBLISH_TIMEOUT_MS: '1000',
+      TOKEN_ISSUER: 'shop',
+      LOG_LEVEL: 'debug',
+      UI_DIR: '/srv/ui',
+      PUBLIC_URL: 'https://shop.example',
+      TRUST_PROXY: 'true',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      redisUrl: 'rediss://cache.example:6380',
+      amqpUrl: 'amqps://mq.example',
+      databaseUrl: 'postgresql://db.example/vr',
+      adminApiKey: ADMIN,
+      signingKeys,
+      ticketSecret: 't'.repeat(32),
+      ordersQueue: 'orders.v2',
+      tickMs: 100,
+      oversubscription: 1.5,
+      republishAfterMs: 2000,
+      publishTimeoutMs: 1000,
+      issuer: 'shop',
+      logLevel: 'debug',
+      uiDir: '/srv/ui',
+      publicUrl: 'https://shop.example',
+      trustProxy: true,
+    });
+  });
+
+  it.each([
+    ['1', true],
+    ['yes', true],
+    ['TRUE', true],
+    ['0', false],
+    ['no', false],
+    ['False', false],
+  ])('reads TRUST_PROXY %j as %s', (value, expected) => {
+    expect(loadConfig({ ...base, TRUST_PROXY: value }).trustProxy).toBe(expected);
+  });
+
+  it.each([
+    ['missing ADMIN_API_KEY', {}, 'ADMIN_API_KEY'],
+    ['empty ADMIN_API_KEY', { ADMIN_API_KEY: '' }, 'ADMIN_API_KEY'],
+    ['short ADMIN_API_KEY (15 chars)', { ADMIN_API_KEY: 'k'.repeat(15) }, 'ADMIN_API_KEY'],
+    ['PORT abc', { ...base, PORT: 'abc' }, 'PORT'],
+    ['PORT 70000', { ...base, PORT: '70000' }, 'PORT'],
+    ['PORT -1', { ...base, PORT: '-1' }, 'PORT'],
+    ['PORT 80.5', { ...base, PORT: '80.5' }, 'PORT'],
+    ['REDIS_URL http://x', { ...base, REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    ['REDIS_URL not a URL', { ...base, REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    ['AMQP_URL redis://x', { ...base, AMQP_URL: 'redis://x' }, 'AMQP_URL'],
+    ['DATABASE_URL mysql://x', { ...base, DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    ['SIGNING_KEYS not JSON', { ...base, SIGNING_KEYS: 'not json' }, 'SIGNING_KEYS'],
+    ['SIGNING_KEYS without a keys array', { ...base, SIGNING_KEYS: '{"keys":{}}' }, 'SIGNING_KEYS'],
+    ['SIGNING_KEYS null', { ...base, SIGNING_KEYS: 'null' }, 'SIGNING_KEYS'],
+    ['SIGNING_KEYS an array', { ...base, SIGNING_KEYS: '[]' }, 'SIGNING_KEYS'],
+    ['TICKET_SECRET too short (31 chars)', { ...base, TICKET_SECRET: 's'.repeat(31) }, 'TICKET_SECRET'],
+    ['TICK_MS 10 (below 20)', { ...base, TICK_MS: '10' }, 'TICK_MS'],
+    ['TICK_MS 10001', { ...base, TICK_MS: '10001' }, 'TICK_MS'],
+    ['TICK_MS fast', { ...base, TICK_MS: 'fast' }, 'TICK_MS'],
+    ['OVERSUBSCRIPTION 0.5', { ...base, OVERSUBSCRIPTION: '0.5' }, 'OVERSUBSCRIPTION'],
+    ['OVERSUBSCRIPTION 11', { ...base, OVERSUBSCRIPTION: '11' }, 'OVERSUBSCRIPTION'],
+    ['OVERSUBSCRIPTION NaN', { ...base, OVERSUBSCRIPTION: 'NaN' }, 'OVERSUBSCRIPTION'],
+    ['REPUBLISH_AFTER_MS 499', { ...base, REPUBLISH_AFTER_MS: '499' }, 'REPUBLISH_AFTER_MS'],
+    ['PUBLISH_TIMEOUT_MS 60001', { ...base, PUBLISH_TIMEOUT_MS: '60001' }, 'PUBLISH_TIMEOUT_MS'],
+    ['ORDERS_QUEUE with a space', { ...base, ORDERS_QUEUE: 'my orders' }, 'ORDERS_QUEUE'],
+    ['LOG_LEVEL loud', { ...base, LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    ['TRUST_PROXY maybe', { ...base, TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
+  ] as [string, Record<string, string>, string][])('refuses %s, naming the variable', (_label, env, variable) => {
+    const err = configError(env);
+    expect(err.variable).toBe(variable);
+    expect(err.name).toBe('ConfigError');
+  });
+
+  it('accepts the bounds: PORT 0 and 65535, TICK_MS 20 and 10000, OVERSUBSCRIPTION 1 and 10, TICKET_SECRET of 32', () => {
+    expect(loadConfig({ ...base, PORT: '0' }).port).toBe(0);
+    expect(loadConfig({ ...base, PORT: '65535' }).port).toBe(65535);
+    expect(loadConfig({ ...base, TICK_MS: '20' }).tickMs).toBe(20);
+    expect(loadConfig({ ...base, TICK_MS: '10000' }).tickMs).toBe(10_000);
+    expect(loadConfig({ ...base, OVERSUBSCRIPTION: '10' }).oversubscription).toBe(10);
+    expect(loadConfig({ ...base, TICKET_SECRET: 's'.repeat(32) }).ticketSecret).toBe('s'.repeat(32));
+    expect(loadConfig({ ...base, ADMIN_API_KEY: 'k'.repeat(16) }).adminApiKey).toBe('k'.repeat(16));
+  });
+});

@@ -1,0 +1,223 @@
+/**
+ * Commits a batch of order messages to PostgreSQL in one transaction: the source of truth.
+ *
+ * - Idempotent by order id: `INSERT ... ON CONFLICT (order_id) DO NOTHING`. A message seen
+ *   before (redelivery, outbox re-publish, twice in one batch) is a duplicate; its answer is
+ *   the status stored the first time, and it is never counted twice in `sales.sold`.
+ * - The database's own guard against oversell: `sold + n <= stock`, per sale, once per batch.
+ *   It only refuses after Redis lost its data; then the orders that fit are confirmed in
+ *   arrival order and the rest are stored `rejected`, so their shoppers can be told.
+ * - A message the database refuses as data (SQLSTATE class 22 or 23, e.g. an unknown sale)
+ *   would fail every batch it is in. The batch is then committed message by message, and
+ *   each refused message comes back as `poison` for the caller to dead-letter. Any other
+ *   error (connection lost, deadlock, shutdown) is thrown: the caller retries the batch.
+ */
+import pg from 'pg';
+import type { OrderMessage } from '@velvet-rope/contracts';
+
+export type StoredStatus = 'confirmed' | 'rejected';
+
+export type CommitResult =
+  | {
+      readonly orderId: string;
+      readonly saleId: string;
+      readonly visitorId: string;
+      readonly status: StoredStatus;
+      /** the order was already stored (before this batch or earlier in it) */
+      readonly duplicate: boolean;
+    }
+  | {
+      readonly orderId: string;
+      readonly saleId: string;
+      readonly visitorId: string;
+      readonly status: 'poison';
+      readonly reason: string;
+    };
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+const INSERT_ORDERS = `
+  INSERT INTO orders (order_id, sale_id, visitor_id, quantity, status, created_at, confirmed_at)
+  SELECT o.order_id, o.sale_id, o.visitor_id, o.quantity, 'confirmed', o.created_at, now()
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])
+    AS o (order_id, sale_id, visitor_id, quantity, created_at)
+  ON CONFLICT (order_id) DO NOTHING
+  RETURNING order_id::text AS order_id`;
+
+const GUARDED_SOLD_UPDATE = `
+  UPDATE sales SET sold = sold + $2, updated_at = now()
+  WHERE id = $1 AND sold + $2 <= stock`;
+
+/**
+ * Commits `orders`; returns one result per input message, in input order (so the caller can
+ * settle each message). Throws only errors worth retrying the whole batch for.
+ */
+export async function commitBatch(pool: pg.Pool, orders: readonly OrderMessage[]): Promise<CommitResult[]> {
+  const results = new Array<CommitResult | undefined>(orders.length);
+  const committable: number[] = [];
+  orders.forEach((order, i) => {
+    const invalid = invalidForDatabase(order);
+    if (invalid) results[i] = poison(order, invalid);
+    else committable.push(i);
+  });
+  if (committable.length > 0) {
+    const subset = committable.map((i) => orders[i]!);
+    let committed: CommitResult[];
+    try {
+      committed = await inTransaction(pool, (client) => commitTogether(client, subset));
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      committed = await commitOneByOne(pool, subset);
+    }
+    committable.forEach((i, k) => {
+      results[i] = committed[k];
+    });
+  }
+  return results.map((r, i) => r ?? poison(orders[i]!, 'no result'));
+}
+
+/** Isolates the message(s) that the database refuses; every other message commits. */
+async function commitOneByOne(pool: pg.Pool, orders: readonly OrderMessage[]): Promise<CommitResult[]> {
+  const results: CommitResult[] = [];
+  for (const order of orders) {
+    try {
+      results.push(...(await inTransaction(pool, (client) => commitTogether(client, [order]))));
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      results.push(poison(order, `${err.code}: ${err.message}`));
+    }
+  }
+  return results;
+}
+
+async function commitTogether(client: Queryable, orders: readonly OrderMessage[]): Promise<CommitResult[]> {
+  const unique = new Map<string, OrderMessage>();
+  for (const o of orders) if (!unique.has(o.orderId)) unique.set(o.orderId, o);
+  const distinct = [...unique.values()];
+
+  const inserted = await client.query<{ order_id: string }>(INSERT_ORDERS, [
+    distinct.map((o) => o.orderId),
+    distinct.map((o) => o.saleId),
+    distinct.map((o) => o.visitorId),
+    distinct.map((o) => o.quantity),
+    distinct.map((o) => new Date(o.createdAt).toISOString()),
+  ]);
+  const insertedIds = new Set(inserted.rows.map((r) => r.order_id));
+
+  const newBySale = new Map<string, OrderMessage[]>();
+  for (const o of distinct) {
+    if (!insertedIds.has(o.orderId)) continue;
+    const list = newBySale.get(o.saleId);
+    if (list) list.push(o);
+    else newBySale.set(o.saleId, [o]);
+  }
+
+  const rejected = new Set<string>();
+  // sales in a fixed order: two workers committing to the same sales never deadlock on them
+  for (const saleId of [...newBySale.keys()].sort()) {
+    for (const id of await addToSold(client, saleId, newBySale.get(saleId)!)) rejected.add(id);
+  }
+
+  const stored = new Map<string, StoredStatus>();
+  const seenBefore = distinct.filter((o) => !insertedIds.has(o.orderId)).map((o) => o.orderId);
+  if (seenBefore.length > 0) {
+    const { rows } = await client.query<{ order_id: string; status: StoredStatus }>(
+      'SELECT order_id::text AS order_id, status FROM orders WHERE order_id = ANY($1::uuid[])',
+      [seenBefore],
+    );
+    for (const r of rows) stored.set(r.order_id, r.status);
+  }
+
+  const answered = new Set<string>();
+  return orders.map((o) => {
+    const first = !answered.has(o.orderId);
+    answered.add(o.orderId);
+    if (insertedIds.has(o.orderId)) {
+      const status: StoredStatus = rejected.has(o.orderId) ? 'rejected' : 'confirmed';
+      return { orderId: o.orderId, saleId: o.saleId, visitorId: o.visitorId, status, duplicate: !first };
+    }
+    const status = stored.get(o.orderId);
+    // ON CONFLICT saw the row, so it exists; if not, something deleted it: retry the batch
+    if (!status) throw new Error(`order ${o.orderId} conflicted but is not stored`);
+    return { orderId: o.orderId, saleId: o.saleId, visitorId: o.visitorId, status, duplicate: true };
+  });
+}
+
+/**
+ * Adds the newly inserted orders of one sale to `sold`, within stock. Returns the ids of the
+ * orders that did not fit (already marked `rejected`).
+ */
+async function addToSold(client: Queryable, saleId: string, orders: readonly OrderMessage[]): Promise<string[]> {
+  const total = orders.reduce((n, o) => n + o.quantity, 0);
+  const guarded = await client.query(GUARDED_SOLD_UPDATE, [saleId, total]);
+  if (guarded.rowCount === 1) return [];
+
+  // Only after a Redis data loss: Redis reserved more than PostgreSQL has left.
+  const { rows } = await client.query<{ stock: number; sold: number }>(
+    'SELECT stock, sold FROM sales WHERE id = $1 FOR UPDATE',
+    [saleId],
+  );
+  const sale = rows[0];
+  // the insert's foreign key proved the sale exists; a vanished row is worth a retry
+  if (!sale) throw new Error(`sale ${saleId} disappeared during commit`);
+  let room = sale.stock - sale.sold;
+  let accepted = 0;
+  const rejected: string[] = [];
+  // earliest accepted first; an order that does not fit does not stop a smaller later one
+  // from taking what is left (no undersell)
+  const byArrival = [...orders].sort((a, b) => a.createdAt - b.createdAt || (a.orderId < b.orderId ? -1 : 1));
+  for (const o of byArrival) {
+    if (o.quantity <= room) {
+      room -= o.quantity;
+      accepted += o.quantity;
+    } else {
+      rejected.push(o.orderId);
+    }
+  }
+  if (rejected.length > 0) {
+    await client.query(
+      "UPDATE orders SET status = 'rejected', confirmed_at = NULL WHERE order_id = ANY($1::uuid[])",
+      [rejected],
+    );
+  }
+  if (accepted > 0) {
+    await client.query('UPDATE sales SET sold = sold + $2, updated_at = now() WHERE id = $1', [saleId, accepted]);
+  }
+  return rejected;
+}
+
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackErr) {
+      // the connection is gone: do not hand it back to the pool
+      broken = rollbackErr as Error;
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** SQLSTATE class 22 (data exception) or 23 (integrity constraint violation): the data is at fault. */
+function isDataError(err: unknown): err is pg.DatabaseError & { code: string } {
+  return err instanceof pg.DatabaseError && typeof err.code === 'string' && /^2[23]/.test(err.code);
+}
+
+/** What PostgreSQL would refuse with an error that is not a SQLSTATE (a JS-side range error). */
+function invalidForDatabase(order: OrderMessage): string | undefined {
+  if (Number.isNaN(new Date(order.createdAt).getTime())) return 'createdAt out of range';
+  return undefined;
+}
+
+function poison(order: OrderMessage, reason: string): CommitResult {
+  return { orderId: order.orderId, saleId: order.saleId, visitorId: order.visitorId, status: 'poison', reason };
+}

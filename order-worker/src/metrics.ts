@@ -1,0 +1,62 @@
+/**
+ * The worker's Prometheus metrics, on a registry of its own (a test can run several workers
+ * in one process without their metrics colliding).
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type OrderOutcome = 'confirmed' | 'rejected' | 'duplicate' | 'deadlettered';
+
+export interface WorkerMetrics {
+  readonly registry: Registry;
+  /** orders settled, by outcome (a duplicate counts as duplicate only) */
+  readonly orders: Counter<'outcome'>;
+  readonly batchSize: Histogram;
+  readonly commitSeconds: Histogram;
+  /** failed commit attempts that the worker retries (PostgreSQL away, deadlock, ...) */
+  readonly commitRetries: Counter;
+  /** confirm-orders calls to Redis that failed (the outbox re-publishes; harmless) */
+  readonly redisConfirmErrors: Counter;
+  readonly amqpReconnects: Counter;
+}
+
+export function createWorkerMetrics(opts: { defaultMetrics?: boolean } = {}): WorkerMetrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'order_worker_' });
+  const registers = [registry];
+  return {
+    registry,
+    orders: new Counter({
+      name: 'order_worker_orders_total',
+      help: 'Orders settled, by outcome',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'order_worker_batch_size',
+      help: 'Messages per committed batch',
+      buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
+      registers,
+    }),
+    commitSeconds: new Histogram({
+      name: 'order_worker_commit_seconds',
+      help: 'Duration of a successful batch commit to PostgreSQL',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    commitRetries: new Counter({
+      name: 'order_worker_commit_retries_total',
+      help: 'Failed batch commits that will be retried',
+      registers,
+    }),
+    redisConfirmErrors: new Counter({
+      name: 'order_worker_redis_confirm_errors_total',
+      help: 'Failed confirm-orders calls to Redis',
+      registers,
+    }),
+    amqpReconnects: new Counter({
+      name: 'order_worker_amqp_reconnects_total',
+      help: 'Reconnections to RabbitMQ after a lost connection',
+      registers,
+    }),
+  };
+}

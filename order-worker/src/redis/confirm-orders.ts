@@ -1,0 +1,22 @@
+/**
+ * After a commit: retire the sale's orders from the Redis outbox and publish their
+ * `order:update` events, in one script call per sale.
+ */
+import type { Redis } from 'ioredis';
+import { DEFAULT_KEY_PREFIX, saleKeys, type OrderUpdateEvent } from '@velvet-rope/contracts';
+import './script-loader.js';
+
+export type OrderUpdate = Pick<OrderUpdateEvent, 'orderId' | 'visitorId' | 'status'>;
+
+/** Returns how many pending entries were removed. `redis` must have had `loadScripts`. */
+export async function confirmOrders(
+  redis: Redis,
+  saleId: string,
+  updates: readonly OrderUpdate[],
+  keyPrefix: string = DEFAULT_KEY_PREFIX,
+): Promise<number> {
+  if (updates.length === 0) return 0;
+  const keys = saleKeys(saleId, keyPrefix);
+  const triples = updates.flatMap((u) => [u.orderId, u.visitorId, u.status]);
+  return redis.confirmOrders(keys.pending, keys.pendingDue, keys.events, saleId, ...triples);
+}

@@ -1,0 +1,379 @@
+/**
+ * The order worker: consumes the `orders` quorum queue, commits what arrives in batches to
+ * PostgreSQL, acknowledges only after the commit, then retires the orders from the sale's
+ * Redis outbox and tells their shoppers (`order:update`).
+ *
+ * What happens when things break:
+ * - a malformed message is rejected without requeue, so RabbitMQ dead-letters it at once;
+ *   a message PostgreSQL refuses as data (unknown sale) likewise, after the batch isolates it;
+ * - PostgreSQL away (or any commit error that is not about the data): the same batch is
+ *   retried with backoff, unacknowledged, and no new batch starts. Never nack-requeue: every
+ *   requeue counts against the queue's delivery limit and would dead-letter good orders;
+ * - RabbitMQ connection lost: reconnect with backoff; what was unacknowledged comes back and
+ *   is a duplicate by order id if it was committed already;
+ * - Redis away after a commit: logged only. The gateway's reconciler re-publishes the order,
+ *   which commits as a duplicate, and that confirmation clears the outbox entry.
+ */
+import type { Server } from 'node:http';
+import amqp from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { orderTopology, parseOrderMessage, redactUrl, type OrderMessage } from '@velvet-rope/contracts';
+import { commitBatch, type CommitResult } from './batch-committer.js';
+import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
+import type { WorkerConfig } from './config.js';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
+import { closeServer, serveMetrics } from './metrics-server.js';
+import { confirmOrders, type OrderUpdate } from './redis/confirm-orders.js';
+import { loadScripts } from './redis/script-loader.js';
+
+export type OrderWorkerConfig = Pick<
+  WorkerConfig,
+  'amqpUrl' | 'ordersQueue' | 'batchMax' | 'batchMs' | 'prefetch' | 'metricsPort' | 'redisKeyPrefix'
+>;
+
+export interface OrderWorkerOptions {
+  /** backoff of commit retries and of RabbitMQ reconnects */
+  readonly backoff?: BackoffOptions;
+  /** also collect the process's default metrics (CPU, memory, event loop) */
+  readonly defaultMetrics?: boolean;
+}
+
+/** A delivery that parsed, waiting for its batch. */
+interface Delivery {
+  readonly msg: ConsumeMessage;
+  readonly order: OrderMessage;
+  /** the channel it came on: only that channel can settle it */
+  readonly channel: Channel;
+}
+
+export class OrderWorker {
+  readonly metrics: WorkerMetrics;
+  private readonly backoff: BackoffOptions;
+  private readonly stopController = new AbortController();
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+
+  private connection: ChannelModel | undefined;
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private reconnecting: Promise<void> | undefined;
+
+  private buffer: Delivery[] = [];
+  private batchTimer: NodeJS.Timeout | undefined;
+  /** the batch loop in flight; while it runs, no other batch starts */
+  private loop: Promise<void> | undefined;
+  /** the last commit attempt failed (PostgreSQL away?) */
+  private commitFailing = false;
+  private metricsServer: Server | undefined;
+
+  constructor(
+    private readonly config: OrderWorkerConfig,
+    private readonly pool: pg.Pool,
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+    options: OrderWorkerOptions = {},
+  ) {
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.metrics = createWorkerMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+    loadScripts(redis);
+    // An idle pooled connection that PostgreSQL drops emits 'error' on the pool; unheard,
+    // it would crash the process. The next commit fails instead, and is retried.
+    pool.on('error', (err) => this.logger.warn({ err }, 'idle PostgreSQL connection lost'));
+  }
+
+  /** Connects to RabbitMQ and starts consuming; rejects when the first connection fails. */
+  async start(): Promise<void> {
+    if (this.config.metricsPort !== undefined) {
+      this.metricsServer = await serveMetrics(this.metrics.registry, this.config.metricsPort, this.logger);
+      this.logger.info({ port: this.config.metricsPort }, 'metrics served at /metrics');
+    }
+    try {
+      await this.connect();
+    } catch (err) {
+      await this.stop(); // also ends a reconnect that a close during setup may have begun
+      throw err;
+    }
+  }
+
+  /**
+   * Graceful stop: cancel the consumer, finish the batch in flight (and the deliveries
+   * already received) unless a commit fails, acknowledge, close channel and connection.
+   * Whatever is left unacknowledged, RabbitMQ delivers again to another worker.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping = true;
+    this.stopController.abort();
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    // a reconnect wakes from its backoff at once; one already connecting finishes first,
+    // so that its connection is closed below and not left behind
+    await this.reconnecting;
+
+    const channel = this.channel;
+    if (channel && this.consumerTag) {
+      await channel.cancel(this.consumerTag).catch((err: unknown) => {
+        this.logger.warn({ err }, 'cancelling the consumer failed');
+      });
+    }
+    if (this.loop) await this.loop;
+    // what was delivered but not batched yet: commit it too, unless PostgreSQL is failing
+    if (this.buffer.length > 0 && this.channel && !this.commitFailing) await this.drain();
+    this.buffer = [];
+
+    const connection = this.connection;
+    this.connection = undefined;
+    this.channel = undefined;
+    // acknowledgements already written go out before the close on the same socket
+    await connection?.close().catch((err: unknown) => {
+      this.logger.warn({ err }, 'closing the RabbitMQ connection failed');
+    });
+    if (this.metricsServer) await closeServer(this.metricsServer);
+    this.logger.info('order worker stopped');
+  }
+
+  // --- RabbitMQ ------------------------------------------------------------------------
+
+  private async connect(): Promise<void> {
+    const topology = orderTopology(this.config.ordersQueue);
+    const connection = await amqp.connect(this.config.amqpUrl, {
+      timeout: 5_000,
+      clientProperties: { connection_name: `order-worker ${process.pid}` },
+    });
+    try {
+      connection.on('error', (err: Error) => this.logger.warn({ err }, 'RabbitMQ connection error'));
+      connection.on('close', () => this.onConnectionLost(connection));
+      const channel = await connection.createChannel();
+      channel.on('error', (err: Error) => this.logger.warn({ err }, 'RabbitMQ channel error'));
+      // A channel the broker closed (e.g. a precondition failed) takes its connection with
+      // it: one recovery path rebuilds both.
+      channel.on('close', () => {
+        if (this.channel === channel && !this.stopping) void connection.close().catch(() => undefined);
+      });
+      await channel.assertQueue(topology.queue, { durable: true, arguments: { ...topology.queueArguments } });
+      await channel.assertQueue(topology.deadLetterQueue, { durable: true });
+      await channel.prefetch(this.config.prefetch);
+      if (this.stopping) {
+        await connection.close();
+        return;
+      }
+      this.connection = connection;
+      this.channel = channel;
+      const { consumerTag } = await channel.consume(topology.queue, (msg) => this.onMessage(channel, msg), {
+        noAck: false,
+      });
+      this.consumerTag = consumerTag;
+      this.logger.info(
+        { queue: topology.queue, prefetch: this.config.prefetch, amqp: redactUrl(this.config.amqpUrl) },
+        'consuming orders',
+      );
+    } catch (err) {
+      if (this.connection === connection) {
+        this.connection = undefined;
+        this.channel = undefined;
+      }
+      await connection.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private onConnectionLost(connection: ChannelModel): void {
+    if (connection !== this.connection) return; // closed by us, or a failed connect
+    const lost = this.channel;
+    this.connection = undefined;
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    // only the lost channel could settle these; RabbitMQ delivers them again
+    const before = this.buffer.length;
+    this.buffer = this.buffer.filter((d) => d.channel !== lost);
+    this.logger.warn(
+      { dropped: before - this.buffer.length },
+      'RabbitMQ connection lost; unacknowledged orders will be redelivered',
+    );
+    if (this.stopping) return;
+    this.reconnecting ??= this.reconnect().finally(() => {
+      this.reconnecting = undefined;
+    });
+  }
+
+  private async reconnect(): Promise<void> {
+    for (let attempt = 0; !this.stopping; attempt++) {
+      const delay = backoffDelay(attempt, this.backoff);
+      await sleep(delay, this.stopController.signal);
+      if (this.stopping) return;
+      try {
+        await this.connect();
+        this.metrics.amqpReconnects.inc();
+        return;
+      } catch (err) {
+        this.logger.warn({ err, attempt, amqp: redactUrl(this.config.amqpUrl) }, 'reconnecting to RabbitMQ failed');
+      }
+    }
+  }
+
+  private onMessage(channel: Channel, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // the broker cancelled the consumer (queue deleted): rebuild topology and consumer
+      if (this.stopping || channel !== this.channel) return;
+      this.logger.warn({ queue: this.config.ordersQueue }, 'consumer cancelled by RabbitMQ; reconnecting');
+      void this.connection?.close().catch(() => undefined);
+      return;
+    }
+    const parsed = parseOrderMessage(msg.content);
+    if (!parsed.ok) {
+      this.deadLetter(channel, msg, `malformed: ${parsed.reason}`);
+      return;
+    }
+    this.buffer.push({ msg, order: parsed.value, channel });
+    this.schedule();
+  }
+
+  /** Rejects without requeue: the queue's dead-letter routing moves it to `<queue>.dead`. */
+  private deadLetter(channel: Channel, msg: ConsumeMessage, reason: string, orderId?: string): void {
+    try {
+      channel.nack(msg, false, false);
+      this.metrics.orders.inc({ outcome: 'deadlettered' });
+      this.logger.error(
+        { reason, orderId, messageId: msg.properties.messageId, deliveryTag: msg.fields.deliveryTag },
+        'order message dead-lettered',
+      );
+    } catch (err) {
+      this.logger.warn({ err, reason }, 'dead-lettering failed (channel closed); it will be redelivered');
+    }
+  }
+
+  // --- batching -------------------------------------------------------------------------
+
+  private schedule(): void {
+    if (this.loop || this.stopping) return; // the loop in flight (or shutdown) takes the buffer
+    if (this.buffer.length >= this.config.batchMax) {
+      this.runLoop();
+    } else {
+      this.batchTimer ??= setTimeout(() => this.runLoop(), this.config.batchMs);
+    }
+  }
+
+  private runLoop(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    if (this.loop || this.stopping) return;
+    this.loop = this.drain()
+      .catch((err: unknown) => {
+        // a bug, not an outage: drop the connection so RabbitMQ redelivers what is unsettled
+        this.logger.error({ err }, 'batch loop failed; reconnecting');
+        void this.connection?.close().catch(() => undefined);
+      })
+      .finally(() => {
+        this.loop = undefined;
+        if (this.buffer.length > 0) this.schedule();
+      });
+  }
+
+  /**
+   * Commits batches while deliveries wait. What arrived during a commit is the next batch
+   * at once: under load, commit time does the batching. Returns early if a batch is
+   * abandoned (shutdown or channel lost during retries).
+   */
+  private async drain(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, this.config.batchMax);
+      if (!(await this.processBatch(batch))) return;
+    }
+  }
+
+  /** Commits one batch (retrying), settles its messages, updates Redis. False: abandoned. */
+  private async processBatch(batch: readonly Delivery[]): Promise<boolean> {
+    const channel = batch[0]!.channel;
+    const orders = batch.map((d) => d.order);
+    let results: CommitResult[] | undefined;
+    for (let attempt = 0; results === undefined; attempt++) {
+      if (channel !== this.channel) {
+        this.logger.warn({ size: batch.length }, 'batch abandoned: its channel closed; RabbitMQ redelivers it');
+        return false;
+      }
+      const endTimer = this.metrics.commitSeconds.startTimer();
+      try {
+        results = await commitBatch(this.pool, orders);
+        endTimer();
+        this.commitFailing = false;
+      } catch (err) {
+        this.metrics.commitRetries.inc();
+        this.commitFailing = true;
+        if (this.stopping) {
+          this.logger.warn({ err, size: batch.length }, 'commit failed during shutdown; batch left for redelivery');
+          return false;
+        }
+        const delay = backoffDelay(attempt, this.backoff);
+        this.logger.warn({ err, attempt, delayMs: delay, size: batch.length }, 'commit failed; retrying the same batch');
+        await sleep(delay, this.stopController.signal);
+      }
+    }
+    this.metrics.batchSize.observe(batch.length);
+    this.settle(channel, batch, results);
+    await this.publishOutcomes(results);
+    return true;
+  }
+
+  /** Dead-letters the poison messages, then acknowledges the rest: only after the commit. */
+  private settle(channel: Channel, batch: readonly Delivery[], results: readonly CommitResult[]): void {
+    let lastGood: ConsumeMessage | undefined;
+    let rejected = 0;
+    batch.forEach((d, i) => {
+      const r = results[i]!;
+      if (r.status === 'poison') {
+        this.deadLetter(channel, d.msg, `refused by PostgreSQL: ${r.reason}`, r.orderId);
+        return;
+      }
+      lastGood = d.msg;
+      if (r.duplicate) this.metrics.orders.inc({ outcome: 'duplicate' });
+      else {
+        this.metrics.orders.inc({ outcome: r.status });
+        if (r.status === 'rejected') rejected++;
+      }
+    });
+    if (rejected > 0) {
+      this.logger.warn({ rejected }, 'orders rejected by the stock guard in PostgreSQL (Redis lost data?)');
+    }
+    if (!lastGood) return;
+    try {
+      // One ack for the batch. Safe: every earlier delivery on this channel is settled:
+      // earlier batches were acked, malformed and poison messages were nacked above, and
+      // batches are taken from the front of the buffer in delivery order.
+      channel.ack(lastGood, true);
+    } catch (err) {
+      // committed, so the redelivery that follows is a duplicate: harmless
+      this.logger.warn({ err }, 'ack failed (channel closed); committed orders will come back as duplicates');
+    }
+  }
+
+  /** Retires committed orders from the Redis outbox and publishes their events, per sale. */
+  private async publishOutcomes(results: readonly CommitResult[]): Promise<void> {
+    const bySale = new Map<string, Map<string, OrderUpdate>>();
+    for (const r of results) {
+      if (r.status === 'poison') continue;
+      let updates = bySale.get(r.saleId);
+      if (!updates) bySale.set(r.saleId, (updates = new Map()));
+      updates.set(r.orderId, { orderId: r.orderId, visitorId: r.visitorId, status: r.status });
+    }
+    await Promise.all(
+      [...bySale].map(async ([saleId, updates]) => {
+        try {
+          await confirmOrders(this.redis, saleId, [...updates.values()], this.config.redisKeyPrefix);
+        } catch (err) {
+          this.metrics.redisConfirmErrors.inc();
+          this.logger.warn(
+            { err, saleId, orders: updates.size },
+            'confirming orders in Redis failed; the outbox re-publishes them and the duplicate commit retries this',
+          );
+        }
+      }),
+    );
+  }
+}
