@@ -336,11 +336,13 @@ export class SaleStore {
         const [next, flat] = await redis.hscan(key, cursor, 'COUNT', 1000);
         cursor = next;
         for (let i = 0; i + 1 < flat.length; i += 2) {
-          const [kind, a, , , seq] = flat[i + 1]!.split('|');
+          const [kind, a, b, , seq] = flat[i + 1]!.split('|');
           const state = { q: 'queued', a: 'admitted', x: 'expired', o: 'ordered' }[kind ?? ''] ?? 'unknown';
           const line: Record<string, unknown> = { visitorId: flat[i], state };
-          if (kind === 'o') line.orderId = a;
-          else line.score = Number(a);
+          if (kind === 'o') {
+            line.orderId = a;
+            if (b) line.score = Number(b);
+          } else line.score = Number(a);
           if (kind === 'a' && seq) line.admission = Number(seq);
           yield `${JSON.stringify(line)}\n`;
         }

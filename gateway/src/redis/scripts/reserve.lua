@@ -54,7 +54,7 @@ if remaining < quantity then return { 'INSUFFICIENT', remaining } end
 
 redis.call('DECRBY', stockKey, quantity)
 redis.call('ZREM', admittedKey, visitor)
-redis.call('HSET', visitorsKey, visitor, 'o|' .. orderId)
+redis.call('HSET', visitorsKey, visitor, 'o|' .. orderId .. '|' .. f[2])
 redis.call('HSET', pendingKey, orderId, message)
 redis.call('ZADD', dueKey, now + republishAfter, orderId)
 return { 'OK', remaining - quantity }

@@ -33,7 +33,7 @@ end
 --   q|score                       queued
 --   a|score|jti|expiresAt|seq     admitted (seq: admission sequence number)
 --   x|score                       admission expired unused
---   o|orderId                     ordered
+--   o|orderId|score               ordered (the score stays for the fairness audit)
 local function split(s)
   local out = {}
   local start = 1
