@@ -153,6 +153,7 @@ export interface Joined {
   ticket: string;
   status: string;
   position: number | null;
+  retryAfterMs: number | null;
   statusCode: number;
   cookies: Record<string, string>;
 }
