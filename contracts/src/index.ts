@@ -5,3 +5,4 @@ export * from './error-codes.js';
 export * from './database.js';
 export * from './service-check.js';
 export * from './amqp-topology.js';
+export * from './env.js';

@@ -125,7 +125,8 @@ describe('loadConfig', () => {
     ['OVERSUBSCRIPTION NaN', { ...base, OVERSUBSCRIPTION: 'NaN' }, 'OVERSUBSCRIPTION'],
     ['REPUBLISH_AFTER_MS 499', { ...base, REPUBLISH_AFTER_MS: '499' }, 'REPUBLISH_AFTER_MS'],
     ['PUBLISH_TIMEOUT_MS 60001', { ...base, PUBLISH_TIMEOUT_MS: '60001' }, 'PUBLISH_TIMEOUT_MS'],
-    ['ORDERS_QUEUE with a space', { ...base, ORDERS_QUEUE: 'my orders' }, 'ORDERS_QUEUE'],
+    ['ORDERS_QUEUE in the reserved amq. namespace', { ...base, ORDERS_QUEUE: 'amq.orders' }, 'ORDERS_QUEUE'],
+    ['OVERSUBSCRIPTION in hex', { ...base, OVERSUBSCRIPTION: '0x2' }, 'OVERSUBSCRIPTION'],
     ['LOG_LEVEL loud', { ...base, LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     ['TRUST_PROXY maybe', { ...base, TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
   ] as [string, Record<string, string>, string][])('refuses %s, naming the variable', (_label, env, variable) => {

@@ -1,0 +1,113 @@
+/**
+ * Reading configuration from the environment, the same way in every service: each reader
+ * validates one variable and throws a ConfigError that names it, so a wrong value stops the
+ * process at boot with a message an operator can act on.
+ */
+import { DEFAULT_KEY_PREFIX, isKeyPrefix } from './redis-keys.js';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where the services are when nothing else is said: the local default ports. */
+export const SERVICE_DEFAULTS = {
+  amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+  databaseUrl: 'postgres://postgres@127.0.0.1:5432/velvet_rope',
+  redisUrl: 'redis://127.0.0.1:6379',
+  ordersQueue: 'orders',
+} as const;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** An empty variable counts as unset: `FOO=` in a compose file means "use the default". */
+export function envRaw(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+export function envString(env: Env, name: string, fallback?: string): string {
+  const v = envRaw(env, name) ?? fallback;
+  if (v === undefined) throw new ConfigError(name, 'is required');
+  return v;
+}
+
+export function envInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const v = envRaw(env, name);
+  if (v === undefined) return fallback;
+  if (!/^-?\d+$/.test(v)) throw new ConfigError(name, `must be a whole number, got ${JSON.stringify(v)}`);
+  const n = Number(v);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+export function envNumber(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const v = envRaw(env, name);
+  if (v === undefined) return fallback;
+  // decimal notation only: Number() would also take '0x2' or '1e3'
+  if (!/^-?\d+(\.\d+)?$/.test(v)) throw new ConfigError(name, `must be a decimal number, got ${JSON.stringify(v)}`);
+  const n = Number(v);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+export function envBool(env: Env, name: string, fallback: boolean): boolean {
+  const v = envRaw(env, name);
+  if (v === undefined) return fallback;
+  if (/^(1|true|yes)$/i.test(v)) return true;
+  if (/^(0|false|no)$/i.test(v)) return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(v)}`);
+}
+
+export function envUrl(env: Env, name: string, fallback: string, protocols: readonly string[]): string {
+  const v = envRaw(env, name) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(v);
+  } catch {
+    // never echo the value: it may hold a password
+    throw new ConfigError(name, 'is not a URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return v;
+}
+
+export function envQueueName(env: Env, name: string, fallback: string): string {
+  const v = envRaw(env, name) ?? fallback;
+  // AMQP names are short strings (255 bytes); the dead-letter queue appends ".dead"
+  if (Buffer.byteLength(v) > 250) throw new ConfigError(name, 'must be at most 250 bytes');
+  if (v.startsWith('amq.')) throw new ConfigError(name, 'must not start with "amq." (reserved by RabbitMQ)');
+  return v;
+}
+
+export function envKeyPrefix(env: Env, name: string): string {
+  const v = envRaw(env, name) ?? DEFAULT_KEY_PREFIX;
+  if (!isKeyPrefix(v)) throw new ConfigError(name, 'must be 1-40 letters, digits, _ . or -');
+  return v;
+}
+
+export function envLogLevel(env: Env, name: string, fallback: LogLevel): LogLevel {
+  const v = envRaw(env, name) ?? fallback;
+  const level = LOG_LEVELS.find((l) => l === v);
+  if (!level) throw new ConfigError(name, `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(v)}`);
+  return level;
+}
+
+/** The three service URLs every process reads, with their defaults. */
+export function envServiceUrls(env: Env): { amqpUrl: string; databaseUrl: string; redisUrl: string } {
+  return {
+    amqpUrl: envUrl(env, 'AMQP_URL', SERVICE_DEFAULTS.amqpUrl, ['amqp:', 'amqps:']),
+    databaseUrl: envUrl(env, 'DATABASE_URL', SERVICE_DEFAULTS.databaseUrl, ['postgres:', 'postgresql:']),
+    redisUrl: envUrl(env, 'REDIS_URL', SERVICE_DEFAULTS.redisUrl, ['redis:', 'rediss:']),
+  };
+}
