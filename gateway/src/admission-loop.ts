@@ -2,11 +2,11 @@
  * The admission loop. Every tick, for each active sale, this gateway tries to be (or stay)
  * the sale's leader: a Redis lock with an expiry, renewed each tick, that any gateway takes
  * over when its holder dies. The leader runs the `admit` script (which re-checks the lock
- * inside Redis, so two leaders can never both admit), publishes one `sale:update` event for
- * the sale's room, and runs the outbox reconciler.
+ * inside Redis, so two leaders can never both admit), hands the tick to `onTick` (the live
+ * broadcast), and runs the outbox reconciler.
  */
 import { randomBytes } from 'node:crypto';
-import type { SaleStatus, SaleUpdateEvent } from '@velvet-rope/contracts';
+import type { SaleStatus } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { OrderPublisher } from './order-publisher.js';
@@ -26,7 +26,8 @@ export interface AdmissionLoopOptions {
   /** most admitted in one tick, whatever the rate */
   readonly maxBatch?: number;
   readonly reconcileEveryMs?: number;
-  readonly onTick?: (tick: AdmissionTick) => void;
+  /** called by the leader after each tick; errors are the caller's to log */
+  readonly onTick?: (tick: AdmissionTick) => Promise<void> | void;
 }
 
 export interface AdmissionTick {
@@ -39,6 +40,7 @@ export interface AdmissionTick {
   readonly admittedTotal: number;
   readonly ratePerMinute: number;
   readonly expired: number;
+  readonly maxPerShopper: number;
   readonly admitted: readonly { visitorId: string; jti: string; expiresAt: number; sequence: number }[];
 }
 
@@ -124,7 +126,7 @@ export class AdmissionLoop {
     }
     if (reply[0] !== 'OK') return undefined;
     const admitted: { visitorId: string; jti: string; expiresAt: number; sequence: number }[] = [];
-    for (let i = 9; i + 3 < reply.length; i += 4) {
+    for (let i = 10; i + 3 < reply.length; i += 4) {
       admitted.push({
         visitorId: String(reply[i]),
         jti: String(reply[i + 1]),
@@ -142,21 +144,11 @@ export class AdmissionLoop {
       admittedTotal: Number(reply[5]),
       ratePerMinute: Number(reply[6]),
       expired: Number(reply[7]),
+      maxPerShopper: Number(reply[9]),
       admitted,
     };
-    const event: SaleUpdateEvent = {
-      type: 'sale:update',
-      saleId,
-      status: tick.status,
-      waiting: tick.waiting,
-      admitted: tick.active,
-      remaining: tick.remaining,
-      ratePerMinute: tick.ratePerMinute,
-      admittedNow: admitted.length,
-      admittedTotal: tick.admittedTotal,
-      at: Date.now(),
-    };
-    await redis.publish(k.events, JSON.stringify(event));
+    // the tick's broadcast (one message to the sale's room, one per admitted visitor)
+    await this.#o.onTick?.(tick);
 
     const now = Date.now();
     if (now - (this.#lastReconcile.get(saleId) ?? 0) >= (this.#o.reconcileEveryMs ?? 1_000)) {
@@ -167,7 +159,6 @@ export class AdmissionLoop {
         await redis.srem(this.#o.keyspace.activeSales, saleId);
       }
     }
-    this.#o.onTick?.(tick);
     return tick;
   }
 

@@ -14,7 +14,9 @@ import { AppError, errorBody } from './errors.js';
 import admissionPlugin, { type AdmissionPluginOptions } from './plugins/admission.js';
 import amqpPlugin from './plugins/amqp.js';
 import metricsPlugin from './plugins/metrics.js';
+import pagesPlugin from './plugins/pages.js';
 import postgresPlugin from './plugins/postgres.js';
+import realtimePlugin from './plugins/realtime.js';
 import redisPlugin from './plugins/redis.js';
 import servicesPlugin from './plugins/services.js';
 import tokensPlugin from './plugins/tokens.js';
@@ -97,11 +99,13 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(amqpPlugin);
   await app.register(tokensPlugin);
   await app.register(servicesPlugin);
+  await app.register(realtimePlugin);
   await app.register(admissionPlugin, options.admission ?? {});
 
   await app.register(healthRoutes);
   await app.register(shopperRoutes);
   await app.register(adminRoutes);
+  await app.register(pagesPlugin);
   return app;
 }
 

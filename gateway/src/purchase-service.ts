@@ -17,6 +17,8 @@ export interface PurchaseResult {
   readonly created: boolean;
   readonly orderId: string;
   readonly status: OrderStatus;
+  /** units still reservable after this purchase (only when created) */
+  readonly remaining?: number;
 }
 
 export interface OrderView {
@@ -87,7 +89,7 @@ export class PurchaseService {
     switch (reply[0]) {
       case 'OK':
         await this.#publishOrRefuse(orderId, message);
-        return { created: true, orderId, status: 'pending' };
+        return { created: true, orderId, status: 'pending', remaining: Number(reply[1]) };
       case 'TOKEN_USED': {
         const existingId = String(reply[1]);
         const pendingMessage = String(reply[2] ?? '');

@@ -18,6 +18,8 @@ export interface Standing {
   readonly saleStatus: SaleStatus;
   readonly position: number | null;
   readonly waiting: number;
+  /** shoppers admitted so far in this sale: the front of the queue has moved this far */
+  readonly admittedTotal: number;
   readonly etaSeconds: number | null;
   readonly retryAfterMs: number | null;
   readonly admission?: { readonly token: string; readonly expiresAt: string };
@@ -92,6 +94,7 @@ export class QueueService {
       k.seq,
       k.stock,
       k.admitted,
+      k.state,
       visitorId,
       String(fraction),
       ticketScore === undefined ? '' : String(ticketScore),
@@ -111,7 +114,7 @@ export class QueueService {
     const now = Date.now();
     const position = state === 'queued' && rank >= 0 ? rank + 1 : null;
     const etaSeconds = position !== null && rate > 0 ? Math.ceil((position * 60) / rate) : null;
-    const base = { saleStatus, waiting, position };
+    const base = { saleStatus, waiting, position, admittedTotal: Number(r[14]) };
 
     if (state === 'ordered') {
       return { ...base, status: 'ordered', etaSeconds: null, retryAfterMs: null, orderId: String(r[12]) };

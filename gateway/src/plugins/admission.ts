@@ -28,6 +28,7 @@ export default fp<AdmissionPluginOptions>(
       tickMs: app.config.tickMs,
       oversubscription: app.config.oversubscription,
       ownerId: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`,
+      onTick: (tick) => app.realtime.broadcastTick(tick),
     });
     app.decorate('admissionLoop', loop);
     if (opts.autostart !== false) app.addHook('onReady', async () => loop.start());
@@ -36,5 +37,5 @@ export default fp<AdmissionPluginOptions>(
       await loop.stop();
     });
   },
-  { name: 'admission', dependencies: ['redis', 'amqp'] },
+  { name: 'admission', dependencies: ['redis', 'amqp', 'realtime'] },
 );

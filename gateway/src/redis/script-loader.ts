@@ -19,7 +19,7 @@ export function loadScript(name: string, dir: URL = SCRIPTS_DIR): string {
 
 /** Every script: name -> number of KEYS it takes. */
 export const SCRIPTS = {
-  join: 6,
+  join: 7,
   admit: 7,
   reserve: 6,
   leader: 2,

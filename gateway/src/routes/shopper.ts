@@ -19,6 +19,7 @@ function standingBody(s: Standing) {
     status: s.status,
     position: s.position,
     waiting: s.waiting,
+    admittedTotal: s.admittedTotal,
     etaSeconds: s.etaSeconds,
     retryAfterMs: s.retryAfterMs,
     ...(s.admission ? { admission: s.admission } : {}),
@@ -148,6 +149,11 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       const { saleId } = req.params;
       const claims = await app.purchases.verifyToken(bearerToken(req), saleId);
       const result = await app.purchases.purchase(saleId, claims, req.body.quantity);
+      if (result.remaining === 0) {
+        // the last unit just went: every waiting shopper hears it now, not at the next tick
+        const live = await app.sales.live(saleId).catch(() => undefined);
+        if (live) app.realtime.soldOut(saleId, live);
+      }
       reply.code(result.created ? 202 : 200);
       return { orderId: result.orderId, status: result.status };
     },

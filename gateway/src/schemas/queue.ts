@@ -9,6 +9,7 @@ const standingFields = {
     description: 'place in the queue, 1 = next; null in the pre-queue (drawn at the start) and once out of the queue',
   }),
   waiting: Type.Integer(),
+  admittedTotal: Type.Integer({ description: 'shoppers admitted so far: position + admittedTotal stays about constant while waiting' }),
   etaSeconds: Type.Union([Type.Integer(), Type.Null()]),
   retryAfterMs: Type.Union([Type.Integer(), Type.Null()], {
     description: 'when to ask again, for clients without live updates; null: no need to ask again',

@@ -26,7 +26,7 @@
   Returns:
     { 'NOT_LEADER' } | { 'NOT_FOUND' }
     { 'OK', status, waiting, active, remaining, admittedTotal, ratePerMinute, expiredCount,
-      admittedCount, visitor1, jti1, expiresAt1, seq1, visitor2, ... }
+      admittedCount, maxPerShopper, visitor1, jti1, expiresAt1, seq1, visitor2, ... }
 ]]
 --@include "common"
 
@@ -95,6 +95,7 @@ end
 
 redis.call('HSET', stateKey, 'lastTick', now, 'credit', tostring(credit))
 local result = { 'OK', status, redis.call('ZCARD', queueKey), active, remaining,
-                 tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0'), rate, #expired, #admitted / 4 }
+                 tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0'), rate, #expired, #admitted / 4,
+                 tonumber(cfg.maxPerShopper) }
 for _, x in ipairs(admitted) do result[#result + 1] = x end
 return result

@@ -11,6 +11,7 @@
   KEYS[4] seq       string  arrival sequence
   KEYS[5] stock     string  units still reservable
   KEYS[6] admitted  zset    admitted visitors by expiry
+  KEYS[7] state     hash    admission loop state (admittedTotal)
 
   ARGV[1] visitorId
   ARGV[2] fraction     the visitor's random part in [0, 1), as a decimal string
@@ -22,14 +23,17 @@
     { 'UNKNOWN', saleStatus, ... }                'status' for a visitor never seen, no ticket
     { 'REFUSED', saleStatus, ... }                'join' while scheduled, sold out or ended
     { outcome, saleStatus, state, score, rank, waiting, remaining, startsAt, rate, jti, expiresAt, admSeq, orderId,
-      maxPerShopper }
+      maxPerShopper, admittedTotal }
+      admittedTotal  shoppers admitted so far: position + admittedTotal stays about constant while
+                     one waits, so a page can move its position on each tick without asking
       outcome    'NEW' (placed now), 'RESTORED' (placed again at the ticket's score), 'EXISTING'
       state      'queued' | 'admitted' | 'expired' | 'ordered'
       rank       0-based place in the queue, -1 when not queued or while the pre-queue is unordered
 ]]
 --@include "common"
 
-local cfgKey, queueKey, visitorsKey, seqKey, stockKey, admittedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local cfgKey, queueKey, visitorsKey, seqKey, stockKey, admittedKey, stateKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local visitor, fraction, ticketScore, op = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local cfg = hash_map(cfgKey)
@@ -49,7 +53,8 @@ local function answer(outcome, state, score, extra)
     if status == 'prequeue' and cfg.mode ~= 'fifo' then rank = -1 end
   end
   return { outcome, status, state, score or '', rank, waiting, remaining, cfg.startsAt, cfg.rate,
-           extra.jti or '', extra.expiresAt or '', extra.admSeq or '', extra.orderId or '', cfg.maxPerShopper }
+           extra.jti or '', extra.expiresAt or '', extra.admSeq or '', extra.orderId or '', cfg.maxPerShopper,
+           tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0') }
 end
 
 local record = redis.call('HGET', visitorsKey, visitor)

@@ -1,0 +1,48 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import { SALE_ID_PATTERN } from '@velvet-rope/contracts';
+import fp from 'fastify-plugin';
+import { AppError } from '../errors.js';
+
+/** the waiting-room-ui build, next to the gateway in the repository (UI_DIR overrides) */
+const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../waiting-room-ui/dist/', import.meta.url));
+const saleIdRe = new RegExp(SALE_ID_PATTERN);
+
+/**
+ * The shopper's waiting room (`/sales/:saleId`) and the marketer's console (`/admin`): static
+ * files built by waiting-room-ui. Pages are never cached (they name the current assets);
+ * assets have content hashes in their names and are cached for good. A CDN can serve the same
+ * files.
+ */
+export default fp(
+  async (app) => {
+    const root = app.config.uiDir ?? DEFAULT_UI_DIR;
+    const built = existsSync(`${root}/sale.html`) && existsSync(`${root}/admin.html`);
+    if (!built) app.log.warn({ root }, 'waiting-room-ui is not built: the pages answer 404 (npm run build)');
+
+    await app.register(fastifyStatic, {
+      root: built ? `${root}/assets` : root,
+      prefix: '/assets/',
+      wildcard: true,
+      index: false,
+      immutable: true,
+      maxAge: '365d',
+    });
+
+    const page = (file: string) => async (_req: unknown, reply: import('fastify').FastifyReply) => {
+      if (!built) throw new AppError('ROUTE_NOT_FOUND', 'the waiting-room page is not built (npm run build)');
+      reply.header('cache-control', 'no-cache');
+      return reply.sendFile(file, root, { maxAge: 0, immutable: false });
+    };
+
+    app.get('/sales/:saleId', async (req, reply) => {
+      const { saleId } = req.params as { saleId: string };
+      if (!saleIdRe.test(saleId)) throw new AppError('SALE_NOT_FOUND', 'no such sale');
+      return page('sale.html')(req, reply);
+    });
+    app.get('/admin', page('admin.html'));
+    app.get('/', async (_req, reply) => reply.redirect('/admin'));
+  },
+  { name: 'pages', dependencies: ['config'] },
+);

@@ -1,0 +1,121 @@
+import { createAdapter } from '@socket.io/redis-adapter';
+import { isSaleId, saleEventsPattern, type SaleEvent } from '@velvet-rope/contracts';
+import fp from 'fastify-plugin';
+import { Server } from 'socket.io';
+import { TICKET_COOKIE } from '../http/credentials.js';
+import {
+  Realtime,
+  saleRoom,
+  saleUpdate,
+  visitorRoom,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+  type SocketData,
+} from '../realtime.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    realtime: Realtime;
+  }
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+/**
+ * socket.io on the gateway's own HTTP server, with the Redis adapter so that a broadcast
+ * reaches the shoppers of every gateway. A shopper authenticates with the queue ticket
+ * (`auth: { ticket }` or the `vr_ticket` cookie); a page without one (the countdown before
+ * joining, the console) may follow a sale's room only (`auth: { saleId }`).
+ */
+export default fp(
+  async (app) => {
+    const pub = app.redis.duplicate();
+    const sub = app.redis.duplicate();
+    const events = app.redis.duplicate();
+    for (const c of [pub, sub, events]) c.on('error', (err: Error) => app.log.warn({ err: err.message }, 'Redis (realtime) error'));
+    await Promise.all([pub.connect(), sub.connect(), events.connect()]);
+
+    const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(app.server, {
+      serveClient: false,
+      adapter: createAdapter(pub, sub, { key: `${app.keyspace.prefix}:socket.io` }),
+      // clients send nothing but the handshake
+      maxHttpBufferSize: 10_000,
+      pingInterval: 25_000,
+      pingTimeout: 20_000,
+    });
+    const realtime = new Realtime(io, app.admissions);
+
+    io.use((socket, next) => {
+      const auth = (socket.handshake.auth ?? {}) as { ticket?: unknown; saleId?: unknown };
+      const ticket = typeof auth.ticket === 'string' ? auth.ticket : cookieValue(socket.handshake.headers.cookie, TICKET_COOKIE);
+      if (ticket) {
+        const result = app.tickets.verify(ticket);
+        if (!result.ok) return next(Object.assign(new Error(result.code), { data: { code: result.code } }));
+        socket.data = { saleId: result.claims.sale, visitorId: result.claims.sub };
+        return next();
+      }
+      if (typeof auth.saleId === 'string' && isSaleId(auth.saleId)) {
+        socket.data = { saleId: auth.saleId };
+        return next();
+      }
+      return next(Object.assign(new Error('INVALID_TICKET'), { data: { code: 'INVALID_TICKET' } }));
+    });
+
+    // the figures a newly connected page starts from, shared by the connections of one tick
+    const snapshots = new Map<string, { at: number; value: Promise<ReturnType<typeof saleUpdate> | undefined> }>();
+    const snapshot = (saleId: string) => {
+      const hit = snapshots.get(saleId);
+      if (hit && Date.now() - hit.at < app.config.tickMs) return hit.value;
+      const value = app.sales
+        .live(saleId)
+        .then((s) =>
+          s
+            ? saleUpdate({ saleId, status: s.status, waiting: s.waiting, active: s.admitted, remaining: s.remaining, ratePerMinute: s.ratePerMinute, admittedTotal: s.admittedTotal, admittedNow: 0 })
+            : undefined,
+        )
+        .catch(() => undefined);
+      snapshots.set(saleId, { at: Date.now(), value });
+      if (snapshots.size > 1000) snapshots.delete(snapshots.keys().next().value!);
+      return value;
+    };
+
+    io.on('connection', (socket) => {
+      const { saleId, visitorId } = socket.data;
+      void socket.join(saleRoom(saleId));
+      if (visitorId) void socket.join(visitorRoom(saleId, visitorId));
+      void snapshot(saleId).then((s) => {
+        if (s && socket.connected) socket.emit('sale:update', s);
+      });
+    });
+
+    // the worker's order events
+    await events.psubscribe(saleEventsPattern(app.keyspace.prefix));
+    events.on('pmessage', (_pattern: string, _channel: string, message: string) => {
+      let event: SaleEvent;
+      try {
+        event = JSON.parse(message) as SaleEvent;
+      } catch {
+        return;
+      }
+      if (event.type === 'order:update') realtime.deliverOrderUpdate(event);
+    });
+
+    app.decorate('realtime', realtime);
+    // sockets first, so that the HTTP server can finish closing
+    app.addHook('preClose', async () => {
+      io.local.disconnectSockets(true);
+      io.engine.close();
+    });
+    app.addHook('onClose', async () => {
+      await Promise.all([pub, sub, events].map((c) => c.quit().catch(() => c.disconnect())));
+    });
+  },
+  { name: 'realtime', dependencies: ['redis', 'tokens', 'services'] },
+);
