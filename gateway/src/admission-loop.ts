@@ -11,6 +11,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { OrderPublisher } from './order-publisher.js';
 import type { Reconciler } from './reconciler.js';
+import type { RedisRecovery } from './recovery.js';
 import type { KeySpace } from './redis/keyspace.js';
 
 export interface AdmissionLoopOptions {
@@ -18,6 +19,7 @@ export interface AdmissionLoopOptions {
   readonly keyspace: KeySpace;
   readonly publisher: OrderPublisher;
   readonly reconciler: Reconciler;
+  readonly recovery: RedisRecovery;
   readonly logger: FastifyBaseLogger;
   readonly tickMs: number;
   readonly oversubscription: number;
@@ -84,7 +86,17 @@ export class AdmissionLoop {
     if (this.#running) return [];
     this.#running = true;
     try {
-      const saleIds = await this.#o.redis.smembers(this.#o.keyspace.activeSales);
+      const { redis, keyspace } = this.#o;
+      // one round trip: is this still the Redis we published to, and which sales are active
+      const [[, generation], [, saleIds]] = (await redis
+        .multi()
+        .get(keyspace.generation)
+        .smembers(keyspace.activeSales)
+        .exec()) as [[Error | null, string | null], [Error | null, string[]]];
+      if (generation === null) {
+        await this.#o.recovery.check(generation);
+        return [];
+      }
       const ticks = await Promise.all(saleIds.map((id) => this.tickSale(id)));
       return ticks.filter((t): t is AdmissionTick => t !== undefined);
     } finally {
@@ -120,6 +132,10 @@ export class AdmissionLoop {
       this.#o.maxBatch ?? 5_000,
       Math.max(1_000, tickMs * 4),
     );
+    if (reply[0] === 'RECOVERING') {
+      await this.#o.recovery.finish(saleId);
+      return undefined;
+    }
     if (reply[0] === 'NOT_FOUND') {
       await redis.srem(this.#o.keyspace.activeSales, saleId);
       return undefined;

@@ -138,6 +138,14 @@ export class OrderPublisher {
     });
   }
 
+  /** Messages waiting in the orders queue (not counting those a worker holds unacked). */
+  async queueDepth(): Promise<number> {
+    const channel = this.#channel;
+    if (!channel) throw new PublishUnavailableError('order queue unavailable');
+    const { messageCount } = await channel.checkQueue(this.opts.queue);
+    return messageCount;
+  }
+
   async close(): Promise<void> {
     this.#closing = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);

@@ -67,7 +67,7 @@ export class QueueService {
       throw new AppError('SALE_NOT_OPEN', 'the queue for this sale is not open yet');
     }
     const score = String(reply[3]);
-    const standing = await this.#standing(saleId, visitorId, reply);
+    const standing = outcome === 'RESTORED' ? await this.#restored(saleId, visitorId, reply) : await this.#standing(saleId, visitorId, reply);
     // the ticket carries the score, so an emptied Redis can put the visitor back in place
     const ticket = this.tickets.sign(visitorId, saleId, score === '' ? -1 : Number(score));
     return { created: outcome === 'NEW', visitorId, ticket, standing };
@@ -76,6 +76,7 @@ export class QueueService {
   async status(saleId: string, ticket: TicketClaims): Promise<Standing> {
     const reply = await this.#run(saleId, ticket.sub, '0', ticket.scr >= 0 ? ticket.scr : undefined, 'status');
     if (reply[0] === 'UNKNOWN') throw new AppError('INVALID_TICKET', 'this ticket holds no place in the queue');
+    if (reply[0] === 'RESTORED') return this.#restored(saleId, ticket.sub, reply);
     return this.#standing(saleId, ticket.sub, reply);
   }
 
@@ -102,6 +103,26 @@ export class QueueService {
     );
     if (reply[0] === 'NOT_FOUND') throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
     return reply;
+  }
+
+  /**
+   * A visitor Redis had forgotten was put back at their ticket's score. If PostgreSQL already
+   * holds an order of theirs, they bought before the loss: they are marked ordered, never
+   * let in to buy again.
+   */
+  async #restored(saleId: string, visitorId: string, reply: (string | number)[]): Promise<Standing> {
+    const orderId = await this.sales.orderOf(saleId, visitorId);
+    if (!orderId) return this.#standing(saleId, visitorId, reply);
+    const k = this.keyspace.sale(saleId);
+    await this.redis
+      .multi()
+      .hset(k.visitors, visitorId, `o|${orderId}|${String(reply[3])}`)
+      .zrem(k.queue, visitorId)
+      .exec();
+    const ordered = [...reply];
+    ordered[2] = 'ordered';
+    ordered[12] = orderId;
+    return this.#standing(saleId, visitorId, ordered);
   }
 
   async #standing(saleId: string, visitorId: string, r: (string | number)[]): Promise<Standing> {

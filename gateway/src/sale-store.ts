@@ -201,13 +201,21 @@ export class SaleStore {
     return sale;
   }
 
-  /** Writes a sale's hot copy to Redis; the remaining stock only when Redis has none. */
-  async publish(sale: SaleRecord): Promise<void> {
+  /**
+   * Writes a sale's hot copy to Redis; the remaining stock only when Redis has none.
+   * `recovering`: Redis lost its data, so orders accepted before the loss may still be in
+   * flight; admission stays paused until the recovery finishes (recovery.ts).
+   */
+  async publish(sale: SaleRecord, recovering = false): Promise<void> {
     const keys = this.keyspace.sale(sale.id);
     await this.redis
       .multi()
-      .hset(keys.config, configHash(sale))
+      .hset(keys.config, { ...configHash(sale), ...(recovering ? { recovering: '1' } : {}) })
       .set(keys.stock, String(sale.stock - sale.sold), 'NX')
+      // FIFO scores count up from the time (in µs-sized steps): a Redis that lost the counter
+      // restarts it above every score issued before, so restored tickets stay ahead of new
+      // arrivals (exact in a double until the year 2255)
+      .set(keys.seq, String(Date.now() * 1000), 'NX')
       .sadd(this.keyspace.activeSales, sale.id)
       .exec();
     this.#seeds.set(sale.id, sale.seed);
@@ -351,11 +359,39 @@ export class SaleStore {
     return Readable.from(lines());
   }
 
-  /** At boot: make sure every sale that is not over has its hot copy in Redis. */
-  async publishAll(): Promise<number> {
+  /**
+   * Makes sure every sale that is not over has its hot copy in Redis: at boot, and whenever
+   * Redis turns out to have lost its data (the generation marker is gone). Sales that already
+   * started then go into recovery: their orders in flight must be committed before the stock
+   * can be known. Returns whether this call found Redis empty (and did the recovery).
+   */
+  async publishAll(generationId: string): Promise<{ sales: number; recovered: boolean }> {
+    const recovered = (await this.redis.set(this.keyspace.generation, generationId, 'NX')) === 'OK';
     const { rows } = await this.pool.query<SaleRow>('SELECT * FROM sales WHERE ends_at IS NULL OR ends_at > now()');
-    for (const row of rows) await this.publish(fromRow(row));
-    return rows.length;
+    const now = Date.now();
+    for (const row of rows) {
+      const sale = fromRow(row);
+      await this.publish(sale, recovered && sale.startsAt <= now);
+    }
+    return { sales: rows.length, recovered };
+  }
+
+  /** Every order PostgreSQL holds for a sale, by visitor (for the end of a recovery). */
+  async ordersByVisitor(saleId: string): Promise<{ visitorId: string; orderId: string }[]> {
+    const { rows } = await this.pool.query<{ visitor_id: string; order_id: string }>(
+      'SELECT visitor_id, order_id::text AS order_id FROM orders WHERE sale_id = $1',
+      [saleId],
+    );
+    return rows.map((r) => ({ visitorId: r.visitor_id, orderId: r.order_id }));
+  }
+
+  /** A shopper's order in PostgreSQL, if any (for a visitor restored from a ticket). */
+  async orderOf(saleId: string, visitorId: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ order_id: string }>(
+      'SELECT order_id::text AS order_id FROM orders WHERE sale_id = $1 AND visitor_id = $2 LIMIT 1',
+      [saleId, visitorId],
+    );
+    return rows[0]?.order_id;
   }
 }
 

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import fp from 'fastify-plugin';
 import { AdmissionLoop } from '../admission-loop.js';
 import { Reconciler } from '../reconciler.js';
+import { RedisRecovery } from '../recovery.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +25,7 @@ export default fp<AdmissionPluginOptions>(
       keyspace: app.keyspace,
       publisher: app.publisher,
       reconciler,
+      recovery: new RedisRecovery(app.redis, app.keyspace, app.sales, app.publisher, app.log),
       logger: app.log,
       tickMs: app.config.tickMs,
       oversubscription: app.config.oversubscription,
@@ -37,5 +39,5 @@ export default fp<AdmissionPluginOptions>(
       await loop.stop();
     });
   },
-  { name: 'admission', dependencies: ['redis', 'amqp', 'realtime'] },
+  { name: 'admission', dependencies: ['redis', 'amqp', 'services', 'realtime'] },
 );

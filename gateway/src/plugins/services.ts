@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { PurchaseService } from '../purchase-service.js';
 import { QueueService } from '../queue-service.js';
@@ -16,8 +17,8 @@ export default fp(
   async (app) => {
     const sales = new SaleStore(app.pg, app.redis, app.keyspace);
     // a Redis that restarted empty gets every running sale's hot copy back
-    const published = await sales.publishAll();
-    app.log.info({ sales: published }, 'sales published to Redis');
+    const published = await sales.publishAll(randomUUID());
+    app.log.info(published, 'sales published to Redis');
     app.decorate('sales', sales);
     app.decorate('queue', new QueueService(app.redis, app.keyspace, sales, app.tickets, app.admissions));
     app.decorate(

@@ -6,8 +6,14 @@ import { activeSalesKey, DEFAULT_KEY_PREFIX, saleKeys, type SaleKeys } from '@ve
  */
 export class KeySpace {
   readonly activeSales: string;
+  /**
+   * string: set once per Redis dataset. When it is gone, Redis restarted empty (or was
+   * flushed): sales must be re-published from PostgreSQL before admission resumes.
+   */
+  readonly generation: string;
   constructor(readonly prefix: string = DEFAULT_KEY_PREFIX) {
     this.activeSales = activeSalesKey(prefix);
+    this.generation = `${prefix}:generation`;
   }
   sale(saleId: string): SaleKeys {
     return saleKeys(saleId, this.prefix);

@@ -26,6 +26,7 @@ export const SCRIPTS = {
   claimDuePending: 2,
   saleInfo: 6,
   adjustStock: 1,
+  finishRecovery: 5,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -38,6 +39,7 @@ const FILES: Record<ScriptName, string> = {
   claimDuePending: 'claim-due-pending',
   saleInfo: 'sale-info',
   adjustStock: 'adjust-stock',
+  finishRecovery: 'finish-recovery',
 };
 
 type Arg = string | number;
@@ -52,6 +54,7 @@ declare module 'ioredis' {
     claimDuePending(...keysAndArgs: Arg[]): Result<string[], Context>;
     saleInfo(...keysAndArgs: Arg[]): Result<Reply, Context>;
     adjustStock(...keysAndArgs: Arg[]): Result<[string, number], Context>;
+    finishRecovery(...keysAndArgs: Arg[]): Result<number, Context>;
   }
 }
 

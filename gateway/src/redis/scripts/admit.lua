@@ -25,6 +25,7 @@
 
   Returns:
     { 'NOT_LEADER' } | { 'NOT_FOUND' }
+    { 'RECOVERING' }  Redis lost its data; the leader must finish the recovery first
     { 'OK', status, waiting, active, remaining, admittedTotal, ratePerMinute, expiredCount,
       admittedCount, maxPerShopper, visitor1, jti1, expiresAt1, seq1, visitor2, ... }
 ]]
@@ -38,6 +39,8 @@ local oversub, maxBatch, maxElapsed = tonumber(ARGV[3]), tonumber(ARGV[4]), tonu
 if redis.call('GET', leaderKey) ~= owner then return { 'NOT_LEADER' } end
 local cfg = hash_map(cfgKey)
 if cfg.startsAt == nil then return { 'NOT_FOUND' } end
+
+if cfg.recovering == '1' then return { 'RECOVERING' } end
 
 local now = now_ms()
 

@@ -25,7 +25,8 @@ local function sale_status(cfg, remaining, now)
     if opens and now < opens then return 'scheduled' end
     return 'prequeue'
   end
-  if cfg.paused == '1' then return 'paused' end
+  -- after a Redis data loss, until the orders in flight are committed: no admission
+  if cfg.paused == '1' or cfg.recovering == '1' then return 'paused' end
   return 'open'
 end
 

@@ -1,0 +1,77 @@
+/**
+ * Recovery after Redis lost its data (restarted empty, or flushed).
+ *
+ * PostgreSQL is the source of truth. Every gateway checks Redis's generation marker each
+ * tick; the first to find it gone re-publishes every running sale from PostgreSQL with a
+ * `recovering` flag (admission paused, the sale reads as paused). Orders accepted before the
+ * loss may still be in RabbitMQ, so the stock cannot be known yet: each sale's leader waits
+ * until the orders queue has been empty for a grace period, then sets the remaining stock to
+ * `stock - sold` from PostgreSQL, marks every visitor who has an order as ordered, and lets
+ * admission resume. Meanwhile shoppers who present their signed tickets are put back at
+ * their old scores (join.lua).
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { OrderPublisher } from './order-publisher.js';
+import type { KeySpace } from './redis/keyspace.js';
+import type { SaleStore } from './sale-store.js';
+
+/** how long the orders queue must stay empty before the in-flight orders count as committed */
+const DRAIN_GRACE_MS = 2_000;
+
+export class RedisRecovery {
+  readonly #drainedSince = new Map<string, number>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyspace: KeySpace,
+    private readonly sales: SaleStore,
+    private readonly publisher: OrderPublisher,
+    private readonly logger: FastifyBaseLogger,
+  ) {}
+
+  /** Called each tick with the generation marker's value; re-publishes when it is gone. */
+  async check(generation: string | null): Promise<void> {
+    if (generation !== null) return;
+    const { sales, recovered } = await this.sales.publishAll(randomUUID());
+    if (recovered) {
+      this.logger.warn({ sales }, 'Redis lost its data: sales re-published from PostgreSQL; admission paused until orders in flight are committed');
+    }
+  }
+
+  /** The leader's step for a sale in recovery; returns true when admission may resume. */
+  async finish(saleId: string): Promise<boolean> {
+    let depth: number;
+    try {
+      depth = await this.publisher.queueDepth();
+    } catch {
+      return false; // no broker, no way to know what is in flight
+    }
+    const now = Date.now();
+    if (depth > 0) {
+      this.#drainedSince.delete(saleId);
+      return false;
+    }
+    const since = this.#drainedSince.get(saleId) ?? now;
+    this.#drainedSince.set(saleId, since);
+    if (now - since < DRAIN_GRACE_MS) return false;
+
+    const sale = await this.sales.get(saleId);
+    if (!sale) return false;
+    const orders = await this.sales.ordersByVisitor(saleId);
+    const k = this.keyspace.sale(saleId);
+    const marked = await this.redis.finishRecovery(
+      k.config,
+      k.stock,
+      k.visitors,
+      k.queue,
+      k.admitted,
+      sale.stock - sale.sold,
+      ...orders.flatMap((o) => [o.visitorId, o.orderId]),
+    );
+    this.#drainedSince.delete(saleId);
+    this.logger.warn({ saleId, remaining: sale.stock - sale.sold, ordered: marked }, 'recovery finished: stock rebuilt from PostgreSQL, admission resumes');
+    return true;
+  }
+}
