@@ -111,3 +111,10 @@ export function envServiceUrls(env: Env): { amqpUrl: string; databaseUrl: string
     redisUrl: envUrl(env, 'REDIS_URL', SERVICE_DEFAULTS.redisUrl, ['redis:', 'rediss:']),
   };
 }
+
+export function envChoice<T extends string>(env: Env, name: string, fallback: T, choices: readonly T[]): T {
+  const v = envRaw(env, name) ?? fallback;
+  const found = choices.find((c) => c === v);
+  if (!found) throw new ConfigError(name, `must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
+  return found;
+}

@@ -14,6 +14,7 @@ import { AppError, errorBody } from './errors.js';
 import admissionPlugin, { type AdmissionPluginOptions } from './plugins/admission.js';
 import amqpPlugin from './plugins/amqp.js';
 import metricsPlugin from './plugins/metrics.js';
+import protectionPlugin from './plugins/external/protection.js';
 import pagesPlugin from './plugins/pages.js';
 import postgresPlugin from './plugins/postgres.js';
 import realtimePlugin from './plugins/realtime.js';
@@ -47,7 +48,11 @@ const CLIENT_ERRORS: Record<string, ErrorCode> = {
 
 export async function buildApp(config: GatewayConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
+    logger: options.logger ?? {
+      level: config.logLevel,
+      // no secret in any log line: tokens, tickets, keys and cookies are redacted
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.ticket', '*.token', '*.adminApiKey'],
+    },
     trustProxy: config.trustProxy,
     bodyLimit: 16 * 1024,
     // a log line per request would cost more than the hot paths themselves; errors are logged
@@ -99,6 +104,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(amqpPlugin);
   await app.register(tokensPlugin);
   await app.register(servicesPlugin);
+  await app.register(protectionPlugin);
   await app.register(realtimePlugin);
   await app.register(admissionPlugin, options.admission ?? {});
 

@@ -5,6 +5,7 @@
 import {
   ConfigError,
   envBool,
+  envChoice,
   envInt,
   envKeyPrefix,
   envLogLevel,
@@ -46,6 +47,18 @@ export interface GatewayConfig {
   readonly uiDir: string | undefined;
   readonly publicUrl: string | undefined;
   readonly trustProxy: boolean;
+  /** past this event-loop delay the gateway answers 503 + Retry-After (0: off) */
+  readonly maxEventLoopDelayMs: number;
+  readonly rateLimits: {
+    readonly enabled: boolean;
+    /** redis: every gateway counts the same; memory: each gateway counts alone */
+    readonly store: 'redis' | 'memory';
+    readonly joinPerVisitorPerMinute: number;
+    readonly statusPerVisitorPerMinute: number;
+    readonly purchasePerVisitorPerMinute: number;
+    /** 0: off. Many shoppers can share an address (carrier NAT): size it to your traffic */
+    readonly perIpPerMinute: number;
+  };
 }
 
 export function loadConfig(env: Env = process.env): GatewayConfig {
@@ -84,5 +97,14 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     uiDir: envRaw(env, 'UI_DIR'),
     publicUrl: envRaw(env, 'PUBLIC_URL'),
     trustProxy: envBool(env, 'TRUST_PROXY', false),
+    maxEventLoopDelayMs: envInt(env, 'MAX_EVENT_LOOP_DELAY_MS', 1_000, 0, 60_000),
+    rateLimits: {
+      enabled: envBool(env, 'RATE_LIMIT_ENABLED', true),
+      store: envChoice(env, 'RATE_LIMIT_STORE', 'redis', ['redis', 'memory'] as const),
+      joinPerVisitorPerMinute: envInt(env, 'RATE_LIMIT_JOIN_PER_VISITOR', 30, 1, 1_000_000),
+      statusPerVisitorPerMinute: envInt(env, 'RATE_LIMIT_STATUS_PER_VISITOR', 240, 1, 1_000_000),
+      purchasePerVisitorPerMinute: envInt(env, 'RATE_LIMIT_PURCHASE_PER_VISITOR', 30, 1, 1_000_000),
+      perIpPerMinute: envInt(env, 'RATE_LIMIT_PER_IP', 0, 0, 100_000_000),
+    },
   };
 }

@@ -19,6 +19,8 @@ export default fp(
     const redis = new Redis(app.config.redisUrl, {
       lazyConnect: true,
       enableOfflineQueue: false,
+      // commands issued in the same tick travel in one write: many shoppers, few packets
+      enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
     });

@@ -80,6 +80,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Optional(JoinBody),
         response: { 200: JoinResponse, 201: JoinResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...commonErrors },
       },
+      onRequest: app.limits.join,
     },
     async (req, reply) => {
       const { saleId } = req.params;
@@ -113,6 +114,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         params: SaleIdParams,
         response: { 200: StandingResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, ...commonErrors },
       },
+      onRequest: app.limits.status,
     },
     async (req, reply) => {
       const { saleId } = req.params;
@@ -144,6 +146,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
           ...commonErrors,
         },
       },
+      onRequest: app.limits.purchase,
     },
     async (req, reply) => {
       const { saleId } = req.params;

@@ -1,0 +1,126 @@
+/**
+ * HTTP calls to the gateway. Every outcome is a value: an answer, or a failure with the
+ * gateway's stable error `code` (or NETWORK / BAD_ANSWER when there is none) and, for 429 and
+ * 503, how long the gateway asked us to wait. Pages switch on `code`; nothing here throws.
+ */
+import {
+  parseJoined,
+  parseOrder,
+  parsePublicSale,
+  parseStanding,
+  ShapeError,
+  type Joined,
+  type Order,
+  type OrderStatus,
+  type PublicSale,
+  type Standing,
+} from './shapes.js';
+
+export interface Failure {
+  ok: false;
+  /** HTTP status, 0 when the gateway could not be reached */
+  status: number;
+  code: string;
+  message: string;
+  /** from Retry-After (429, 503), when given */
+  retryAfterMs: number | null;
+  /** the error body, for codes that carry more (orderId, remaining) */
+  body: Record<string, unknown>;
+}
+export interface Success<T> {
+  ok: true;
+  status: number;
+  value: T;
+  /** when the request was sent and answered (client clock), to correct for the server's */
+  sentAt: number;
+  receivedAt: number;
+}
+export type Result<T> = Success<T> | Failure;
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PATCH';
+  token?: string | null;
+  body?: unknown;
+  timeoutMs?: number;
+}
+
+function retryAfter(res: Response): number | null {
+  const h = res.headers.get('retry-after');
+  if (h === null) return null;
+  const s = Number(h);
+  if (Number.isFinite(s)) return Math.max(0, s * 1000);
+  const t = Date.parse(h);
+  return Number.isNaN(t) ? null : Math.max(0, t - Date.now());
+}
+
+export async function request<T>(path: string, parse: (v: unknown) => T, opts: RequestOptions = {}): Promise<Result<T>> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), opts.timeoutMs ?? 15_000);
+  const sentAt = Date.now();
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(path, {
+      method: opts.method ?? 'GET',
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+      signal: ctl.signal,
+    });
+    text = await res.text();
+  } catch (err) {
+    return { ok: false, status: 0, code: 'NETWORK', message: err instanceof Error ? err.message : String(err), retryAfterMs: null, body: {} };
+  } finally {
+    clearTimeout(timer);
+  }
+  const receivedAt = Date.now();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const body = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
+    return {
+      ok: false,
+      status: res.status,
+      code: typeof body.code === 'string' ? body.code : `HTTP_${res.status}`,
+      message: typeof body.message === 'string' ? body.message : res.statusText,
+      retryAfterMs: retryAfter(res),
+      body,
+    };
+  }
+  try {
+    return { ok: true, status: res.status, value: parse(json), sentAt, receivedAt };
+  } catch (err) {
+    if (!(err instanceof ShapeError)) throw err;
+    return { ok: false, status: res.status, code: 'BAD_ANSWER', message: err.message, retryAfterMs: null, body: {} };
+  }
+}
+
+/** worth trying again later: the gateway is away, busy or briefly unable */
+export function isTransient(f: Failure): boolean {
+  return f.status === 0 || f.status === 429 || f.status >= 500 || f.code === 'BAD_ANSWER';
+}
+
+const sale = (saleId: string) => `/api/sales/${encodeURIComponent(saleId)}`;
+
+export const shopperApi = {
+  sale: (saleId: string) => request<PublicSale>(sale(saleId), parsePublicSale),
+  join: (saleId: string, ticket: string | null) =>
+    request<Joined>(`${sale(saleId)}/queue`, parseJoined, { method: 'POST', token: ticket, body: {} }),
+  me: (saleId: string, ticket: string | null) => request<Standing>(`${sale(saleId)}/queue/me`, parseStanding, { token: ticket }),
+  purchase: (saleId: string, admissionToken: string, quantity: number) =>
+    request<{ orderId: string; status: OrderStatus }>(`${sale(saleId)}/purchases`, parseOrder, {
+      method: 'POST',
+      token: admissionToken,
+      body: { quantity },
+    }),
+  order: (orderId: string, token: string | null) =>
+    request<Order>(`/api/orders/${encodeURIComponent(orderId)}`, parseOrder, { token }),
+};

@@ -1,0 +1,131 @@
+/**
+ * How long until the shopper's turn, as a range that holds still.
+ *
+ * The admission rate is observed, not taken from the configuration: the cap on shoppers
+ * admitted at once, stock and expiries all slow the line below the configured rate. Ticks
+ * admit whole shoppers (2, 3, 2, 3 ... at 10 a second), so the observed rate is smoothed with
+ * an exponentially weighted moving average whose weight follows the time between samples.
+ * The configured rate is a ceiling the observation cannot beat for long, so when the marketer
+ * lowers it the estimate drops at once instead of decaying.
+ *
+ * The displayed range changes only when the estimate leaves it (hysteresis): a range that
+ * jumps on every tick reads as noise, and "4 to 6 minutes" that stays put for a while reads
+ * as an honest estimate.
+ */
+
+/** seconds over which old observations fade (time constant of the average) */
+const TAU_SECONDS = 12;
+/** the configured rate counts as this many seconds of observation, until real ones outweigh it */
+const PRIOR_SECONDS = 5;
+
+export class RateEstimator {
+  #perSecond: number | null = null;
+  #last: { total: number; at: number } | null = null;
+  #ceiling: number | null = null;
+  /** seconds observed since the last reset (a new configured rate, the line starting again) */
+  #observed = 0;
+
+  /** the configured rate (shoppers per minute): a ceiling, and the first guess after a change */
+  configure(ratePerMinute: number): void {
+    const perSecond = ratePerMinute / 60;
+    if (perSecond === this.#ceiling) return;
+    this.#ceiling = perSecond;
+    // a lower rate takes effect at once; a higher one is believed as it shows
+    // (from a standstill, the new rate is the only guess there is)
+    this.#perSecond = !this.#perSecond ? perSecond : Math.min(this.#perSecond, perSecond);
+    this.#observed = 0;
+  }
+
+  /**
+   * the line is not meant to move now (before the start, paused): learn nothing from the
+   * standstill, and start averaging afresh when it moves again
+   */
+  hold(): void {
+    this.#last = null;
+    this.#observed = 0;
+  }
+
+  /** the sale's admittedTotal at server time `at` (ms), while the line is meant to move */
+  observe(admittedTotal: number, at: number): void {
+    const last = this.#last;
+    if (last === null || admittedTotal < last.total) {
+      // the first sample, or a counter that went back (a rebuilt Redis): start over from here
+      this.#last = { total: admittedTotal, at };
+      return;
+    }
+    const dt = (at - last.at) / 1000;
+    if (dt < 0.05) return;
+    this.#last = { total: admittedTotal, at };
+    const instant = (admittedTotal - last.total) / dt;
+    this.#observed += dt;
+    // a running mean (with the prior as a few seconds' worth) until it is long enough for the
+    // moving average, which then forgets at its own pace
+    const weight = Math.max(1 - Math.exp(-dt / TAU_SECONDS), dt / (this.#observed + (this.#perSecond === null ? 0 : PRIOR_SECONDS)));
+    const prev = this.#perSecond ?? instant;
+    let next = prev + weight * (instant - prev);
+    // bursts (a tick that admits its accrued credit) may exceed the ceiling; the trend cannot
+    if (this.#ceiling !== null && next > this.#ceiling) next = this.#ceiling;
+    this.#perSecond = next;
+  }
+
+  /** shoppers admitted per second; null when nothing is known yet */
+  get perSecond(): number | null {
+    return this.#perSecond;
+  }
+}
+
+export interface Range {
+  /** seconds */
+  lo: number;
+  hi: number;
+}
+
+/** rounding step for a range around `seconds`: coarser as the wait grows (one unit per range) */
+function step(seconds: number): number {
+  if (seconds < 90) return 15;
+  if (seconds < 600) return 60;
+  if (seconds < 3600) return 300;
+  return 900;
+}
+
+export function rangeAround(seconds: number): Range {
+  const st = step(seconds);
+  const lo = Math.floor((seconds * 0.8) / st) * st;
+  let hi = Math.ceil((seconds * 1.25) / st) * st;
+  if (hi <= lo) hi = lo + st;
+  return { lo, hi };
+}
+
+export class EtaRange {
+  #shown: Range | null = null;
+
+  /** the estimate in seconds (null: unknown); answers the range to show */
+  update(seconds: number | null): Range | null {
+    if (seconds === null || !Number.isFinite(seconds)) {
+      this.#shown = null;
+      return null;
+    }
+    const s = this.#shown;
+    if (s === null || seconds < s.lo || seconds > s.hi) this.#shown = rangeAround(seconds);
+    return this.#shown;
+  }
+
+  get shown(): Range | null {
+    return this.#shown;
+  }
+}
+
+function hoursText(seconds: number): string {
+  const m = Math.round(seconds / 60);
+  const h = Math.floor(m / 60);
+  if (h === 0) return `${m} min`;
+  return m % 60 === 0 ? `${h} h` : `${h} h ${m % 60} min`;
+}
+
+/** "less than a minute", "30 to 60 seconds", "4 to 6 minutes", "1 h 15 min to 1 h 45 min" */
+export function formatRange(r: Range): string {
+  if (r.hi <= 60 && r.lo === 0) return 'less than a minute';
+  if (r.hi < 120 || r.hi % 60 !== 0) return r.lo === 0 ? `up to ${r.hi} seconds` : `${r.lo} to ${r.hi} seconds`;
+  if (r.hi < 3600) return r.lo < 60 ? `up to ${r.hi / 60} minutes` : `${r.lo / 60} to ${r.hi / 60} minutes`;
+  return `${r.lo < 60 ? '0' : hoursText(r.lo)} to ${hoursText(r.hi)}`;
+}

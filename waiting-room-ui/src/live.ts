@@ -1,0 +1,94 @@
+/**
+ * The live channel: socket.io to the gateway, authenticated with the queue ticket (or, before
+ * the shopper holds one, following the sale's room only). socket.io reconnects on its own after
+ * a network failure; a refusal by the server (a bad or expired ticket) is final for that ticket,
+ * so it is handed to the page, which gets a fresh one and reconnects.
+ */
+import { io, type Socket } from 'socket.io-client';
+import { parseAdmitted, parseOrderUpdate, parseSaleUpdate, type Admission, type OrderStatus, type SaleUpdate } from './shapes.js';
+
+export type LiveState = 'connecting' | 'live' | 'down';
+
+export interface LiveHandlers {
+  saleUpdate(e: SaleUpdate): void;
+  admitted(e: Admission): void;
+  orderUpdate(e: { orderId: string; status: OrderStatus }): void;
+  state(s: LiveState): void;
+  /** the server refused the ticket (code: INVALID_TICKET, TOKEN_EXPIRED, ...) */
+  refused(code: string): void;
+}
+
+export class LiveChannel {
+  #socket: Socket | null = null;
+  #state: LiveState = 'down';
+
+  constructor(
+    private readonly saleId: string,
+    private readonly on: LiveHandlers,
+  ) {}
+
+  get state(): LiveState {
+    return this.#state;
+  }
+
+  /** (re)connects with this ticket, or as a follower of the sale when there is none */
+  connect(ticket: string | null): void {
+    this.close();
+    const socket = io({
+      auth: ticket ? { ticket } : { saleId: this.saleId },
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 10_000,
+      randomizationFactor: 0.5,
+      timeout: 10_000,
+    });
+    this.#socket = socket;
+    this.#set('connecting');
+    socket.on('connect', () => this.#set('live'));
+    socket.on('disconnect', () => {
+      if (socket.active) {
+        this.#set('connecting');
+        return;
+      }
+      // the server closed us (a gateway shutting down): come back, to another one, in a while
+      this.#set('down');
+      setTimeout(() => {
+        if (this.#socket === socket) socket.connect();
+      }, 1000 + Math.random() * 4000);
+    });
+    socket.on('connect_error', (err: Error) => {
+      if (socket.active) {
+        // a network failure: socket.io tries again by itself
+        this.#set('down');
+        return;
+      }
+      this.#set('down');
+      this.on.refused(err.message);
+    });
+    const guard = <T extends { saleId: string }>(parse: (v: unknown) => T, handle: (e: T) => void) => (raw: unknown) => {
+      let e: T;
+      try {
+        e = parse(raw);
+      } catch {
+        return; // a message we do not understand is dropped, not a broken page
+      }
+      if (e.saleId === this.saleId) handle(e);
+    };
+    socket.on('sale:update', guard(parseSaleUpdate, (e) => this.on.saleUpdate(e)));
+    socket.on('queue:admitted', guard(parseAdmitted, (e) => this.on.admitted(e)));
+    socket.on('order:update', guard(parseOrderUpdate, (e) => this.on.orderUpdate(e)));
+  }
+
+  close(): void {
+    if (!this.#socket) return;
+    this.#socket.removeAllListeners();
+    this.#socket.disconnect();
+    this.#socket = null;
+    this.#set('down');
+  }
+
+  #set(s: LiveState): void {
+    if (s === this.#state) return;
+    this.#state = s;
+    this.on.state(s);
+  }
+}

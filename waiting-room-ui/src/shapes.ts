@@ -1,0 +1,260 @@
+/**
+ * The gateway's answers as the pages use them, parsed at the boundary: a field that is missing
+ * or of the wrong type throws here, not three functions later as `undefined`.
+ */
+
+export type SaleStatus = 'scheduled' | 'prequeue' | 'open' | 'paused' | 'sold_out' | 'ended';
+export type VisitorStatus = 'prequeue' | 'queued' | 'admitted' | 'expired' | 'ordered' | 'sold_out' | 'ended';
+export type OrderStatus = 'pending' | 'confirmed' | 'rejected';
+export type QueueMode = 'prequeue-random' | 'fifo' | 'random';
+
+const SALE_STATUSES: readonly SaleStatus[] = ['scheduled', 'prequeue', 'open', 'paused', 'sold_out', 'ended'];
+const VISITOR_STATUSES: readonly VisitorStatus[] = ['prequeue', 'queued', 'admitted', 'expired', 'ordered', 'sold_out', 'ended'];
+const ORDER_STATUSES: readonly OrderStatus[] = ['pending', 'confirmed', 'rejected'];
+const QUEUE_MODES: readonly QueueMode[] = ['prequeue-random', 'fifo', 'random'];
+
+export class ShapeError extends Error {}
+
+type Obj = Record<string, unknown>;
+
+export function obj(v: unknown, what = 'answer'): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ShapeError(`${what} is not an object`);
+  return v as Obj;
+}
+export function num(o: Obj, k: string): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ShapeError(`${k} is not a number`);
+  return v;
+}
+export function str(o: Obj, k: string): string {
+  const v = o[k];
+  if (typeof v !== 'string') throw new ShapeError(`${k} is not a string`);
+  return v;
+}
+export function bool(o: Obj, k: string): boolean {
+  const v = o[k];
+  if (typeof v !== 'boolean') throw new ShapeError(`${k} is not a boolean`);
+  return v;
+}
+function nullable<T>(o: Obj, k: string, read: (o: Obj, k: string) => T): T | null {
+  return o[k] === null || o[k] === undefined ? null : read(o, k);
+}
+/** an ISO date-time as epoch milliseconds */
+function time(o: Obj, k: string): number {
+  const t = Date.parse(str(o, k));
+  if (Number.isNaN(t)) throw new ShapeError(`${k} is not a date`);
+  return t;
+}
+function oneOf<T extends string>(o: Obj, k: string, allowed: readonly T[]): T {
+  const v = str(o, k);
+  if (!(allowed as readonly string[]).includes(v)) throw new ShapeError(`${k} has an unknown value ${v}`);
+  return v as T;
+}
+
+export interface PublicSale {
+  id: string;
+  name: string;
+  status: SaleStatus;
+  startsAt: number;
+  prequeueOpensAt: number | null;
+  endsAt: number | null;
+  stock: number;
+  remaining: number;
+  waiting: number;
+  admittedTotal: number;
+  ratePerMinute: number;
+  maxPerShopper: number;
+  checkoutSeconds: number;
+  queueMode: QueueMode;
+  serverTime: number;
+}
+
+export function parsePublicSale(v: unknown): PublicSale {
+  const o = obj(v, 'sale');
+  return {
+    id: str(o, 'id'),
+    name: str(o, 'name'),
+    status: oneOf(o, 'status', SALE_STATUSES),
+    startsAt: time(o, 'startsAt'),
+    prequeueOpensAt: nullable(o, 'prequeueOpensAt', time),
+    endsAt: nullable(o, 'endsAt', time),
+    stock: num(o, 'stock'),
+    remaining: num(o, 'remaining'),
+    waiting: num(o, 'waiting'),
+    admittedTotal: num(o, 'admittedTotal'),
+    ratePerMinute: num(o, 'ratePerMinute'),
+    maxPerShopper: num(o, 'maxPerShopper'),
+    checkoutSeconds: num(o, 'checkoutSeconds'),
+    queueMode: oneOf(o, 'queueMode', QUEUE_MODES),
+    serverTime: time(o, 'serverTime'),
+  };
+}
+
+export interface Admission {
+  token: string;
+  expiresAt: number;
+}
+
+/** `/queue/me`, and the standing part of a join answer */
+export interface Standing {
+  status: VisitorStatus;
+  position: number | null;
+  waiting: number;
+  admittedTotal: number;
+  etaSeconds: number | null;
+  retryAfterMs: number | null;
+  admission: Admission | null;
+  orderId: string | null;
+}
+
+export function parseStanding(v: unknown): Standing {
+  const o = obj(v, 'standing');
+  const a = o.admission === undefined ? null : obj(o.admission, 'admission');
+  return {
+    status: oneOf(o, 'status', VISITOR_STATUSES),
+    position: nullable(o, 'position', num),
+    waiting: num(o, 'waiting'),
+    admittedTotal: num(o, 'admittedTotal'),
+    etaSeconds: nullable(o, 'etaSeconds', num),
+    retryAfterMs: nullable(o, 'retryAfterMs', num),
+    admission: a ? { token: str(a, 'token'), expiresAt: time(a, 'expiresAt') } : null,
+    orderId: o.orderId === undefined ? null : str(o, 'orderId'),
+  };
+}
+
+export interface Joined extends Standing {
+  visitorId: string;
+  ticket: string;
+}
+
+export function parseJoined(v: unknown): Joined {
+  const o = obj(v, 'join answer');
+  return { ...parseStanding(o), visitorId: str(o, 'visitorId'), ticket: str(o, 'ticket') };
+}
+
+export interface Order {
+  orderId: string;
+  status: OrderStatus;
+  quantity: number | null;
+}
+
+export function parseOrder(v: unknown): Order {
+  const o = obj(v, 'order');
+  return {
+    orderId: str(o, 'orderId'),
+    status: oneOf(o, 'status', ORDER_STATUSES),
+    quantity: typeof o.quantity === 'number' ? o.quantity : null,
+  };
+}
+
+/** socket.io `sale:update`: once per admission tick */
+export interface SaleUpdate {
+  saleId: string;
+  status: SaleStatus;
+  waiting: number;
+  admitted: number;
+  remaining: number;
+  ratePerMinute: number;
+  admittedTotal: number;
+  /** server clock, epoch ms */
+  at: number;
+}
+
+export function parseSaleUpdate(v: unknown): SaleUpdate {
+  const o = obj(v, 'sale:update');
+  return {
+    saleId: str(o, 'saleId'),
+    status: oneOf(o, 'status', SALE_STATUSES),
+    waiting: num(o, 'waiting'),
+    admitted: num(o, 'admitted'),
+    remaining: num(o, 'remaining'),
+    ratePerMinute: num(o, 'ratePerMinute'),
+    admittedTotal: num(o, 'admittedTotal'),
+    at: num(o, 'at'),
+  };
+}
+
+export function parseAdmitted(v: unknown): Admission & { saleId: string } {
+  const o = obj(v, 'queue:admitted');
+  return { saleId: str(o, 'saleId'), token: str(o, 'token'), expiresAt: time(o, 'expiresAt') };
+}
+
+export function parseOrderUpdate(v: unknown): { saleId: string; orderId: string; status: OrderStatus } {
+  const o = obj(v, 'order:update');
+  return { saleId: str(o, 'saleId'), orderId: str(o, 'orderId'), status: oneOf(o, 'status', ORDER_STATUSES) };
+}
+
+export interface AdminSale {
+  id: string;
+  name: string;
+  stock: number;
+  sold: number;
+  startsAt: number;
+  prequeueOpensAt: number | null;
+  endsAt: number | null;
+  ratePerMinute: number;
+  maxActive: number;
+  checkoutSeconds: number;
+  maxPerShopper: number;
+  queueMode: QueueMode;
+  windowSeconds: number;
+  paused: boolean;
+}
+
+export function parseAdminSale(v: unknown): AdminSale {
+  const o = obj(v, 'sale');
+  return {
+    id: str(o, 'id'),
+    name: str(o, 'name'),
+    stock: num(o, 'stock'),
+    sold: num(o, 'sold'),
+    startsAt: time(o, 'startsAt'),
+    prequeueOpensAt: nullable(o, 'prequeueOpensAt', time),
+    endsAt: nullable(o, 'endsAt', time),
+    ratePerMinute: num(o, 'ratePerMinute'),
+    maxActive: num(o, 'maxActive'),
+    checkoutSeconds: num(o, 'checkoutSeconds'),
+    maxPerShopper: num(o, 'maxPerShopper'),
+    queueMode: oneOf(o, 'queueMode', QUEUE_MODES),
+    windowSeconds: num(o, 'windowSeconds'),
+    paused: bool(o, 'paused'),
+  };
+}
+
+export interface SaleStats {
+  status: SaleStatus;
+  stock: number;
+  waiting: number;
+  admitted: number;
+  admittedTotal: number;
+  remaining: number;
+  pending: number;
+  sold: number;
+  confirmedOrders: number;
+  rejectedOrders: number;
+  ratePerMinute: number;
+  maxActive: number;
+  paused: boolean;
+  /** server clock, epoch ms */
+  at: number;
+}
+
+export function parseSaleStats(v: unknown): SaleStats {
+  const o = obj(v, 'stats');
+  return {
+    status: oneOf(o, 'status', SALE_STATUSES),
+    stock: num(o, 'stock'),
+    waiting: num(o, 'waiting'),
+    admitted: num(o, 'admitted'),
+    admittedTotal: num(o, 'admittedTotal'),
+    remaining: num(o, 'remaining'),
+    pending: num(o, 'pending'),
+    sold: num(o, 'sold'),
+    confirmedOrders: num(o, 'confirmedOrders'),
+    rejectedOrders: num(o, 'rejectedOrders'),
+    ratePerMinute: num(o, 'ratePerMinute'),
+    maxActive: num(o, 'maxActive'),
+    paused: bool(o, 'paused'),
+    at: time(o, 'at'),
+  };
+}

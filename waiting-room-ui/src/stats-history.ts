@@ -1,0 +1,65 @@
+/**
+ * The console's memory of one sale: stats polled every second, the series the charts draw
+ * (admissions per minute derived from admittedTotal), and the changes marked on them.
+ */
+import type { Marker } from './chart.js';
+import type { SaleStats } from './shapes.js';
+
+/** how much the charts show */
+export const WINDOW_MS = 5 * 60_000;
+/** admissions per minute are measured over this long: per second they are mostly noise */
+const RATE_SPAN_MS = 5_000;
+
+type Point = readonly [number, number];
+
+export class StatsHistory {
+  readonly #samples: SaleStats[] = [];
+  readonly #markers: (Marker & { key: string })[] = [];
+
+  get latest(): SaleStats | undefined {
+    return this.#samples[this.#samples.length - 1];
+  }
+
+  add(s: SaleStats): void {
+    const prev = this.latest;
+    if (prev && s.at <= prev.at) return;
+    this.#samples.push(s);
+    while (this.#samples.length > 2 && this.#samples[0]!.at < s.at - WINDOW_MS - RATE_SPAN_MS) this.#samples.shift();
+    while (this.#markers.length > 0 && this.#markers[0]!.at < s.at - WINDOW_MS) this.#markers.shift();
+    if (prev) {
+      // changes made elsewhere (another console, the API) are marked too
+      if (s.ratePerMinute !== prev.ratePerMinute) this.mark('ratePerMinute', `rate ${prev.ratePerMinute}→${s.ratePerMinute}/min`, s.at);
+      if (s.maxActive !== prev.maxActive) this.mark('maxActive', `max active ${prev.maxActive}→${s.maxActive}`, s.at);
+      if (s.paused !== prev.paused) this.mark('paused', s.paused ? 'paused' : 'resumed', s.at);
+    }
+  }
+
+  /** a change: marked once, whether we made it (and said so first) or saw it in the stats */
+  mark(key: string, label: string, at: number): void {
+    if (this.#markers.some((m) => m.key === key && Math.abs(m.at - at) < 5_000)) return;
+    this.#markers.push({ key, label, at });
+  }
+
+  get markers(): readonly Marker[] {
+    return this.#markers;
+  }
+
+  series(pick: (s: SaleStats) => number): Point[] {
+    return this.#samples.map((s) => [s.at, pick(s)] as const);
+  }
+
+  /** shoppers admitted per minute, over the last few seconds at each sample */
+  admissionsPerMinute(): Point[] {
+    const out: Point[] = [];
+    let j = 0;
+    for (let i = 1; i < this.#samples.length; i++) {
+      const s = this.#samples[i]!;
+      while (j < i - 1 && this.#samples[j + 1]!.at <= s.at - RATE_SPAN_MS) j++;
+      const base = this.#samples[j]!;
+      const dt = s.at - base.at;
+      if (dt <= 0) continue;
+      out.push([s.at, Math.max(0, ((s.admittedTotal - base.admittedTotal) / dt) * 60_000)]);
+    }
+    return out;
+  }
+}
