@@ -7,7 +7,7 @@
 import cookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ERROR_CODES, type ErrorCode } from '@velvet-rope/contracts';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GatewayConfig } from './config.js';
 import { AppError, errorBody } from './errors.js';
@@ -60,6 +60,13 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     // a request id per request, carried by every log line it causes
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // the router's own refusals (a malformed URL, an over-long path parameter) in our shape too
+    frameworkErrors: (err, _req, reply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const code = tooLong ? 'URI_TOO_LONG' : 'VALIDATION_FAILED';
+      const r = reply as unknown as FastifyReply;
+      return r.code(ERROR_CODES[code]).send(errorBody(code, tooLong ? 'a path parameter is too long' : 'the URL is malformed'));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('config', config);

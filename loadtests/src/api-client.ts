@@ -56,6 +56,9 @@ export class ApiClient {
   /** answers whose body did not have the documented shape */
   protocolErrors = 0;
   completed = 0;
+  /** how long requests waited for a free slot in this client: when it grows, the simulator is the bottleneck */
+  readonly clientWait = new LatencyHistogram();
+  maxQueued = 0;
   /** a few examples of what went wrong, for the report */
   readonly problems: string[] = [];
 
@@ -64,7 +67,7 @@ export class ApiClient {
 
   constructor(
     readonly baseUrl: string,
-    private readonly opts: ClientOptions,
+    opts: ClientOptions,
   ) {
     this.#pool = new Pool(baseUrl, {
       connections: opts.connections,
@@ -94,7 +97,10 @@ export class ApiClient {
   }
 
   async call(endpoint: Endpoint, method: 'GET' | 'POST' | 'PATCH', path: string, opts: CallOptions = {}): Promise<Answer> {
+    const queuedAt = performance.now();
+    if (this.#slots.waiting + 1 > this.maxQueued && this.#slots.inFlight >= this.#slots.size) this.maxQueued = this.#slots.waiting + 1;
     await this.#slots.acquire();
+    this.clientWait.record(performance.now() - queuedAt);
     const sentAt = Date.now();
     const t0 = performance.now();
     try {

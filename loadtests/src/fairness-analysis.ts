@@ -38,6 +38,8 @@ export interface FairnessFigures {
   readonly windows: InversionResult;
   readonly windowDisagreements: number;
   readonly rejoins: number;
+  /** re-joins that found the earlier place lapsed (admitted unseen, checkout over) and got a new one */
+  readonly rejoinsAfterExpiry: number;
   readonly rejoinMismatches: number;
   readonly duplicateIdentities: number;
   readonly bots: BotFigures;
@@ -104,6 +106,7 @@ export function analyseFairness(input: FairnessInput): FairnessFigures {
     windows,
     windowDisagreements,
     rejoins: shoppers.filter((s) => s.rejoined).length,
+    rejoinsAfterExpiry: shoppers.filter((s) => s.rejoinedAfterExpiry).length,
     rejoinMismatches: shoppers.filter((s) => s.rejoinMismatch !== undefined).length,
     duplicateIdentities,
     bots: botFigures(input, scored),

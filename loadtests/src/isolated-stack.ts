@@ -14,6 +14,9 @@ import { freePort, spawnService, waitForHttp, waitForOutput, type ServiceProcess
 export const DEFAULT_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const DEFAULT_AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 export const DEFAULT_PG_ROOT_URL = process.env.TEST_DATABASE_ROOT_URL ?? 'postgres://postgres@127.0.0.1:5432';
+/** the built services (relative to the repository root); override to measure another build */
+export const GATEWAY_SCRIPT = process.env.LOADTEST_GATEWAY_SCRIPT ?? 'gateway/dist/server.js';
+export const WORKER_SCRIPT = process.env.LOADTEST_WORKER_SCRIPT ?? 'order-worker/dist/server.js';
 
 /** A unique, short, lowercase id for database names, queue names and key prefixes. */
 export function uniqueId(prefix: string): string {
@@ -87,7 +90,7 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     gateway = spawnService('gateway', {
-      script: 'gateway/dist/server.js',
+      script: GATEWAY_SCRIPT,
       env: {
         ...common,
         ORDERS_QUEUE: queue,
@@ -103,7 +106,7 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
       queues.add(q);
       queues.add(`${q}.dead`);
       const w = spawnService(`order-worker(${q})`, {
-        script: 'order-worker/dist/server.js',
+        script: WORKER_SCRIPT,
         env: { ...common, ORDERS_QUEUE: q, LOG_LEVEL: 'info', ...opts.workerEnv, ...env },
       });
       workers.push(w);

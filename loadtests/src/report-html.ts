@@ -106,6 +106,12 @@ export function renderReportHtml(r: SimulationReport): string {
       ],
       ['orders: 202 / told / confirmed / rejected', `${fmt(f.orders.accepted)} / ${fmt(f.orders.told)} / ${fmt(f.orders.confirmed)} / ${fmt(f.orders.rejected)}`],
       ['purchases sent twice / answered another order', `${fmt(f.orders.retried)} / ${fmt(f.orders.retryMismatches)}`],
+      [
+        'simulator: CPU / most requests queued / wait for a slot p99',
+        `${fmt(f.simulator.cpuSeconds, 1)} s / ${fmt(f.simulator.maxQueued)} / ${fmt(f.simulator.slotWaitP99Ms, 1)} ms${
+          f.simulator.slotWaitP99Ms > 250 ? ' (the simulator, not the gateway, limited the pace: see the README)' : ''
+        }`,
+      ],
     ],
   );
   const lat = table(
@@ -126,7 +132,7 @@ export function renderReportHtml(r: SimulationReport): string {
       ['rho(arrival, admission), pre-queue shoppers admitted', fmt(fair.prequeueAdmittedRho, 4)],
       ['inversions across windows', `${fmt(fair.windows.inversions)} (${fmt(fair.windows.admitted)} admitted, ${fmt(fair.windows.neverAdmitted)} waited until sold out, ${fmt(fair.windows.windows)} windows)`],
       ['scores outside the client-observed window', fmt(fair.windowDisagreements)],
-      ['re-joins with the ticket / other place', `${fmt(fair.rejoins)} / ${fmt(fair.rejoinMismatches)}`],
+      ['re-joins with the ticket / other place / new place after a lapsed turn', `${fmt(fair.rejoins)} / ${fmt(fair.rejoinMismatches)} / ${fmt(fair.rejoinsAfterExpiry)}`],
       ['bots / joins / distinct identities', `${fmt(b.bots)} / ${fmt(b.joins)} / ${fmt(b.distinctIdentities)}`],
       ['bot place in its window (0 front, 1 back): mean / best', `${fmt(b.meanNormalizedRank, 3)} / ${fmt(b.bestNormalizedRank, 3)} (honest: ${fmt(b.honestMeanNormalizedRank, 3)})`],
       ['bot identities in the front tenth of their window', b.shareInFrontTenth === null ? '–' : `${(100 * b.shareInFrontTenth).toFixed(1)} % (no advantage: 10 %)`],

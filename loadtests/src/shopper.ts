@@ -55,6 +55,8 @@ export interface ShopperRecord {
   /** a repeated purchase answered another order than the first */
   retryMismatch: boolean;
   rejoined: boolean;
+  /** the re-join found the earlier place lapsed and gave a new one at the back */
+  rejoinedAfterExpiry: boolean;
   rejoinMismatch: string | undefined;
   polls: number;
   end: JourneyEnd;
@@ -80,6 +82,7 @@ export function newShopper(index: number, traits: Traits, prequeue: boolean): Sh
     purchaseAttempts: 0,
     retryMismatch: false,
     rejoined: false,
+    rejoinedAfterExpiry: false,
     rejoinMismatch: undefined,
     polls: 0,
     end: 'pending',
@@ -258,7 +261,10 @@ async function waitAndBuy(ctx: JourneyContext, s: ShopperRecord, joined: Standin
 
 /**
  * An impatient shopper presses "join" again with the ticket: the answer must be the same
- * visitor at the same place (200, same visitor id, same score), never a new place.
+ * visitor at the same place (200, same visitor id, same score), never a new place. The one
+ * exception is a shopper whose turn came and lapsed unseen (admitted, checkout window over):
+ * they may join again at the back (201, same visitor id, a new score), and from then on
+ * their arrival is this new join.
  */
 async function rejoinWithTicket(ctx: JourneyContext, s: ShopperRecord): Promise<void> {
   s.rejoined = true;
@@ -269,10 +275,18 @@ async function rejoinWithTicket(ctx: JourneyContext, s: ShopperRecord): Promise<
     s.rejoinMismatch = `answer ${a.status}`;
     return;
   }
-  if (a.status !== 200) s.rejoinMismatch = `answer ${a.status}, not 200`;
-  else if (j.visitorId !== s.visitorId) s.rejoinMismatch = 'another visitor id';
-  else if ((j.status === 'prequeue' || j.status === 'queued') && numericClaim(j.ticket, 'scr') !== s.score) {
-    s.rejoinMismatch = `score ${numericClaim(j.ticket, 'scr')} instead of ${s.score}`;
+  const score = numericClaim(j.ticket, 'scr');
+  if (j.visitorId !== s.visitorId) s.rejoinMismatch = 'another visitor id';
+  else if (a.status === 201) {
+    // the earlier place had lapsed: a new arrival, at the back
+    s.rejoinedAfterExpiry = true;
+    s.ticket = j.ticket;
+    s.score = score;
+    s.sentAt = a.sentAt;
+    s.answeredAt = a.answeredAt;
+    s.joinPosition = j.position;
+  } else if ((j.status === 'prequeue' || j.status === 'queued') && score !== s.score) {
+    s.rejoinMismatch = `score ${score} instead of ${s.score}`;
   }
 }
 

@@ -80,6 +80,13 @@ export interface SimulationReport {
       /** measured at the end of the pre-queue, before the start */
       readonly redisPrequeue: QueueMemory | null;
     };
+    /** the load generator's own state: a long wait for a free slot means it, not the gateway, set the pace */
+    readonly simulator: {
+      readonly cpuSeconds: number;
+      readonly maxQueued: number;
+      readonly slotWaitP99Ms: number;
+      readonly slotWaitMeanMs: number;
+    };
     readonly orders: {
       readonly accepted: number;
       readonly told: number;

@@ -13,6 +13,8 @@
  *     refreshes, listens over socket.io, until bought, told sold out, or out of time;
  *  5. the worker drains; PostgreSQL, Redis and the shoppers' records give the verdicts.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pg from 'pg';
 import { ApiClient } from './api-client.js';
 import { arrivalOffsetsMs } from './arrivals.js';
@@ -63,6 +65,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
   const run: SimulationRun = 'options' in input && typeof input.options === 'object' ? (input as SimulationRun) : { options: input as Partial<SimulationOptions> };
   const o = resolveOptions(run.options);
   const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
   const progress = new ProgressLine(o.progress !== false);
   const redisUrl = o.redisUrl ?? DEFAULT_REDIS_URL;
   let stack: IsolatedStack | undefined;
@@ -372,6 +375,12 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
           redis: redisPeak ?? null,
           redisPrequeue: redisPrequeue ?? null,
         },
+        simulator: {
+          cpuSeconds: Math.round(((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6) * 10) / 10,
+          maxQueued: api.maxQueued,
+          slotWaitP99Ms: Math.round(api.clientWait.percentile(99) * 10) / 10,
+          slotWaitMeanMs: Math.round(api.clientWait.mean * 10) / 10,
+        },
         orders: {
           accepted: accepted.size,
           told: told.size,
@@ -411,6 +420,11 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       ],
     };
     const files = o.out ? await writeReport(o.out, report) : undefined;
+    if (o.out && stack) {
+      // what the processes printed (warnings and errors only, at LOG_LEVEL warn), for diagnosis
+      await writeFile(join(o.out, 'gateway.log'), stack.gateway.output());
+      await writeFile(join(o.out, 'worker.log'), stack.worker?.output() ?? '');
+    }
     progress.say(summaryLine(report));
     if (files) progress.say(`report: ${files.html}`);
     return { report, files };

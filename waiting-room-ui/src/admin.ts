@@ -44,37 +44,37 @@ const parseSales = (v: unknown): AdminSale[] => {
 const describe = (f: Failure) => (f.status === 0 ? "the gateway can't be reached" : `${f.message} (${f.code})`);
 
 class Console {
-  #key: string | null = storage.get();
-  #sales: AdminSale[] = [];
-  #selected: AdminSale | null = null;
-  #history = new StatsHistory();
-  #pollTimer: ReturnType<typeof setTimeout> | undefined;
-  #pollGeneration = 0;
+  private _key: string | null = storage.get();
+  private _sales: AdminSale[] = [];
+  private _selected: AdminSale | null = null;
+  private _history = new StatsHistory();
+  private _pollTimer: ReturnType<typeof setTimeout> | undefined;
+  private _pollGeneration = 0;
   /** server time minus client time, from the stats' `at` */
-  #offsetMs = 0;
+  private _offsetMs = 0;
 
-  readonly #signIn = byId('sign-in');
-  readonly #keyForm = byId<HTMLFormElement>('key-form');
-  readonly #keyInput = byId<HTMLInputElement>('key');
-  readonly #keyError = byId('key-error');
-  readonly #signOut = byId<HTMLButtonElement>('sign-out');
-  readonly #workspace = byId('workspace');
-  readonly #salesBody = byId('sales-body');
-  readonly #salesEmpty = byId('sales-empty');
-  readonly #createForm = byId<HTMLFormElement>('create-form');
-  readonly #createError = byId('create-error');
-  readonly #salePanel = byId('sale-panel');
-  readonly #saleTitle = byId('sale-title');
-  readonly #saleStatus = byId('sale-status');
-  readonly #shopperLink = byId<HTMLAnchorElement>('shopper-link');
-  readonly #statsError = byId('stats-error');
-  readonly #controls = byId<HTMLFormElement>('controls');
-  readonly #rate = byId<HTMLInputElement>('ctl-rate');
-  readonly #maxActive = byId<HTMLInputElement>('ctl-max-active');
-  readonly #checkout = byId<HTMLInputElement>('ctl-checkout');
-  readonly #pause = byId<HTMLButtonElement>('ctl-pause');
-  readonly #notice = byId('notice');
-  readonly #charts = {
+  private readonly _signIn = byId('sign-in');
+  private readonly _keyForm = byId<HTMLFormElement>('key-form');
+  private readonly _keyInput = byId<HTMLInputElement>('key');
+  private readonly _keyError = byId('key-error');
+  private readonly _signOut = byId<HTMLButtonElement>('sign-out');
+  private readonly _workspace = byId('workspace');
+  private readonly _salesBody = byId('sales-body');
+  private readonly _salesEmpty = byId('sales-empty');
+  private readonly _createForm = byId<HTMLFormElement>('create-form');
+  private readonly _createError = byId('create-error');
+  private readonly _salePanel = byId('sale-panel');
+  private readonly _saleTitle = byId('sale-title');
+  private readonly _saleStatus = byId('sale-status');
+  private readonly _shopperLink = byId<HTMLAnchorElement>('shopper-link');
+  private readonly _statsError = byId('stats-error');
+  private readonly _controls = byId<HTMLFormElement>('controls');
+  private readonly _rate = byId<HTMLInputElement>('ctl-rate');
+  private readonly _maxActive = byId<HTMLInputElement>('ctl-max-active');
+  private readonly _checkout = byId<HTMLInputElement>('ctl-checkout');
+  private readonly _pause = byId<HTMLButtonElement>('ctl-pause');
+  private readonly _notice = byId('notice');
+  private readonly _charts = {
     waiting: new LineChart(byId('chart-waiting'), 'Waiting shoppers'),
     admissions: new LineChart(byId('chart-admissions'), 'Admissions per minute'),
     remaining: new LineChart(byId('chart-remaining'), 'Remaining stock'),
@@ -82,94 +82,94 @@ class Console {
   };
 
   start(): void {
-    this.#keyForm.addEventListener('submit', (ev) => {
+    this._keyForm.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      const key = this.#keyInput.value.trim();
+      const key = this._keyInput.value.trim();
       if (!key) return;
-      this.#key = key;
-      void this.#enter();
+      this._key = key;
+      void this._enter();
     });
-    this.#signOut.addEventListener('click', () => {
+    this._signOut.addEventListener('click', () => {
       storage.set(null);
-      this.#key = null;
-      this.#select(null);
-      this.#showSignIn(null);
+      this._key = null;
+      this._select(null);
+      this._showSignIn(null);
     });
-    this.#createForm.addEventListener('submit', (ev) => {
+    this._createForm.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      void this.#create();
+      void this._create();
     });
-    this.#controls.addEventListener('submit', (ev) => {
+    this._controls.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      void this.#applyControls();
+      void this._applyControls();
     });
-    this.#pause.addEventListener('click', () => {
-      const paused = this.#history.latest?.paused ?? this.#selected?.paused ?? false;
-      void this.#patch({ paused: !paused }, paused ? 'Admissions resumed' : 'Admissions paused');
+    this._pause.addEventListener('click', () => {
+      const paused = this._history.latest?.paused ?? this._selected?.paused ?? false;
+      void this._patch({ paused: !paused }, paused ? 'Admissions resumed' : 'Admissions paused');
     });
-    window.addEventListener('hashchange', () => this.#selectFromHash());
-    this.#defaultCreateTimes();
-    if (this.#key) void this.#enter();
-    else this.#showSignIn(null);
+    window.addEventListener('hashchange', () => this._selectFromHash());
+    this._defaultCreateTimes();
+    if (this._key) void this._enter();
+    else this._showSignIn(null);
   }
 
-  #call<T>(path: string, parse: (v: unknown) => T, method: 'GET' | 'POST' | 'PATCH' = 'GET', body?: unknown): Promise<Result<T>> {
-    return request(path, parse, { method, token: this.#key, body });
+  private _call<T>(path: string, parse: (v: unknown) => T, method: 'GET' | 'POST' | 'PATCH' = 'GET', body?: unknown): Promise<Result<T>> {
+    return request(path, parse, { method, token: this._key, body });
   }
 
-  #say(text: string): void {
+  private _say(text: string): void {
     // the console's one live region: results of what the marketer did
-    setText(this.#notice, '');
-    setTimeout(() => setText(this.#notice, text), 50);
+    setText(this._notice, '');
+    setTimeout(() => setText(this._notice, text), 50);
   }
 
-  #showSignIn(error: string | null): void {
-    show(this.#signIn, true);
-    show(this.#workspace, false);
-    show(this.#signOut, false);
-    show(this.#keyError, error !== null);
-    if (error) setText(this.#keyError, error);
-    this.#keyInput.value = '';
-    this.#keyInput.focus();
+  private _showSignIn(error: string | null): void {
+    show(this._signIn, true);
+    show(this._workspace, false);
+    show(this._signOut, false);
+    show(this._keyError, error !== null);
+    if (error) setText(this._keyError, error);
+    this._keyInput.value = '';
+    this._keyInput.focus();
   }
 
   /** checks the key by listing the sales; keeps it for this tab when it works */
-  async #enter(): Promise<void> {
-    const r = await this.#call('/api/admin/sales', parseSales);
+  private async _enter(): Promise<void> {
+    const r = await this._call('/api/admin/sales', parseSales);
     if (!r.ok) {
       if (r.status === 401) {
         storage.set(null);
-        this.#key = null;
-        return this.#showSignIn('That key was not accepted. Check it and try again.');
+        this._key = null;
+        return this._showSignIn('That key was not accepted. Check it and try again.');
       }
-      return this.#showSignIn(`Could not sign in: ${describe(r)}.`);
+      return this._showSignIn(`Could not sign in: ${describe(r)}.`);
     }
-    storage.set(this.#key);
-    show(this.#signIn, false);
-    show(this.#workspace, true);
-    show(this.#signOut, true);
-    this.#sales = r.value;
-    this.#renderSales();
-    this.#selectFromHash();
+    storage.set(this._key);
+    show(this._signIn, false);
+    show(this._workspace, true);
+    show(this._signOut, true);
+    this._sales = r.value;
+    this._renderSales();
+    this._selectFromHash();
   }
 
-  async #refreshSales(): Promise<void> {
-    const r = await this.#call('/api/admin/sales', parseSales);
+  private async _refreshSales(): Promise<void> {
+    const r = await this._call('/api/admin/sales', parseSales);
     if (r.ok) {
-      this.#sales = r.value;
-      this.#renderSales();
+      this._sales = r.value;
+      this._renderSales();
     }
   }
 
-  #renderSales(): void {
-    const rows = [...this.#sales]
+  private _renderSales(): void {
+    const rows = [...this._sales]
       .sort((a, b) => b.startsAt - a.startsAt)
       .map((s) => {
         const watch = h('button', { type: 'button', class: 'link-button', 'data-sale': s.id }, s.name);
         watch.addEventListener('click', () => {
           location.hash = encodeURIComponent(s.id);
         });
-        if (s.id === this.#selected?.id) watch.setAttribute('aria-current', 'true');
+        if (s.id === this._selected?.id) watch.setAttribute('aria-current', 'true');
         return h(
           'tr',
           {},
@@ -180,63 +180,63 @@ class Console {
           h('td', {}, s.paused ? 'paused' : ''),
         );
       });
-    this.#salesBody.replaceChildren(...rows);
-    show(this.#salesEmpty, rows.length === 0);
+    this._salesBody.replaceChildren(...rows);
+    show(this._salesEmpty, rows.length === 0);
   }
 
-  #selectFromHash(): void {
+  private _selectFromHash(): void {
     const id = decodeURIComponent(location.hash.replace(/^#/, ''));
-    this.#select(this.#sales.find((s) => s.id === id) ?? null);
+    this._select(this._sales.find((s) => s.id === id) ?? null);
   }
 
-  #select(sale: AdminSale | null): void {
-    const changed = sale?.id !== this.#selected?.id;
-    this.#selected = sale;
+  private _select(sale: AdminSale | null): void {
+    const changed = sale?.id !== this._selected?.id;
+    this._selected = sale;
     if (changed) {
-      this.#history = new StatsHistory();
-      this.#pollGeneration++;
-      clearTimeout(this.#pollTimer);
+      this._history = new StatsHistory();
+      this._pollGeneration++;
+      clearTimeout(this._pollTimer);
     }
-    this.#renderSales();
-    show(this.#salePanel, sale !== null);
+    this._renderSales();
+    show(this._salePanel, sale !== null);
     if (!sale) return;
-    setText(this.#saleTitle, sale.name);
-    this.#shopperLink.href = `/sales/${encodeURIComponent(sale.id)}`;
-    setText(this.#shopperLink, `Shopper page: /sales/${sale.id}`);
-    this.#fillControls(sale);
-    if (changed) void this.#poll(this.#pollGeneration);
+    setText(this._saleTitle, sale.name);
+    this._shopperLink.href = `/sales/${encodeURIComponent(sale.id)}`;
+    setText(this._shopperLink, `Shopper page: /sales/${sale.id}`);
+    this._fillControls(sale);
+    if (changed) void this._poll(this._pollGeneration);
   }
 
-  #fillControls(sale: AdminSale): void {
-    this.#rate.value = String(sale.ratePerMinute);
-    this.#maxActive.value = String(sale.maxActive);
-    this.#checkout.value = String(sale.checkoutSeconds);
+  private _fillControls(sale: AdminSale): void {
+    this._rate.value = String(sale.ratePerMinute);
+    this._maxActive.value = String(sale.maxActive);
+    this._checkout.value = String(sale.checkoutSeconds);
   }
 
-  async #poll(generation: number): Promise<void> {
-    const sale = this.#selected;
-    if (!sale || generation !== this.#pollGeneration) return;
+  private async _poll(generation: number): Promise<void> {
+    const sale = this._selected;
+    if (!sale || generation !== this._pollGeneration) return;
     const sentAt = Date.now();
-    const r = await this.#call(`/api/admin/sales/${encodeURIComponent(sale.id)}/stats`, parseSaleStats);
-    if (generation !== this.#pollGeneration) return;
+    const r = await this._call(`/api/admin/sales/${encodeURIComponent(sale.id)}/stats`, parseSaleStats);
+    if (generation !== this._pollGeneration) return;
     if (r.ok) {
-      this.#offsetMs = r.value.at - (sentAt + r.receivedAt) / 2;
-      show(this.#statsError, false);
-      this.#history.add(r.value);
-      this.#renderStats(r.value);
+      this._offsetMs = r.value.at - (sentAt + r.receivedAt) / 2;
+      show(this._statsError, false);
+      this._history.add(r.value);
+      this._renderStats(r.value);
     } else {
-      show(this.#statsError, true);
-      setText(this.#statsError, `Live figures unavailable: ${describe(r)}. Retrying…`);
-      if (r.status === 401) return this.#showSignIn('The key is no longer accepted. Sign in again.');
+      show(this._statsError, true);
+      setText(this._statsError, `Live figures unavailable: ${describe(r)}. Retrying…`);
+      if (r.status === 401) return this._showSignIn('The key is no longer accepted. Sign in again.');
     }
-    this.#pollTimer = setTimeout(() => void this.#poll(generation), Math.max(POLL_MS, r.ok ? 0 : (r.retryAfterMs ?? 2_000)));
+    this._pollTimer = setTimeout(() => void this._poll(generation), Math.max(POLL_MS, r.ok ? 0 : (r.retryAfterMs ?? 2_000)));
   }
 
-  #renderStats(s: SaleStats): void {
-    setText(this.#saleStatus, s.paused && s.status === 'open' ? 'paused' : s.status.replace('_', ' '));
-    this.#saleStatus.dataset.status = s.status;
-    setText(this.#pause, s.paused ? 'Resume admissions' : 'Pause admissions');
-    this.#pause.setAttribute('aria-pressed', String(s.paused));
+  private _renderStats(s: SaleStats): void {
+    setText(this._saleStatus, s.paused && s.status === 'open' ? 'paused' : s.status.replace('_', ' '));
+    this._saleStatus.dataset.status = s.status;
+    setText(this._pause, s.paused ? 'Resume admissions' : 'Pause admissions');
+    this._pause.setAttribute('aria-pressed', String(s.paused));
     const kpi: Record<string, number> = {
       waiting: s.waiting,
       admitted: s.admitted,
@@ -251,10 +251,10 @@ class Console {
 
     const to = s.at;
     const from = to - WINDOW_MS;
-    const h = this.#history;
+    const h = this._history;
     const markers = h.markers;
-    this.#charts.waiting.draw([{ name: 'waiting', points: h.series((x) => x.waiting), className: 's-waiting' }], markers, from, to);
-    this.#charts.admissions.draw(
+    this._charts.waiting.draw([{ name: 'waiting', points: h.series((x) => x.waiting), className: 's-waiting' }], markers, from, to);
+    this._charts.admissions.draw(
       [
         { name: 'admitted per minute', points: h.admissionsPerMinute(), className: 's-admissions' },
         { name: 'configured rate', points: h.series((x) => (x.paused ? 0 : x.ratePerMinute)), className: 's-configured' },
@@ -263,8 +263,8 @@ class Console {
       from,
       to,
     );
-    this.#charts.remaining.draw([{ name: 'remaining', points: h.series((x) => x.remaining), className: 's-remaining' }], markers, from, to);
-    this.#charts.confirmed.draw(
+    this._charts.remaining.draw([{ name: 'remaining', points: h.series((x) => x.remaining), className: 's-remaining' }], markers, from, to);
+    this._charts.confirmed.draw(
       [{ name: 'confirmed orders', points: h.series((x) => x.confirmedOrders), className: 's-confirmed' }],
       markers,
       from,
@@ -277,56 +277,56 @@ class Console {
     setText(byId('value-confirmed'), count(s.confirmedOrders));
   }
 
-  async #applyControls(): Promise<void> {
-    const sale = this.#selected;
+  private async _applyControls(): Promise<void> {
+    const sale = this._selected;
     if (!sale) return;
     const changes: Record<string, number> = {};
     const fields: [string, HTMLInputElement, number][] = [
-      ['ratePerMinute', this.#rate, sale.ratePerMinute],
-      ['maxActive', this.#maxActive, sale.maxActive],
-      ['checkoutSeconds', this.#checkout, sale.checkoutSeconds],
+      ['ratePerMinute', this._rate, sale.ratePerMinute],
+      ['maxActive', this._maxActive, sale.maxActive],
+      ['checkoutSeconds', this._checkout, sale.checkoutSeconds],
     ];
     for (const [name, input, current] of fields) {
       if (!input.reportValidity()) return;
       const v = Number(input.value);
       if (v !== current) changes[name] = v;
     }
-    if (Object.keys(changes).length === 0) return this.#say('Nothing to change.');
+    if (Object.keys(changes).length === 0) return this._say('Nothing to change.');
     const labels: Record<string, string> = {
       ratePerMinute: `rate ${sale.ratePerMinute}→${changes.ratePerMinute}/min`,
       maxActive: `max active ${sale.maxActive}→${changes.maxActive}`,
       checkoutSeconds: `checkout ${sale.checkoutSeconds}→${changes.checkoutSeconds} s`,
     };
-    await this.#patch(changes, `Changed: ${Object.keys(changes).map((k) => labels[k]).join(', ')}`, labels);
+    await this._patch(changes, `Changed: ${Object.keys(changes).map((k) => labels[k]).join(', ')}`, labels);
   }
 
-  async #patch(changes: Record<string, number | boolean>, done: string, labels: Record<string, string> = {}): Promise<void> {
-    const sale = this.#selected;
+  private async _patch(changes: Record<string, number | boolean>, done: string, labels: Record<string, string> = {}): Promise<void> {
+    const sale = this._selected;
     if (!sale) return;
-    const r = await this.#call(`/api/admin/sales/${encodeURIComponent(sale.id)}`, parseAdminSale, 'PATCH', changes);
-    if (!r.ok) return this.#say(`Not changed: ${describe(r)}.`);
-    const at = Date.now() + this.#offsetMs;
+    const r = await this._call(`/api/admin/sales/${encodeURIComponent(sale.id)}`, parseAdminSale, 'PATCH', changes);
+    if (!r.ok) return this._say(`Not changed: ${describe(r)}.`);
+    const at = Date.now() + this._offsetMs;
     for (const k of Object.keys(changes)) {
-      this.#history.mark(k, k === 'paused' ? (changes.paused ? 'paused' : 'resumed') : (labels[k] ?? k), at);
+      this._history.mark(k, k === 'paused' ? (changes.paused ? 'paused' : 'resumed') : (labels[k] ?? k), at);
     }
-    this.#selected = r.value;
-    this.#sales = this.#sales.map((s) => (s.id === r.value.id ? r.value : s));
-    this.#renderSales();
-    this.#fillControls(r.value);
-    this.#say(`${done} at ${new Date().toLocaleTimeString()}.`);
+    this._selected = r.value;
+    this._sales = this._sales.map((s) => (s.id === r.value.id ? r.value : s));
+    this._renderSales();
+    this._fillControls(r.value);
+    this._say(`${done} at ${new Date().toLocaleTimeString()}.`);
   }
 
-  #defaultCreateTimes(): void {
+  private _defaultCreateTimes(): void {
     const local = (ms: number) => {
       const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
       return d.toISOString().slice(0, 16);
     };
-    const starts = this.#createForm.elements.namedItem('startsAt');
+    const starts = this._createForm.elements.namedItem('startsAt');
     if (starts instanceof HTMLInputElement && !starts.value) starts.value = local(Date.now() + 10 * 60_000);
   }
 
-  async #create(): Promise<void> {
-    const form = this.#createForm;
+  private async _create(): Promise<void> {
+    const form = this._createForm;
     if (!form.reportValidity()) return;
     const data = new FormData(form);
     const text = (k: string) => String(data.get(k) ?? '').trim();
@@ -346,18 +346,18 @@ class Console {
       queueMode: text('queueMode') || undefined,
       windowSeconds: int('windowSeconds'),
     };
-    const r = await this.#call('/api/admin/sales', parseAdminSale, 'POST', body);
+    const r = await this._call('/api/admin/sales', parseAdminSale, 'POST', body);
     if (!r.ok) {
-      show(this.#createError, true);
-      setText(this.#createError, `The sale was not created: ${describe(r)}.`);
-      this.#say(`The sale was not created: ${r.message}`);
+      show(this._createError, true);
+      setText(this._createError, `The sale was not created: ${describe(r)}.`);
+      this._say(`The sale was not created: ${r.message}`);
       return;
     }
-    show(this.#createError, false);
+    show(this._createError, false);
     form.reset();
-    this.#defaultCreateTimes();
-    this.#say(`Sale ${r.value.name} created.`);
-    await this.#refreshSales();
+    this._defaultCreateTimes();
+    this._say(`Sale ${r.value.name} created.`);
+    await this._refreshSales();
     location.hash = encodeURIComponent(r.value.id);
   }
 }

@@ -4,9 +4,9 @@
  * sold out, order confirmed) are announced at once.
  */
 export class Announcer {
-  #last = -Infinity;
-  #pending: string | null = null;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  private _last = -Infinity;
+  private _pending: string | null = null;
+  private _timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly region: HTMLElement,
@@ -16,39 +16,39 @@ export class Announcer {
   /** an event the shopper must hear now */
   now(text: string): void {
     this.cancel();
-    this.#say(text);
+    this._say(text);
   }
 
   /** progress: said now if the last announcement is old enough, else the latest is said later */
   progress(text: string): void {
-    const wait = this.#last + this.minGapMs - Date.now();
+    const wait = this._last + this.minGapMs - Date.now();
     if (wait <= 0) {
-      this.#say(text);
+      this._say(text);
       return;
     }
-    this.#pending = text;
-    if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        if (this.#pending !== null) this.#say(this.#pending);
-        this.#pending = null;
+    this._pending = text;
+    if (this._timer === undefined) {
+      this._timer = setTimeout(() => {
+        this._timer = undefined;
+        if (this._pending !== null) this._say(this._pending);
+        this._pending = null;
       }, wait);
     }
   }
 
   /** forget queued progress (the state moved on) */
   cancel(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#pending = null;
+    clearTimeout(this._timer);
+    this._timer = undefined;
+    this._pending = null;
   }
 
-  #say(text: string): void {
+  private _say(text: string): void {
     if (this.region.textContent === text) {
       // the same words again are only read when the content changes
       this.region.textContent = '';
     }
-    this.#last = Date.now();
+    this._last = Date.now();
     // a change after a short pause is what screen readers pick up reliably
     setTimeout(() => {
       this.region.textContent = text;

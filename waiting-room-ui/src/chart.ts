@@ -38,18 +38,18 @@ export function niceCeil(v: number): number {
 const short = (v: number) => (v >= 10_000 ? `${Math.round(v / 1000)}k` : v >= 1000 ? `${(v / 1000).toFixed(1)}k` : String(Math.round(v)));
 
 export class LineChart {
-  readonly #svg: SVGSVGElement;
+  private readonly _svg: SVGSVGElement;
 
   constructor(
     private readonly host: HTMLElement,
     private readonly title: string,
   ) {
-    this.#svg = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'chart-svg', focusable: 'false' });
-    host.append(this.#svg);
+    this._svg = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'chart-svg', focusable: 'false' });
+    host.append(this._svg);
   }
 
   draw(series: readonly Series[], markers: readonly Marker[], from: number, to: number): void {
-    const s = this.#svg;
+    const s = this._svg;
     s.replaceChildren();
     const max = niceCeil(Math.max(1, ...series.flatMap((x) => x.points.map((p) => p[1]))));
     const x = (t: number) => PAD.left + ((t - from) / Math.max(1, to - from)) * (W - PAD.left - PAD.right);

@@ -40,123 +40,123 @@ function maxQuantityOf(token: string): number | null {
 }
 
 export class Checkout {
-  readonly #title = byId('checkout-title');
-  readonly #timer = byId('checkout-timer');
-  readonly #fill = byId('checkout-fill');
-  readonly #form = byId<HTMLFormElement>('buy-form');
-  readonly #quantity = byId<HTMLSelectElement>('quantity');
-  readonly #quantityNote = byId('quantity-note');
-  readonly #buy = byId<HTMLButtonElement>('buy');
-  readonly #error = byId('checkout-error');
+  private readonly _title = byId('checkout-title');
+  private readonly _timer = byId('checkout-timer');
+  private readonly _fill = byId('checkout-fill');
+  private readonly _form = byId<HTMLFormElement>('buy-form');
+  private readonly _quantity = byId<HTMLSelectElement>('quantity');
+  private readonly _quantityNote = byId('quantity-note');
+  private readonly _buy = byId<HTMLButtonElement>('buy');
+  private readonly _error = byId('checkout-error');
 
-  #admission: Admission | null = null;
-  #windowMs = 1;
-  #busy = false;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #expiryTold = false;
+  private _admission: Admission | null = null;
+  private _windowMs = 1;
+  private _busy = false;
+  private _retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private _expiryTold = false;
 
   constructor(private readonly host: CheckoutHost) {
-    this.#form.addEventListener('submit', (ev) => {
+    this._form.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      void this.#purchase();
+      void this._purchase();
     });
   }
 
   /** a purchase is on its way: its answer, not a broadcast, decides what happens */
   get busy(): boolean {
-    return this.#busy;
+    return this._busy;
   }
 
   get token(): string | null {
-    return this.#admission?.token ?? null;
+    return this._admission?.token ?? null;
   }
 
   open(admission: Admission, maxPerShopper: number, remaining: number | null): void {
-    const same = this.#admission?.token === admission.token;
-    this.#admission = admission;
+    const same = this._admission?.token === admission.token;
+    this._admission = admission;
     if (same) return;
-    this.#windowMs = Math.max(1000, admission.expiresAt - this.host.clock.now());
-    this.#expiryTold = false;
-    this.#busy = false;
-    clearTimeout(this.#retryTimer);
+    this._windowMs = Math.max(1000, admission.expiresAt - this.host.clock.now());
+    this._expiryTold = false;
+    this._busy = false;
+    clearTimeout(this._retryTimer);
     const max = Math.max(1, Math.min(maxQuantityOf(admission.token) ?? maxPerShopper, remaining && remaining > 0 ? remaining : Infinity));
-    this.#setQuantities(max);
-    this.#buy.disabled = false;
-    setText(this.#buy, 'Buy now');
-    show(this.#error, false);
+    this._setQuantities(max);
+    this._buy.disabled = false;
+    setText(this._buy, 'Buy now');
+    show(this._error, false);
     this.tick();
-    focusHeading(this.#title);
+    focusHeading(this._title);
     this.host.announcer.now(
       `It's your turn. You have ${spokenDuration(admission.expiresAt - this.host.clock.now())} to buy. Choose a quantity and press Buy now.`,
     );
   }
 
   close(): void {
-    this.#admission = null;
-    this.#busy = false;
-    clearTimeout(this.#retryTimer);
+    this._admission = null;
+    this._busy = false;
+    clearTimeout(this._retryTimer);
   }
 
   /** called a few times a second while the panel is shown */
   tick(): void {
-    const a = this.#admission;
+    const a = this._admission;
     if (!a) return;
     const left = a.expiresAt - this.host.clock.now();
-    setText(this.#timer, countdown(left));
-    this.#timer.setAttribute('datetime', `PT${Math.max(0, Math.ceil(left / 1000))}S`);
-    this.#fill.style.transform = `scaleX(${Math.max(0, Math.min(1, left / this.#windowMs))})`;
-    this.#timer.classList.toggle('urgent', left < 30_000);
-    if (left <= 30_000 && left > 0 && !this.#expiryTold && !this.#busy) {
-      this.#expiryTold = true;
+    setText(this._timer, countdown(left));
+    this._timer.setAttribute('datetime', `PT${Math.max(0, Math.ceil(left / 1000))}S`);
+    this._fill.style.transform = `scaleX(${Math.max(0, Math.min(1, left / this._windowMs))})`;
+    this._timer.classList.toggle('urgent', left < 30_000);
+    if (left <= 30_000 && left > 0 && !this._expiryTold && !this._busy) {
+      this._expiryTold = true;
       this.host.announcer.now('30 seconds left to buy.');
     }
-    if (left <= 0 && !this.#busy) {
+    if (left <= 0 && !this._busy) {
       // the server decides: it may have taken the order a moment ago
-      this.#admission = null;
+      this._admission = null;
       this.host.recheck();
     }
   }
 
-  #setQuantities(max: number): void {
-    const previous = Number(this.#quantity.value) || 1;
-    this.#quantity.replaceChildren();
+  private _setQuantities(max: number): void {
+    const previous = Number(this._quantity.value) || 1;
+    this._quantity.replaceChildren();
     for (let q = 1; q <= max; q++) {
       const o = document.createElement('option');
       o.value = String(q);
       o.textContent = String(q);
-      this.#quantity.append(o);
+      this._quantity.append(o);
     }
-    this.#quantity.value = String(Math.min(previous, max));
-    this.#quantity.disabled = max === 1;
-    setText(this.#quantityNote, max === 1 ? 'One per shopper.' : `Up to ${max} per shopper.`);
+    this._quantity.value = String(Math.min(previous, max));
+    this._quantity.disabled = max === 1;
+    setText(this._quantityNote, max === 1 ? 'One per shopper.' : `Up to ${max} per shopper.`);
   }
 
-  #problem(text: string | null): void {
-    show(this.#error, text !== null);
+  private _problem(text: string | null): void {
+    show(this._error, text !== null);
     if (text !== null) {
-      setText(this.#error, text);
+      setText(this._error, text);
       this.host.announcer.now(text);
     }
   }
 
-  async #purchase(): Promise<void> {
-    const a = this.#admission;
-    if (!a || this.#busy) return;
-    this.#busy = true;
-    this.#buy.disabled = true;
-    setText(this.#buy, 'Placing your order…');
-    const quantity = Number(this.#quantity.value) || 1;
+  private async _purchase(): Promise<void> {
+    const a = this._admission;
+    if (!a || this._busy) return;
+    this._busy = true;
+    this._buy.disabled = true;
+    setText(this._buy, 'Placing your order…');
+    const quantity = Number(this._quantity.value) || 1;
     const r = await shopperApi.purchase(this.host.saleId, a.token, quantity);
-    if (this.#admission !== a) return; // the page moved on meanwhile
+    if (this._admission !== a) return; // the page moved on meanwhile
     if (r.ok) {
-      this.#busy = false;
+      this._busy = false;
       this.host.ordered(r.value.orderId, r.value.status, quantity);
       return;
     }
     const again = () => {
-      this.#busy = false;
-      this.#buy.disabled = false;
-      setText(this.#buy, 'Buy now');
+      this._busy = false;
+      this._buy.disabled = false;
+      setText(this._buy, 'Buy now');
     };
     if (isTransient(r)) {
       const left = a.expiresAt - this.host.clock.now();
@@ -167,16 +167,16 @@ export class Checkout {
         this.host.recheck();
         return;
       }
-      show(this.#error, true);
+      show(this._error, true);
       setText(
-        this.#error,
+        this._error,
         r.status === 0
           ? `We can't reach the shop. Trying again in ${Math.ceil(wait / 1000)} s. Your turn is kept.`
           : `The shop is very busy. Trying again in ${Math.ceil(wait / 1000)} s. Your turn is kept.`,
       );
-      this.#retryTimer = setTimeout(() => {
-        this.#busy = false;
-        void this.#purchase();
+      this._retryTimer = setTimeout(() => {
+        this._busy = false;
+        void this._purchase();
       }, wait);
       return;
     }
@@ -198,15 +198,15 @@ export class Checkout {
         return;
       case 'INSUFFICIENT_STOCK': {
         const remaining = typeof r.body.remaining === 'number' ? r.body.remaining : 1;
-        this.#setQuantities(Math.max(1, remaining));
-        this.#problem(`Only ${remaining} left. Choose ${remaining === 1 ? '1' : `up to ${remaining}`} and press Buy now again.`);
+        this._setQuantities(Math.max(1, remaining));
+        this._problem(`Only ${remaining} left. Choose ${remaining === 1 ? '1' : `up to ${remaining}`} and press Buy now again.`);
         return;
       }
       case 'QUANTITY_OUT_OF_RANGE':
-        this.#problem(`${r.message}. Choose a smaller quantity.`);
+        this._problem(`${r.message}. Choose a smaller quantity.`);
         return;
       default:
-        this.#problem(`Your order did not go through (${r.message}). Please try again.`);
+        this._problem(`Your order did not go through (${r.message}). Please try again.`);
     }
   }
 }
@@ -216,90 +216,90 @@ export class Checkout {
  * settles it; a poll of `GET /api/orders/:id` catches an event missed while disconnected.
  */
 export class OrderWatch {
-  readonly #title = byId('order-title');
-  readonly #status = byId('order-status');
-  readonly #detail = byId('order-detail');
-  #orderId: string | null = null;
-  #state: OrderStatus | null = null;
-  #quantity: number | null = null;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #polls = 0;
+  private readonly _title = byId('order-title');
+  private readonly _status = byId('order-status');
+  private readonly _detail = byId('order-detail');
+  private _orderId: string | null = null;
+  private _state: OrderStatus | null = null;
+  private _quantity: number | null = null;
+  private _timer: ReturnType<typeof setTimeout> | undefined;
+  private _polls = 0;
 
   constructor(private readonly host: CheckoutHost) {}
 
   get orderId(): string | null {
-    return this.#orderId;
+    return this._orderId;
   }
 
   watch(orderId: string, status: OrderStatus | null, quantity: number | null, focus: boolean): void {
-    const changed = this.#orderId !== orderId;
-    this.#orderId = orderId;
-    if (quantity !== null) this.#quantity = quantity;
+    const changed = this._orderId !== orderId;
+    this._orderId = orderId;
+    if (quantity !== null) this._quantity = quantity;
     if (changed) {
-      this.#state = null;
-      this.#polls = 0;
+      this._state = null;
+      this._polls = 0;
     }
-    this.update(orderId, status ?? this.#state ?? 'pending', !changed);
-    if (focus) focusHeading(this.#title);
-    if (status === null) this.#poll(0);
+    this.update(orderId, status ?? this._state ?? 'pending', !changed);
+    if (focus) focusHeading(this._title);
+    if (status === null) this._poll(0);
   }
 
   /** an order status from any source (live event, poll, purchase answer) */
   update(orderId: string, status: OrderStatus, quiet = false): void {
-    if (orderId !== this.#orderId) return;
-    const first = this.#state === null;
-    if (status === this.#state) return;
+    if (orderId !== this._orderId) return;
+    const first = this._state === null;
+    if (status === this._state) return;
     // a confirmed or rejected order never goes back to pending
-    if (this.#state !== null && this.#state !== 'pending' && status === 'pending') return;
-    this.#state = status;
-    this.#render();
+    if (this._state !== null && this._state !== 'pending' && status === 'pending') return;
+    this._state = status;
+    this._render();
     if (status === 'pending') {
       if (!quiet && first) this.host.announcer.now('Order placed. Confirming it now.');
-      this.#poll(this.host.live() ? 5_000 : 1_500);
+      this._poll(this.host.live() ? 5_000 : 1_500);
     } else {
-      clearTimeout(this.#timer);
+      clearTimeout(this._timer);
       this.host.announcer.now(status === 'confirmed' ? 'Your order is confirmed.' : 'Sorry: your order could not be completed.');
     }
   }
 
   /** the live channel went down or came back: poll faster or slower */
   liveChanged(): void {
-    if (this.#state === 'pending') this.#poll(this.host.live() ? 5_000 : 1_000);
+    if (this._state === 'pending') this._poll(this.host.live() ? 5_000 : 1_000);
   }
 
-  #poll(delayMs: number): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(async () => {
-      const id = this.#orderId;
+  private _poll(delayMs: number): void {
+    clearTimeout(this._timer);
+    this._timer = setTimeout(async () => {
+      const id = this._orderId;
       if (!id) return;
       const r = await shopperApi.order(id, this.host.ticket());
-      this.#polls++;
+      this._polls++;
       if (r.ok) {
-        if (r.value.quantity !== null) this.#quantity = r.value.quantity;
+        if (r.value.quantity !== null) this._quantity = r.value.quantity;
         this.update(id, r.value.status);
         if (r.value.status !== 'pending') return;
       }
-      const base = this.host.live() ? 5_000 : Math.min(1_000 * 1.5 ** this.#polls, 5_000);
-      this.#poll(r.ok ? base : Math.max(base, r.retryAfterMs ?? 2_000));
+      const base = this.host.live() ? 5_000 : Math.min(1_000 * 1.5 ** this._polls, 5_000);
+      this._poll(r.ok ? base : Math.max(base, r.retryAfterMs ?? 2_000));
     }, delayMs);
   }
 
-  #render(): void {
-    const s = this.#state;
-    const ref = this.#orderId ? this.#orderId.slice(0, 8).toUpperCase() : '';
-    const qty = this.#quantity === null ? '' : ` · ${this.#quantity} ${this.#quantity === 1 ? 'unit' : 'units'}`;
-    const card = this.#title.closest('section');
+  private _render(): void {
+    const s = this._state;
+    const ref = this._orderId ? this._orderId.slice(0, 8).toUpperCase() : '';
+    const qty = this._quantity === null ? '' : ` · ${this._quantity} ${this._quantity === 1 ? 'unit' : 'units'}`;
+    const card = this._title.closest('section');
     card?.setAttribute('data-order', s ?? 'pending');
     if (s === 'confirmed') {
-      setText(this.#title, 'Order confirmed');
-      setText(this.#status, 'Your order is confirmed. You can close this page.');
+      setText(this._title, 'Order confirmed');
+      setText(this._status, 'Your order is confirmed. You can close this page.');
     } else if (s === 'rejected') {
-      setText(this.#title, 'Order not completed');
-      setText(this.#status, 'Sorry: the shop could not confirm your order, and it has been cancelled.');
+      setText(this._title, 'Order not completed');
+      setText(this._status, 'Sorry: the shop could not confirm your order, and it has been cancelled.');
     } else {
-      setText(this.#title, 'Order placed');
-      setText(this.#status, 'Confirming your order… this takes a moment. Keep this page open.');
+      setText(this._title, 'Order placed');
+      setText(this._status, 'Confirming your order… this takes a moment. Keep this page open.');
     }
-    setText(this.#detail, `Order reference ${ref}${qty}`);
+    setText(this._detail, `Order reference ${ref}${qty}`);
   }
 }

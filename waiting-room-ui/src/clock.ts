@@ -5,26 +5,26 @@
  * bounds the error best, so it wins until a better one comes.
  */
 export class ServerClock {
-  #offsetMs = 0;
-  #bestRoundTripMs = Infinity;
-  #sampledAt = 0;
+  private _offsetMs = 0;
+  private _bestRoundTripMs = Infinity;
+  private _sampledAt = 0;
 
   /** `serverTime` was read somewhere between `sentAt` and `receivedAt` (client clock) */
   sample(serverTime: number, sentAt: number, receivedAt: number): void {
     const roundTrip = Math.max(0, receivedAt - sentAt);
     // a sample loses its standing as it ages (1 ms a second): clocks drift, laptops sleep
-    const standing = this.#bestRoundTripMs + (receivedAt - this.#sampledAt) / 1000;
+    const standing = this._bestRoundTripMs + (receivedAt - this._sampledAt) / 1000;
     if (roundTrip > standing) return;
-    this.#bestRoundTripMs = roundTrip;
-    this.#sampledAt = receivedAt;
-    this.#offsetMs = serverTime - (sentAt + roundTrip / 2);
+    this._bestRoundTripMs = roundTrip;
+    this._sampledAt = receivedAt;
+    this._offsetMs = serverTime - (sentAt + roundTrip / 2);
   }
 
   get offsetMs(): number {
-    return this.#offsetMs;
+    return this._offsetMs;
   }
 
   now(): number {
-    return Date.now() + this.#offsetMs;
+    return Date.now() + this._offsetMs;
   }
 }

@@ -19,21 +19,21 @@ const TAU_SECONDS = 12;
 const PRIOR_SECONDS = 5;
 
 export class RateEstimator {
-  #perSecond: number | null = null;
-  #last: { total: number; at: number } | null = null;
-  #ceiling: number | null = null;
+  private _perSecond: number | null = null;
+  private _last: { total: number; at: number } | null = null;
+  private _ceiling: number | null = null;
   /** seconds observed since the last reset (a new configured rate, the line starting again) */
-  #observed = 0;
+  private _observed = 0;
 
   /** the configured rate (shoppers per minute): a ceiling, and the first guess after a change */
   configure(ratePerMinute: number): void {
     const perSecond = ratePerMinute / 60;
-    if (perSecond === this.#ceiling) return;
-    this.#ceiling = perSecond;
+    if (perSecond === this._ceiling) return;
+    this._ceiling = perSecond;
     // a lower rate takes effect at once; a higher one is believed as it shows
     // (from a standstill, the new rate is the only guess there is)
-    this.#perSecond = !this.#perSecond ? perSecond : Math.min(this.#perSecond, perSecond);
-    this.#observed = 0;
+    this._perSecond = !this._perSecond ? perSecond : Math.min(this._perSecond, perSecond);
+    this._observed = 0;
   }
 
   /**
@@ -41,36 +41,36 @@ export class RateEstimator {
    * standstill, and start averaging afresh when it moves again
    */
   hold(): void {
-    this.#last = null;
-    this.#observed = 0;
+    this._last = null;
+    this._observed = 0;
   }
 
   /** the sale's admittedTotal at server time `at` (ms), while the line is meant to move */
   observe(admittedTotal: number, at: number): void {
-    const last = this.#last;
+    const last = this._last;
     if (last === null || admittedTotal < last.total) {
       // the first sample, or a counter that went back (a rebuilt Redis): start over from here
-      this.#last = { total: admittedTotal, at };
+      this._last = { total: admittedTotal, at };
       return;
     }
     const dt = (at - last.at) / 1000;
     if (dt < 0.05) return;
-    this.#last = { total: admittedTotal, at };
+    this._last = { total: admittedTotal, at };
     const instant = (admittedTotal - last.total) / dt;
-    this.#observed += dt;
+    this._observed += dt;
     // a running mean (with the prior as a few seconds' worth) until it is long enough for the
     // moving average, which then forgets at its own pace
-    const weight = Math.max(1 - Math.exp(-dt / TAU_SECONDS), dt / (this.#observed + (this.#perSecond === null ? 0 : PRIOR_SECONDS)));
-    const prev = this.#perSecond ?? instant;
+    const weight = Math.max(1 - Math.exp(-dt / TAU_SECONDS), dt / (this._observed + (this._perSecond === null ? 0 : PRIOR_SECONDS)));
+    const prev = this._perSecond ?? instant;
     let next = prev + weight * (instant - prev);
     // bursts (a tick that admits its accrued credit) may exceed the ceiling; the trend cannot
-    if (this.#ceiling !== null && next > this.#ceiling) next = this.#ceiling;
-    this.#perSecond = next;
+    if (this._ceiling !== null && next > this._ceiling) next = this._ceiling;
+    this._perSecond = next;
   }
 
   /** shoppers admitted per second; null when nothing is known yet */
   get perSecond(): number | null {
-    return this.#perSecond;
+    return this._perSecond;
   }
 }
 
@@ -97,21 +97,21 @@ export function rangeAround(seconds: number): Range {
 }
 
 export class EtaRange {
-  #shown: Range | null = null;
+  private _shown: Range | null = null;
 
   /** the estimate in seconds (null: unknown); answers the range to show */
   update(seconds: number | null): Range | null {
     if (seconds === null || !Number.isFinite(seconds)) {
-      this.#shown = null;
+      this._shown = null;
       return null;
     }
-    const s = this.#shown;
-    if (s === null || seconds < s.lo || seconds > s.hi) this.#shown = rangeAround(seconds);
-    return this.#shown;
+    const s = this._shown;
+    if (s === null || seconds < s.lo || seconds > s.hi) this._shown = rangeAround(seconds);
+    return this._shown;
   }
 
   get shown(): Range | null {
-    return this.#shown;
+    return this._shown;
   }
 }
 

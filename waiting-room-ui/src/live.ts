@@ -19,8 +19,8 @@ export interface LiveHandlers {
 }
 
 export class LiveChannel {
-  #socket: Socket | null = null;
-  #state: LiveState = 'down';
+  private _socket: Socket | null = null;
+  private _state: LiveState = 'down';
 
   constructor(
     private readonly saleId: string,
@@ -28,7 +28,7 @@ export class LiveChannel {
   ) {}
 
   get state(): LiveState {
-    return this.#state;
+    return this._state;
   }
 
   /** (re)connects with this ticket, or as a follower of the sale when there is none */
@@ -41,27 +41,27 @@ export class LiveChannel {
       randomizationFactor: 0.5,
       timeout: 10_000,
     });
-    this.#socket = socket;
-    this.#set('connecting');
-    socket.on('connect', () => this.#set('live'));
+    this._socket = socket;
+    this._set('connecting');
+    socket.on('connect', () => this._set('live'));
     socket.on('disconnect', () => {
       if (socket.active) {
-        this.#set('connecting');
+        this._set('connecting');
         return;
       }
       // the server closed us (a gateway shutting down): come back, to another one, in a while
-      this.#set('down');
+      this._set('down');
       setTimeout(() => {
-        if (this.#socket === socket) socket.connect();
+        if (this._socket === socket) socket.connect();
       }, 1000 + Math.random() * 4000);
     });
     socket.on('connect_error', (err: Error) => {
       if (socket.active) {
         // a network failure: socket.io tries again by itself
-        this.#set('down');
+        this._set('down');
         return;
       }
-      this.#set('down');
+      this._set('down');
       this.on.refused(err.message);
     });
     const guard = <T extends { saleId: string }>(parse: (v: unknown) => T, handle: (e: T) => void) => (raw: unknown) => {
@@ -79,16 +79,16 @@ export class LiveChannel {
   }
 
   close(): void {
-    if (!this.#socket) return;
-    this.#socket.removeAllListeners();
-    this.#socket.disconnect();
-    this.#socket = null;
-    this.#set('down');
+    if (!this._socket) return;
+    this._socket.removeAllListeners();
+    this._socket.disconnect();
+    this._socket = null;
+    this._set('down');
   }
 
-  #set(s: LiveState): void {
-    if (s === this.#state) return;
-    this.#state = s;
+  private _set(s: LiveState): void {
+    if (s === this._state) return;
+    this._state = s;
     this.on.state(s);
   }
 }

@@ -5,65 +5,65 @@
  * in the same millisecond); it never postpones a run already due earlier.
  */
 export class Poller {
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #dueAt = Infinity;
-  #running = false;
-  #active = false;
-  #again = false;
+  private _timer: ReturnType<typeof setTimeout> | undefined;
+  private _dueAt = Infinity;
+  private _running = false;
+  private _active = false;
+  private _again = false;
 
   constructor(private readonly run: () => Promise<number | null>) {}
 
   /** polling on its own schedule (not only when asked) */
   get active(): boolean {
-    return this.#active;
+    return this._active;
   }
 
   start(delayMs = 0): void {
-    this.#active = true;
-    if (!this.#running && this.#timer === undefined) this.#schedule(delayMs);
+    this._active = true;
+    if (!this._running && this._timer === undefined) this._schedule(delayMs);
   }
 
   stop(): void {
-    this.#active = false;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#dueAt = Infinity;
+    this._active = false;
+    clearTimeout(this._timer);
+    this._timer = undefined;
+    this._dueAt = Infinity;
   }
 
   /** run once soon, whether polling or not */
   soon(jitterMs = 0): void {
-    if (this.#running) {
-      this.#again = true;
+    if (this._running) {
+      this._again = true;
       return;
     }
-    this.#schedule(Math.random() * jitterMs);
+    this._schedule(Math.random() * jitterMs);
   }
 
-  #schedule(delayMs: number): void {
+  private _schedule(delayMs: number): void {
     const due = Date.now() + delayMs;
-    if (this.#timer !== undefined && this.#dueAt <= due) return;
-    clearTimeout(this.#timer);
-    this.#dueAt = due;
-    this.#timer = setTimeout(() => void this.#tick(), delayMs);
+    if (this._timer !== undefined && this._dueAt <= due) return;
+    clearTimeout(this._timer);
+    this._dueAt = due;
+    this._timer = setTimeout(() => void this._tick(), delayMs);
   }
 
-  async #tick(): Promise<void> {
-    this.#timer = undefined;
-    this.#dueAt = Infinity;
-    this.#running = true;
+  private async _tick(): Promise<void> {
+    this._timer = undefined;
+    this._dueAt = Infinity;
+    this._running = true;
     let next: number | null;
     try {
       next = await this.run();
     } catch {
       next = 5_000;
     } finally {
-      this.#running = false;
+      this._running = false;
     }
-    if (this.#again) {
-      this.#again = false;
-      this.#schedule(0);
-    } else if (this.#active && next !== null) {
-      this.#schedule(next);
+    if (this._again) {
+      this._again = false;
+      this._schedule(0);
+    } else if (this._active && next !== null) {
+      this._schedule(next);
     }
   }
 }

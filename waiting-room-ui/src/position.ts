@@ -7,34 +7,34 @@
  * corrects for what the sum does not see (a shopper ahead who left, a restarted Redis).
  */
 export class PositionTracker {
-  #anchor: number | null = null;
-  #admittedTotal = 0;
-  #first: number | null = null;
+  private _anchor: number | null = null;
+  private _admittedTotal = 0;
+  private _first: number | null = null;
 
   /** an exact position from the server, with the admittedTotal it was measured at */
   measure(position: number, admittedTotal: number): void {
-    this.#anchor = position + admittedTotal;
-    this.#admittedTotal = admittedTotal;
-    if (this.#first === null || position > this.#first) this.#first = position;
+    this._anchor = position + admittedTotal;
+    this._admittedTotal = admittedTotal;
+    if (this._first === null || position > this._first) this._first = position;
   }
 
   /** the front moved: admittedTotal only grows, so a stale (reordered) tick changes nothing */
   advance(admittedTotal: number): void {
-    if (admittedTotal > this.#admittedTotal) this.#admittedTotal = admittedTotal;
+    if (admittedTotal > this._admittedTotal) this._admittedTotal = admittedTotal;
   }
 
   get known(): boolean {
-    return this.#anchor !== null;
+    return this._anchor !== null;
   }
 
   /** 1 = next; null before the first measurement */
   get position(): number | null {
-    return this.#anchor === null ? null : Math.max(1, this.#anchor - this.#admittedTotal);
+    return this._anchor === null ? null : Math.max(1, this._anchor - this._admittedTotal);
   }
 
   /** how far past the front the estimate has run: > 0 means we should have been admitted */
   get overrun(): number {
-    return this.#anchor === null ? 0 : Math.max(0, this.#admittedTotal - this.#anchor + 1);
+    return this._anchor === null ? 0 : Math.max(0, this._admittedTotal - this._anchor + 1);
   }
 
   get ahead(): number | null {
@@ -45,13 +45,13 @@ export class PositionTracker {
   /** share of the way from the first known position to the front, 0..1 */
   get progress(): number {
     const p = this.position;
-    if (p === null || this.#first === null) return 0;
-    return Math.min(1, Math.max(0, (this.#first - p + 1) / this.#first));
+    if (p === null || this._first === null) return 0;
+    return Math.min(1, Math.max(0, (this._first - p + 1) / this._first));
   }
 
   reset(): void {
-    this.#anchor = null;
-    this.#first = null;
-    this.#admittedTotal = 0;
+    this._anchor = null;
+    this._first = null;
+    this._admittedTotal = 0;
   }
 }

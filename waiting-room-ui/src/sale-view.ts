@@ -41,82 +41,82 @@ export interface Outcome {
 }
 
 export class SaleView {
-  readonly #cards = new Map(CARDS.map((c) => [c, byId(c)]));
-  readonly #name = byId('sale-name');
-  readonly #banner = byId('banner');
-  readonly #beforeTitle = byId('before-title');
-  readonly #countdownLabel = byId('countdown-label');
-  readonly #countdown = byId('countdown');
-  readonly #startsAt = byId('starts-at');
-  readonly #beforeNote = byId('before-note');
-  readonly #beforeJoined = byId('before-joined');
-  readonly #position = byId('position');
-  readonly #ahead = byId('ahead');
-  readonly #eta = byId('eta');
-  readonly #progress = byId('progress');
-  readonly #progressFill = byId('progress-fill');
-  readonly #lineFacts = byId('line-facts');
-  readonly #outcomeTitle = byId('outcome-title');
-  readonly #outcomeText = byId('outcome-text');
-  readonly #outcomeAction = byId<HTMLButtonElement>('outcome-action');
-  readonly #connection = byId('connection');
-  readonly #connectionText = byId('connection-text');
-  #card: Card = 'loading';
-  #outcomeRun: (() => void) | null = null;
-  #saleName = '';
+  private readonly _cards = new Map(CARDS.map((c) => [c, byId(c)]));
+  private readonly _name = byId('sale-name');
+  private readonly _banner = byId('banner');
+  private readonly _beforeTitle = byId('before-title');
+  private readonly _countdownLabel = byId('countdown-label');
+  private readonly _countdown = byId('countdown');
+  private readonly _startsAt = byId('starts-at');
+  private readonly _beforeNote = byId('before-note');
+  private readonly _beforeJoined = byId('before-joined');
+  private readonly _position = byId('position');
+  private readonly _ahead = byId('ahead');
+  private readonly _eta = byId('eta');
+  private readonly _progress = byId('progress');
+  private readonly _progressFill = byId('progress-fill');
+  private readonly _lineFacts = byId('line-facts');
+  private readonly _outcomeTitle = byId('outcome-title');
+  private readonly _outcomeText = byId('outcome-text');
+  private readonly _outcomeAction = byId<HTMLButtonElement>('outcome-action');
+  private readonly _connection = byId('connection');
+  private readonly _connectionText = byId('connection-text');
+  private _card: Card = 'loading';
+  private _outcomeRun: (() => void) | null = null;
+  private _saleName = '';
 
   constructor() {
-    this.#outcomeAction.addEventListener('click', () => this.#outcomeRun?.());
+    this._outcomeAction.addEventListener('click', () => this._outcomeRun?.());
   }
 
   saleName(name: string): void {
-    this.#saleName = name;
-    setText(this.#name, name);
+    this._saleName = name;
+    setText(this._name, name);
     this.title(null);
   }
 
   /** the tab's title: the place in line shows in a background tab too */
   title(prefix: string | null): void {
-    const t = prefix ? `${prefix} · ${this.#saleName}` : `${this.#saleName || 'Sale'} · waiting room`;
+    const t = prefix ? `${prefix} · ${this._saleName}` : `${this._saleName || 'Sale'} · waiting room`;
     if (document.title !== t) document.title = t;
   }
 
   /** shows one card; `state` names the page's state for styling and for tests */
   card(card: Card, state: string): void {
-    const focusLost = document.activeElement instanceof HTMLElement && this.#cards.get(this.#card)?.contains(document.activeElement);
-    for (const [c, e] of this.#cards) show(e, c === card);
+    const focusLost = document.activeElement instanceof HTMLElement && this._cards.get(this._card)?.contains(document.activeElement);
+    for (const [c, e] of this._cards) show(e, c === card);
     if (document.body.dataset.state !== state) {
       document.body.dataset.state = state;
       document.body.dataset.stateAt = String(Date.now());
     }
-    if (card !== this.#card && focusLost) {
+    if (card !== this._card && focusLost) {
       // the control that had focus disappeared with its card: keep the keyboard user in place
-      const heading = this.#cards.get(card)?.querySelector<HTMLElement>('h2');
+      const heading = this._cards.get(card)?.querySelector<HTMLElement>('h2');
       if (heading) focusHeading(heading);
     }
-    this.#card = card;
+    this._card = card;
   }
 
   banner(text: string | null): void {
-    show(this.#banner, text !== null);
-    if (text !== null) setText(this.#banner, text);
+    show(this._banner, text !== null);
+    if (text !== null) setText(this._banner, text);
   }
 
   before(f: BeforeFigures): void {
     const opening = f.lineOpensAt !== null && f.now < f.lineOpensAt;
     const target = opening ? f.lineOpensAt! : f.startsAt;
     const left = target - f.now;
-    setText(this.#beforeTitle, opening ? 'The line opens soon' : f.joined ? "You're in the pre-queue" : 'The sale starts soon');
-    setText(this.#countdownLabel, opening ? 'The line opens in' : 'The sale starts in');
+    setText(this._beforeTitle, opening ? 'The line opens soon' : f.joined ? "You're in the pre-queue" : 'The sale starts soon');
+    setText(this._countdownLabel, opening ? 'The line opens in' : 'The sale starts in');
     if (left > 0) {
-      setText(this.#countdown, countdown(left));
-      this.#countdown.setAttribute('datetime', `PT${Math.ceil(left / 1000)}S`);
-      this.#countdown.setAttribute('aria-label', spokenDuration(left));
+      setText(this._countdown, countdown(left));
+      this._countdown.setAttribute('datetime', `PT${Math.ceil(left / 1000)}S`);
+      this._countdown.setAttribute('aria-label', spokenDuration(left));
     } else {
-      setText(this.#countdown, opening ? 'Opening…' : 'Starting…');
-      this.#countdown.removeAttribute('aria-label');
+      setText(this._countdown, opening ? 'Opening…' : 'Starting…');
+      this._countdown.removeAttribute('aria-label');
     }
-    setText(this.#startsAt, `Sale starts at ${localTime(f.startsAt)} (your time).`);
+    setText(this._startsAt, `Sale starts at ${localTime(f.startsAt)} (your time).`);
     const random = f.queueMode !== 'fifo';
     const note = opening
       ? random
@@ -127,54 +127,54 @@ export class SaleView {
         : f.position !== null
           ? `You are number ${count(f.position)} in line. Places are given in order of arrival; keep this page open.`
           : 'Places are given in order of arrival; keep this page open.';
-    setText(this.#beforeNote, note);
-    show(this.#beforeJoined, f.joined);
+    setText(this._beforeNote, note);
+    show(this._beforeJoined, f.joined);
   }
 
   queue(f: QueueFigures): void {
-    setText(this.#position, f.position === null ? '…' : count(f.position));
+    setText(this._position, f.position === null ? '…' : count(f.position));
     setText(
-      this.#ahead,
+      this._ahead,
       f.ahead === null ? 'Drawing your place…' : f.ahead === 0 ? "You're next" : `${count(f.ahead)} ${f.ahead === 1 ? 'shopper' : 'shoppers'}`,
     );
     if (f.eta) {
-      setText(this.#eta, formatRange(f.eta));
-      this.#eta.dataset.lo = String(f.eta.lo);
-      this.#eta.dataset.hi = String(f.eta.hi);
+      setText(this._eta, formatRange(f.eta));
+      this._eta.dataset.lo = String(f.eta.lo);
+      this._eta.dataset.hi = String(f.eta.hi);
     } else {
-      setText(this.#eta, f.etaNote ?? '…');
-      delete this.#eta.dataset.lo;
-      delete this.#eta.dataset.hi;
+      setText(this._eta, f.etaNote ?? '…');
+      delete this._eta.dataset.lo;
+      delete this._eta.dataset.hi;
     }
     const pct = Math.round(f.progress * 100);
-    this.#progress.setAttribute('aria-valuenow', String(pct));
-    this.#progress.setAttribute('aria-valuetext', f.position === null ? 'not known yet' : `${pct}% of the way to the front`);
-    this.#progressFill.style.transform = `scaleX(${f.progress})`;
+    this._progress.setAttribute('aria-valuenow', String(pct));
+    this._progress.setAttribute('aria-valuetext', f.position === null ? 'not known yet' : `${pct}% of the way to the front`);
+    this._progressFill.style.transform = `scaleX(${f.progress})`;
     const facts: string[] = [];
     if (f.waiting !== null) facts.push(`${count(f.waiting)} in line`);
     if (f.remaining !== null && f.stock !== null) facts.push(`${count(f.remaining)} of ${count(f.stock)} left`);
-    setText(this.#lineFacts, facts.join(' · '));
+    setText(this._lineFacts, facts.join(' · '));
   }
 
   outcome(o: Outcome): void {
-    setText(this.#outcomeTitle, o.title);
-    setText(this.#outcomeText, o.text);
-    this.#outcomeRun = o.action?.run ?? null;
-    show(this.#outcomeAction, o.action !== undefined);
-    if (o.action) setText(this.#outcomeAction, o.action.label);
-    this.#outcomeAction.disabled = false;
-    this.#cards.get('outcome')!.dataset.kind = o.kind;
+    setText(this._outcomeTitle, o.title);
+    setText(this._outcomeText, o.text);
+    this._outcomeRun = o.action?.run ?? null;
+    show(this._outcomeAction, o.action !== undefined);
+    if (o.action) setText(this._outcomeAction, o.action.label);
+    this._outcomeAction.disabled = false;
+    this._cards.get('outcome')!.dataset.kind = o.kind;
   }
 
   outcomeBusy(label: string): void {
-    this.#outcomeAction.disabled = true;
-    setText(this.#outcomeAction, label);
+    this._outcomeAction.disabled = true;
+    setText(this._outcomeAction, label);
   }
 
   connection(state: 'live' | 'polling' | 'connecting', everyMs?: number): void {
-    this.#connection.dataset.state = state;
+    this._connection.dataset.state = state;
     setText(
-      this.#connectionText,
+      this._connectionText,
       state === 'live'
         ? 'Live updates on'
         : state === 'polling'

@@ -47,178 +47,178 @@ const jitter = (ms: number) => Math.random() * ms;
 class WaitingRoom implements CheckoutHost {
   readonly clock = new ServerClock();
   readonly announcer = new Announcer(byId('announcer'));
-  readonly #view = new SaleView();
-  readonly #position = new PositionTracker();
-  readonly #rate = new RateEstimator();
-  readonly #eta = new EtaRange();
-  readonly #checkout = new Checkout(this);
-  readonly #order = new OrderWatch(this);
-  readonly #live: LiveChannel;
-  readonly #poller = new Poller(() => this.#pollStanding());
+  private readonly _view = new SaleView();
+  private readonly _position = new PositionTracker();
+  private readonly _rate = new RateEstimator();
+  private readonly _eta = new EtaRange();
+  private readonly _checkout = new Checkout(this);
+  private readonly _order = new OrderWatch(this);
+  private readonly _live: LiveChannel;
+  private readonly _poller = new Poller(() => this._pollStanding());
 
-  #phase: Phase = 'loading';
-  #ticket: string | null;
-  #sale: PublicSale | null = null;
-  #saleStatus: SaleStatus | null = null;
-  #waiting: number | null = null;
-  #remaining: number | null = null;
-  #failures = 0;
-  #pollFailures = 0;
-  #pollEveryMs = 5_000;
-  #fallbackTimer: ReturnType<typeof setTimeout> | undefined;
-  #joinTimer: ReturnType<typeof setTimeout> | undefined;
-  #drawAsked = false;
-  #overrunSince: number | null = null;
-  #refusals = 0;
-  #lastPosition: number | null = null;
-  #joining = false;
+  private _phase: Phase = 'loading';
+  private _ticket: string | null;
+  private _sale: PublicSale | null = null;
+  private _saleStatus: SaleStatus | null = null;
+  private _waiting: number | null = null;
+  private _remaining: number | null = null;
+  private _failures = 0;
+  private _pollFailures = 0;
+  private _pollEveryMs = 5_000;
+  private _fallbackTimer: ReturnType<typeof setTimeout> | undefined;
+  private _joinTimer: ReturnType<typeof setTimeout> | undefined;
+  private _drawAsked = false;
+  private _overrunSince: number | null = null;
+  private _refusals = 0;
+  private _lastPosition: number | null = null;
+  private _joining = false;
 
   constructor(readonly saleId: string) {
-    this.#ticket = ticketStore.get(saleId);
-    this.#live = new LiveChannel(saleId, {
-      saleUpdate: (e) => this.#onSaleUpdate(e),
-      admitted: (a) => this.#admit(a),
-      orderUpdate: (e) => this.#order.update(e.orderId, e.status),
-      state: (s) => this.#onLiveState(s),
-      refused: (code) => void this.#onRefused(code),
+    this._ticket = ticketStore.get(saleId);
+    this._live = new LiveChannel(saleId, {
+      saleUpdate: (e) => this._onSaleUpdate(e),
+      admitted: (a) => this._admit(a),
+      orderUpdate: (e) => this._order.update(e.orderId, e.status),
+      state: (s) => this._onLiveState(s),
+      refused: (code) => void this._onRefused(code),
     });
   }
 
   // --- CheckoutHost -----------------------------------------------------------------------
 
   ticket(): string | null {
-    return this.#ticket;
+    return this._ticket;
   }
   live(): boolean {
-    return this.#live.state === 'live';
+    return this._live.state === 'live';
   }
   outcome(kind: 'sold_out' | 'expired' | 'ended'): void {
-    this.#enter(kind);
+    this._enter(kind);
   }
   recheck(): void {
-    this.#poller.soon();
+    this._poller.soon();
   }
   ordered(orderId: string, status: OrderStatus | null, quantity: number | null): void {
-    this.#enterOrdered(orderId, status, quantity);
+    this._enterOrdered(orderId, status, quantity);
   }
 
   // --- start --------------------------------------------------------------------------------
 
   start(): void {
-    setInterval(() => this.#frame(), FRAME_MS);
-    this.#view.connection('connecting');
-    void this.#load();
+    setInterval(() => this._frame(), FRAME_MS);
+    this._view.connection('connecting');
+    void this._load();
   }
 
-  async #load(): Promise<void> {
+  private async _load(): Promise<void> {
     const r = await shopperApi.sale(this.saleId);
     if (!r.ok) {
-      if (r.code === 'SALE_NOT_FOUND' || r.status === 404) return this.#enter('not_found');
-      return this.#retry(r, () => void this.#load());
+      if (r.code === 'SALE_NOT_FOUND' || r.status === 404) return this._enter('not_found');
+      return this._retry(r, () => void this._load());
     }
     this.clock.sample(r.value.serverTime, r.sentAt, r.receivedAt);
-    this.#sale = r.value;
-    this.#saleStatus = r.value.status;
-    this.#waiting = r.value.waiting;
-    this.#remaining = r.value.remaining;
-    this.#rate.configure(r.value.ratePerMinute);
-    if (r.value.status === 'open') this.#rate.observe(r.value.admittedTotal, r.value.serverTime);
-    this.#view.saleName(r.value.name);
-    await this.#takePlace();
+    this._sale = r.value;
+    this._saleStatus = r.value.status;
+    this._waiting = r.value.waiting;
+    this._remaining = r.value.remaining;
+    this._rate.configure(r.value.ratePerMinute);
+    if (r.value.status === 'open') this._rate.observe(r.value.admittedTotal, r.value.serverTime);
+    this._view.saleName(r.value.name);
+    await this._takePlace();
   }
 
   /** the place this shopper already has (this ticket), or a new one */
-  async #takePlace(): Promise<void> {
-    if (this.#ticket) {
-      const me = await shopperApi.me(this.saleId, this.#ticket);
+  private async _takePlace(): Promise<void> {
+    if (this._ticket) {
+      const me = await shopperApi.me(this.saleId, this._ticket);
       if (me.ok) {
-        this.#failures = 0;
-        this.#connectLive();
-        this.#applyStanding(me.value, this.clock.now());
+        this._failures = 0;
+        this._connectLive();
+        this._applyStanding(me.value, this.clock.now());
         return;
       }
-      if (isTransient(me)) return this.#retry(me, () => void this.#takePlace());
+      if (isTransient(me)) return this._retry(me, () => void this._takePlace());
       // not a ticket for this place any more: join again (the visitor cookie keeps who we are)
-      this.#forgetTicket();
+      this._forgetTicket();
     }
-    await this.#join();
+    await this._join();
   }
 
-  async #join(): Promise<void> {
-    if (this.#joining) return;
-    this.#joining = true;
-    const r = await shopperApi.join(this.saleId, this.#ticket);
-    this.#joining = false;
+  private async _join(): Promise<void> {
+    if (this._joining) return;
+    this._joining = true;
+    const r = await shopperApi.join(this.saleId, this._ticket);
+    this._joining = false;
     if (r.ok) {
-      this.#failures = 0;
-      this.#ticket = r.value.ticket;
+      this._failures = 0;
+      this._ticket = r.value.ticket;
       ticketStore.set(this.saleId, r.value.ticket);
-      this.#connectLive();
-      this.#applyStanding(r.value, this.clock.now());
+      this._connectLive();
+      this._applyStanding(r.value, this.clock.now());
       return;
     }
     switch (r.code) {
       case 'SALE_NOT_OPEN':
-        this.#enter('scheduled');
+        this._enter('scheduled');
         // follow the sale until the line opens, then join
-        if (this.#live.state === 'down') this.#live.connect(null);
-        this.#scheduleJoin();
+        if (this._live.state === 'down') this._live.connect(null);
+        this._scheduleJoin();
         return;
       case 'SOLD_OUT':
-        return this.#enter('sold_out');
+        return this._enter('sold_out');
       case 'SALE_ENDED':
-        return this.#enter('ended');
+        return this._enter('ended');
       case 'SALE_NOT_FOUND':
-        return this.#enter('not_found');
+        return this._enter('not_found');
     }
-    if (TICKET_CODES.has(r.code) && this.#ticket) {
-      this.#forgetTicket();
-      return this.#join();
+    if (TICKET_CODES.has(r.code) && this._ticket) {
+      this._forgetTicket();
+      return this._join();
     }
-    if (isTransient(r)) return this.#retry(r, () => void this.#join());
-    this.#enter('error', r.message);
+    if (isTransient(r)) return this._retry(r, () => void this._join());
+    this._enter('error', r.message);
   }
 
-  #scheduleJoin(): void {
-    clearTimeout(this.#joinTimer);
-    const opens = this.#sale?.prequeueOpensAt ?? this.#sale?.startsAt ?? this.clock.now();
+  private _scheduleJoin(): void {
+    clearTimeout(this._joinTimer);
+    const opens = this._sale?.prequeueOpensAt ?? this._sale?.startsAt ?? this.clock.now();
     // everyone waiting for the line to open should not arrive in the same millisecond
     const delay = Math.max(1_000, opens - this.clock.now()) + jitter(2_000);
-    this.#joinTimer = setTimeout(() => void this.#join(), Math.min(delay, 2 ** 31 - 1));
+    this._joinTimer = setTimeout(() => void this._join(), Math.min(delay, 2 ** 31 - 1));
   }
 
-  #forgetTicket(): void {
-    this.#ticket = null;
+  private _forgetTicket(): void {
+    this._ticket = null;
     ticketStore.forget(this.saleId);
   }
 
-  #connectLive(): void {
-    this.#live.connect(this.#ticket);
+  private _connectLive(): void {
+    this._live.connect(this._ticket);
   }
 
-  async #onRefused(code: string): Promise<void> {
+  private async _onRefused(code: string): Promise<void> {
     // the server does not accept this ticket for live updates: get a fresh one, at most a few times
-    if (this.#ticket && TICKET_CODES.has(code) && this.#refusals++ < 3) {
-      const r = await shopperApi.join(this.saleId, this.#ticket);
+    if (this._ticket && TICKET_CODES.has(code) && this._refusals++ < 3) {
+      const r = await shopperApi.join(this.saleId, this._ticket);
       if (r.ok) {
-        this.#ticket = r.value.ticket;
+        this._ticket = r.value.ticket;
         ticketStore.set(this.saleId, r.value.ticket);
-        this.#connectLive();
-        this.#applyStanding(r.value, this.clock.now());
+        this._connectLive();
+        this._applyStanding(r.value, this.clock.now());
         return;
       }
     }
     // polling carries on without the live channel
-    this.#onLiveState('down');
+    this._onLiveState('down');
   }
 
   /** a problem before the page knows anything: say so, try again with growing pauses */
-  #retry(f: Failure, again: () => void): void {
-    this.#failures++;
-    const wait = Math.max(f.retryAfterMs ?? 0, Math.min(30_000, 1_000 * 2 ** Math.min(this.#failures - 1, 5))) + jitter(1_000);
+  private _retry(f: Failure, again: () => void): void {
+    this._failures++;
+    const wait = Math.max(f.retryAfterMs ?? 0, Math.min(30_000, 1_000 * 2 ** Math.min(this._failures - 1, 5))) + jitter(1_000);
     const timer = setTimeout(again, wait);
-    this.#phase = 'retrying';
-    this.#view.outcome({
+    this._phase = 'retrying';
+    this._view.outcome({
       kind: 'retrying',
       title: "We can't reach the waiting room",
       text:
@@ -229,198 +229,198 @@ class WaitingRoom implements CheckoutHost {
         label: 'Try again now',
         run: () => {
           clearTimeout(timer);
-          this.#view.outcomeBusy('Trying…');
+          this._view.outcomeBusy('Trying…');
           again();
         },
       },
     });
-    this.#view.card('outcome', 'retrying');
+    this._view.card('outcome', 'retrying');
   }
 
   // --- what the server says -------------------------------------------------------------
 
-  #applyStanding(s: Standing, at: number): void {
-    this.#waiting = s.waiting;
-    if (this.#saleStatus === 'open') this.#rate.observe(s.admittedTotal, at);
-    if (s.position !== null) this.#position.measure(s.position, s.admittedTotal);
-    else this.#position.advance(s.admittedTotal);
-    this.#overrunSince = null;
+  private _applyStanding(s: Standing, at: number): void {
+    this._waiting = s.waiting;
+    if (this._saleStatus === 'open') this._rate.observe(s.admittedTotal, at);
+    if (s.position !== null) this._position.measure(s.position, s.admittedTotal);
+    else this._position.advance(s.admittedTotal);
+    this._overrunSince = null;
     switch (s.status) {
       case 'prequeue':
-        return this.#enter('prequeue');
+        return this._enter('prequeue');
       case 'queued':
-        return this.#enter('queued');
+        return this._enter('queued');
       case 'admitted':
-        if (s.admission) this.#admit(s.admission);
+        if (s.admission) this._admit(s.admission);
         return;
       case 'ordered':
-        if (s.orderId) this.#enterOrdered(s.orderId, null, null);
+        if (s.orderId) this._enterOrdered(s.orderId, null, null);
         return;
       default:
-        return this.#enter(s.status);
+        return this._enter(s.status);
     }
   }
 
-  #onSaleUpdate(e: SaleUpdate): void {
-    this.#saleStatus = e.status;
-    this.#waiting = e.waiting;
-    this.#remaining = e.remaining;
-    this.#rate.configure(e.ratePerMinute);
+  private _onSaleUpdate(e: SaleUpdate): void {
+    this._saleStatus = e.status;
+    this._waiting = e.waiting;
+    this._remaining = e.remaining;
+    this._rate.configure(e.ratePerMinute);
     // only a line that is meant to move says how fast it moves
-    if (e.status === 'open') this.#rate.observe(e.admittedTotal, e.at);
-    else this.#rate.hold();
-    this.#position.advance(e.admittedTotal);
-    switch (this.#phase) {
+    if (e.status === 'open') this._rate.observe(e.admittedTotal, e.at);
+    else this._rate.hold();
+    this._position.advance(e.admittedTotal);
+    switch (this._phase) {
       case 'scheduled':
         if (e.status === 'prequeue' || e.status === 'open' || e.status === 'paused') {
-          clearTimeout(this.#joinTimer);
-          this.#joinTimer = setTimeout(() => void this.#join(), jitter(2_000));
-        } else if (e.status === 'sold_out' || e.status === 'ended') this.#enter(e.status);
+          clearTimeout(this._joinTimer);
+          this._joinTimer = setTimeout(() => void this._join(), jitter(2_000));
+        } else if (e.status === 'sold_out' || e.status === 'ended') this._enter(e.status);
         return;
       case 'prequeue':
       case 'queued':
-        if (e.status === 'sold_out' || e.status === 'ended') return this.#enter(e.status);
-        if (this.#phase === 'prequeue' && (e.status === 'open' || e.status === 'paused')) {
+        if (e.status === 'sold_out' || e.status === 'ended') return this._enter(e.status);
+        if (this._phase === 'prequeue' && (e.status === 'open' || e.status === 'paused')) {
           // the draw happened: learn the place, spread over a moment so that not everyone asks at once
-          this.#askForDraw();
-          this.#enter('queued');
+          this._askForDraw();
+          this._enter('queued');
           return;
         }
-        this.#render();
+        this._render();
         return;
       case 'admitted':
         // an order on its way decides for itself; otherwise the last unit went to someone else
-        if ((e.status === 'sold_out' || e.status === 'ended') && !this.#checkout.busy) this.#enter(e.status);
+        if ((e.status === 'sold_out' || e.status === 'ended') && !this._checkout.busy) this._enter(e.status);
         return;
       case 'expired':
-        if (e.status === 'sold_out' || e.status === 'ended') this.#enter(e.status);
+        if (e.status === 'sold_out' || e.status === 'ended') this._enter(e.status);
         return;
       default:
         return;
     }
   }
 
-  #askForDraw(): void {
-    if (this.#position.known) return;
-    this.#drawAsked = true;
-    const spreadMs = Math.min(15_000, Math.max(1_000, ((this.#waiting ?? 0) / 10_000) * 1_000));
-    this.#poller.soon(spreadMs);
+  private _askForDraw(): void {
+    if (this._position.known) return;
+    this._drawAsked = true;
+    const spreadMs = Math.min(15_000, Math.max(1_000, ((this._waiting ?? 0) / 10_000) * 1_000));
+    this._poller.soon(spreadMs);
   }
 
-  #admit(a: Admission): void {
-    if (this.#phase === 'ordered' || this.#phase === 'sold_out' || this.#phase === 'ended') return;
-    if (this.#phase === 'admitted' && this.#checkout.token === a.token) return;
+  private _admit(a: Admission): void {
+    if (this._phase === 'ordered' || this._phase === 'sold_out' || this._phase === 'ended') return;
+    if (this._phase === 'admitted' && this._checkout.token === a.token) return;
     if (a.expiresAt <= this.clock.now()) {
       // our clock says it is over, the server's not yet: ask again in a moment, not in a loop
       setTimeout(() => this.recheck(), 1_000);
       return;
     }
-    this.#enter('admitted');
-    this.#checkout.open(a, this.#sale?.maxPerShopper ?? 1, this.#remaining);
+    this._enter('admitted');
+    this._checkout.open(a, this._sale?.maxPerShopper ?? 1, this._remaining);
   }
 
-  #enterOrdered(orderId: string, status: OrderStatus | null, quantity: number | null): void {
-    const fresh = this.#phase !== 'ordered';
-    this.#enter('ordered');
-    this.#order.watch(orderId, status, quantity, fresh);
+  private _enterOrdered(orderId: string, status: OrderStatus | null, quantity: number | null): void {
+    const fresh = this._phase !== 'ordered';
+    this._enter('ordered');
+    this._order.watch(orderId, status, quantity, fresh);
   }
 
   /** polling: the fallback while the live channel is down, and the occasional re-measure */
-  async #pollStanding(): Promise<number | null> {
-    const phase = this.#phase;
-    if (!this.#ticket || !(phase === 'prequeue' || phase === 'queued' || phase === 'admitted')) return null;
-    const r = await shopperApi.me(this.saleId, this.#ticket);
+  private async _pollStanding(): Promise<number | null> {
+    const phase = this._phase;
+    if (!this._ticket || !(phase === 'prequeue' || phase === 'queued' || phase === 'admitted')) return null;
+    const r = await shopperApi.me(this.saleId, this._ticket);
     if (r.ok) {
-      this.#pollFailures = 0;
-      this.#applyStanding(r.value, this.clock.now() - (r.receivedAt - r.sentAt) / 2);
-      if (this.live()) return this.#phase === 'queued' ? this.#resyncMs() : null;
-      this.#pollEveryMs = Math.max(1_000, r.value.retryAfterMs ?? 5_000);
-      this.#render();
-      return r.value.retryAfterMs === null ? null : this.#pollEveryMs;
+      this._pollFailures = 0;
+      this._applyStanding(r.value, this.clock.now() - (r.receivedAt - r.sentAt) / 2);
+      if (this.live()) return this._phase === 'queued' ? this._resyncMs() : null;
+      this._pollEveryMs = Math.max(1_000, r.value.retryAfterMs ?? 5_000);
+      this._render();
+      return r.value.retryAfterMs === null ? null : this._pollEveryMs;
     }
     if (TICKET_CODES.has(r.code)) {
-      this.#forgetTicket();
-      void this.#join();
+      this._forgetTicket();
+      void this._join();
       return null;
     }
-    this.#pollFailures++;
-    this.#render();
-    return Math.max(r.retryAfterMs ?? 0, Math.min(30_000, 1_000 * 2 ** Math.min(this.#pollFailures, 5))) + jitter(1_000);
+    this._pollFailures++;
+    this._render();
+    return Math.max(r.retryAfterMs ?? 0, Math.min(30_000, 1_000 * 2 ** Math.min(this._pollFailures, 5))) + jitter(1_000);
   }
 
   /** re-measure less often in a long line: 100,000 pages asking every 30 s is 3,000 requests a second */
-  #resyncMs(): number {
-    const base = Math.min(120_000, Math.max(20_000, (this.#waiting ?? 0) * 1));
+  private _resyncMs(): number {
+    const base = Math.min(120_000, Math.max(20_000, (this._waiting ?? 0) * 1));
     return base * (0.75 + Math.random() * 0.5);
   }
 
-  #onLiveState(s: LiveState): void {
-    clearTimeout(this.#fallbackTimer);
-    this.#order.liveChanged();
+  private _onLiveState(s: LiveState): void {
+    clearTimeout(this._fallbackTimer);
+    this._order.liveChanged();
     if (s === 'live') {
-      this.#refusals = 0;
+      this._refusals = 0;
       // what happened while we were away (an admission pushed meanwhile is lost): ask once
-      if (this.#phase === 'prequeue' || this.#phase === 'queued') {
-        this.#poller.start(this.#resyncMs());
-        this.#poller.soon(1_000);
+      if (this._phase === 'prequeue' || this._phase === 'queued') {
+        this._poller.start(this._resyncMs());
+        this._poller.soon(1_000);
       }
     } else {
-      this.#fallbackTimer = setTimeout(() => {
-        if (!this.live() && (this.#phase === 'prequeue' || this.#phase === 'queued')) {
-          this.#poller.start();
-          this.#poller.soon();
+      this._fallbackTimer = setTimeout(() => {
+        if (!this.live() && (this._phase === 'prequeue' || this._phase === 'queued')) {
+          this._poller.start();
+          this._poller.soon();
         }
-        this.#render();
+        this._render();
       }, FALLBACK_AFTER_MS);
     }
-    this.#render();
+    this._render();
   }
 
   // --- showing it -----------------------------------------------------------------------------
 
-  #enter(phase: Phase, message?: string): void {
-    const was = this.#phase;
-    this.#phase = phase;
-    if (phase !== 'scheduled') clearTimeout(this.#joinTimer);
-    if (phase !== 'admitted') this.#checkout.close();
+  private _enter(phase: Phase, message?: string): void {
+    const was = this._phase;
+    this._phase = phase;
+    if (phase !== 'scheduled') clearTimeout(this._joinTimer);
+    if (phase !== 'admitted') this._checkout.close();
     if (phase !== 'queued' && phase !== 'prequeue') this.announcer.cancel();
     if (phase === 'prequeue' || phase === 'queued') {
-      this.#poller.start(this.live() ? this.#resyncMs() : this.#pollEveryMs);
+      this._poller.start(this.live() ? this._resyncMs() : this._pollEveryMs);
     } else if (phase !== 'admitted') {
-      this.#poller.stop();
+      this._poller.stop();
     }
-    if (phase === 'sold_out' || phase === 'ended' || phase === 'not_found') this.#live.close();
+    if (phase === 'sold_out' || phase === 'ended' || phase === 'not_found') this._live.close();
     switch (phase) {
       case 'loading':
-        this.#view.card('loading', phase);
+        this._view.card('loading', phase);
         break;
       case 'scheduled':
       case 'prequeue':
-        this.#view.card('before', phase);
+        this._view.card('before', phase);
         if (phase === 'prequeue' && was !== 'prequeue') this.announcer.now('You are in the pre-queue. Your place is drawn when the sale starts.');
         break;
       case 'queued':
-        this.#view.card('queue', phase);
-        if (was !== 'queued') this.#lastPosition = null;
+        this._view.card('queue', phase);
+        if (was !== 'queued') this._lastPosition = null;
         break;
       case 'admitted':
-        this.#view.card('checkout', phase);
+        this._view.card('checkout', phase);
         break;
       case 'ordered':
-        this.#view.card('order', phase);
+        this._view.card('order', phase);
         break;
       case 'expired':
-        this.#view.outcome({
+        this._view.outcome({
           kind: phase,
           title: 'Your checkout window closed',
           text: 'Your turn passed without an order. You can join the line again, at the back.',
-          action: { label: 'Join the line again', run: () => void this.#rejoin() },
+          action: { label: 'Join the line again', run: () => void this._rejoin() },
         });
-        this.#view.card('outcome', phase);
+        this._view.card('outcome', phase);
         if (was !== phase) this.announcer.now('Your checkout window closed. You can join the line again, at the back.');
         break;
       case 'sold_out':
-        this.#view.outcome({
+        this._view.outcome({
           kind: phase,
           title: 'Sold out',
           text:
@@ -428,140 +428,140 @@ class WaitingRoom implements CheckoutHost {
               ? 'Sorry: the last units were bought just before your order. Thank you for waiting.'
               : 'Sorry: every unit has been sold. Thank you for waiting.',
         });
-        this.#view.card('outcome', phase);
+        this._view.card('outcome', phase);
         if (was !== phase) this.announcer.now('Sold out. Every unit has been sold.');
         break;
       case 'ended':
-        this.#view.outcome({ kind: phase, title: 'This sale has ended', text: 'Thank you for your interest.' });
-        this.#view.card('outcome', phase);
+        this._view.outcome({ kind: phase, title: 'This sale has ended', text: 'Thank you for your interest.' });
+        this._view.card('outcome', phase);
         if (was !== phase) this.announcer.now('This sale has ended.');
         break;
       case 'not_found':
-        this.#view.saleName('Sale not found');
-        this.#view.outcome({ kind: phase, title: "We can't find this sale", text: 'Check the link you followed: this sale does not exist.' });
-        this.#view.card('outcome', phase);
+        this._view.saleName('Sale not found');
+        this._view.outcome({ kind: phase, title: "We can't find this sale", text: 'Check the link you followed: this sale does not exist.' });
+        this._view.card('outcome', phase);
         break;
       case 'retrying':
         break;
       case 'error':
-        this.#view.outcome({
+        this._view.outcome({
           kind: phase,
           title: 'Something went wrong',
           text: `${message ?? 'The waiting room answered something unexpected.'} If you had a place in line, it is kept.`,
           action: { label: 'Reload the page', run: () => location.reload() },
         });
-        this.#view.card('outcome', phase);
+        this._view.card('outcome', phase);
         break;
     }
-    this.#render();
+    this._render();
   }
 
-  async #rejoin(): Promise<void> {
-    this.#view.outcomeBusy('Joining…');
-    this.#position.reset();
-    this.#eta.update(null);
-    this.#drawAsked = false;
-    await this.#join();
-    if (this.#phase === 'queued' && this.#position.position !== null) {
-      this.announcer.now(`You are back in line, number ${count(this.#position.position)}.`);
+  private async _rejoin(): Promise<void> {
+    this._view.outcomeBusy('Joining…');
+    this._position.reset();
+    this._eta.update(null);
+    this._drawAsked = false;
+    await this._join();
+    if (this._phase === 'queued' && this._position.position !== null) {
+      this.announcer.now(`You are back in line, number ${count(this._position.position)}.`);
     }
   }
 
   /** a few times a second: countdowns, and a check that the estimate has not run past the front */
-  #frame(): void {
+  private _frame(): void {
     const now = this.clock.now();
-    switch (this.#phase) {
+    switch (this._phase) {
       case 'scheduled':
       case 'prequeue':
         // the start passed without word from the live channel: ask once
-        if (this.#phase === 'prequeue' && this.#sale && now >= this.#sale.startsAt + 2_000 && !this.#drawAsked) this.#askForDraw();
-        this.#renderBefore(now);
+        if (this._phase === 'prequeue' && this._sale && now >= this._sale.startsAt + 2_000 && !this._drawAsked) this._askForDraw();
+        this._renderBefore(now);
         return;
       case 'admitted':
-        this.#checkout.tick();
+        this._checkout.tick();
         return;
       case 'queued':
         // the position says we are past the front but no admission came: ask where we stand
-        if (this.#position.overrun > 0) {
-          this.#overrunSince ??= now;
-          if (now - this.#overrunSince > 1_500) {
-            this.#overrunSince = now + 10_000;
-            this.#poller.soon(500);
+        if (this._position.overrun > 0) {
+          this._overrunSince ??= now;
+          if (now - this._overrunSince > 1_500) {
+            this._overrunSince = now + 10_000;
+            this._poller.soon(500);
           }
-        } else this.#overrunSince = null;
+        } else this._overrunSince = null;
         return;
       default:
         return;
     }
   }
 
-  #renderBefore(now: number): void {
-    const sale = this.#sale;
+  private _renderBefore(now: number): void {
+    const sale = this._sale;
     if (!sale) return;
-    this.#view.before({
-      lineOpensAt: this.#phase === 'scheduled' ? sale.prequeueOpensAt : null,
+    this._view.before({
+      lineOpensAt: this._phase === 'scheduled' ? sale.prequeueOpensAt : null,
       startsAt: sale.startsAt,
       now,
       queueMode: sale.queueMode,
-      position: this.#position.position,
-      joined: this.#phase === 'prequeue',
+      position: this._position.position,
+      joined: this._phase === 'prequeue',
     });
   }
 
-  #render(): void {
-    const phase = this.#phase;
+  private _render(): void {
+    const phase = this._phase;
     // connection line
-    if (this.live()) this.#view.connection('live');
-    else if (this.#poller.active && (phase === 'prequeue' || phase === 'queued')) this.#view.connection('polling', this.#pollEveryMs);
-    else this.#view.connection('connecting');
+    if (this.live()) this._view.connection('live');
+    else if (this._poller.active && (phase === 'prequeue' || phase === 'queued')) this._view.connection('polling', this._pollEveryMs);
+    else this._view.connection('connecting');
 
     const waitingPhase = phase === 'prequeue' || phase === 'queued' || phase === 'scheduled';
-    this.#view.banner(
-      waitingPhase && this.#pollFailures > 1
+    this._view.banner(
+      waitingPhase && this._pollFailures > 1
         ? "We're having trouble reaching the waiting room. Retrying… your place in line is kept."
-        : waitingPhase && this.#saleStatus === 'paused'
+        : waitingPhase && this._saleStatus === 'paused'
           ? 'The shop has paused the sale for a moment. Your place in line is kept.'
           : null,
     );
 
     if (phase === 'scheduled' || phase === 'prequeue') {
-      this.#renderBefore(this.clock.now());
-      this.#view.title(phase === 'prequeue' ? 'In the pre-queue' : null);
+      this._renderBefore(this.clock.now());
+      this._view.title(phase === 'prequeue' ? 'In the pre-queue' : null);
       return;
     }
-    if (phase === 'queued') return this.#renderQueue();
-    this.#view.title(
+    if (phase === 'queued') return this._renderQueue();
+    this._view.title(
       phase === 'admitted' ? "It's your turn!" : phase === 'ordered' ? 'Order placed' : phase === 'sold_out' ? 'Sold out' : null,
     );
   }
 
-  #renderQueue(): void {
-    const position = this.#position.position;
-    const paused = this.#saleStatus === 'paused';
-    const perSecond = this.#rate.perSecond;
+  private _renderQueue(): void {
+    const position = this._position.position;
+    const paused = this._saleStatus === 'paused';
+    const perSecond = this._rate.perSecond;
     let eta: Range | null = null;
     let note: string | null = null;
     if (position === null) note = '…';
     else if (paused) note = 'Paused for now';
-    else if (perSecond !== null && perSecond > 1e-4) eta = this.#eta.update(position / perSecond);
+    else if (perSecond !== null && perSecond > 1e-4) eta = this._eta.update(position / perSecond);
     else note = 'Waiting for the line to move';
-    if (eta === null) this.#eta.update(null);
-    this.#view.queue({
+    if (eta === null) this._eta.update(null);
+    this._view.queue({
       position,
-      ahead: this.#position.ahead,
+      ahead: this._position.ahead,
       eta,
       etaNote: note,
-      progress: this.#position.progress,
-      waiting: this.#waiting,
-      remaining: this.#remaining,
-      stock: this.#sale?.stock ?? null,
+      progress: this._position.progress,
+      waiting: this._waiting,
+      remaining: this._remaining,
+      stock: this._sale?.stock ?? null,
     });
-    this.#view.title(position === null ? 'In line' : `#${count(position)} in line`);
-    if (position !== null && position !== this.#lastPosition) {
+    this._view.title(position === null ? 'In line' : `#${count(position)} in line`);
+    if (position !== null && position !== this._lastPosition) {
       const text = `You are number ${count(position)} in line.${eta ? ` Estimated wait: ${formatRange(eta)}.` : ''}`;
-      if (this.#lastPosition === null) this.announcer.now(text);
+      if (this._lastPosition === null) this.announcer.now(text);
       else this.announcer.progress(text);
-      this.#lastPosition = position;
+      this._lastPosition = position;
     }
   }
 }

@@ -13,19 +13,19 @@ const RATE_SPAN_MS = 5_000;
 type Point = readonly [number, number];
 
 export class StatsHistory {
-  readonly #samples: SaleStats[] = [];
-  readonly #markers: (Marker & { key: string })[] = [];
+  private readonly _samples: SaleStats[] = [];
+  private readonly _markers: (Marker & { key: string })[] = [];
 
   get latest(): SaleStats | undefined {
-    return this.#samples[this.#samples.length - 1];
+    return this._samples[this._samples.length - 1];
   }
 
   add(s: SaleStats): void {
     const prev = this.latest;
     if (prev && s.at <= prev.at) return;
-    this.#samples.push(s);
-    while (this.#samples.length > 2 && this.#samples[0]!.at < s.at - WINDOW_MS - RATE_SPAN_MS) this.#samples.shift();
-    while (this.#markers.length > 0 && this.#markers[0]!.at < s.at - WINDOW_MS) this.#markers.shift();
+    this._samples.push(s);
+    while (this._samples.length > 2 && this._samples[0]!.at < s.at - WINDOW_MS - RATE_SPAN_MS) this._samples.shift();
+    while (this._markers.length > 0 && this._markers[0]!.at < s.at - WINDOW_MS) this._markers.shift();
     if (prev) {
       // changes made elsewhere (another console, the API) are marked too
       if (s.ratePerMinute !== prev.ratePerMinute) this.mark('ratePerMinute', `rate ${prev.ratePerMinute}→${s.ratePerMinute}/min`, s.at);
@@ -36,26 +36,26 @@ export class StatsHistory {
 
   /** a change: marked once, whether we made it (and said so first) or saw it in the stats */
   mark(key: string, label: string, at: number): void {
-    if (this.#markers.some((m) => m.key === key && Math.abs(m.at - at) < 5_000)) return;
-    this.#markers.push({ key, label, at });
+    if (this._markers.some((m) => m.key === key && Math.abs(m.at - at) < 5_000)) return;
+    this._markers.push({ key, label, at });
   }
 
   get markers(): readonly Marker[] {
-    return this.#markers;
+    return this._markers;
   }
 
   series(pick: (s: SaleStats) => number): Point[] {
-    return this.#samples.map((s) => [s.at, pick(s)] as const);
+    return this._samples.map((s) => [s.at, pick(s)] as const);
   }
 
   /** shoppers admitted per minute, over the last few seconds at each sample */
   admissionsPerMinute(): Point[] {
     const out: Point[] = [];
     let j = 0;
-    for (let i = 1; i < this.#samples.length; i++) {
-      const s = this.#samples[i]!;
-      while (j < i - 1 && this.#samples[j + 1]!.at <= s.at - RATE_SPAN_MS) j++;
-      const base = this.#samples[j]!;
+    for (let i = 1; i < this._samples.length; i++) {
+      const s = this._samples[i]!;
+      while (j < i - 1 && this._samples[j + 1]!.at <= s.at - RATE_SPAN_MS) j++;
+      const base = this._samples[j]!;
       const dt = s.at - base.at;
       if (dt <= 0) continue;
       out.push([s.at, Math.max(0, ((s.admittedTotal - base.admittedTotal) / dt) * 60_000)]);

@@ -25,7 +25,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function createHarness(extraEnv: Record<string, string> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** receives every log line the gateways write (JSON), e.g. to check what they log */
+  readonly logStream?: { write(line: string): void };
+}
+
+export async function createHarness(extraEnv: Record<string, string> = {}, options: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const prefix = uniqueId('vrt').toLowerCase();
   const queue = uniqueId('vr-test-orders-');
@@ -50,7 +55,11 @@ export async function createHarness(extraEnv: Record<string, string> = {}): Prom
     app: () => apps[0]!,
     async addGateway(more = {}) {
       // tests drive admission ticks by hand, so their figures do not depend on timing
-      const app = await buildApp(loadConfig({ ...baseEnv, ...extraEnv, ...more }), { admission: { autostart: false } });
+      const cfg = loadConfig({ ...baseEnv, ...extraEnv, ...more });
+      const app = await buildApp(cfg, {
+        admission: { autostart: false },
+        ...(options.logStream ? { logger: { level: 'trace', stream: options.logStream } } : {}),
+      });
       await app.ready();
       apps.push(app);
       return app;

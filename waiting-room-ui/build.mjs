@@ -1,0 +1,90 @@
+/**
+ * Builds the two pages into dist/: the gateway serves dist/sale.html at /sales/:saleId,
+ * dist/admin.html at /admin and dist/assets/* at /assets/* (cached for good, so every asset
+ * name carries a hash of its content). No inline scripts or styles: the pages run under a
+ * Content-Security-Policy of `script-src 'self'`. Prints the gzipped size of all that each
+ * page loads, and writes it to dist/sizes.json.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import * as esbuild from 'esbuild';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const src = join(root, 'src');
+const dist = join(root, 'dist');
+const assets = join(dist, 'assets');
+
+const pages = [
+  { name: 'sale', script: 'sale.ts', style: 'sale.css', html: 'sale.html' },
+  { name: 'admin', script: 'admin.ts', style: 'admin.css', html: 'admin.html' },
+];
+
+await rm(dist, { recursive: true, force: true });
+await mkdir(assets, { recursive: true });
+
+const result = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: pages.flatMap((p) => [join(src, p.script), join(src, p.style)]),
+  outdir: assets,
+  entryNames: '[name]-[hash]',
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: 'es2020',
+  platform: 'browser',
+  legalComments: 'none',
+  sourcemap: false,
+  metafile: true,
+  logLevel: 'warning',
+  // socket.io-client's debug logging is for its own development only
+  define: { 'process.env.NODE_ENV': '"production"' },
+});
+
+/** the built file of each entry point, by the entry's path relative to this folder */
+const built = new Map();
+for (const [out, meta] of Object.entries(result.metafile.outputs)) {
+  if (meta.entryPoint) built.set(meta.entryPoint, join(root, out));
+}
+const output = (file) => {
+  const path = built.get(relative(root, join(src, file)));
+  if (!path) throw new Error(`esbuild made nothing for ${file}`);
+  return path;
+};
+
+/** collapse the whitespace between tags of our own, hand-written HTML */
+const minifyHtml = (html) =>
+  html
+    .replace(/>\s+</g, '><')
+    .replace(/\s{2,}/g, ' ')
+    .trim();
+
+const sizes = {};
+for (const page of pages) {
+  const js = output(page.script);
+  const css = output(page.style);
+  const template = await readFile(join(src, page.html), 'utf8');
+  const html = minifyHtml(
+    template.replace('{{js}}', `/assets/${basename(js)}`).replace('{{css}}', `/assets/${basename(css)}`),
+  );
+  if (/<script(?![^>]*\bsrc=)[^>]*>/i.test(html) || /\son[a-z]+=/i.test(html) || /\sstyle=/i.test(html)) {
+    throw new Error(`${page.html}: inline scripts, event handlers or styles would break the CSP`);
+  }
+  await writeFile(join(dist, page.html), html);
+  const files = [
+    { file: page.html, bytes: Buffer.from(html) },
+    { file: `assets/${basename(css)}`, bytes: await readFile(css) },
+    { file: `assets/${basename(js)}`, bytes: await readFile(js) },
+  ];
+  sizes[page.name] = files.map(({ file, bytes }) => ({ file, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length }));
+}
+await writeFile(join(dist, 'sizes.json'), `${JSON.stringify(sizes, null, 2)}\n`);
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+for (const [page, files] of Object.entries(sizes)) {
+  const raw = files.reduce((n, f) => n + f.bytes, 0);
+  const gz = files.reduce((n, f) => n + f.gzip, 0);
+  console.log(`waiting-room-ui: ${page} page loads ${kb(gz)} gzipped (${kb(raw)} raw)`);
+  for (const f of files) console.log(`  ${f.file.padEnd(34)} ${kb(f.gzip).padStart(9)} gzipped  ${kb(f.bytes).padStart(9)} raw`);
+}

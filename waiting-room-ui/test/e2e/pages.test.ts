@@ -1,0 +1,402 @@
+/**
+ * The pages in a real browser (Debian's chromium through playwright-core), against the built
+ * gateway and order worker as real processes on an isolated database, orders queue and Redis
+ * prefix. Every page runs under a strict Content-Security-Policy (`script-src 'self'`, no
+ * inline styles) added to its HTML answer here, and a page error or CSP violation fails the
+ * test. Each state is saved to test-results/screenshots/<state>.png for people to look at.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AMQP_URL, cleanupRedis, deleteQueues, REDIS_URL } from '../../../gateway/test/support/harness.js';
+import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
+import { freePort, startService, waitForHttp, waitForOutput, type Service } from '../../../test-support/processes.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
+const ADMIN_KEY = 'ui-e2e-admin-key-0123456789';
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
+const PHONE = { width: 360, height: 740 };
+
+let db: TestDatabase;
+let gateway: Service;
+let worker: Service;
+let browser: Browser;
+let base: string;
+const prefix = uniqueId('vrui').toLowerCase();
+const queue = uniqueId('vr-ui-orders-');
+/** what went wrong inside the pages: uncaught errors, CSP violations */
+const pageProblems: string[] = [];
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  const built = ['gateway/dist/server.js', 'order-worker/dist/server.js', 'waiting-room-ui/dist/sale.html', 'waiting-room-ui/dist/admin.html'];
+  if (!built.every((f) => existsSync(join(ROOT, f)))) {
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  db = await createTestDatabase();
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const env = { DATABASE_URL: db.url, REDIS_URL, AMQP_URL, ORDERS_QUEUE: queue, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
+  worker = startService('order-worker', 'order-worker/dist/server.js', { ...env, LOG_LEVEL: 'info' });
+  gateway = startService('gateway', 'gateway/dist/server.js', { ...env, PORT: String(port), ADMIN_API_KEY: ADMIN_KEY, TICK_MS: '100' });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  await waitForHttp(`${base}/readyz`, gateway);
+  await waitForOutput(worker, 'order-worker ready');
+});
+
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => undefined)));
+  const problems = pageProblems.splice(0);
+  expect(problems).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  const codes = await Promise.all([gateway?.stop(), worker?.stop()]);
+  expect(codes).toEqual([0, 0]);
+  await cleanupRedis(prefix);
+  await deleteQueues([queue, `${queue}.dead`]);
+  await db?.drop();
+});
+
+// --- HTTP, as shoppers without a browser and as the marketer --------------------------------
+
+interface Answer {
+  status: number;
+  body: any;
+}
+
+async function api(method: 'GET' | 'POST' | 'PATCH', path: string, token?: string, body?: unknown): Promise<Answer> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function createSale(fields: Record<string, unknown>): Promise<string> {
+  const id = uniqueId('ui-');
+  const r = await api('POST', '/api/admin/sales', ADMIN_KEY, {
+    id,
+    name: 'Velvet sneakers drop',
+    stock: 100,
+    startsAt: new Date(Date.now() - 1_000).toISOString(),
+    ratePerMinute: 0,
+    checkoutSeconds: 60,
+    maxPerShopper: 1,
+    queueMode: 'fifo',
+    ...fields,
+  });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return id;
+}
+
+async function patchSale(saleId: string, changes: Record<string, unknown>): Promise<void> {
+  const r = await api('PATCH', `/api/admin/sales/${saleId}`, ADMIN_KEY, changes);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+}
+
+/** shoppers who join without a browser (in this order, for a FIFO sale); their tickets */
+async function joinMany(saleId: string, n: number): Promise<string[]> {
+  const tickets: string[] = [];
+  for (let i = 0; i < n; i += 25) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(25, n - i) }, async () => {
+        const r = await api('POST', `/api/sales/${saleId}/queue`, undefined, {});
+        expect(r.status).toBe(201);
+        return r.body.ticket as string;
+      }),
+    );
+    tickets.push(...batch);
+  }
+  return tickets;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** a shopper without a browser: waits for admission and buys one unit; when the 202 came */
+async function buyAsShopper(saleId: string, ticket: string): Promise<{ sentAt: number; answeredAt: number; status: number }> {
+  for (let i = 0; i < 200; i++) {
+    const me = await api('GET', `/api/sales/${saleId}/queue/me`, ticket);
+    if (me.body.status === 'admitted') {
+      const sentAt = Date.now();
+      const p = await api('POST', `/api/sales/${saleId}/purchases`, me.body.admission.token, { quantity: 1 });
+      return { sentAt, answeredAt: Date.now(), status: p.status };
+    }
+    await sleep(100);
+  }
+  throw new Error('never admitted');
+}
+
+// --- the browser ----------------------------------------------------------------------------------
+
+async function newContext(opts: { phone?: boolean } = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({
+    viewport: opts.phone ? PHONE : { width: 1200, height: 900 },
+    deviceScaleFactor: 1,
+    isMobile: opts.phone ?? false,
+    hasTouch: opts.phone ?? false,
+    locale: 'en-GB',
+    timezoneId: 'Europe/London',
+  });
+  contexts.push(context);
+  // the policy the gateway will send: no inline script or style may be needed
+  await context.route(/\/(sales\/[^/?]+|admin)(\?.*)?$/, async (route) => {
+    if (route.request().resourceType() !== 'document') return route.continue();
+    const response = await route.fetch();
+    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': CSP } });
+  });
+  context.on('page', (page) => watch(page));
+  return context;
+}
+
+function watch(page: Page): void {
+  page.on('pageerror', (err) => pageProblems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    // a 4xx the page expects (409 before the line opens) is logged by the browser; not a problem
+    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) pageProblems.push(`console: ${msg.text()}`);
+  });
+}
+
+async function shot(page: Page, state: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${state}.png`), fullPage: true, animations: 'disabled' });
+}
+
+const waitState = (page: Page, state: string, timeout = 15_000) => page.waitForSelector(`body[data-state="${state}"]`, { timeout });
+const text = async (page: Page, selector: string) => ((await page.textContent(selector)) ?? '').trim();
+const position = async (page: Page) => Number((await text(page, '#position')).replace(/\D/g, ''));
+const etaRange = async (page: Page) => {
+  const eta = page.locator('#eta');
+  return { lo: Number(await eta.getAttribute('data-lo')), hi: Number(await eta.getAttribute('data-hi')), text: await text(page, '#eta') };
+};
+const stateAt = async (page: Page) => Number(await page.getAttribute('body', 'data-state-at'));
+
+describe('the waiting room and the console in a browser', () => {
+  it('(a) a shopper waits in the pre-queue, gets a place at the start, is admitted, buys, and sees the order confirmed', async () => {
+    const saleId = await createSale({
+      startsAt: new Date(Date.now() + 8_000).toISOString(),
+      queueMode: 'prequeue-random',
+      maxPerShopper: 2,
+    });
+    await joinMany(saleId, 20);
+    const page = await (await newContext()).newPage();
+    await page.goto(`${base}/sales/${saleId}`);
+
+    await waitState(page, 'prequeue');
+    expect(await text(page, '#sale-name')).toBe('Velvet sneakers drop');
+    expect(await text(page, '#countdown')).toMatch(/^0:0[0-8]$/);
+    expect(await text(page, '#before-note')).toContain('drawn at random when the sale starts; arriving earlier does not help');
+    await shot(page, 'prequeue');
+
+    // the start: the place is drawn among the 21 in the pre-queue; the line does not move yet (rate 0)
+    await waitState(page, 'queued', 15_000);
+    await page.waitForFunction(() => /^\d+$/.test((globalThis as any).document.getElementById('position').textContent));
+    const drawn = await position(page);
+    expect(drawn).toBeGreaterThanOrEqual(1);
+    expect(drawn).toBeLessThanOrEqual(21);
+    expect(await text(page, '#eta')).toBe('Waiting for the line to move');
+    await shot(page, 'queued-not-moving');
+
+    // the marketer opens the gate: the line moves, the shopper's turn comes
+    await patchSale(saleId, { ratePerMinute: 240 });
+    await waitState(page, 'admitted', 20_000);
+    // focus is moved to the checkout, so a keyboard or screen-reader user is there at once
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.id)).toBe('checkout-title');
+    expect(await text(page, '#checkout-timer')).toMatch(/^[01]:\d\d$/);
+    expect(await page.locator('#quantity option').count()).toBe(2);
+    await shot(page, 'checkout');
+
+    // by keyboard: Tab to the quantity, pick 2, Tab to Buy, Enter
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.id)).toBe('quantity');
+    await page.selectOption('#quantity', '2');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.id)).toBe('buy');
+    await page.keyboard.press('Enter');
+    await waitState(page, 'ordered');
+    await page.waitForSelector('#order[data-order="confirmed"]', { timeout: 15_000 });
+    expect(await text(page, '#order-title')).toBe('Order confirmed');
+    expect(await text(page, '#order-detail')).toContain('2 units');
+    await shot(page, 'order-confirmed');
+
+    const { rows } = await db.pool.query<{ status: string; quantity: number }>('SELECT status, quantity FROM orders WHERE sale_id = $1', [saleId]);
+    expect(rows).toEqual([{ status: 'confirmed', quantity: 2 }]);
+  });
+
+  it('(b) a second tab and a refresh keep the same place; without live updates the page polls', async () => {
+    const saleId = await createSale({});
+    await joinMany(saleId, 5);
+    const context = await newContext();
+    const first = await context.newPage();
+    await first.goto(`${base}/sales/${saleId}`);
+    await waitState(first, 'queued');
+    await first.waitForFunction(() => /^\d+$/.test((globalThis as any).document.getElementById('position').textContent));
+    expect(await position(first)).toBe(6);
+
+    const second = await context.newPage();
+    await second.goto(`${base}/sales/${saleId}`);
+    await waitState(second, 'queued');
+    await second.waitForFunction(() => /^\d+$/.test((globalThis as any).document.getElementById('position').textContent));
+    expect(await position(second)).toBe(6);
+    expect(await text(second, '#ahead')).toBe('5 shoppers');
+    await second.waitForSelector('#connection[data-state="live"]');
+    await shot(second, 'second-tab');
+
+    await first.reload();
+    await waitState(first, 'queued');
+    await first.waitForFunction(() => /^\d+$/.test((globalThis as any).document.getElementById('position').textContent));
+    expect(await position(first)).toBe(6);
+    // still one place for this shopper
+    expect((await api('GET', `/api/sales/${saleId}`)).body.waiting).toBe(6);
+
+    // another shopper whose browser cannot hold a live connection: the page polls /queue/me
+    const blocked = await newContext({ phone: true });
+    await blocked.route('**/socket.io/**', (route) => route.abort());
+    const polling = await blocked.newPage();
+    await polling.goto(`${base}/sales/${saleId}`);
+    await waitState(polling, 'queued');
+    await polling.waitForFunction(() => /^\d+$/.test((globalThis as any).document.getElementById('position').textContent));
+    expect(await position(polling)).toBe(7);
+    await polling.waitForSelector('#connection[data-state="polling"]', { timeout: 10_000 });
+    expect(await text(polling, '#connection-text')).toMatch(/checking every \d+ s/);
+    await shot(polling, 'polling-fallback-phone');
+    // and the line moving reaches it by polling alone
+    await patchSale(saleId, { ratePerMinute: 6_000 });
+    await waitState(polling, 'admitted', 20_000);
+  });
+
+  it('(c) waiting shoppers see sold out within one second of the last unit being bought', async () => {
+    const saleId = await createSale({ stock: 3 });
+    const buyers = await joinMany(saleId, 3);
+    const pages: Page[] = [];
+    for (let i = 0; i < 2; i++) {
+      const page = await (await newContext()).newPage();
+      await page.goto(`${base}/sales/${saleId}`);
+      await waitState(page, 'queued');
+      await page.waitForSelector('#connection[data-state="live"]');
+      pages.push(page);
+    }
+    // three admitted (max active = stock): the two in the browser wait behind them
+    await patchSale(saleId, { ratePerMinute: 6_000 });
+    const bought: { sentAt: number; answeredAt: number; status: number }[] = [];
+    for (const t of buyers) bought.push(await buyAsShopper(saleId, t));
+    expect(bought.map((b) => b.status)).toEqual([202, 202, 202]);
+    const last = bought[2]!;
+    const delays: number[] = [];
+    for (const page of pages) {
+      await waitState(page, 'sold_out', 5_000);
+      delays.push((await stateAt(page)) - last.answeredAt);
+      expect((await stateAt(page)) - last.sentAt).toBeLessThan(1_000);
+    }
+    expect(await text(pages[0]!, '#outcome-title')).toBe('Sold out');
+    await shot(pages[0]!, 'sold-out');
+    process.stdout.write(
+      `ui e2e: sold out shown ${delays.map((d) => `${d} ms`).join(' and ')} after the last 202 ` +
+        `(${last.answeredAt - last.sentAt} ms purchase round trip)\n`,
+    );
+  });
+
+  it('(d) the console lowers the admission rate and the shopper’s ETA grows', async () => {
+    const saleId = await createSale({ stock: 1_000, ratePerMinute: 120, checkoutSeconds: 600 });
+    await joinMany(saleId, 150);
+    const shopper = await (await newContext({ phone: true })).newPage();
+    await shopper.goto(`${base}/sales/${saleId}`);
+    await waitState(shopper, 'queued');
+    await shopper.waitForSelector('#eta[data-hi]');
+    const before = await etaRange(shopper);
+    expect(before.hi).toBeLessThanOrEqual(180);
+    await shot(shopper, 'queued-phone');
+
+    const admin = await (await newContext()).newPage();
+    await admin.goto(`${base}/admin`);
+    await admin.waitForSelector('#sign-in:not([hidden])');
+    await shot(admin, 'console-sign-in');
+    await admin.fill('#key', ADMIN_KEY);
+    await admin.press('#key', 'Enter');
+    await admin.click(`button[data-sale="${saleId}"]`);
+    await admin.waitForSelector('#sale-panel:not([hidden])');
+    await admin.waitForFunction(() => Number((globalThis as any).document.getElementById('chart-waiting').dataset.points) >= 4);
+    expect(await admin.inputValue('#ctl-rate')).toBe('120');
+
+    await admin.fill('#ctl-rate', '20');
+    await admin.click('#ctl-apply');
+    await admin.waitForFunction(() => /rate 120→20\/min/.test((globalThis as any).document.getElementById('notice').textContent));
+    const changedAt = Date.now();
+
+    // the shopper's range moves up and out of the old one
+    await shopper.waitForFunction((hi) => Number((globalThis as any).document.getElementById('eta').dataset.lo) >= hi, before.hi, { timeout: 10_000 });
+    const after = await etaRange(shopper);
+    expect(after.hi).toBeGreaterThan(before.hi);
+    process.stdout.write(
+      `ui e2e: ETA "${before.text}" -> "${after.text}" ${Date.now() - changedAt} ms after the console lowered the rate 120 -> 20/min\n`,
+    );
+    await shot(shopper, 'eta-after-rate-change-phone');
+    // a few more seconds of charts after the marker
+    await sleep(3_000);
+    expect(await admin.locator('#chart-admissions .marker').count()).toBe(1);
+    await shot(admin, 'console');
+  });
+
+  it('(e) the other states: the line not open yet, an expired turn (join again), the sale ended, the gateway away', async () => {
+    // the line opens later: a countdown to it, and the page joins by itself
+    const later = await createSale({
+      prequeueOpensAt: new Date(Date.now() + 60_000).toISOString(),
+      startsAt: new Date(Date.now() + 120_000).toISOString(),
+      queueMode: 'prequeue-random',
+    });
+    const waiting = await (await newContext({ phone: true })).newPage();
+    await waiting.goto(`${base}/sales/${later}`);
+    await waitState(waiting, 'scheduled');
+    expect(await text(waiting, '#countdown-label')).toBe('The line opens in');
+    await shot(waiting, 'line-not-open-phone');
+
+    // a checkout window that lapses: the shopper may join again, at the back
+    const saleId = await createSale({ ratePerMinute: 6_000, checkoutSeconds: 2 });
+    const page = await (await newContext()).newPage();
+    await page.goto(`${base}/sales/${saleId}`);
+    await waitState(page, 'admitted');
+    await waitState(page, 'expired', 10_000);
+    expect(await text(page, '#outcome-action')).toBe('Join the line again');
+    await shot(page, 'expired');
+    await page.click('#outcome-action');
+    await waitState(page, 'admitted', 10_000);
+
+    // the sale ends while the shopper is at checkout
+    await patchSale(saleId, { endsAt: new Date(Date.now() + 300).toISOString() });
+    await waitState(page, 'ended', 10_000);
+    await shot(page, 'ended');
+
+    // the gateway answers 503 for a while: the page says so, and recovers on its own
+    const busy = await newContext();
+    await busy.route('**/api/sales/**', (route) =>
+      route.fulfill({
+        status: 503,
+        headers: { 'content-type': 'application/json', 'retry-after': '1' },
+        body: JSON.stringify({ statusCode: 503, code: 'UNAVAILABLE', error: 'Service Unavailable', message: 'retry shortly' }),
+      }),
+    );
+    const retrying = await busy.newPage();
+    const fresh = await createSale({});
+    await retrying.goto(`${base}/sales/${fresh}`);
+    await waitState(retrying, 'retrying');
+    expect(await text(retrying, '#outcome-title')).toBe("We can't reach the waiting room");
+    await shot(retrying, 'retrying');
+    await busy.unroute('**/api/sales/**');
+    await waitState(retrying, 'queued', 15_000);
+  });
+});
