@@ -56,7 +56,10 @@ export interface GatewayConfig {
     readonly joinPerVisitorPerMinute: number;
     readonly statusPerVisitorPerMinute: number;
     readonly purchasePerVisitorPerMinute: number;
-    /** 0: off. Many shoppers can share an address (carrier NAT): size it to your traffic */
+    /**
+     * requests without an identity (a new visitor's first join) per address; 0: off. Many
+     * shoppers can share an address (carrier NAT): size it to your traffic
+     */
     readonly perIpPerMinute: number;
   };
 }

@@ -38,6 +38,8 @@ export interface Identity {
   readonly visitorId?: string;
   /** the score of a valid ticket for this very sale */
   readonly ticketScore?: number;
+  /** a verified proof of work (its nonce and strength), for sales that ask for one */
+  readonly proof?: { readonly nonce: string; readonly bits: number };
 }
 
 const MIN_RETRY_MS = 1_000;
@@ -58,8 +60,15 @@ export class QueueService {
     const seed = await this.sales.seed(saleId);
     if (!seed) throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
     const visitorId = who.visitorId ?? newVisitorId();
-    const reply = await this.#run(saleId, visitorId, fairnessFraction(seed, visitorId), who.ticketScore, 'join');
+    const reply = await this.#run(saleId, visitorId, fairnessFraction(seed, visitorId), who.ticketScore, 'join', who.proof);
     const outcome = reply[0];
+    if (outcome === 'POW_REQUIRED') {
+      throw new AppError('POW_REQUIRED', 'this sale asks for a proof of work: solve a challenge first', {
+        difficulty: Number(reply[1]),
+        challengeUrl: `/api/sales/${saleId}/challenge`,
+      });
+    }
+    if (outcome === 'POW_REUSED') throw new AppError('POW_INVALID', 'this proof of work was used already');
     if (outcome === 'REFUSED') {
       const status = reply[1] as SaleStatus;
       if (status === 'sold_out') throw new AppError('SOLD_OUT', 'this sale is sold out');
@@ -86,6 +95,7 @@ export class QueueService {
     fraction: number | string,
     ticketScore: number | undefined,
     op: 'join' | 'status',
+    proof?: { nonce: string; bits: number },
   ): Promise<(string | number)[]> {
     const k = this.keyspace.sale(saleId);
     const reply = await this.redis.join(
@@ -100,6 +110,8 @@ export class QueueService {
       String(fraction),
       ticketScore === undefined ? '' : String(ticketScore),
       op,
+      proof?.nonce ?? '',
+      proof?.bits ?? 0,
     );
     if (reply[0] === 'NOT_FOUND') throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
     return reply;

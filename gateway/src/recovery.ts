@@ -5,7 +5,8 @@
  * tick; the first to find it gone re-publishes every running sale from PostgreSQL with a
  * `recovering` flag (admission paused, the sale reads as paused). Orders accepted before the
  * loss may still be in RabbitMQ, so the stock cannot be known yet: each sale's leader waits
- * until the orders queue has been empty for a grace period, then sets the remaining stock to
+ * until the orders queue has been empty, and no new order of the sale was committed, for a
+ * grace period; then it sets the remaining stock to
  * `stock - sold` from PostgreSQL, marks every visitor who has an order as ordered, and lets
  * admission resume. Meanwhile shoppers who present their signed tickets are put back at
  * their old scores (join.lua).
@@ -21,7 +22,8 @@ import type { SaleStore } from './sale-store.js';
 const DRAIN_GRACE_MS = 2_000;
 
 export class RedisRecovery {
-  readonly #drainedSince = new Map<string, number>();
+  /** since when the orders queue was seen empty, and how many orders PostgreSQL had then */
+  readonly #drainedSince = new Map<string, { at: number; orders: number }>();
 
   constructor(
     private readonly redis: Redis,
@@ -53,9 +55,15 @@ export class RedisRecovery {
       this.#drainedSince.delete(saleId);
       return false;
     }
-    const since = this.#drainedSince.get(saleId) ?? now;
-    this.#drainedSince.set(saleId, since);
-    if (now - since < DRAIN_GRACE_MS) return false;
+    // the queue's count leaves out what a worker holds unacknowledged: the grace period must
+    // also see no new order committed for the sale
+    const committed = await this.sales.orderCount(saleId);
+    const since = this.#drainedSince.get(saleId);
+    if (!since || since.orders !== committed) {
+      this.#drainedSince.set(saleId, { at: now, orders: committed });
+      return false;
+    }
+    if (now - since.at < DRAIN_GRACE_MS) return false;
 
     const sale = await this.sales.get(saleId);
     if (!sale) return false;

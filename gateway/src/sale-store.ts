@@ -26,6 +26,8 @@ export interface SaleConfig {
   readonly queueMode: QueueMode;
   readonly windowSeconds: number;
   readonly paused: boolean;
+  /** leading zero bits a join's proof of work must have; 0: none asked */
+  readonly powDifficulty: number;
 }
 
 export interface SaleRecord extends SaleConfig {
@@ -62,6 +64,7 @@ interface SaleRow {
   queue_mode: QueueMode;
   window_seconds: number;
   paused: boolean;
+  pow_difficulty: number;
   fairness_seed: Buffer;
   created_at: Date;
   updated_at: Date;
@@ -80,6 +83,7 @@ const COLUMNS: Record<Exclude<keyof SaleConfig, 'id'>, string> = {
   queueMode: 'queue_mode',
   windowSeconds: 'window_seconds',
   paused: 'paused',
+  powDifficulty: 'pow_difficulty',
 };
 const TIME_FIELDS = new Set(['startsAt', 'prequeueOpensAt', 'endsAt']);
 
@@ -99,6 +103,7 @@ function fromRow(r: SaleRow): SaleRecord {
     queueMode: r.queue_mode,
     windowSeconds: r.window_seconds,
     paused: r.paused,
+    powDifficulty: r.pow_difficulty,
     seed: r.fairness_seed,
     createdAt: r.created_at.getTime(),
     updatedAt: r.updated_at.getTime(),
@@ -120,6 +125,7 @@ export function configHash(s: SaleConfig & { seed: Buffer }): Record<string, str
     mode: s.queueMode,
     windowMs: String(s.windowSeconds * 1000),
     paused: s.paused ? '1' : '0',
+    powDifficulty: String(s.powDifficulty),
     seed: s.seed.toString('hex'),
   };
 }
@@ -140,6 +146,7 @@ function fromConfigHash(id: string, h: Record<string, string>): SaleConfig {
     queueMode: h.mode as QueueMode,
     windowSeconds: Number(h.windowMs) / 1000,
     paused: h.paused === '1',
+    powDifficulty: Number(h.powDifficulty ?? 0),
   };
 }
 
@@ -170,9 +177,9 @@ export class SaleStore {
     try {
       const res = await this.pool.query<SaleRow>(
         `INSERT INTO sales (id, name, stock, starts_at, prequeue_opens_at, ends_at, rate_per_minute, max_active,
-           checkout_seconds, max_per_shopper, queue_mode, window_seconds, paused, fairness_seed)
+           checkout_seconds, max_per_shopper, queue_mode, window_seconds, paused, fairness_seed, pow_difficulty)
          VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), to_timestamp($5 / 1000.0), to_timestamp($6 / 1000.0), $7, $8,
-           $9, $10, $11, $12, $13, $14)
+           $9, $10, $11, $12, $13, $14, $15)
          RETURNING *`,
         [
           config.id,
@@ -189,6 +196,7 @@ export class SaleStore {
           config.windowSeconds,
           config.paused,
           seed,
+          config.powDifficulty,
         ],
       );
       row = res.rows[0]!;
@@ -383,6 +391,11 @@ export class SaleStore {
       [saleId],
     );
     return rows.map((r) => ({ visitorId: r.visitor_id, orderId: r.order_id }));
+  }
+
+  async orderCount(saleId: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>('SELECT count(*) AS n FROM orders WHERE sale_id = $1', [saleId]);
+    return Number(rows[0]!.n);
   }
 
   /** A shopper's order in PostgreSQL, if any (for a visitor restored from a ticket). */

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import { AdmissionTokens } from '../admission-token.js';
+import { ProofOfWork } from '../proof-of-work.js';
 import { TicketSigner } from '../queue-ticket.js';
 import { keyRingFromDatabase, keyRingFromJwks, sharedSecret, type KeyRing } from '../signing-keys.js';
 import { VisitorCookie } from '../visitor-id.js';
@@ -10,6 +11,7 @@ declare module 'fastify' {
     tickets: TicketSigner;
     admissions: AdmissionTokens;
     visitorCookie: VisitorCookie;
+    proofOfWork: ProofOfWork;
   }
 }
 
@@ -23,6 +25,7 @@ export default fp(
     app.decorate('tickets', new TicketSigner([ticketSecret], config.issuer));
     app.decorate('admissions', new AdmissionTokens(keys, config.issuer));
     app.decorate('visitorCookie', new VisitorCookie(ticketSecret));
+    app.decorate('proofOfWork', new ProofOfWork(ticketSecret));
   },
   { name: 'tokens', dependencies: ['config', 'postgres'] },
 );

@@ -30,6 +30,7 @@ function view(s: SaleRecord) {
     queueMode: s.queueMode,
     windowSeconds: s.windowSeconds,
     paused: s.paused,
+    powDifficulty: s.powDifficulty,
     seedCommitment: seedCommitment(s.seed),
     createdAt: iso(s.createdAt)!,
     updatedAt: iso(s.updatedAt)!,
@@ -60,6 +61,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
         queueMode: b.queueMode ?? 'prequeue-random',
         windowSeconds: b.windowSeconds ?? 30,
         paused: b.paused ?? false,
+        powDifficulty: b.powDifficulty ?? 0,
       });
       req.log.info({ saleId: sale.id }, 'sale created');
       return reply.code(201).send(view(sale));

@@ -65,6 +65,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         checkoutSeconds: sale.checkoutSeconds,
         queueMode: sale.queueMode,
         windowSeconds: sale.windowSeconds,
+        powDifficulty: sale.powDifficulty,
         serverTime: iso(sale.now)!,
       };
     },
@@ -98,10 +99,43 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         const visitorId = otherClaims?.ok ? otherClaims.claims.sub : app.visitorCookie.open(req.cookies[VISITOR_COOKIE]);
         if (visitorId) who = { visitorId };
       }
+      const proofHeader = req.headers['x-proof-of-work'];
+      if (typeof proofHeader === 'string') {
+        const proof = app.proofOfWork.verify(proofHeader, saleId);
+        if (!proof.ok) throw new AppError('POW_INVALID', `the proof of work is not valid: ${proof.reason}`);
+        who = { ...who, proof: { nonce: proof.nonce, bits: proof.bits } };
+      }
       const joined = await app.queue.join(saleId, who);
       setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId));
       reply.code(joined.created ? 201 : 200);
       return { visitorId: joined.visitorId, ticket: joined.ticket, ...standingBody(joined.standing) };
+    },
+  );
+
+  app.get(
+    '/api/sales/:saleId/challenge',
+    {
+      schema: {
+        tags: ['shopper'],
+        summary: 'a proof-of-work challenge, for sales that ask for one on join',
+        params: SaleIdParams,
+        response: {
+          200: Type.Object({
+            challenge: Type.String(),
+            difficulty: Type.Integer({ description: 'leading zero bits SHA-256(challenge + ":" + solution) must have' }),
+            expiresAt: Type.String({ format: 'date-time' }),
+          }),
+          404: ErrorResponse,
+          ...commonErrors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const sale = await app.sales.live(req.params.saleId);
+      if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
+      const { challenge, expiresAt } = app.proofOfWork.challenge(sale.id);
+      reply.header('cache-control', 'no-store');
+      return { challenge, difficulty: sale.powDifficulty, expiresAt: new Date(expiresAt * 1000).toISOString() };
     },
   );
 

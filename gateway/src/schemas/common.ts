@@ -9,6 +9,8 @@ export const ErrorResponse = Type.Object(
     message: Type.String(),
     orderId: Type.Optional(Type.String()),
     remaining: Type.Optional(Type.Integer()),
+    difficulty: Type.Optional(Type.Integer()),
+    challengeUrl: Type.Optional(Type.String()),
   },
   { $id: 'ErrorResponse', description: 'every error answer' },
 );

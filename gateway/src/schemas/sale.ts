@@ -20,6 +20,7 @@ export const PublicSale = Type.Object({
   checkoutSeconds: Type.Integer(),
   queueMode: QueueModeSchema,
   windowSeconds: Type.Integer(),
+  powDifficulty: Type.Integer({ description: 'leading zero bits a join proof of work needs; 0: none' }),
   serverTime: DateTime,
 });
 
@@ -35,6 +36,7 @@ const saleFields = {
   maxPerShopper: Type.Integer({ minimum: 1, maximum: 100 }),
   queueMode: QueueModeSchema,
   windowSeconds: Type.Integer({ minimum: 0, maximum: 86_400, description: 'fairness window after the start; 0 = strict FIFO' }),
+  powDifficulty: Type.Integer({ minimum: 0, maximum: 32, description: 'proof of work on join: leading zero bits (0: off; 16 is ~65,000 hashes)' }),
 };
 
 export const CreateSaleBody = Type.Object(
@@ -52,6 +54,7 @@ export const CreateSaleBody = Type.Object(
     queueMode: Type.Optional(saleFields.queueMode),
     windowSeconds: Type.Optional(saleFields.windowSeconds),
     paused: Type.Optional(Type.Boolean()),
+    powDifficulty: Type.Optional(saleFields.powDifficulty),
   },
   { additionalProperties: false },
 );
@@ -71,6 +74,7 @@ export const UpdateSaleBody = Type.Object(
     queueMode: Type.Optional(saleFields.queueMode),
     windowSeconds: Type.Optional(saleFields.windowSeconds),
     paused: Type.Optional(Type.Boolean()),
+    powDifficulty: Type.Optional(saleFields.powDifficulty),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -92,6 +96,7 @@ export const AdminSale = Type.Object({
   queueMode: QueueModeSchema,
   windowSeconds: Type.Integer(),
   paused: Type.Boolean(),
+  powDifficulty: Type.Integer(),
   seedCommitment: Type.String(),
   createdAt: DateTime,
   updatedAt: DateTime,

@@ -7,8 +7,6 @@ import { decodeJwt } from 'jose';
 import { AppError, errorBody } from '../../errors.js';
 import { bearerToken, TICKET_COOKIE } from '../../http/credentials.js';
 
-const NO_VISITOR = 'anonymous';
-
 declare module 'fastify' {
   interface FastifyInstance {
     /** per-route limiters for the shopper routes (empty when limits are off) */
@@ -22,7 +20,8 @@ declare module 'fastify' {
  * - load shedding: past the event-loop delay limit, answer `503` + `Retry-After` at once
  *   rather than queueing work the process cannot finish in time;
  * - rate limits on the shopper routes, in Redis so that every gateway counts the same:
- *   per visitor (the ticket's or admission token's subject) and, when configured, per IP.
+ *   per visitor (the ticket's or admission token's subject) and, for requests without an
+ *   identity (new visitors), per IP when configured.
  */
 export default fp(
   async (app) => {
@@ -75,43 +74,42 @@ export default fp(
           new AppError('RATE_LIMITED', `too many requests: at most ${ctx.max} per ${ctx.after}`, undefined, Math.max(1, Math.ceil(ctx.ttl / 1000))),
       });
 
-      /** the visitor a request speaks for: ticket (header or cookie) or admission token subject */
-      const visitorKey = (req: FastifyRequest): string => {
+      /**
+       * One limiter per route (the plugin runs only the first limiter a request meets): a
+       * request that speaks for a visitor (ticket, cookie or admission token subject) counts
+       * against that visitor; one without an identity (a new visitor's first join) counts
+       * against its address, which is what bounds a bot that drops its cookies to get new
+       * places.
+       */
+      const requestKey = (req: FastifyRequest): string => {
         const token = bearerToken(req) ?? req.cookies[TICKET_COOKIE];
         if (token) {
           const ticket = app.tickets.verify(token);
           if (ticket.ok) return `v:${ticket.claims.sub}`;
           try {
-            // an admission token: its subject is only a bucket name here; the token itself is
-            // verified by the route
+            // an admission token: its subject is only a bucket name here; the route verifies it
             const sub = decodeJwt(token).sub;
             if (typeof sub === 'string' && sub.length <= 64) return `v:${sub}`;
           } catch {
-            // not a JWT: fall through to the address
+            // not a JWT: the address stands in
           }
         }
-        // a new visitor has no identity yet: the per-IP limit (when configured) covers them
-        return NO_VISITOR;
+        return `ip:${req.ip}`;
       };
-      const perVisitor = (max: number, groupId: string) =>
+      const perIp = config.rateLimits.perIpPerMinute;
+      const limiter = (perVisitor: number, groupId: string) =>
         app.rateLimit({
-          max,
           timeWindow: 60_000,
-          keyGenerator: visitorKey,
+          keyGenerator: requestKey,
           groupId,
-          allowList: (_req, key) => key === NO_VISITOR,
+          max: async (_req, key) => (key.startsWith('ip:') ? perIp : perVisitor),
+          // no per-IP limit configured: requests without an identity are not counted
+          allowList: (_req, key) => perIp === 0 && key.startsWith('ip:'),
         }) as onRequestHookHandler;
-      const perIp = (groupId: string) =>
-        app.rateLimit({ max: config.rateLimits.perIpPerMinute, timeWindow: 60_000, groupId: `${groupId}-ip` }) as onRequestHookHandler;
 
-      limits.join.push(perVisitor(config.rateLimits.joinPerVisitorPerMinute, 'join'));
-      limits.status.push(perVisitor(config.rateLimits.statusPerVisitorPerMinute, 'status'));
-      limits.purchase.push(perVisitor(config.rateLimits.purchasePerVisitorPerMinute, 'purchase'));
-      if (config.rateLimits.perIpPerMinute > 0) {
-        limits.join.push(perIp('join'));
-        limits.status.push(perIp('status'));
-        limits.purchase.push(perIp('purchase'));
-      }
+      limits.join.push(limiter(config.rateLimits.joinPerVisitorPerMinute, 'join'));
+      limits.status.push(limiter(config.rateLimits.statusPerVisitorPerMinute, 'status'));
+      limits.purchase.push(limiter(config.rateLimits.purchasePerVisitorPerMinute, 'purchase'));
     }
     app.decorate('limits', limits);
   },

@@ -17,11 +17,14 @@
   ARGV[2] fraction     the visitor's random part in [0, 1), as a decimal string
   ARGV[3] ticketScore  the score from the visitor's valid ticket, or '' when none
   ARGV[4] op           'join' (may place a new visitor) or 'status' (only restores from a ticket)
+  ARGV[5] powNonce     the nonce of a verified proof-of-work challenge, or '' when none
+  ARGV[6] powBits      the leading zero bits that proof has
 
   Returns an array:
     { 'NOT_FOUND' }                               no such sale
     { 'UNKNOWN', saleStatus, ... }                'status' for a visitor never seen, no ticket
     { 'REFUSED', saleStatus, ... }                'join' while scheduled, sold out or ended
+    { 'POW_REQUIRED', difficulty } | { 'POW_REUSED' }   a new place needs a fresh, sufficient proof of work
     { outcome, saleStatus, state, score, rank, waiting, remaining, startsAt, rate, jti, expiresAt, admSeq, orderId,
       maxPerShopper, admittedTotal }
       admittedTotal  shoppers admitted so far: position + admittedTotal stays about constant while
@@ -34,7 +37,7 @@
 
 local cfgKey, queueKey, visitorsKey, seqKey, stockKey, admittedKey, stateKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local visitor, fraction, ticketScore, op = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local visitor, fraction, ticketScore, op, powNonce = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local cfg = hash_map(cfgKey)
 if cfg.startsAt == nil then return { 'NOT_FOUND' } end
@@ -92,6 +95,14 @@ elseif op ~= 'join' then
   return { 'UNKNOWN', status }
 else
   if status == 'scheduled' or status == 'sold_out' or status == 'ended' then return { 'REFUSED', status } end
+  local difficulty = tonumber(cfg.powDifficulty or '0')
+  if difficulty > 0 then
+    -- one solved challenge buys one place: its nonce is spent here (the key lives as long as
+    -- the challenge could, and shares the sale's hash tag)
+    if powNonce == '' or tonumber(ARGV[6]) < difficulty then return { 'POW_REQUIRED', difficulty } end
+    local spent = redis.call('SET', KEYS[1] .. ':pow:' .. powNonce, '1', 'NX', 'PX', 180000)
+    if not spent then return { 'POW_REUSED' } end
+  end
   local mode = cfg.mode
   if mode == 'fifo' then
     score = redis.call('INCR', seqKey)
