@@ -28,6 +28,8 @@ export interface AdmissionLoopOptions {
   /** most admitted in one tick, whatever the rate */
   readonly maxBatch?: number;
   readonly reconcileEveryMs?: number;
+  /** called when this gateway takes (true) or loses (false) the lead of a sale */
+  readonly onLeadership?: (saleId: string, leading: boolean) => void;
   /** called by the leader after each tick; errors are the caller's to log */
   readonly onTick?: (tick: AdmissionTick) => Promise<void> | void;
 }
@@ -109,10 +111,16 @@ export class AdmissionLoop {
     const k = this.#o.keyspace.sale(saleId);
     const [held, epoch, changed] = await redis.leader(k.leader, k.leaderEpoch, this.#o.ownerId, tickMs * 4, '0');
     if (!held) {
-      if (this.#leading.delete(saleId)) logger.info({ saleId }, 'admission leadership lost');
+      if (this.#leading.delete(saleId)) {
+        logger.info({ saleId }, 'admission leadership lost');
+        this.#o.onLeadership?.(saleId, false);
+      }
       return undefined;
     }
-    if (changed || !this.#leading.has(saleId)) logger.info({ saleId, epoch }, 'admission leader for sale');
+    if (changed || !this.#leading.has(saleId)) {
+      logger.info({ saleId, epoch }, 'admission leader for sale');
+      this.#o.onLeadership?.(saleId, true);
+    }
     this.#leading.set(saleId, epoch);
 
     // with no way to accept orders, admitting shoppers would only burn their checkout window

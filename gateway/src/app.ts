@@ -15,6 +15,7 @@ import admissionPlugin, { type AdmissionPluginOptions } from './plugins/admissio
 import amqpPlugin from './plugins/amqp.js';
 import metricsPlugin from './plugins/metrics.js';
 import protectionPlugin from './plugins/external/protection.js';
+import openapiPlugin from './plugins/openapi.js';
 import pagesPlugin from './plugins/pages.js';
 import postgresPlugin from './plugins/postgres.js';
 import realtimePlugin from './plugins/realtime.js';
@@ -115,6 +116,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(realtimePlugin);
   await app.register(admissionPlugin, options.admission ?? {});
 
+  await app.register(openapiPlugin);
   await app.register(healthRoutes);
   await app.register(shopperRoutes);
   await app.register(adminRoutes);

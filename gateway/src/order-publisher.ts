@@ -21,6 +21,8 @@ export interface OrderPublisherOptions {
   readonly queue: string;
   readonly confirmTimeoutMs: number;
   readonly logger: FastifyBaseLogger;
+  /** observes each publish: seconds until the broker's answer, and how it ended */
+  readonly onConfirm?: (seconds: number, result: 'confirmed' | 'refused' | 'timeout') => void;
 }
 
 export class OrderPublisher {
@@ -108,11 +110,15 @@ export class OrderPublisher {
   publish(orderId: string, body: string): Promise<void> {
     const channel = this.#channel;
     if (!channel) return Promise.reject(new PublishUnavailableError('order queue unavailable'));
+    const started = process.hrtime.bigint();
+    const observe = (result: 'confirmed' | 'refused' | 'timeout') =>
+      this.opts.onConfirm?.(Number(process.hrtime.bigint() - started) / 1e9, result);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
         if (settled) return;
         settled = true;
+        observe('timeout');
         reject(new PublishUnavailableError('broker did not confirm in time'));
       }, this.opts.confirmTimeoutMs);
       try {
@@ -125,6 +131,7 @@ export class OrderPublisher {
             if (settled) return;
             settled = true;
             clearTimeout(timer);
+            observe(err ? 'refused' : 'confirmed');
             if (err) reject(new PublishUnavailableError('broker refused the message'));
             else resolve();
           },

@@ -30,7 +30,11 @@ export default fp<AdmissionPluginOptions>(
       tickMs: app.config.tickMs,
       oversubscription: app.config.oversubscription,
       ownerId: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`,
-      onTick: (tick) => app.realtime.broadcastTick(tick),
+      onTick: (tick) => {
+        app.metrics.observeTick(tick);
+        return app.realtime.broadcastTick(tick);
+      },
+      onLeadership: (saleId, leading) => app.metrics.leadership(saleId, leading),
     });
     app.decorate('admissionLoop', loop);
     if (opts.autostart !== false) app.addHook('onReady', async () => loop.start());
@@ -39,5 +43,5 @@ export default fp<AdmissionPluginOptions>(
       await loop.stop();
     });
   },
-  { name: 'admission', dependencies: ['redis', 'amqp', 'services', 'realtime'] },
+  { name: 'admission', dependencies: ['redis', 'amqp', 'services', 'realtime', 'metrics'] },
 );

@@ -15,6 +15,7 @@ export default fp(
       queue: app.config.ordersQueue,
       confirmTimeoutMs: app.config.publishTimeoutMs,
       logger: app.log,
+      onConfirm: (seconds, result) => app.metrics.publishConfirm.observe({ result }, seconds),
     });
     await publisher.start();
     app.decorate('publisher', publisher);
@@ -23,5 +24,5 @@ export default fp(
       await publisher.close();
     });
   },
-  { name: 'amqp', dependencies: ['config'] },
+  { name: 'amqp', dependencies: ['config', 'metrics'] },
 );

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AdmissionTick } from '../admission-loop.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,6 +12,13 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly purchases: Counter<'outcome'>;
+  readonly publishConfirm: Histogram<'result'>;
+  /** the leader's figures after each tick of a sale */
+  observeTick(tick: AdmissionTick): void;
+  /** this gateway took or lost the lead of a sale */
+  leadership(saleId: string, leading: boolean): void;
+  /** what reads the live socket count */
+  socketConnections(read: () => number): void;
 }
 
 /**
@@ -34,7 +42,77 @@ export default fp(
       labelNames: ['outcome'] as const,
       registers: [registry],
     });
-    app.decorate('metrics', { registry, httpDuration, purchases });
+    const publishConfirm = new Histogram({
+      name: 'vr_publish_confirm_duration_seconds',
+      help: 'time from publishing an order to the broker confirm (or refusal)',
+      labelNames: ['result'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+    // per-sale figures: only the sale's leader reports them, so a sum or max over gateways is
+    // the sale's value; a gateway that loses the lead drops its series
+    const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['sale'] as const, registers: [registry] });
+    const waiting = gauge('vr_queue_waiting', 'shoppers waiting in the queue');
+    const active = gauge('vr_admitted_active', 'shoppers admitted and inside their checkout window');
+    const remaining = gauge('vr_stock_remaining', 'units still reservable');
+    const effectiveRate = gauge('vr_admission_rate_per_minute', 'the admission rate in force (the marketer’s, or the closed loop’s)');
+    const admissions = new Counter({
+      name: 'vr_admissions_total',
+      help: 'shoppers admitted (counted by the leader only)',
+      labelNames: ['sale'] as const,
+      registers: [registry],
+    });
+    const admittedPerTick = new Histogram({
+      name: 'vr_admissions_per_tick',
+      help: 'shoppers admitted in one tick',
+      buckets: [0, 1, 2, 5, 10, 25, 50, 100, 250, 1000],
+      registers: [registry],
+    });
+    const leaderChanges = new Counter({
+      name: 'vr_admission_leader_changes_total',
+      help: 'times this gateway took or lost the admission lead of a sale',
+      labelNames: ['change'] as const,
+      registers: [registry],
+    });
+    const leading = new Gauge({ name: 'vr_admission_leading', help: 'sales this gateway leads', registers: [registry] });
+    let readSockets: () => number = () => 0;
+    new Gauge({
+      name: 'vr_socketio_connections',
+      help: 'socket.io connections on this gateway',
+      registers: [registry],
+      collect() {
+        this.set(readSockets());
+      },
+    });
+    const ledSales = new Set<string>();
+
+    app.decorate('metrics', {
+      registry,
+      httpDuration,
+      purchases,
+      publishConfirm,
+      observeTick(tick: AdmissionTick) {
+        const sale = { sale: tick.saleId };
+        waiting.set(sale, tick.waiting);
+        active.set(sale, tick.active);
+        remaining.set(sale, tick.remaining);
+        effectiveRate.set(sale, tick.ratePerMinute);
+        admissions.inc(sale, tick.admitted.length);
+        admittedPerTick.observe(tick.admitted.length);
+      },
+      leadership(saleId: string, isLeader: boolean) {
+        leaderChanges.inc({ change: isLeader ? 'taken' : 'lost' });
+        if (isLeader) ledSales.add(saleId);
+        else {
+          ledSales.delete(saleId);
+          for (const g of [waiting, active, remaining, effectiveRate]) g.remove({ sale: saleId });
+        }
+        leading.set(ledSales.size);
+      },
+      socketConnections(read: () => number) {
+        readSockets = read;
+      },
+    });
 
     app.addHook('onResponse', async (req, reply) => {
       const route = req.routeOptions.url ?? 'unmatched';

@@ -108,6 +108,7 @@ export default fp(
     });
 
     app.decorate('realtime', realtime);
+    app.metrics.socketConnections(() => realtime.connections);
     // sockets first, so that the HTTP server can finish closing
     app.addHook('preClose', async () => {
       io.local.disconnectSockets(true);
@@ -117,5 +118,5 @@ export default fp(
       await Promise.all([pub, sub, events].map((c) => c.quit().catch(() => c.disconnect())));
     });
   },
-  { name: 'realtime', dependencies: ['redis', 'tokens', 'services'] },
+  { name: 'realtime', dependencies: ['redis', 'tokens', 'services', 'metrics'] },
 );

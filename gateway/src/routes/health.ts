@@ -27,13 +27,13 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 1_000): Promise<{ s
 const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/healthz',
-    { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    { schema: { tags: ['operations'], summary: 'liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }),
   );
 
   app.get(
     '/readyz',
-    { schema: { response: { 200: Readiness, 503: Readiness } } },
+    { schema: { tags: ['operations'], summary: 'readiness, naming each dependency', response: { 200: Readiness, 503: Readiness } } },
     async (_req, reply) => {
       const [redis, postgres, rabbitmq] = await Promise.all([
         check(() => app.redis.ping()),
@@ -47,7 +47,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  app.get('/.well-known/jwks.json', async (_req, reply) => {
+  app.get('/.well-known/jwks.json', { schema: { tags: ['operations'], summary: 'public keys that verify admission tokens' } }, async (_req, reply) => {
     reply.header('cache-control', 'public, max-age=300');
     return app.keys.jwks();
   });
