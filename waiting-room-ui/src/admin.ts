@@ -170,14 +170,13 @@ class Console {
           location.hash = encodeURIComponent(s.id);
         });
         if (s.id === this._selected?.id) watch.setAttribute('aria-current', 'true');
+        const facts = `${s.id} · ${count(s.ratePerMinute)}/min${s.paused ? ' · paused' : ''}`;
         return h(
           'tr',
           {},
-          h('th', { scope: 'row' }, watch, h('span', { class: 'muted small' }, ` ${s.id}`)),
+          h('th', { scope: 'row' }, watch, h('span', { class: 'muted small sale-facts' }, facts)),
           h('td', {}, localTime(s.startsAt)),
           h('td', { class: 'num' }, `${count(s.sold)} / ${count(s.stock)}`),
-          h('td', { class: 'num' }, `${count(s.ratePerMinute)}/min`),
-          h('td', {}, s.paused ? 'paused' : ''),
         );
       });
     this._salesBody.replaceChildren(...rows);
@@ -249,9 +248,10 @@ class Console {
     };
     for (const [k, v] of Object.entries(kpi)) setText(byId(`kpi-${k}`), count(v));
 
-    const to = s.at;
-    const from = to - WINDOW_MS;
     const h = this._history;
+    // the window grows with the watching, from half a minute up to WINDOW_MS
+    const to = s.at;
+    const from = to - Math.min(WINDOW_MS, Math.max(30_000, to - (h.firstAt ?? to)));
     const markers = h.markers;
     this._charts.waiting.draw([{ name: 'waiting', points: h.series((x) => x.waiting), className: 's-waiting' }], markers, from, to);
     this._charts.admissions.draw(

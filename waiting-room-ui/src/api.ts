@@ -15,6 +15,7 @@ import {
   type PublicSale,
   type Standing,
 } from './shapes.js';
+import { solveChallenge } from './proof-of-work.js';
 
 export interface Failure {
   ok: false;
@@ -42,6 +43,7 @@ export interface RequestOptions {
   token?: string | null;
   body?: unknown;
   timeoutMs?: number;
+  headers?: Record<string, string>;
 }
 
 function retryAfter(res: Response): number | null {
@@ -54,7 +56,7 @@ function retryAfter(res: Response): number | null {
 }
 
 export async function request<T>(path: string, parse: (v: unknown) => T, opts: RequestOptions = {}): Promise<Result<T>> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   const ctl = new AbortController();
@@ -110,10 +112,28 @@ export function isTransient(f: Failure): boolean {
 
 const sale = (saleId: string) => `/api/sales/${encodeURIComponent(saleId)}`;
 
+function parseChallenge(v: unknown): { challenge: string; difficulty: number } {
+  const o = v as { challenge?: unknown; difficulty?: unknown } | null;
+  if (!o || typeof o.challenge !== 'string' || typeof o.difficulty !== 'number') throw new ShapeError('challenge');
+  return { challenge: o.challenge, difficulty: o.difficulty };
+}
+
 export const shopperApi = {
   sale: (saleId: string) => request<PublicSale>(sale(saleId), parsePublicSale),
-  join: (saleId: string, ticket: string | null) =>
-    request<Joined>(`${sale(saleId)}/queue`, parseJoined, { method: 'POST', token: ticket, body: {} }),
+  /** joins; when the sale asks for a proof of work, fetches a challenge, solves it and joins with it */
+  join: async (saleId: string, ticket: string | null): Promise<Result<Joined>> => {
+    const first = await request<Joined>(`${sale(saleId)}/queue`, parseJoined, { method: 'POST', token: ticket, body: {} });
+    if (first.ok || first.code !== 'POW_REQUIRED') return first;
+    const challenge = await request(`${sale(saleId)}/challenge`, parseChallenge);
+    if (!challenge.ok) return challenge;
+    const solution = await solveChallenge(challenge.value.challenge, challenge.value.difficulty);
+    return request<Joined>(`${sale(saleId)}/queue`, parseJoined, {
+      method: 'POST',
+      token: ticket,
+      body: {},
+      headers: { 'x-proof-of-work': `${challenge.value.challenge}:${solution}` },
+    });
+  },
   me: (saleId: string, ticket: string | null) => request<Standing>(`${sale(saleId)}/queue/me`, parseStanding, { token: ticket }),
   purchase: (saleId: string, admissionToken: string, quantity: number) =>
     request<{ orderId: string; status: OrderStatus }>(`${sale(saleId)}/purchases`, parseOrder, {

@@ -4,9 +4,9 @@
  * Drawn from scratch on every update (a few hundred points): simpler than diffing, and cheap.
  */
 const SVG = 'http://www.w3.org/2000/svg';
-const W = 400;
+const W = 320;
 const H = 150;
-const PAD = { left: 44, right: 8, top: 16, bottom: 20 };
+const PAD = { left: 38, right: 6, top: 16, bottom: 20 };
 
 export interface Series {
   name: string;
@@ -35,7 +35,9 @@ export function niceCeil(v: number): number {
   return 10 * p;
 }
 
-const short = (v: number) => (v >= 10_000 ? `${Math.round(v / 1000)}k` : v >= 1000 ? `${(v / 1000).toFixed(1)}k` : String(Math.round(v)));
+const short = (v: number) =>
+  v >= 10_000 ? `${Math.round(v / 1000)}k` : v >= 1000 ? `${(v / 1000).toFixed(1)}k` : Number.isInteger(v) ? String(v) : v.toFixed(1);
+const ago = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s ago` : `${Math.round(ms / 60_000)} min ago`);
 
 export class LineChart {
   private readonly _svg: SVGSVGElement;
@@ -51,7 +53,7 @@ export class LineChart {
   draw(series: readonly Series[], markers: readonly Marker[], from: number, to: number): void {
     const s = this._svg;
     s.replaceChildren();
-    const max = niceCeil(Math.max(1, ...series.flatMap((x) => x.points.map((p) => p[1]))));
+    const max = niceCeil(Math.max(4, ...series.flatMap((x) => x.points.map((p) => p[1]))));
     const x = (t: number) => PAD.left + ((t - from) / Math.max(1, to - from)) * (W - PAD.left - PAD.right);
     const y = (v: number) => H - PAD.bottom - (v / max) * (H - PAD.top - PAD.bottom);
 
@@ -61,9 +63,8 @@ export class LineChart {
       label.textContent = short(v);
       s.append(label);
     }
-    const minutes = Math.round((to - from) / 60_000);
     const left = svg('text', { x: PAD.left, y: H - 4, class: 'tick' });
-    left.textContent = `${minutes} min ago`;
+    left.textContent = ago(to - from);
     const right = svg('text', { x: W - PAD.right, y: H - 4, 'text-anchor': 'end', class: 'tick' });
     right.textContent = 'now';
     s.append(left, right);
@@ -93,7 +94,7 @@ export class LineChart {
       if (pts.length === 0) return `${ser.name}: no data yet`;
       return `${ser.name} from ${short(pts[0]![1])} to ${short(pts[pts.length - 1]![1])}`;
     });
-    s.setAttribute('aria-label', `${this.title}, last ${minutes} minutes: ${parts.join('; ')}${markers.length ? `; ${markers.length} changes marked` : ''}`);
+    s.setAttribute('aria-label', `${this.title}, from ${ago(to - from)} to now: ${parts.join('; ')}${markers.length ? `; ${markers.length} changes marked` : ''}`);
     this.host.dataset.points = String(series[0]?.points.length ?? 0);
   }
 }

@@ -20,6 +20,7 @@ export interface LiveHandlers {
 
 export class LiveChannel {
   private _socket: Socket | null = null;
+  private _auth: string | null = null;
   private _state: LiveState = 'down';
 
   constructor(
@@ -33,7 +34,11 @@ export class LiveChannel {
 
   /** (re)connects with this ticket, or as a follower of the sale when there is none */
   connect(ticket: string | null): void {
+    const auth = ticket ?? `sale:${this.saleId}`;
+    // already connected (or reconnecting) as the same shopper: nothing to change
+    if (this._socket && this._auth === auth && this._socket.active) return;
     this.close();
+    this._auth = auth;
     const socket = io({
       auth: ticket ? { ticket } : { saleId: this.saleId },
       reconnectionDelay: 1000,

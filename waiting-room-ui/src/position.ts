@@ -42,11 +42,12 @@ export class PositionTracker {
     return p === null ? null : p - 1;
   }
 
-  /** share of the way from the first known position to the front, 0..1 */
+  /** share of the way from the first known position to the front (1 = next), 0..1 */
   get progress(): number {
     const p = this.position;
     if (p === null || this._first === null) return 0;
-    return Math.min(1, Math.max(0, (this._first - p + 1) / this._first));
+    if (this._first <= 1) return 1;
+    return Math.min(1, Math.max(0, (this._first - p) / (this._first - 1)));
   }
 
   reset(): void {

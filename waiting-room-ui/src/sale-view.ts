@@ -171,7 +171,8 @@ export class SaleView {
     setText(this._outcomeAction, label);
   }
 
-  connection(state: 'live' | 'polling' | 'connecting', everyMs?: number): void {
+  connection(state: 'live' | 'polling' | 'connecting' | 'off', everyMs?: number): void {
+    show(this._connection, state !== 'off');
     this._connection.dataset.state = state;
     setText(
       this._connectionText,

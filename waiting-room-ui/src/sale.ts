@@ -235,6 +235,7 @@ class WaitingRoom implements CheckoutHost {
       },
     });
     this._view.card('outcome', 'retrying');
+    this._render();
   }
 
   // --- what the server says -------------------------------------------------------------
@@ -510,8 +511,10 @@ class WaitingRoom implements CheckoutHost {
 
   private _render(): void {
     const phase = this._phase;
-    // connection line
-    if (this.live()) this._view.connection('live');
+    // connection line (nothing to follow once the story is over)
+    if (phase === 'sold_out' || phase === 'ended' || phase === 'not_found' || phase === 'error' || phase === 'retrying') {
+      this._view.connection('off');
+    } else if (this.live()) this._view.connection('live');
     else if (this._poller.active && (phase === 'prequeue' || phase === 'queued')) this._view.connection('polling', this._pollEveryMs);
     else this._view.connection('connecting');
 

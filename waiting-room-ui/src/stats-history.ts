@@ -16,6 +16,11 @@ export class StatsHistory {
   private readonly _samples: SaleStats[] = [];
   private readonly _markers: (Marker & { key: string })[] = [];
 
+  /** when the first sample still kept was taken */
+  get firstAt(): number | undefined {
+    return this._samples[0]?.at;
+  }
+
   get latest(): SaleStats | undefined {
     return this._samples[this._samples.length - 1];
   }

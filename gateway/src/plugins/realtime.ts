@@ -54,15 +54,23 @@ export default fp(
 
     io.use((socket, next) => {
       const auth = (socket.handshake.auth ?? {}) as { ticket?: unknown; saleId?: unknown };
-      const ticket = typeof auth.ticket === 'string' ? auth.ticket : cookieValue(socket.handshake.headers.cookie, TICKET_COOKIE);
-      if (ticket) {
-        const result = app.tickets.verify(ticket);
+      const wantedSale = typeof auth.saleId === 'string' && isSaleId(auth.saleId) ? auth.saleId : undefined;
+      if (typeof auth.ticket === 'string') {
+        const result = app.tickets.verify(auth.ticket, wantedSale);
         if (!result.ok) return next(Object.assign(new Error(result.code), { data: { code: result.code } }));
         socket.data = { saleId: result.claims.sale, visitorId: result.claims.sub };
         return next();
       }
-      if (typeof auth.saleId === 'string' && isSaleId(auth.saleId)) {
-        socket.data = { saleId: auth.saleId };
+      // the cookie holds the ticket of the sale joined last: it speaks for this socket only
+      // when it is for the sale the page asks about
+      const cookie = cookieValue(socket.handshake.headers.cookie, TICKET_COOKIE);
+      const fromCookie = cookie ? app.tickets.verify(cookie, wantedSale) : undefined;
+      if (fromCookie?.ok) {
+        socket.data = { saleId: fromCookie.claims.sale, visitorId: fromCookie.claims.sub };
+        return next();
+      }
+      if (wantedSale) {
+        socket.data = { saleId: wantedSale };
         return next();
       }
       return next(Object.assign(new Error('INVALID_TICKET'), { data: { code: 'INVALID_TICKET' } }));

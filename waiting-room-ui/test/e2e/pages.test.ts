@@ -1,9 +1,9 @@
 /**
  * The pages in a real browser (Debian's chromium through playwright-core), against the built
  * gateway and order worker as real processes on an isolated database, orders queue and Redis
- * prefix. Every page runs under a strict Content-Security-Policy (`script-src 'self'`, no
- * inline styles) added to its HTML answer here, and a page error or CSP violation fails the
- * test. Each state is saved to test-results/screenshots/<state>.png for people to look at.
+ * prefix. The pages carry a strict Content-Security-Policy of their own (`script-src 'self'`,
+ * `style-src 'self'`); a page error or a CSP violation fails the test. Each state is saved to
+ * test-results/screenshots/<state>.png for people to look at.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -18,9 +18,6 @@ import { freePort, startService, waitForHttp, waitForOutput, type Service } from
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
 const ADMIN_KEY = 'ui-e2e-admin-key-0123456789';
-const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
 const PHONE = { width: 360, height: 740 };
 
 let db: TestDatabase;
@@ -155,12 +152,6 @@ async function newContext(opts: { phone?: boolean } = {}): Promise<BrowserContex
     timezoneId: 'Europe/London',
   });
   contexts.push(context);
-  // the policy the gateway will send: no inline script or style may be needed
-  await context.route(/\/(sales\/[^/?]+|admin)(\?.*)?$/, async (route) => {
-    if (route.request().resourceType() !== 'document') return route.continue();
-    const response = await route.fetch();
-    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': CSP } });
-  });
   context.on('page', (page) => watch(page));
   return context;
 }
@@ -195,7 +186,9 @@ describe('the waiting room and the console in a browser', () => {
     });
     await joinMany(saleId, 20);
     const page = await (await newContext()).newPage();
-    await page.goto(`${base}/sales/${saleId}`);
+    const answer = await page.goto(`${base}/sales/${saleId}`);
+    // the page's own policy: nothing inline could run
+    expect(await answer!.text()).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self';`);
 
     await waitState(page, 'prequeue');
     expect(await text(page, '#sale-name')).toBe('Velvet sneakers drop');
@@ -278,6 +271,25 @@ describe('the waiting room and the console in a browser', () => {
     // and the line moving reaches it by polling alone
     await patchSale(saleId, { ratePerMinute: 6_000 });
     await waitState(polling, 'admitted', 20_000);
+    await shot(polling, 'checkout-phone');
+  });
+
+  it('(f) a sale that asks for a proof of work: the page solves the challenge and takes its place', async () => {
+    const saleId = await createSale({ powDifficulty: 12 });
+    // without a proof the gateway refuses a new place
+    expect((await api('POST', `/api/sales/${saleId}/queue`, undefined, {})).body.code).toBe('POW_REQUIRED');
+    const context = await newContext();
+    const page = await context.newPage();
+    await page.goto(`${base}/sales/${saleId}`);
+    await waitState(page, 'queued', 30_000);
+    await page.waitForFunction(() => /^\d+$/.test((globalThis as any).document.getElementById('position').textContent));
+    expect(await position(page)).toBe(1);
+    expect((await api('GET', `/api/sales/${saleId}`)).body.waiting).toBe(1);
+    // a refresh keeps the place without a new proof
+    await page.reload();
+    await waitState(page, 'queued');
+    expect((await api('GET', `/api/sales/${saleId}`)).body.waiting).toBe(1);
+    await context.close();
   });
 
   it('(c) waiting shoppers see sold out within one second of the last unit being bought', async () => {
