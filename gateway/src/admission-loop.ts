@@ -11,6 +11,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { OrderPublisher } from './order-publisher.js';
 import type { Reconciler } from './reconciler.js';
+import type { ClosedLoopController } from './closed-loop-controller.js';
 import type { RedisRecovery } from './recovery.js';
 import type { KeySpace } from './redis/keyspace.js';
 
@@ -20,6 +21,7 @@ export interface AdmissionLoopOptions {
   readonly publisher: OrderPublisher;
   readonly reconciler: Reconciler;
   readonly recovery: RedisRecovery;
+  readonly closedLoop?: ClosedLoopController;
   readonly logger: FastifyBaseLogger;
   readonly tickMs: number;
   readonly oversubscription: number;
@@ -45,6 +47,8 @@ export interface AdmissionTick {
   readonly ratePerMinute: number;
   readonly expired: number;
   readonly maxPerShopper: number;
+  /** the closed loop sets this sale's rate */
+  readonly adaptive: boolean;
   readonly admitted: readonly { visitorId: string; jti: string; expiresAt: number; sequence: number }[];
 }
 
@@ -150,7 +154,7 @@ export class AdmissionLoop {
     }
     if (reply[0] !== 'OK') return undefined;
     const admitted: { visitorId: string; jti: string; expiresAt: number; sequence: number }[] = [];
-    for (let i = 10; i + 3 < reply.length; i += 4) {
+    for (let i = 13; i + 3 < reply.length; i += 4) {
       admitted.push({
         visitorId: String(reply[i]),
         jti: String(reply[i + 1]),
@@ -169,8 +173,12 @@ export class AdmissionLoop {
       ratePerMinute: Number(reply[6]),
       expired: Number(reply[7]),
       maxPerShopper: Number(reply[9]),
+      adaptive: Number(reply[10]) === 1,
       admitted,
     };
+    if (tick.adaptive && this.#o.closedLoop) {
+      await this.#o.closedLoop.step(saleId, tick.ratePerMinute, { floor: Number(reply[11]), ceiling: Number(reply[12]) });
+    }
     // the tick's broadcast (one message to the sale's room, one per admitted visitor)
     await this.#o.onTick?.(tick);
 

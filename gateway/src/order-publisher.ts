@@ -32,6 +32,8 @@ export class OrderPublisher {
   #backoffMs = 250;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #lastError: string | undefined;
+  /** publishes since the last health sample: count, failures, summed confirm latency */
+  #window = { count: 0, failed: 0, latencyMs: 0 };
 
   constructor(private readonly opts: OrderPublisherOptions) {}
 
@@ -111,8 +113,13 @@ export class OrderPublisher {
     const channel = this.#channel;
     if (!channel) return Promise.reject(new PublishUnavailableError('order queue unavailable'));
     const started = process.hrtime.bigint();
-    const observe = (result: 'confirmed' | 'refused' | 'timeout') =>
-      this.opts.onConfirm?.(Number(process.hrtime.bigint() - started) / 1e9, result);
+    const observe = (result: 'confirmed' | 'refused' | 'timeout') => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.#window.count++;
+      this.#window.latencyMs += seconds * 1000;
+      if (result !== 'confirmed') this.#window.failed++;
+      this.opts.onConfirm?.(seconds, result);
+    };
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -143,6 +150,17 @@ export class OrderPublisher {
         reject(new PublishUnavailableError(`publish failed: ${(err as Error).message}`));
       }
     });
+  }
+
+  /** Publish health since the last call (average confirm latency, failure share), then resets. */
+  takeHealthSample(): { publishes: number; confirmLatencyMs: number; errorRatio: number } {
+    const w = this.#window;
+    this.#window = { count: 0, failed: 0, latencyMs: 0 };
+    return {
+      publishes: w.count,
+      confirmLatencyMs: w.count ? w.latencyMs / w.count : 0,
+      errorRatio: w.count ? w.failed / w.count : 0,
+    };
   }
 
   /** Messages waiting in the orders queue (not counting those a worker holds unacked). */

@@ -28,6 +28,9 @@ export interface SaleConfig {
   readonly paused: boolean;
   /** leading zero bits a join's proof of work must have; 0: none asked */
   readonly powDifficulty: number;
+  /** closed loop: the rate follows downstream health between minRatePerMinute and ratePerMinute */
+  readonly adaptiveRate: boolean;
+  readonly minRatePerMinute: number;
 }
 
 export interface SaleRecord extends SaleConfig {
@@ -47,6 +50,8 @@ export interface LiveSale extends SaleConfig {
   readonly remaining: number;
   readonly pending: number;
   readonly admittedTotal: number;
+  /** the rate in force: the marketer's, or the closed loop's when it is on */
+  readonly effectiveRatePerMinute: number;
 }
 
 interface SaleRow {
@@ -65,6 +70,8 @@ interface SaleRow {
   window_seconds: number;
   paused: boolean;
   pow_difficulty: number;
+  adaptive_rate: boolean;
+  min_rate_per_minute: number;
   fairness_seed: Buffer;
   created_at: Date;
   updated_at: Date;
@@ -84,6 +91,8 @@ const COLUMNS: Record<Exclude<keyof SaleConfig, 'id'>, string> = {
   windowSeconds: 'window_seconds',
   paused: 'paused',
   powDifficulty: 'pow_difficulty',
+  adaptiveRate: 'adaptive_rate',
+  minRatePerMinute: 'min_rate_per_minute',
 };
 const TIME_FIELDS = new Set(['startsAt', 'prequeueOpensAt', 'endsAt']);
 
@@ -104,6 +113,8 @@ function fromRow(r: SaleRow): SaleRecord {
     windowSeconds: r.window_seconds,
     paused: r.paused,
     powDifficulty: r.pow_difficulty,
+    adaptiveRate: r.adaptive_rate,
+    minRatePerMinute: r.min_rate_per_minute,
     seed: r.fairness_seed,
     createdAt: r.created_at.getTime(),
     updatedAt: r.updated_at.getTime(),
@@ -126,6 +137,8 @@ export function configHash(s: SaleConfig & { seed: Buffer }): Record<string, str
     windowMs: String(s.windowSeconds * 1000),
     paused: s.paused ? '1' : '0',
     powDifficulty: String(s.powDifficulty),
+    adaptive: s.adaptiveRate ? '1' : '0',
+    minRate: String(s.minRatePerMinute),
     seed: s.seed.toString('hex'),
   };
 }
@@ -147,6 +160,8 @@ function fromConfigHash(id: string, h: Record<string, string>): SaleConfig {
     windowSeconds: Number(h.windowMs) / 1000,
     paused: h.paused === '1',
     powDifficulty: Number(h.powDifficulty ?? 0),
+    adaptiveRate: h.adaptive === '1',
+    minRatePerMinute: Number(h.minRate ?? 0),
   };
 }
 
@@ -177,9 +192,10 @@ export class SaleStore {
     try {
       const res = await this.pool.query<SaleRow>(
         `INSERT INTO sales (id, name, stock, starts_at, prequeue_opens_at, ends_at, rate_per_minute, max_active,
-           checkout_seconds, max_per_shopper, queue_mode, window_seconds, paused, fairness_seed, pow_difficulty)
+           checkout_seconds, max_per_shopper, queue_mode, window_seconds, paused, fairness_seed, pow_difficulty,
+           adaptive_rate, min_rate_per_minute)
          VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), to_timestamp($5 / 1000.0), to_timestamp($6 / 1000.0), $7, $8,
-           $9, $10, $11, $12, $13, $14, $15)
+           $9, $10, $11, $12, $13, $14, $15, $16, $17)
          RETURNING *`,
         [
           config.id,
@@ -197,6 +213,8 @@ export class SaleStore {
           config.paused,
           seed,
           config.powDifficulty,
+          config.adaptiveRate,
+          config.minRatePerMinute,
         ],
       );
       row = res.rows[0]!;
@@ -312,7 +330,7 @@ export class SaleStore {
     const reply = await this.redis.saleInfo(k.config, k.state, k.queue, k.admitted, k.stock, k.pending);
     if (reply[0] !== 'OK') return undefined;
     const h: Record<string, string> = {};
-    for (let i = 8; i < reply.length; i += 2) h[String(reply[i])] = String(reply[i + 1]);
+    for (let i = 9; i < reply.length; i += 2) h[String(reply[i])] = String(reply[i + 1]);
     return {
       ...fromConfigHash(saleId, h),
       status: reply[1] as SaleStatus,
@@ -322,6 +340,7 @@ export class SaleStore {
       remaining: Number(reply[5]),
       pending: Number(reply[6]),
       admittedTotal: Number(reply[7]),
+      effectiveRatePerMinute: Number(reply[8]),
     };
   }
 

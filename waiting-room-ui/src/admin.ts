@@ -257,7 +257,8 @@ class Console {
     this._charts.admissions.draw(
       [
         { name: 'admitted per minute', points: h.admissionsPerMinute(), className: 's-admissions' },
-        { name: 'configured rate', points: h.series((x) => (x.paused ? 0 : x.ratePerMinute)), className: 's-configured' },
+        // the rate in force: the marketer's, or the closed loop's when it is on
+        { name: 'rate in force', points: h.series((x) => (x.paused ? 0 : x.effectiveRatePerMinute)), className: 's-configured' },
       ],
       markers,
       from,

@@ -233,6 +233,9 @@ export interface SaleStats {
   confirmedOrders: number;
   rejectedOrders: number;
   ratePerMinute: number;
+  /** the rate in force: the closed loop's when adaptiveRate is on */
+  effectiveRatePerMinute: number;
+  adaptiveRate: boolean;
   maxActive: number;
   paused: boolean;
   /** server clock, epoch ms */
@@ -253,6 +256,8 @@ export function parseSaleStats(v: unknown): SaleStats {
     confirmedOrders: num(o, 'confirmedOrders'),
     rejectedOrders: num(o, 'rejectedOrders'),
     ratePerMinute: num(o, 'ratePerMinute'),
+    effectiveRatePerMinute: num(o, 'effectiveRatePerMinute'),
+    adaptiveRate: bool(o, 'adaptiveRate'),
     maxActive: num(o, 'maxActive'),
     paused: bool(o, 'paused'),
     at: time(o, 'at'),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import fp from 'fastify-plugin';
 import { AdmissionLoop } from '../admission-loop.js';
+import { ClosedLoopController } from '../closed-loop-controller.js';
 import { Reconciler } from '../reconciler.js';
 import { RedisRecovery } from '../recovery.js';
 
@@ -26,6 +27,7 @@ export default fp<AdmissionPluginOptions>(
       publisher: app.publisher,
       reconciler,
       recovery: new RedisRecovery(app.redis, app.keyspace, app.sales, app.publisher, app.log),
+      closedLoop: new ClosedLoopController(app.redis, app.keyspace, app.publisher, app.log),
       logger: app.log,
       tickMs: app.config.tickMs,
       oversubscription: app.config.oversubscription,

@@ -85,7 +85,7 @@ export default fp(
         .live(saleId)
         .then((s) =>
           s
-            ? saleUpdate({ saleId, status: s.status, waiting: s.waiting, active: s.admitted, remaining: s.remaining, ratePerMinute: s.ratePerMinute, admittedTotal: s.admittedTotal, admittedNow: 0 })
+            ? saleUpdate({ saleId, status: s.status, waiting: s.waiting, active: s.admitted, remaining: s.remaining, ratePerMinute: s.effectiveRatePerMinute, admittedTotal: s.admittedTotal, admittedNow: 0 })
             : undefined,
         )
         .catch(() => undefined);

@@ -31,6 +31,8 @@ function view(s: SaleRecord) {
     windowSeconds: s.windowSeconds,
     paused: s.paused,
     powDifficulty: s.powDifficulty,
+    adaptiveRate: s.adaptiveRate,
+    minRatePerMinute: s.minRatePerMinute,
     seedCommitment: seedCommitment(s.seed),
     createdAt: iso(s.createdAt)!,
     updatedAt: iso(s.updatedAt)!,
@@ -62,6 +64,8 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
         windowSeconds: b.windowSeconds ?? 30,
         paused: b.paused ?? false,
         powDifficulty: b.powDifficulty ?? 0,
+        adaptiveRate: b.adaptiveRate ?? false,
+        minRatePerMinute: b.minRatePerMinute ?? 0,
       });
       req.log.info({ saleId: sale.id }, 'sale created');
       return reply.code(201).send(view(sale));
@@ -121,6 +125,8 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
         confirmedOrders: db.confirmedOrders,
         rejectedOrders: db.rejectedOrders,
         ratePerMinute: live.ratePerMinute,
+        effectiveRatePerMinute: live.effectiveRatePerMinute,
+        adaptiveRate: live.adaptiveRate,
         maxActive: live.maxActive,
         paused: live.paused,
         at: new Date(live.now).toISOString(),

@@ -60,7 +60,8 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         waiting: sale.waiting,
         admitted: sale.admitted,
         admittedTotal: sale.admittedTotal,
-        ratePerMinute: sale.ratePerMinute,
+        // the rate in force (the closed loop's when on): what the page's ETA needs
+        ratePerMinute: sale.effectiveRatePerMinute,
         maxPerShopper: sale.maxPerShopper,
         checkoutSeconds: sale.checkoutSeconds,
         queueMode: sale.queueMode,

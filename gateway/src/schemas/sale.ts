@@ -37,6 +37,8 @@ const saleFields = {
   queueMode: QueueModeSchema,
   windowSeconds: Type.Integer({ minimum: 0, maximum: 86_400, description: 'fairness window after the start; 0 = strict FIFO' }),
   powDifficulty: Type.Integer({ minimum: 0, maximum: 32, description: 'proof of work on join: leading zero bits (0: off; 16 is ~65,000 hashes)' }),
+  adaptiveRate: Type.Boolean({ description: 'closed loop: the rate follows downstream health, up to ratePerMinute' }),
+  minRatePerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'the closed loop never goes below this' }),
 };
 
 export const CreateSaleBody = Type.Object(
@@ -55,6 +57,8 @@ export const CreateSaleBody = Type.Object(
     windowSeconds: Type.Optional(saleFields.windowSeconds),
     paused: Type.Optional(Type.Boolean()),
     powDifficulty: Type.Optional(saleFields.powDifficulty),
+    adaptiveRate: Type.Optional(saleFields.adaptiveRate),
+    minRatePerMinute: Type.Optional(saleFields.minRatePerMinute),
   },
   { additionalProperties: false },
 );
@@ -75,6 +79,8 @@ export const UpdateSaleBody = Type.Object(
     windowSeconds: Type.Optional(saleFields.windowSeconds),
     paused: Type.Optional(Type.Boolean()),
     powDifficulty: Type.Optional(saleFields.powDifficulty),
+    adaptiveRate: Type.Optional(saleFields.adaptiveRate),
+    minRatePerMinute: Type.Optional(saleFields.minRatePerMinute),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -97,6 +103,8 @@ export const AdminSale = Type.Object({
   windowSeconds: Type.Integer(),
   paused: Type.Boolean(),
   powDifficulty: Type.Integer(),
+  adaptiveRate: Type.Boolean(),
+  minRatePerMinute: Type.Integer(),
   seedCommitment: Type.String(),
   createdAt: DateTime,
   updatedAt: DateTime,
@@ -115,6 +123,8 @@ export const SaleStats = Type.Object({
   confirmedOrders: Type.Integer(),
   rejectedOrders: Type.Integer(),
   ratePerMinute: Type.Integer(),
+  effectiveRatePerMinute: Type.Integer({ description: 'the rate in force: the closed loop’s when adaptive, else ratePerMinute' }),
+  adaptiveRate: Type.Boolean(),
   maxActive: Type.Integer(),
   paused: Type.Boolean(),
   at: DateTime,

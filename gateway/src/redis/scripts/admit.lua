@@ -27,7 +27,10 @@
     { 'NOT_LEADER' } | { 'NOT_FOUND' }
     { 'RECOVERING' }  Redis lost its data; the leader must finish the recovery first
     { 'OK', status, waiting, active, remaining, admittedTotal, ratePerMinute, expiredCount,
-      admittedCount, maxPerShopper, visitor1, jti1, expiresAt1, seq1, visitor2, ... }
+      admittedCount, maxPerShopper, adaptive (0|1), minRate, maxRate,
+      visitor1, jti1, expiresAt1, seq1, visitor2, ... }
+    ratePerMinute is the rate in force: the closed loop's (state.effectiveRate) when the sale's
+    `adaptive` flag is on, else the marketer's
 ]]
 --@include "common"
 
@@ -56,8 +59,10 @@ if #expired > 0 then redis.call('ZREMRANGEBYSCORE', admittedKey, '-inf', now) en
 
 local remaining = tonumber(redis.call('GET', stockKey) or '0')
 local status = sale_status(cfg, remaining, now)
-local rate = tonumber(cfg.rate)
 local state = hash_map(stateKey)
+local rate = tonumber(cfg.rate)
+local adaptive = cfg.adaptive == '1'
+if adaptive then rate = math.min(rate, tonumber(state.effectiveRate or cfg.rate)) end
 local credit = tonumber(state.credit or '0')
 local lastTick = tonumber(state.lastTick or now)
 local active = redis.call('ZCARD', admittedKey)
@@ -99,6 +104,6 @@ end
 redis.call('HSET', stateKey, 'lastTick', now, 'credit', tostring(credit))
 local result = { 'OK', status, redis.call('ZCARD', queueKey), active, remaining,
                  tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0'), rate, #expired, #admitted / 4,
-                 tonumber(cfg.maxPerShopper) }
+                 tonumber(cfg.maxPerShopper), adaptive and 1 or 0, tonumber(cfg.minRate or '0'), tonumber(cfg.rate) }
 for _, x in ipairs(admitted) do result[#result + 1] = x end
 return result

@@ -9,7 +9,7 @@
   KEYS[6] pending  hash
 
   Returns { 'NOT_FOUND' } or
-    { 'OK', status, now, waiting, admitted, remaining, pending, admittedTotal, configField1, value1, ... }
+    { 'OK', status, now, waiting, admitted, remaining, pending, admittedTotal, effectiveRate, configField1, value1, ... }
 ]]
 --@include "common"
 
@@ -21,5 +21,8 @@ local now = now_ms()
 local remaining = tonumber(redis.call('GET', KEYS[5]) or '0')
 local out = { 'OK', sale_status(cfg, remaining, now), now, redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]),
               remaining, redis.call('HLEN', KEYS[6]), tonumber(redis.call('HGET', KEYS[2], 'admittedTotal') or '0') }
+local effective = tonumber(cfg.rate)
+if cfg.adaptive == '1' then effective = tonumber(redis.call('HGET', KEYS[2], 'effectiveRate') or cfg.rate) end
+out[#out + 1] = effective
 for _, x in ipairs(cfgFlat) do out[#out + 1] = x end
 return out
