@@ -37,6 +37,8 @@ export interface SaleKeys {
   readonly leader: string;
   /** integer: fencing token, incremented at every change of leader. */
   readonly leaderEpoch: string;
+  /** stream (capped): one entry per admission tick, with the leader's fencing token: the audit of who admitted when. */
+  readonly tickLog: string;
   /** pub/sub channel: sale ticks and order events for this sale. */
   readonly events: string;
 }
@@ -65,6 +67,7 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
     seq: `${p}:seq`,
     leader: `${p}:leader`,
     leaderEpoch: `${p}:leader-epoch`,
+    tickLog: `${p}:ticks`,
     events: `${p}:events`,
   };
 }

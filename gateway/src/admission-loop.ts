@@ -113,7 +113,9 @@ export class AdmissionLoop {
   async tickSale(saleId: string): Promise<AdmissionTick | undefined> {
     const { redis, logger, tickMs } = this.#o;
     const k = this.#o.keyspace.sale(saleId);
-    const [held, epoch, changed] = await redis.leader(k.leader, k.leaderEpoch, this.#o.ownerId, tickMs * 4, '0');
+    // the lock outlives several ticks: a busy event loop must not hand the lead around, while a
+    // dead leader is still replaced within a couple of seconds
+    const [held, epoch, changed] = await redis.leader(k.leader, k.leaderEpoch, this.#o.ownerId, Math.max(2_000, tickMs * 8), '0');
     if (!held) {
       if (this.#leading.delete(saleId)) {
         logger.info({ saleId }, 'admission leadership lost');
@@ -138,11 +140,13 @@ export class AdmissionLoop {
       k.stock,
       k.visitors,
       k.leader,
+      k.tickLog,
       this.#o.ownerId,
       `${randomBytes(12).toString('base64url')}.`,
       this.#o.oversubscription,
       this.#o.maxBatch ?? 5_000,
       Math.max(1_000, tickMs * 4),
+      epoch,
     );
     if (reply[0] === 'RECOVERING') {
       await this.#o.recovery.finish(saleId);

@@ -22,7 +22,8 @@ export interface AdmissionClaims {
 
 export type AdmissionResult =
   | { ok: true; claims: AdmissionClaims }
-  | { ok: false; code: 'INVALID_TOKEN' | 'TOKEN_EXPIRED' | 'WRONG_SALE' };
+  /** `expiredSubject`: a genuine token of this sale past its expiry: whose it was */
+  | { ok: false; code: 'INVALID_TOKEN' | 'TOKEN_EXPIRED' | 'WRONG_SALE'; expiredSubject?: string };
 
 export interface Admission {
   readonly visitorId: string;
@@ -74,7 +75,12 @@ export class AdmissionTokens {
         },
       ));
     } catch (err) {
-      if (err instanceof errors.JWTExpired) return { ok: false, code: 'TOKEN_EXPIRED' };
+      if (err instanceof errors.JWTExpired) {
+        // jose checks the signature before the claims: this payload is genuine
+        const p = err.payload;
+        const ours = typeof p.sub === 'string' && p.sale === saleId && (Array.isArray(p.aud) ? p.aud : [p.aud]).includes(saleId);
+        return { ok: false, code: 'TOKEN_EXPIRED', ...(ours ? { expiredSubject: p.sub as string } : {}) };
+      }
       return { ok: false, code: 'INVALID_TOKEN' };
     }
     // audience checked here rather than by jose, so that a valid token of another sale gets

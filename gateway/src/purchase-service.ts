@@ -43,10 +43,21 @@ export class PurchaseService {
     private readonly republishAfterMs: number,
   ) {}
 
-  /** Verifies an admission token for this sale; throws its precise refusal. */
-  async verifyToken(token: string | undefined, saleId: string): Promise<AdmissionClaims> {
+  /**
+   * Verifies an admission token for this sale; throws its precise refusal. A token whose
+   * checkout window is over but that already bought still answers its order (a retry after a
+   * lost answer must not look like a failure): that comes back as `{ existingOrder }`.
+   */
+  async verifyToken(token: string | undefined, saleId: string): Promise<AdmissionClaims | { existingOrder: PurchaseResult }> {
     if (!token) throw new AppError('INVALID_TOKEN', 'an admission token is required (Authorization: Bearer <token>)');
     const result = await this.admissions.verify(token, saleId);
+    if (!result.ok && result.expiredSubject) {
+      const record = await this.redis.hget(this.keyspace.sale(saleId).visitors, result.expiredSubject);
+      if (record?.startsWith('o|')) {
+        const orderId = record.split('|')[1]!;
+        return { existingOrder: { created: false, orderId, status: await this.#orderStatus(orderId) } };
+      }
+    }
     if (!result.ok) {
       const messages = {
         INVALID_TOKEN: 'the admission token is not valid',
@@ -99,10 +110,7 @@ export class PurchaseService {
           await this.#publishOrRefuse(existingId, pendingMessage);
           return { created: false, orderId: existingId, status: 'pending' };
         }
-        const stored = await this.pool.query<{ status: OrderStatus }>('SELECT status FROM orders WHERE order_id = $1', [
-          existingId,
-        ]);
-        return { created: false, orderId: existingId, status: stored.rows[0]?.status ?? 'pending' };
+        return { created: false, orderId: existingId, status: await this.#orderStatus(existingId) };
       }
       case 'NOT_FOUND':
         throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
@@ -121,6 +129,12 @@ export class PurchaseService {
       default:
         throw new Error(`reserve script answered ${String(reply[0])}`);
     }
+  }
+
+  async #orderStatus(orderId: string): Promise<OrderStatus> {
+    const stored = await this.pool.query<{ status: OrderStatus }>('SELECT status FROM orders WHERE order_id = $1', [orderId]);
+    if (stored.rows[0]) return stored.rows[0].status;
+    return 'pending';
   }
 
   async #publishOrRefuse(orderId: string, message: string): Promise<void> {

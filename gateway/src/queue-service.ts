@@ -167,7 +167,7 @@ export class QueueService {
         ...base,
         status: 'admitted',
         etaSeconds: 0,
-        retryAfterMs: clamp((expiresAt - now) / 2, MIN_RETRY_MS, 10_000),
+        retryAfterMs: Math.round(clamp((expiresAt - now) / 2, MIN_RETRY_MS, 10_000)),
         admission: { token, expiresAt: new Date(expiresAt).toISOString() },
       };
     }

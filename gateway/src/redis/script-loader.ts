@@ -20,7 +20,7 @@ export function loadScript(name: string, dir: URL = SCRIPTS_DIR): string {
 /** Every script: name -> number of KEYS it takes. */
 export const SCRIPTS = {
   join: 7,
-  admit: 7,
+  admit: 8,
   reserve: 6,
   leader: 2,
   claimDuePending: 2,

@@ -185,8 +185,8 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { saleId } = req.params;
-      const claims = await app.purchases.verifyToken(bearerToken(req), saleId);
-      const result = await app.purchases.purchase(saleId, claims, req.body.quantity);
+      const verified = await app.purchases.verifyToken(bearerToken(req), saleId);
+      const result = 'existingOrder' in verified ? verified.existingOrder : await app.purchases.purchase(saleId, verified, req.body.quantity);
       if (result.remaining === 0) {
         // the last unit just went: every waiting shopper hears it now, not at the next tick
         const live = await app.sales.live(saleId).catch(() => undefined);

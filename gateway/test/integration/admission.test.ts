@@ -38,6 +38,25 @@ describe('admission loop', () => {
     expect(states[10]).toMatchObject({ status: 'queued', position: 1 });
   });
 
+  // regression: half of an odd checkout window's remainder serialised as a fraction, which the
+  // integer schema refused with a 500 (found by the fleet end-to-end test)
+  it('answers an admitted shopper with a whole retryAfterMs whatever the checkout window', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 600_000, stock: 10, checkoutSeconds: 3 });
+    const shoppers = await joinMany(sale, 3);
+    await app.admissionLoop.tickSale(sale);
+    await sleep(30);
+    await app.admissionLoop.tickSale(sale);
+    for (let i = 0; i < 20; i++) {
+      const states = await statuses(sale, shoppers.map((s) => s.ticket));
+      for (const s of states) {
+        expect(s.status).toBe('admitted');
+        expect(Number.isInteger(s.retryAfterMs)).toBe(true);
+      }
+      await sleep(7);
+    }
+  });
+
   it('never has more than maxActive admitted at once', async () => {
     const app = h.app();
     const sale = await createSale(app, { ratePerMinute: 600_000, stock: 1000, maxActive: 5 });
@@ -115,7 +134,7 @@ describe('admission loop', () => {
     expect(second.admissionLoop.leading.has(sale)).toBe(false);
     // the admit script itself refuses a gateway that does not hold the lock
     const k = first.keyspace.sale(sale);
-    const refused = await second.redis.admit(k.config, k.state, k.queue, k.admitted, k.stock, k.visitors, k.leader, 'not-the-leader', 'x.', 1, 100, 1000);
+    const refused = await second.redis.admit(k.config, k.state, k.queue, k.admitted, k.stock, k.visitors, k.leader, k.tickLog, 'not-the-leader', 'x.', 1, 100, 1000, 0);
     expect(refused[0]).toBe('NOT_LEADER');
 
     await first.admissionLoop.stop();

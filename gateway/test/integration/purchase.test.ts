@@ -128,6 +128,19 @@ describe('purchase', () => {
     expect(await remaining(other)).toBe(5);
   });
 
+  it('answers the same order to a retry that arrives after the checkout window closed', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { stock: 5, ratePerMinute: 600_000, checkoutSeconds: 1 });
+    const [s] = await admittedShoppers(sale, 1);
+    const first = await buy(app, sale, s!.token);
+    expect(first.statusCode).toBe(202);
+    await sleep(1_100); // the answer was lost; the retry comes after the window
+    const retry = await buy(app, sale, s!.token);
+    expect(retry.statusCode).toBe(200);
+    expect(retry.body.orderId).toBe(first.body.orderId);
+    expect(await remaining(sale)).toBe(4);
+  });
+
   it('reserves exactly the stock when 1,000 admitted shoppers buy 100 units at once', async () => {
     const app = h.app();
     const sale = await createSale(app, { stock: 100, ratePerMinute: 6_000_000, maxActive: 1000 });

@@ -16,12 +16,14 @@
   KEYS[5] stock     string
   KEYS[6] visitors  hash
   KEYS[7] leader    string  owner id of the current leader
+  KEYS[8] tickLog   stream  capped log of ticks: epoch, owner, admitted (audit of who admitted when)
 
   ARGV[1] owner           this gateway's owner id
   ARGV[2] jtiPrefix       fresh random text; jti = prefix .. admission sequence
   ARGV[3] oversubscription
   ARGV[4] maxBatch        at most this many admitted in one tick
   ARGV[5] maxElapsedMs    the rate credit accrues for at most this long between ticks
+  ARGV[6] epoch           the leader's fencing token, recorded in the tick log
 
   Returns:
     { 'NOT_LEADER' } | { 'NOT_FOUND' }
@@ -34,8 +36,8 @@
 ]]
 --@include "common"
 
-local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey, tickLogKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local owner, jtiPrefix = ARGV[1], ARGV[2]
 local oversub, maxBatch, maxElapsed = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 
@@ -102,6 +104,7 @@ else
 end
 
 redis.call('HSET', stateKey, 'lastTick', now, 'credit', tostring(credit))
+redis.call('XADD', tickLogKey, 'MAXLEN', '~', 10000, '*', 'epoch', ARGV[6], 'owner', owner, 'admitted', #admitted / 4, 'status', status)
 local result = { 'OK', status, redis.call('ZCARD', queueKey), active, remaining,
                  tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0'), rate, #expired, #admitted / 4,
                  tonumber(cfg.maxPerShopper), adaptive and 1 or 0, tonumber(cfg.minRate or '0'), tonumber(cfg.rate) }
