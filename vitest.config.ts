@@ -17,6 +17,17 @@ export default defineConfig({
         },
       },
       {
+        // the gateway's integration and end-to-end suites again, against a local Redis Cluster
+        extends: true,
+        test: {
+          name: 'cluster',
+          include: ['gateway/test/integration/**/*.test.ts', 'gateway/test/e2e/**/*.test.ts'],
+          globalSetup: ['test-support/redis-cluster-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         extends: true,
         test: {
           name: 'e2e',

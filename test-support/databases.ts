@@ -25,6 +25,8 @@ export async function createTestDatabase(prefix = 'vr_test_', opts: { migrate?: 
   const url = `${PG_ROOT_URL}/${name}`;
   await ensureDatabase(url);
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // an idle client the database drops (the drop below ends every connection) must not crash the run
+  pool.on('error', () => undefined);
   if (opts.migrate !== false) await migrate(pool);
   return {
     name,

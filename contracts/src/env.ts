@@ -118,3 +118,20 @@ export function envChoice<T extends string>(env: Env, name: string, fallback: T,
   if (!found) throw new ConfigError(name, `must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
   return found;
 }
+
+/**
+ * `REDIS_CLUSTER_NODES`: `host:port,host:port,...` of a Redis Cluster's seed nodes; when set,
+ * it is used instead of REDIS_URL.
+ */
+export function envRedisClusterNodes(env: Env): { host: string; port: number }[] | undefined {
+  const v = envRaw(env, 'REDIS_CLUSTER_NODES');
+  if (v === undefined) return undefined;
+  return v.split(',').map((part) => {
+    const m = /^\s*([A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s*$/.exec(part);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port < 1 || port > 65535) {
+      throw new ConfigError('REDIS_CLUSTER_NODES', `must be host:port[,host:port...], got ${JSON.stringify(part)}`);
+    }
+    return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+  });
+}

@@ -6,3 +6,4 @@ export * from './database.js';
 export * from './service-check.js';
 export * from './amqp-topology.js';
 export * from './env.js';
+export * from './redis-client.js';

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SaleStatus } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { OrderPublisher } from './order-publisher.js';
 import type { Reconciler } from './reconciler.js';
 import type { ClosedLoopController } from './closed-loop-controller.js';
@@ -93,12 +93,9 @@ export class AdmissionLoop {
     this.#running = true;
     try {
       const { redis, keyspace } = this.#o;
-      // one round trip: is this still the Redis we published to, and which sales are active
-      const [[, generation], [, saleIds]] = (await redis
-        .multi()
-        .get(keyspace.generation)
-        .smembers(keyspace.activeSales)
-        .exec()) as [[Error | null, string | null], [Error | null, string[]]];
+      // is this still the Redis we published to, and which sales are active (two keys in two
+      // cluster slots: two commands, sent together by auto-pipelining)
+      const [generation, saleIds] = await Promise.all([redis.get(keyspace.generation), redis.smembers(keyspace.activeSales)]);
       if (generation === null) {
         await this.#o.recovery.check(generation);
         return [];

@@ -4,7 +4,7 @@
  * sale's effective rate (kept in the sale's Redis state, so a new leader carries on from it).
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import { nextRate, type DownstreamHealth } from './closed-loop.js';
 import type { OrderPublisher } from './order-publisher.js';
 import type { KeySpace } from './redis/keyspace.js';

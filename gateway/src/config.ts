@@ -11,6 +11,7 @@ import {
   envLogLevel,
   envNumber,
   envQueueName,
+  envRedisClusterNodes,
   envRaw,
   envServiceUrls,
   envString,
@@ -25,6 +26,8 @@ export interface GatewayConfig {
   readonly port: number;
   readonly host: string;
   readonly redisUrl: string;
+  /** seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when set, used instead of redisUrl */
+  readonly redisClusterNodes: readonly { host: string; port: number }[] | undefined;
   readonly amqpUrl: string;
   readonly databaseUrl: string;
   readonly adminApiKey: string;
@@ -86,6 +89,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     port: envInt(env, 'PORT', 3000, 0, 65535),
     host: envString(env, 'HOST', '127.0.0.1'),
     ...envServiceUrls(env),
+    redisClusterNodes: envRedisClusterNodes(env),
     adminApiKey,
     signingKeys,
     ticketSecret,

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { encodeOrderMessage, ORDER_MESSAGE_VERSION, parseOrderMessage, type OrderStatus } from '@velvet-rope/contracts';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
 import type { AdmissionClaims, AdmissionTokens } from './admission-token.js';
 import { AppError } from './errors.js';

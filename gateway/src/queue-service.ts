@@ -2,7 +2,7 @@
  * Joining the queue and asking where one stands: one Lua script, one round trip each.
  */
 import type { SaleStatus } from '@velvet-rope/contracts';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { AdmissionTokens } from './admission-token.js';
 import { AppError } from './errors.js';
 import { fairnessFraction } from './fairness-score.js';

@@ -4,7 +4,7 @@
  * 503). The worker de-duplicates by order id, so publishing again is always safe.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { OrderPublisher } from './order-publisher.js';
 import type { KeySpace } from './redis/keyspace.js';
 

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { OrderPublisher } from './order-publisher.js';
 import type { KeySpace } from './redis/keyspace.js';
 import type { SaleStore } from './sale-store.js';

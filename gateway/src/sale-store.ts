@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { SaleStatus } from '@velvet-rope/contracts';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
 import { AppError } from './errors.js';
 import type { KeySpace } from './redis/keyspace.js';
@@ -242,8 +242,9 @@ export class SaleStore {
       // restarts it above every score issued before, so restored tickets stay ahead of new
       // arrivals (exact in a double until the year 2255)
       .set(keys.seq, String(Date.now() * 1000), 'NX')
-      .sadd(this.keyspace.activeSales, sale.id)
       .exec();
+    // the active-sales set is not in the sale's hash slot: its own command
+    await this.redis.sadd(this.keyspace.activeSales, sale.id);
     this.#seeds.set(sale.id, sale.seed);
   }
 

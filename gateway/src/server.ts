@@ -21,7 +21,11 @@ async function main(): Promise<void> {
   try {
     await Promise.all([
       requireService('PostgreSQL', config.databaseUrl, 5432),
-      requireService('Redis', config.redisUrl, 6379),
+      requireService(
+        'Redis',
+        config.redisClusterNodes ? `redis://${config.redisClusterNodes[0]!.host}:${config.redisClusterNodes[0]!.port}` : config.redisUrl,
+        6379,
+      ),
       requireService('RabbitMQ', config.amqpUrl, 5672),
     ]);
   } catch (err) {

@@ -4,6 +4,7 @@ import {
   envKeyPrefix,
   envLogLevel,
   envQueueName,
+  envRedisClusterNodes,
   envServiceUrls,
   LOG_LEVELS,
   SERVICE_DEFAULTS,
@@ -20,6 +21,8 @@ export interface WorkerConfig {
   readonly amqpUrl: string;
   readonly databaseUrl: string;
   readonly redisUrl: string;
+  /** seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when set, used instead of redisUrl */
+  readonly redisClusterNodes: readonly { host: string; port: number }[] | undefined;
   /** must equal the gateway's: it names the Redis keys both sides touch */
   readonly redisKeyPrefix: string;
   readonly ordersQueue: string;
@@ -46,6 +49,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   const metricsPort = envInt(env, 'METRICS_PORT', 0, 0, 65_535);
   return Object.freeze({
     ...envServiceUrls(env),
+    redisClusterNodes: envRedisClusterNodes(env),
     redisKeyPrefix: envKeyPrefix(env, 'REDIS_KEY_PREFIX'),
     ordersQueue: envQueueName(env, 'ORDERS_QUEUE', SERVICE_DEFAULTS.ordersQueue),
     batchMax,

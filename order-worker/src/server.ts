@@ -3,9 +3,8 @@
  * that PostgreSQL, Redis and RabbitMQ answer (naming the one that does not), prepares the
  * database, starts the worker, and stops it gracefully on SIGTERM/SIGINT.
  */
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { prepareDatabase, redactUrl, requireService } from '@velvet-rope/contracts';
+import { createRedisClient, prepareDatabase, redactUrl, redisAddress, requireService } from '@velvet-rope/contracts';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
 import { OrderWorker } from './worker.js';
 
@@ -24,7 +23,7 @@ const logger = pino({ name: 'order-worker', level: config.logLevel });
 try {
   await Promise.all([
     requireService('PostgreSQL', config.databaseUrl, 5432),
-    requireService('Redis', config.redisUrl, 6379),
+    requireService('Redis', config.redisClusterNodes ? `redis://${config.redisClusterNodes[0]!.host}:${config.redisClusterNodes[0]!.port}` : config.redisUrl, 6379),
     requireService('RabbitMQ', config.amqpUrl, config.amqpUrl.startsWith('amqps:') ? 5671 : 5672),
   ]);
 } catch (err) {
@@ -39,15 +38,10 @@ const pool = await prepareDatabase(config.databaseUrl).catch((err: unknown) => {
 
 // Fail fast instead of queueing while Redis is away: the worker only logs a failed
 // confirmation (the outbox makes up for it) and must not stall its batches behind Redis.
-const redis = new Redis(config.redisUrl, {
-  lazyConnect: true,
-  enableOfflineQueue: false,
-  maxRetriesPerRequest: 1,
-  commandTimeout: 2_000,
-});
+const redis = createRedisClient({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, { commandTimeout: 2_000 });
 redis.on('error', (err: Error) => logger.warn({ err }, 'Redis connection error'));
 await redis.connect().catch((err: unknown) => {
-  logger.fatal({ err, redis: redactUrl(config.redisUrl) }, 'connecting to Redis failed');
+  logger.fatal({ err, redis: redactUrl(redisAddress({ url: config.redisUrl, clusterNodes: config.redisClusterNodes })) }, 'connecting to Redis failed');
   process.exit(1);
 });
 

@@ -17,7 +17,7 @@
 import type { Server } from 'node:http';
 import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { orderTopology, parseOrderMessage, redactUrl, type OrderMessage } from '@velvet-rope/contracts';

@@ -1,5 +1,5 @@
 import { createAdapter } from '@socket.io/redis-adapter';
-import { isSaleId, saleEventsPattern, type SaleEvent } from '@velvet-rope/contracts';
+import { duplicateRedisClient, isSaleId, saleEventsPattern, type SaleEvent } from '@velvet-rope/contracts';
 import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
 import { TICKET_COOKIE } from '../http/credentials.js';
@@ -36,10 +36,19 @@ function cookieValue(header: string | undefined, name: string): string | undefin
  */
 export default fp(
   async (app) => {
-    const pub = app.redis.duplicate();
-    const sub = app.redis.duplicate();
-    const events = app.redis.duplicate();
+    const pub = duplicateRedisClient(app.redis);
+    const sub = duplicateRedisClient(app.redis);
+    const events = duplicateRedisClient(app.redis);
     for (const c of [pub, sub, events]) c.on('error', (err: Error) => app.log.warn({ err: err.message }, 'Redis (realtime) error'));
+    // the adapter publishes without awaiting; a publish that fails (Redis away, or the client
+    // closing during a rolling restart) would be an unhandled rejection, which ends a Node
+    // process. A lost live message is harmless: the page re-syncs by polling.
+    const publish = pub.publish.bind(pub) as (channel: string | Buffer, message: string | Buffer) => Promise<number>;
+    (pub as unknown as { publish: typeof publish }).publish = (channel, message) =>
+      publish(channel, message).catch((err: Error) => {
+        app.log.debug({ err: err.message }, 'a live update was not published');
+        return 0;
+      });
     await Promise.all([pub.connect(), sub.connect(), events.connect()]);
 
     const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(app.server, {

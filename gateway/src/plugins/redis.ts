@@ -1,33 +1,31 @@
+import { createRedisClient, type RedisClient } from '@velvet-rope/contracts';
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
 import { KeySpace } from '../redis/keyspace.js';
 import { defineScripts } from '../redis/script-loader.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis;
+    redis: RedisClient;
     keyspace: KeySpace;
   }
 }
 
 /**
- * Redis: one connection for commands and scripts. Commands fail fast while Redis is away
- * (no offline queue): the gateway answers 503 instead of piling requests up in memory.
+ * Redis: one connection (or one cluster client) for commands and scripts. Commands fail fast
+ * while Redis is away (no offline queue): the gateway answers 503 instead of piling requests
+ * up in memory.
  */
 export default fp(
   async (app) => {
-    const redis = new Redis(app.config.redisUrl, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
+    const redis = createRedisClient(
+      { url: app.config.redisUrl, clusterNodes: app.config.redisClusterNodes },
       // commands issued in the same tick travel in one write: many shoppers, few packets
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-      retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
-    });
+      { enableAutoPipelining: true },
+    );
     redis.on('error', (err: Error) => app.log.warn({ err: err.message }, 'Redis connection error'));
     defineScripts(redis);
     await redis.connect();
-    app.decorate('redis', redis);
+    app.decorate<RedisClient>('redis', redis);
     app.decorate('keyspace', new KeySpace(app.config.redisKeyPrefix));
     app.addHook('onClose', async () => {
       await redis.quit().catch(() => redis.disconnect());

@@ -10,7 +10,7 @@ import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-s
 import { freePort, startService, waitForHttp, waitForOutput, type Service } from '../../../test-support/processes.js';
 import { Gateways, joinShoppers, journey, sleep, type Shopper } from '../../../test-support/shopper-journey.js';
 import { spearman } from '../../../test-support/statistics.js';
-import { AMQP_URL, cleanupRedis, deleteQueues, REDIS_URL } from '../support/harness.js';
+import { AMQP_URL, cleanupRedis, deleteQueues, redisEnv } from '../support/harness.js';
 
 const SHOPPERS = 2_000;
 const STOCK = 200;
@@ -34,7 +34,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   const env = {
     DATABASE_URL: db.url,
-    REDIS_URL,
+    ...redisEnv(),
     AMQP_URL,
     ORDERS_QUEUE: queue,
     REDIS_KEY_PREFIX: prefix,

@@ -6,12 +6,12 @@
  * The tick log (a Redis stream the admit script appends to, with the leader's fencing token)
  * proves there was exactly one leader at any time.
  */
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
 import { freePort, startService, waitForHttp, waitForOutput, type Service } from '../../../test-support/processes.js';
 import { Gateways, joinShoppers, journey, sleep } from '../../../test-support/shopper-journey.js';
-import { AMQP_URL, cleanupRedis, deleteQueues, REDIS_URL } from '../support/harness.js';
+import type { RedisClient } from '@velvet-rope/contracts';
+import { AMQP_URL, cleanupRedis, deleteQueues, redisEnv, testRedis } from '../support/harness.js';
 
 const countBy = (xs: string[]) => xs.reduce<Record<string, number>>((m, x) => ((m[x] = (m[x] ?? 0) + 1), m), {});
 const SHOPPERS = 3_000;
@@ -25,11 +25,12 @@ const bases: string[] = [];
 let gw: Gateways;
 const prefix = uniqueId('vrf').toLowerCase();
 const queue = uniqueId('vr-fleet-orders-');
-const redis = new Redis(REDIS_URL);
+let redis: RedisClient;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const env = { DATABASE_URL: db.url, REDIS_URL, AMQP_URL, ORDERS_QUEUE: queue, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
+  redis = await testRedis();
+  const env = { DATABASE_URL: db.url, ...redisEnv(), AMQP_URL, ORDERS_QUEUE: queue, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
   for (let i = 0; i < 2; i++) workers.push(startService(`worker-${i}`, 'order-worker/dist/server.js', { ...env, LOG_LEVEL: 'info' }));
   for (let i = 0; i < 3; i++) {
     const port = await freePort();
@@ -52,7 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
   await Promise.all([...gateways, ...workers].map((s) => s.stop()));
-  redis.disconnect();
+  redis?.disconnect();
   await cleanupRedis(prefix);
   await deleteQueues([queue, `${queue}.dead`]);
   await db?.drop();

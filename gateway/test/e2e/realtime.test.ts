@@ -7,7 +7,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
 import { freePort, startService, waitForHttp, type Service } from '../../../test-support/processes.js';
-import { AMQP_URL, cleanupRedis, deleteQueues, REDIS_URL } from '../support/harness.js';
+import { AMQP_URL, cleanupRedis, deleteQueues, redisEnv } from '../support/harness.js';
 
 const CLIENTS = 2_000;
 const ADMIN_KEY = 'rt-admin-key-0123456789';
@@ -25,7 +25,7 @@ beforeAll(async () => {
     const port = await freePort();
     const gw = startService(`gateway-${i}`, 'gateway/dist/server.js', {
       DATABASE_URL: db.url,
-      REDIS_URL,
+      ...redisEnv(),
       AMQP_URL,
       ORDERS_QUEUE: queue,
       REDIS_KEY_PREFIX: prefix,

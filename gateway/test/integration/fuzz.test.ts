@@ -44,17 +44,20 @@ return redis.sha1hex(table.concat(parts, ';'))`;
 
 async function stateDigest(): Promise<string> {
   const app = h.app();
-  const keys = sales.flatMap((id) => {
-    const k = app.keyspace.sale(id);
-    return [k.config, k.queue, k.admitted, k.stock, k.pending, k.pendingDue, k.visitors, k.seq];
-  });
-  const redisDigest = (await app.redis.eval(DIGEST, keys.length, ...keys)) as string;
+  // one script per sale: a sale's keys share a hash slot, two sales' keys may not
+  const redisDigest = await Promise.all(
+    sales.map((id) => {
+      const k = app.keyspace.sale(id);
+      const keys = [k.config, k.queue, k.admitted, k.stock, k.pending, k.pendingDue, k.visitors, k.seq];
+      return app.redis.eval(DIGEST, keys.length, ...keys) as Promise<string>;
+    }),
+  );
   const { rows } = await h.db.pool.query(
     `SELECT (SELECT json_agg(s ORDER BY id) FROM (SELECT id, name, stock, sold, starts_at, ends_at, rate_per_minute, max_active,
               checkout_seconds, max_per_shopper, queue_mode, window_seconds, paused FROM sales) s) AS sales,
             (SELECT count(*) FROM orders) AS orders`,
   );
-  return `${redisDigest}|${JSON.stringify(rows[0])}`;
+  return `${redisDigest.join(',')}|${JSON.stringify(rows[0])}`;
 }
 
 const weird = fc.oneof(

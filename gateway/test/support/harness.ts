@@ -2,9 +2,11 @@
  * Builds a real gateway (real Redis, RabbitMQ, PostgreSQL) isolated for one test file: its
  * own database, its own orders queue, its own Redis key prefix. Cleans up only what it made.
  */
+import { createRedisClient, envRedisClusterNodes, type RedisClient } from '@velvet-rope/contracts';
 import { connect as amqpConnect } from 'amqplib';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { inject } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type GatewayConfig } from '../../src/config.js';
 import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
@@ -12,6 +14,20 @@ import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-s
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+/** set when the suite runs in the `cluster` project: a local Redis Cluster's nodes */
+export const REDIS_CLUSTER_NODES: string | undefined = inject('redisClusterNodes') || process.env.TEST_REDIS_CLUSTER_NODES || undefined;
+
+/** the Redis settings a gateway or worker process gets in tests (a single server or the cluster) */
+export function redisEnv(): Record<string, string> {
+  return REDIS_CLUSTER_NODES ? { REDIS_URL, REDIS_CLUSTER_NODES } : { REDIS_URL };
+}
+
+/** a connected client to the tests' Redis (single or cluster) */
+export async function testRedis(): Promise<RedisClient> {
+  const client = createRedisClient({ url: REDIS_URL, clusterNodes: envRedisClusterNodes(redisEnv()) }, { enableOfflineQueue: true });
+  await client.connect();
+  return client;
+}
 
 export interface Harness {
   readonly config: GatewayConfig;
@@ -37,7 +53,7 @@ export async function createHarness(extraEnv: Record<string, string> = {}, optio
   const baseEnv = {
     ADMIN_API_KEY: ADMIN_KEY,
     DATABASE_URL: db.url,
-    REDIS_URL,
+    ...redisEnv(),
     AMQP_URL,
     ORDERS_QUEUE: queue,
     REDIS_KEY_PREFIX: prefix,
@@ -75,15 +91,20 @@ export async function createHarness(extraEnv: Record<string, string> = {}, optio
   return harness;
 }
 
+/** Deletes every key of a test's prefix (on every master of a cluster), and nothing else. */
 export async function cleanupRedis(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
+  const redis = await testRedis();
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        // one key per command: keys of different slots cannot share one on a cluster node
+        if (keys.length) await Promise.all(keys.map((k) => node.unlink(k)));
+      } while (cursor !== '0');
+    }
   } finally {
     redis.disconnect();
   }

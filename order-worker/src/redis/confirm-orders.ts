@@ -2,7 +2,7 @@
  * After a commit: retire the sale's orders from the Redis outbox and publish their
  * `order:update` events, in one script call per sale.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import { DEFAULT_KEY_PREFIX, saleKeys, type OrderUpdateEvent } from '@velvet-rope/contracts';
 import './script-loader.js';
 

@@ -4,7 +4,8 @@
  * Each script's header comment is its contract.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis, RedisKey, Result } from 'ioredis';
+import type { RedisKey, Result } from 'ioredis';
+import type { RedisClient as Redis } from '@velvet-rope/contracts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
