@@ -57,8 +57,9 @@ const deadline = Date.now() + 60_000;
           [
             '',
             `Velvet Rope is running at ${base}`,
-            `  shopper API:    ${base}/api/sales/<saleId>   (the waiting-room page and console are not built yet)`,
-            `  marketer API:   ${base}/api/admin/sales      (Authorization: Bearer <ADMIN_API_KEY>)`,
+            `  console:        ${base}/admin                (admin key: ADMIN_API_KEY)`,
+            `  waiting room:   ${base}/sales/<saleId>`,
+            `  API reference:  ${base}/docs`,
             `  readiness:      ${base}/readyz`,
             `  create a sale:  curl -X POST ${base}/api/admin/sales -H "authorization: Bearer $ADMIN_API_KEY" \\`,
             `                    -H 'content-type: application/json' -d '{"id":"drop-1","name":"Drop 1","stock":100,"startsAt":"${new Date(Date.now() + 120_000).toISOString()}","ratePerMinute":600}'`,
