@@ -33,6 +33,8 @@ export interface Answer {
 export interface CallOptions {
   /** sent as `Authorization: Bearer <token>` */
   readonly token?: string;
+  /** the shopper's own address, as a load balancer would pass it on (X-Forwarded-For) */
+  readonly from?: string;
   readonly body?: unknown;
 }
 
@@ -109,6 +111,7 @@ export class ApiClient {
         path,
         headers: {
           ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+          ...(opts.from ? { 'x-forwarded-for': opts.from } : {}),
           ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),

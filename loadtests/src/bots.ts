@@ -32,7 +32,8 @@ export async function runBots(api: ApiClient, saleId: string, bots: number, join
   await Promise.all(
     Array.from({ length: bots }, async (_, b) => {
       for (let i = 0; i < joinsEach && Date.now() < deadline; i++) {
-        const a = await api.call('bot-join', 'POST', `/api/sales/${saleId}/queue`, { body: {} });
+        // one address per bot (TEST-NET-1): a per-IP limit, when configured, sees each bot as one client
+        const a = await api.call('bot-join', 'POST', `/api/sales/${saleId}/queue`, { body: {}, from: `192.0.2.${(firstBot + b) % 250}` });
         const j = a.status === 201 || a.status === 200 ? parseJoin(a.body) : undefined;
         if (j) {
           identities.push({

@@ -65,7 +65,8 @@ export interface FairnessInput {
 export function analyseFairness(input: FairnessInput): FairnessFigures {
   const { shoppers, mode, windowSeconds, startsAt } = input;
   const scored = shoppers.filter((s) => s.score !== undefined);
-  const pre = scored.filter((s) => s.prequeue);
+  // who really joined before the start: the score says so (window 0), or in strict FIFO the clock
+  const pre = scored.filter((s) => (mode === 'fifo' ? s.answeredAt < startsAt : s.score! < 1));
   const prequeueRho = spearman(
     pre.map((s) => s.index),
     pre.map((s) => s.score!),

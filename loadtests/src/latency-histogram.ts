@@ -82,7 +82,11 @@ export class LatencyHistogram {
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       seen += this.#counts[i]!;
-      if (seen >= rank) return Math.min(this.#maxMs, Math.max(this.#minMs, upperUs(i) / 1000));
+      if (seen >= rank) {
+        // the last bucket also holds everything beyond the range: only max is right there
+        if (i === BUCKETS - 1) return this.#maxMs;
+        return Math.min(this.#maxMs, Math.max(this.#minMs, upperUs(i) / 1000));
+      }
     }
     return this.#maxMs;
   }

@@ -32,6 +32,8 @@ export type JourneyEnd =
 
 export interface ShopperRecord {
   readonly index: number;
+  /** sent as X-Forwarded-For: the spawned gateway trusts it, so a per-IP limit sees one shopper per address */
+  readonly address: string;
   readonly traits: Traits;
   readonly prequeue: boolean;
   /** when the join was handed to a connection, and when its answer came (ms, this clock) */
@@ -59,12 +61,20 @@ export interface ShopperRecord {
   rejoinedAfterExpiry: boolean;
   rejoinMismatch: string | undefined;
   polls: number;
+  /** the last standing a poll answered: status, position, advised wait, when */
+  last: { status: string; position: number | null; retryAfterMs: number | null; at: number } | undefined;
   end: JourneyEnd;
+}
+
+/** A distinct address per shopper (10.0.0.0/8), as if each came from their own network. */
+export function shopperAddress(index: number): string {
+  return `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`;
 }
 
 export function newShopper(index: number, traits: Traits, prequeue: boolean): ShopperRecord {
   return {
     index,
+    address: shopperAddress(index),
     traits,
     prequeue,
     sentAt: 0,
@@ -85,6 +95,7 @@ export function newShopper(index: number, traits: Traits, prequeue: boolean): Sh
     rejoinedAfterExpiry: false,
     rejoinMismatch: undefined,
     polls: 0,
+    last: undefined,
     end: 'pending',
   };
 }
@@ -102,6 +113,36 @@ export interface JourneyContext {
   readonly sockets: SocketSample | undefined;
   /** how many polls a 'while-waiting' abandoner makes before leaving */
   readonly leaveAfterPolls: number;
+  /**
+   * The sale-wide news a waiting page hears over socket.io (`sale:update` with `sold_out`):
+   * the simulator calls `broadcast()` once it sees the sale sold out, and every waiting shopper
+   * wakes for one last poll instead of sleeping out the advised wait.
+   */
+  readonly news: SaleNews;
+}
+
+export class SaleNews {
+  readonly #sleepers = new Set<() => void>();
+  #told = false;
+
+  get told(): boolean {
+    return this.#told;
+  }
+
+  subscribe(wake: () => void): () => void {
+    if (this.#told) {
+      wake();
+      return () => undefined;
+    }
+    this.#sleepers.add(wake);
+    return () => this.#sleepers.delete(wake);
+  }
+
+  broadcast(): void {
+    this.#told = true;
+    for (const wake of this.#sleepers) wake();
+    this.#sleepers.clear();
+  }
 }
 
 const MAX_ATTEMPTS = 20;
@@ -133,7 +174,7 @@ export async function joinQueue(ctx: JourneyContext, s: ShopperRecord): Promise<
 
 async function joinAttempts(ctx: JourneyContext, s: ShopperRecord): Promise<Standing | undefined> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS && Date.now() < ctx.deadline; attempt++) {
-    const a = await ctx.api.call('join', 'POST', `/api/sales/${ctx.saleId}/queue`, { body: {} });
+    const a = await ctx.api.call('join', 'POST', `/api/sales/${ctx.saleId}/queue`, { body: {}, from: s.address });
     s.sentAt = a.sentAt;
     s.answeredAt = a.answeredAt;
     s.joinStatus = a.status;
@@ -224,7 +265,9 @@ async function waitAndBuy(ctx: JourneyContext, s: ShopperRecord, joined: Standin
     const nap = interruptibleSleep(Math.min(wait, Math.max(0, ctx.deadline - Date.now())));
     wakeUp = nap.wake;
     if (pushed) nap.wake();
+    const unsubscribe = ctx.news.subscribe(nap.wake);
     await nap.done;
+    unsubscribe();
     wakeUp = () => undefined;
     if (pushed) {
       ctx.sockets!.admittedByPush++;
@@ -234,7 +277,7 @@ async function waitAndBuy(ctx: JourneyContext, s: ShopperRecord, joined: Standin
 
     if (s.traits.impatient && !s.rejoined && s.polls >= 1) await rejoinWithTicket(ctx, s);
 
-    const a = await ctx.api.call('status', 'GET', `/api/sales/${ctx.saleId}/queue/me`, { token: s.ticket });
+    const a = await ctx.api.call('status', 'GET', `/api/sales/${ctx.saleId}/queue/me`, { token: s.ticket, from: s.address });
     s.polls++;
     if (a.status === 200) {
       const next = parseStanding(a.body);
@@ -243,6 +286,7 @@ async function waitAndBuy(ctx: JourneyContext, s: ShopperRecord, joined: Standin
         s.end = 'failed';
         return;
       }
+      if (next.status !== 'admitted') s.last = { status: next.status, position: next.position, retryAfterMs: next.retryAfterMs, at: a.answeredAt };
       standing = next;
       errors = 0;
       continue;
@@ -268,7 +312,7 @@ async function waitAndBuy(ctx: JourneyContext, s: ShopperRecord, joined: Standin
  */
 async function rejoinWithTicket(ctx: JourneyContext, s: ShopperRecord): Promise<void> {
   s.rejoined = true;
-  const a = await ctx.api.call('rejoin', 'POST', `/api/sales/${ctx.saleId}/queue`, { token: s.ticket, body: {} });
+  const a = await ctx.api.call('rejoin', 'POST', `/api/sales/${ctx.saleId}/queue`, { token: s.ticket, body: {}, from: s.address });
   if (a.status === 409 || a.status === 0 || a.status === 429 || a.status >= 500) return; // sold out, or busy: nothing to compare
   const j = a.status === 200 || a.status === 201 ? parseJoin(a.body) : undefined;
   if (!j) {
@@ -323,7 +367,7 @@ async function purchase(
 ): Promise<PurchaseOutcome> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS && Date.now() < ctx.deadline; attempt++) {
     s.purchaseAttempts++;
-    const a = await ctx.api.call(endpoint, 'POST', `/api/sales/${ctx.saleId}/purchases`, { token, body: { quantity: 1 } });
+    const a = await ctx.api.call(endpoint, 'POST', `/api/sales/${ctx.saleId}/purchases`, { token, body: { quantity: 1 }, from: s.address });
     if (a.status === 202 || a.status === 200) {
       const p = parsePurchase(a.body);
       if (!p) {

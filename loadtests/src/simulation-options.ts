@@ -27,6 +27,8 @@ export interface SimulationOptions {
   readonly socketSample: number;
   /** shoppers that join before the start (default: 60 % of the stock, so the windows after the start get units too) */
   readonly prequeue: number;
+  /** the sale starts this long after it was made; the pre-queue joins in that time (default: 5 s + 1 s per 400 shoppers) */
+  readonly prequeueSeconds: number;
   /** the others arrive over this many seconds after the start */
   readonly arrivalSeconds: number;
   readonly arrivalProfile: ArrivalProfile;
@@ -46,11 +48,17 @@ export interface SimulationOptions {
   readonly seed: number;
   /** admission tick of the gateway the simulator starts */
   readonly tickMs: number;
+  /** the spawned gateway's RATE_LIMIT_PER_IP (0: off, its default); shoppers and bots each have their own address */
+  readonly perIpLimit: number;
+  /** the spawned gateway's OVERSUBSCRIPTION (admitted shoppers per remaining unit) */
+  readonly oversubscription: number;
   /** I6: the gateway's peak RSS must stay below this */
   readonly rssLimitMb: number;
   /** progress on stderr: 'auto' (a line every few seconds when stderr is not a terminal) */
   readonly progress: boolean | 'auto';
   readonly saleId: string | undefined;
+  /** also write shoppers.ndjson (one line per shopper: behaviour, score, admission, end) into `out` */
+  readonly dumpShoppers: boolean;
   /** an already running gateway; then adminKey and databaseUrl are needed */
   readonly baseUrl: string | undefined;
   readonly adminKey: string | undefined;
@@ -62,10 +70,13 @@ export interface SimulationOptions {
   readonly gatewayPid: number | undefined;
 }
 
-export const DEFAULTS: Omit<SimulationOptions, 'prequeue'> & { prequeue: number | undefined } = {
+export const DEFAULTS: Omit<SimulationOptions, 'prequeue' | 'prequeueSeconds'> & {
+  prequeue: number | undefined;
+  prequeueSeconds: number | undefined;
+} = {
   shoppers: 100_000,
   stock: 10_000,
-  ratePerMinute: 60_000,
+  ratePerMinute: 6_000,
   abandon: 0.1,
   retry: 0.2,
   impatient: 0.1,
@@ -75,10 +86,11 @@ export const DEFAULTS: Omit<SimulationOptions, 'prequeue'> & { prequeue: number 
   windowSeconds: 5,
   socketSample: 200,
   prequeue: undefined,
+  prequeueSeconds: undefined,
   arrivalSeconds: 30,
   arrivalProfile: 'spike',
   checkoutSeconds: 10,
-  maxPollMs: 10_000,
+  maxPollMs: 30_000,
   thinkMs: 500,
   concurrency: 256,
   connections: 128,
@@ -86,9 +98,12 @@ export const DEFAULTS: Omit<SimulationOptions, 'prequeue'> & { prequeue: number 
   out: undefined,
   seed: 20_240_601,
   tickMs: 100,
+  perIpLimit: 0,
+  oversubscription: 1,
   rssLimitMb: 512,
   progress: 'auto',
   saleId: undefined,
+  dumpShoppers: false,
   baseUrl: undefined,
   adminKey: undefined,
   databaseUrl: undefined,
@@ -123,6 +138,8 @@ export function resolveOptions(input: Partial<SimulationOptions> = {}): Simulati
   whole('socket-sample', o.socketSample, 0, 10_000);
   const prequeue = o.prequeue ?? Math.min(o.shoppers, Math.round(o.stock * 0.6));
   whole('prequeue', prequeue, 0, o.shoppers);
+  const prequeueSeconds = o.prequeueSeconds ?? 5 + Math.ceil(prequeue / 400);
+  if (!(prequeueSeconds >= 1 && prequeueSeconds <= 3600)) throw new OptionError('--prequeue-seconds must be from 1 to 3600');
   if (!(o.arrivalSeconds >= 0 && o.arrivalSeconds <= 3600)) throw new OptionError('--arrival-seconds must be from 0 to 3600');
   if (o.arrivalProfile !== 'spike' && o.arrivalProfile !== 'flat') throw new OptionError('--arrival-profile must be spike or flat');
   whole('checkout', o.checkoutSeconds, 1, 3600);
@@ -132,6 +149,8 @@ export function resolveOptions(input: Partial<SimulationOptions> = {}): Simulati
   whole('connections', o.connections, 1, 10_000);
   whole('max-seconds', o.maxSeconds, 5, 24 * 3600);
   whole('tick-ms', o.tickMs, 20, 10_000);
+  whole('per-ip-limit', o.perIpLimit, 0, 100_000_000);
+  if (!(o.oversubscription >= 1 && o.oversubscription <= 10)) throw new OptionError('--oversubscription must be from 1 to 10');
   whole('rss-limit-mb', o.rssLimitMb, 16, 1_000_000);
   if (o.baseUrl !== undefined) {
     const u = new URL(o.baseUrl);
@@ -141,7 +160,7 @@ export function resolveOptions(input: Partial<SimulationOptions> = {}): Simulati
     if (!o.adminKey) throw new OptionError('--admin-key is needed with --base-url');
     if (!o.databaseUrl) throw new OptionError('--database-url is needed with --base-url');
   }
-  return { ...o, prequeue };
+  return { ...o, prequeue, prequeueSeconds };
 }
 
 export const USAGE = `usage: node loadtests/dist/simulate.js [options]
@@ -158,6 +177,7 @@ export const USAGE = `usage: node loadtests/dist/simulate.js [options]
   --window S            fairness window after the start, seconds (${DEFAULTS.windowSeconds})
   --socket-sample N     shoppers also listening over socket.io (${DEFAULTS.socketSample})
   --prequeue N          shoppers joining before the start (60 % of the stock)
+  --prequeue-seconds S  the sale starts S seconds after it is made (5 + 1 per 400 pre-queue shoppers)
   --arrival-seconds S   the others arrive over S seconds after the start (${DEFAULTS.arrivalSeconds})
   --arrival-profile P   spike | flat (${DEFAULTS.arrivalProfile})
   --checkout S          checkout window, seconds (${DEFAULTS.checkoutSeconds})
@@ -168,9 +188,12 @@ export const USAGE = `usage: node loadtests/dist/simulate.js [options]
   --max-seconds S       hard bound on the whole run (${DEFAULTS.maxSeconds})
   --seed N              behaviour seed (${DEFAULTS.seed})
   --tick-ms MS          admission tick of the spawned gateway (${DEFAULTS.tickMs})
+  --per-ip-limit N      spawned gateway: joins per minute per address without identity (0: off)
+  --oversubscription F  spawned gateway: admitted shoppers per remaining unit (${DEFAULTS.oversubscription})
   --rss-limit-mb N      I6: bound on the gateway's peak RSS (${DEFAULTS.rssLimitMb})
   --out DIR             write report.json and report.html there (default loadtests/reports/<timestamp>)
   --no-progress         no progress line on stderr
+  --dump-shoppers       also write shoppers.ndjson (every shopper's record) next to the report
   --base-url URL        an already running gateway (127.0.0.1 only); then also:
   --admin-key KEY       its ADMIN_API_KEY
   --database-url URL    its DATABASE_URL (to check the promises)
@@ -199,6 +222,7 @@ export function parseCommandLine(argv: readonly string[]): Partial<SimulationOpt
       window: { type: 'string' },
       'socket-sample': { type: 'string' },
       prequeue: { type: 'string' },
+      'prequeue-seconds': { type: 'string' },
       'arrival-seconds': { type: 'string' },
       'arrival-profile': { type: 'string' },
       checkout: { type: 'string' },
@@ -210,8 +234,11 @@ export function parseCommandLine(argv: readonly string[]): Partial<SimulationOpt
       seed: { type: 'string' },
       'tick-ms': { type: 'string' },
       'rss-limit-mb': { type: 'string' },
+      'per-ip-limit': { type: 'string' },
+      oversubscription: { type: 'string' },
       out: { type: 'string' },
       'no-progress': { type: 'boolean' },
+      'dump-shoppers': { type: 'boolean' },
       'base-url': { type: 'string' },
       'admin-key': { type: 'string' },
       'database-url': { type: 'string' },
@@ -241,6 +268,7 @@ export function parseCommandLine(argv: readonly string[]): Partial<SimulationOpt
     windowSeconds: num('window', values.window),
     socketSample: num('socket-sample', values['socket-sample']),
     prequeue: num('prequeue', values.prequeue),
+    prequeueSeconds: num('prequeue-seconds', values['prequeue-seconds']),
     arrivalSeconds: num('arrival-seconds', values['arrival-seconds']),
     arrivalProfile: values['arrival-profile'] as ArrivalProfile | undefined,
     checkoutSeconds: num('checkout', values.checkout),
@@ -252,8 +280,11 @@ export function parseCommandLine(argv: readonly string[]): Partial<SimulationOpt
     seed: num('seed', values.seed),
     tickMs: num('tick-ms', values['tick-ms']),
     rssLimitMb: num('rss-limit-mb', values['rss-limit-mb']),
+    perIpLimit: num('per-ip-limit', values['per-ip-limit']),
+    oversubscription: num('oversubscription', values.oversubscription),
     out: values.out,
     progress: values['no-progress'] ? false : undefined,
+    dumpShoppers: values['dump-shoppers'],
     baseUrl: values['base-url'],
     adminKey: values['admin-key'],
     databaseUrl: values['database-url'],

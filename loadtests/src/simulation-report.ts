@@ -39,6 +39,8 @@ export interface SimulationReport {
     readonly spawned: boolean;
     readonly gatewayExitCode: number | null;
     readonly workerExitCode: number | null;
+    /** what the simulator made for the run, and removed afterwards */
+    readonly isolation: { readonly database: string; readonly ordersQueue: string; readonly redisKeyPrefix: string } | null;
   };
   readonly sale: {
     readonly id: string;

@@ -4,11 +4,12 @@
  *
  * The run, in order:
  *  1. a gateway and worker of its own (database, queue, key prefix), unless a running gateway
- *     is given; a sale that starts in an hour;
+ *     is given; a sale that starts in `prequeueSeconds`;
  *  2. the pre-queue: `prequeue` shoppers join as fast as the connections allow, and half of
- *     the bots fire their joins; Redis memory and gateway RSS are measured;
- *  3. the marketer moves the start to now + 1 s; the other shoppers arrive over
- *     `arrivalSeconds` (spike or flat), the other bots fire at the start instant;
+ *     the bots fire their joins; Redis memory and gateway RSS are measured; the sale starts
+ *     `prequeueSeconds` after it was made (the pre-queue shoppers poll as advised: at the start);
+ *  3. the other shoppers arrive over `arrivalSeconds` after the start (spike or flat), the
+ *     other bots fire at the start instant;
  *  4. every shopper polls as advised (capped), buys once admitted, or walks away, retries,
  *     refreshes, listens over socket.io, until bought, told sold out, or out of time;
  *  5. the worker drains; PostgreSQL, Redis and the shoppers' records give the verdicts.
@@ -29,7 +30,7 @@ import { evaluatePromises, type PromiseFacts } from './promises.js';
 import { measureQueueMemory, readSaleLeftovers } from './redis-probe.js';
 import { readSaleLedger, waitForOrders } from './sale-ledger.js';
 import { SaleSampler } from './sale-sampler.js';
-import { afterJoin, joinQueue, newShopper, type JourneyContext } from './shopper.js';
+import { afterJoin, joinQueue, newShopper, SaleNews, type JourneyContext } from './shopper.js';
 import { resolveOptions, type SimulationOptions } from './simulation-options.js';
 import { writeReport, type SeriesPoint, type SimulationReport } from './simulation-report.js';
 import { SocketSample } from './socket-sample.js';
@@ -83,7 +84,17 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
   try {
     if (!o.baseUrl) {
       progress.say('starting an isolated gateway and order worker (own database, queue and Redis prefix)');
-      stack = await startIsolatedStack({ label: 'sim', redisUrl, gatewayEnv: { TICK_MS: String(o.tickMs) } });
+      stack = await startIsolatedStack({
+        label: 'sim',
+        redisUrl,
+        gatewayEnv: {
+          TICK_MS: String(o.tickMs),
+          OVERSUBSCRIPTION: String(o.oversubscription),
+          // the simulator sends each shopper's own address as X-Forwarded-For
+          TRUST_PROXY: 'true',
+          ...(o.perIpLimit > 0 ? { RATE_LIMIT_PER_IP: String(o.perIpLimit) } : {}),
+        },
+      });
     }
     const baseUrl = stack?.baseUrl ?? o.baseUrl!;
     const adminKey = stack?.adminKey ?? o.adminKey!;
@@ -98,13 +109,14 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
 
     // 1. the sale
     const saleId = o.saleId ?? uniqueId('sim-');
+    const plannedStart = Date.now() + o.prequeueSeconds * 1000;
     const created = await admin.call('admin', 'POST', '/api/admin/sales', {
       token: adminKey,
       body: {
         id: saleId,
         name: `Simulated flash sale ${saleId}`,
         stock: o.stock,
-        startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+        startsAt: new Date(plannedStart).toISOString(),
         ratePerMinute: o.ratePerMinute,
         checkoutSeconds: o.checkoutSeconds,
         maxPerShopper: 1,
@@ -113,6 +125,8 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       },
     });
     if (created.status !== 201) throw new Error(`creating the sale failed: ${created.status} ${JSON.stringify(created.body)}`);
+    const createdStart = (created.body as { startsAt?: unknown } | undefined)?.startsAt;
+    const startsAt = typeof createdStart === 'string' ? Date.parse(createdStart) : plannedStart;
 
     sampler = new SaleSampler({
       admin,
@@ -138,16 +152,18 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       random: seededRandom(o.seed ^ 0x5bd1e995),
       sockets,
       leaveAfterPolls: 2,
+      news: new SaleNews(),
     };
     run.signal?.addEventListener('abort', () => {
       ctx.deadline = Date.now();
     });
     let phase = 'pre-queue';
-    let startsAt = Number.POSITIVE_INFINITY;
     ticker = setInterval(() => {
+      const latest = sampler?.latest();
+      if (!ctx.news.told && latest && (latest.status === 'sold_out' || latest.status === 'ended')) ctx.news.broadcast();
       const joined = shoppers.reduce((n, s) => n + (s.visitorId ? 1 : 0), 0);
       const st = sampler?.latest();
-      const since = Number.isFinite(startsAt) ? `start${Date.now() >= startsAt ? '+' : ''}${((Date.now() - startsAt) / 1000).toFixed(1)}s` : `t+${((Date.now() - t0) / 1000).toFixed(1)}s`;
+      const since = `start${Date.now() >= startsAt ? '+' : ''}${((Date.now() - startsAt) / 1000).toFixed(1)}s`;
       progress.update(
         `[${since} ${phase}] joined ${joined.toLocaleString('en')}/${o.shoppers.toLocaleString('en')}` +
           (st
@@ -157,7 +173,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       );
     }, 500);
 
-    // 2. the pre-queue
+    // 2. the pre-queue: everyone at once (as fast as the connections allow), then wait for the start
     const journeys: Promise<void>[] = [];
     const tPre0 = Date.now();
     const preBots = Math.ceil(o.bots / 2);
@@ -179,17 +195,13 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
     );
     const redisPrequeue = prefix ? await measureQueueMemory(redisUrl, prefix, saleId).catch(() => null) : null;
     const rssWithQueue = gatewayPid ? await readProcessMemory(gatewayPid) : undefined;
+    progress.say(`the sale starts at ${new Date(startsAt).toISOString()} (in ${((startsAt - Date.now()) / 1000).toFixed(1)} s)`);
 
-    // 3. the start, and the arrivals after it
-    const moved = await admin.call('admin', 'PATCH', `/api/admin/sales/${saleId}`, {
-      token: adminKey,
-      body: { startsAt: new Date(Date.now() + 1_000).toISOString() },
-    });
-    const movedTo = typeof (moved.body as { startsAt?: unknown } | undefined)?.startsAt === 'string' ? Date.parse((moved.body as { startsAt: string }).startsAt) : Number.NaN;
-    if (moved.status !== 200 || Number.isNaN(movedTo)) throw new Error(`moving the start failed: ${moved.status} ${JSON.stringify(moved.body)}`);
-    startsAt = movedTo;
+    // 3. the start (on its own, at the time set when the sale was made), and the arrivals after it
+    if (Date.now() > startsAt) {
+      progress.say(`note: the pre-queue joins took longer than --prequeue-seconds ${o.prequeueSeconds}; the late ones joined after the start`);
+    }
     phase = 'sale';
-    progress.say(`the sale starts at ${new Date(startsAt).toISOString()}`);
     const botsStart: Promise<BotRun> = sleep(startsAt - Date.now()).then(() =>
       runBots(botApi, saleId, o.bots - preBots, o.botJoins, ctx.deadline, preBots),
     );
@@ -317,6 +329,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       }
     }
     const finishedAt = Date.now();
+    const cpu = process.cpuUsage(cpu0);
     const socketFigures = sockets?.figures() ?? {
       sampled: 0,
       connected: 0,
@@ -336,7 +349,13 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       durationSeconds: Math.round((finishedAt - t0) / 100) / 10,
       passed: checks.every((c) => c.pass),
       options: { ...o, adminKey: o.adminKey ? '***' : undefined, databaseUrl: redactUrl(o.databaseUrl), redisUrl: redactUrl(o.redisUrl) },
-      target: { baseUrl, spawned: stack !== undefined, gatewayExitCode: exitCodes.gateway, workerExitCode: exitCodes.worker },
+      target: {
+        baseUrl,
+        spawned: stack !== undefined,
+        gatewayExitCode: exitCodes.gateway,
+        workerExitCode: exitCodes.worker,
+        isolation: stack ? { database: stack.databaseName, ordersQueue: stack.queue, redisKeyPrefix: stack.prefix } : null,
+      },
       sale: {
         id: saleId,
         stock: o.stock,
@@ -376,7 +395,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
           redisPrequeue: redisPrequeue ?? null,
         },
         simulator: {
-          cpuSeconds: Math.round(((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6) * 10) / 10,
+          cpuSeconds: Math.round(((cpu.user + cpu.system) / 1e6) * 10) / 10,
           maxQueued: api.maxQueued,
           slotWaitP99Ms: Math.round(api.clientWait.percentile(99) * 10) / 10,
           slotWaitMeanMs: Math.round(api.clientWait.mean * 10) / 10,
@@ -424,6 +443,9 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       // what the processes printed (warnings and errors only, at LOG_LEVEL warn), for diagnosis
       await writeFile(join(o.out, 'gateway.log'), stack.gateway.output());
       await writeFile(join(o.out, 'worker.log'), stack.worker?.output() ?? '');
+    }
+    if (o.out && o.dumpShoppers) {
+      await writeFile(join(o.out, 'shoppers.ndjson'), shoppers.map((s) => JSON.stringify({ ...s, ticket: undefined })).join('\n') + '\n');
     }
     progress.say(summaryLine(report));
     if (files) progress.say(`report: ${files.html}`);

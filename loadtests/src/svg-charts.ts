@@ -24,7 +24,7 @@ export interface ChartOptions {
   readonly yMax?: number;
 }
 
-const MARGIN = { left: 64, right: 16, top: 36, bottom: 44 };
+const MARGIN = { left: 64, right: 16, top: 46, bottom: 44 };
 
 export function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -47,7 +47,7 @@ export function logTicks(min: number, max: number): number[] {
   if (!(min > 0) || !(max > min)) return min > 0 ? [min] : [];
   const lo = Math.floor(Math.log10(min));
   const hi = Math.ceil(Math.log10(max));
-  const mult = hi - lo <= 3 ? [1, 2, 5] : [1];
+  const mult = hi - lo <= 4 ? [1, 2, 5] : [1];
   const out: number[] = [];
   for (let e = lo; e <= hi; e++) for (const m of mult) {
     const v = m * 10 ** e;
@@ -123,8 +123,9 @@ function frame(opts: ChartOptions, allPoints: readonly Point[]): Frame {
 }
 
 function legend(f: Frame, series: readonly { name: string; color: string }[]): void {
-  let px = MARGIN.left + 8;
-  const py = MARGIN.top + 12;
+  // one row between the title and the plot, so it never hides a line
+  let px = MARGIN.left;
+  const py = MARGIN.top - 8;
   for (const s of series) {
     f.svg.push(
       `<rect x="${px}" y="${py - 8}" width="10" height="10" fill="${escapeXml(s.color)}"/>`,
