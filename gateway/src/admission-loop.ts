@@ -25,6 +25,8 @@ export interface AdmissionLoopOptions {
   readonly logger: FastifyBaseLogger;
   readonly tickMs: number;
   readonly oversubscription: number;
+  /** how far the abandonment-matched oversubscription may go */
+  readonly maxOversubscription: number;
   /** unique per process: the lock's owner id */
   readonly ownerId: string;
   /** most admitted in one tick, whatever the rate */
@@ -144,6 +146,7 @@ export class AdmissionLoop {
       this.#o.maxBatch ?? 5_000,
       Math.max(1_000, tickMs * 4),
       epoch,
+      this.#o.maxOversubscription,
     );
     if (reply[0] === 'RECOVERING') {
       await this.#o.recovery.finish(saleId);

@@ -41,6 +41,8 @@ export interface GatewayConfig {
   readonly tickMs: number;
   /** how many admitted shoppers per unit of remaining stock (1 = exactly matched) */
   readonly oversubscription: number;
+  /** the most it may grow to match the abandonment seen in a sale (1: never grows) */
+  readonly maxOversubscription: number;
   /** a pending order not confirmed after this long is published again */
   readonly republishAfterMs: number;
   readonly publishTimeoutMs: number;
@@ -97,6 +99,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     redisKeyPrefix: envKeyPrefix(env, 'REDIS_KEY_PREFIX'),
     tickMs: envInt(env, 'TICK_MS', 250, 20, 10_000),
     oversubscription: envNumber(env, 'OVERSUBSCRIPTION', 1, 1, 10),
+    maxOversubscription: envNumber(env, 'MAX_OVERSUBSCRIPTION', 2, 1, 10),
     republishAfterMs: envInt(env, 'REPUBLISH_AFTER_MS', 10_000, 500, 3_600_000),
     publishTimeoutMs: envInt(env, 'PUBLISH_TIMEOUT_MS', 5_000, 100, 60_000),
     issuer: envString(env, 'TOKEN_ISSUER', 'velvet-rope'),

@@ -43,7 +43,10 @@ export interface Identity {
 }
 
 const MIN_RETRY_MS = 1_000;
-const MAX_RETRY_MS = 30_000;
+/** a poller far back asks at most every ten minutes (live updates tell it more often) */
+const MAX_RETRY_MS = 600_000;
+/** before the start, or while the line does not move, a page asks this often (the marketer may change either) */
+const PREQUEUE_RECHECK_MS = 60_000;
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
@@ -174,15 +177,20 @@ export class QueueService {
     if (state === 'expired') return { ...base, status: 'expired', etaSeconds: null, retryAfterMs: null };
     if (saleStatus === 'sold_out') return { ...base, status: 'sold_out', etaSeconds: null, retryAfterMs: null };
     if (saleStatus === 'prequeue' || saleStatus === 'scheduled') {
-      return {
-        ...base,
-        status: 'prequeue',
-        etaSeconds: null,
-        retryAfterMs: Math.round(clamp(startsAt - now, MIN_RETRY_MS, MAX_RETRY_MS)),
-      };
+      // until the start, now and then (the start may move); at the start, spread by where the
+      // draw will put the shopper, so 100,000 pre-queue pages do not all ask in the same second:
+      // the front asks at once, the back later (the score is the fraction of the line ahead)
+      const untilStart = Math.max(0, startsAt - now);
+      const score = Number(r[3]);
+      const frontShare = Number.isFinite(score) && score >= 0 && score < 1 ? score : 0;
+      const spread = rate > 0 ? (frontShare * waiting * 60_000) / rate / 2 : 0;
+      const retry = untilStart > PREQUEUE_RECHECK_MS ? PREQUEUE_RECHECK_MS : untilStart + Math.min(spread, MAX_RETRY_MS);
+      return { ...base, status: 'prequeue', etaSeconds: null, retryAfterMs: Math.round(Math.max(MIN_RETRY_MS, retry)) };
     }
-    // the further from the front, the less often a poller needs to ask
-    const retryAfterMs = etaSeconds === null ? MAX_RETRY_MS : clamp((etaSeconds * 1000) / 4, MIN_RETRY_MS, MAX_RETRY_MS);
+    // the further from the front, the less often a poller needs to ask: half the ETA, so the
+    // polling of a whole queue costs about 2 x rate x ln(queue length) requests a second
+    // (a line that does not move, rate 0, is asked about every minute: the rate may change)
+    const retryAfterMs = etaSeconds === null ? PREQUEUE_RECHECK_MS : clamp((etaSeconds * 1000) / 2, MIN_RETRY_MS, MAX_RETRY_MS);
     return { ...base, status: 'queued', etaSeconds, retryAfterMs: Math.round(retryAfterMs) };
   }
 }

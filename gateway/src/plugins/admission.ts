@@ -31,6 +31,7 @@ export default fp<AdmissionPluginOptions>(
       logger: app.log,
       tickMs: app.config.tickMs,
       oversubscription: app.config.oversubscription,
+      maxOversubscription: app.config.maxOversubscription,
       ownerId: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`,
       onTick: (tick) => {
         app.metrics.observeTick(tick);

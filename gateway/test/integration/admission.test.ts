@@ -103,6 +103,24 @@ describe('admission loop', () => {
     expect(states.slice(3, 6).map((s) => s.status)).toEqual(['admitted', 'admitted', 'admitted']);
   });
 
+  it('admits more shoppers per unit when admissions keep lapsing unused, up to the ceiling', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 600_000, stock: 10, maxActive: 1000, checkoutSeconds: 1, queueMode: 'fifo' });
+    await joinMany(sale, 60);
+    const tickTwice = async () => {
+      await app.admissionLoop.tickSale(sale);
+      await sleep(20);
+      return app.admissionLoop.tickSale(sale);
+    };
+    expect((await tickTwice())?.active).toBe(10); // nothing lapsed yet: one per unit
+    await sleep(1_100);
+    // the first ten lapsed and ten more came in: of 20 admissions, half lapsed, so two
+    // admissions are needed per unit (also the ceiling)
+    const tick = await tickTwice();
+    expect(tick?.active).toBe(20);
+    expect(tick?.remaining).toBe(10);
+  });
+
   it('pauses and resumes within one tick of the marketer’s change', async () => {
     const app = h.app();
     const sale = await createSale(app, { ratePerMinute: 600_000, stock: 100, maxActive: 100 });

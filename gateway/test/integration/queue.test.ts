@@ -72,6 +72,22 @@ describe('joining the queue', () => {
     expect(tenth.body.retryAfterMs).toBeGreaterThanOrEqual(1000);
   });
 
+  it('tells pollers to come back less often the further back they stand', async () => {
+    const app = h.app();
+    // 600 per minute: position p is about p / 10 seconds away
+    const sale = await createSale(app, { ratePerMinute: 600, queueMode: 'fifo' });
+    const joined: Awaited<ReturnType<typeof join>>[] = [];
+    for (let i = 0; i < 200; i++) joined.push(await join(app, sale));
+    const retry = async (i: number) => (await me(app, sale, joined[i]!.ticket)).body.retryAfterMs as number;
+    expect(await retry(0)).toBe(1_000);
+    expect(await retry(99)).toBe(5_000); // half of a 10 s ETA
+    expect(await retry(199)).toBe(10_000);
+    // the whole line's polling: about 2 x rate x ln(length), not one request per shopper per second
+    let perSecond = 0;
+    for (let i = 0; i < joined.length; i += 10) perSecond += 10 / ((await retry(i)) / 1000);
+    expect(perSecond).toBeLessThan(2 * 10 * (Math.log(200) + 1));
+  });
+
   it('shows no position in the pre-queue: the order is drawn at the start', async () => {
     const app = h.app();
     const sale = await createSale(app, { startsInMs: 60_000 });

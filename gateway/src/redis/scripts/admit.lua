@@ -3,6 +3,9 @@
 
   1. drops expired entries from `admitted` (their unused share returns to the budget);
   2. budget = min(rate credit, maxActive - active, ceil(remaining * oversubscription) - active);
+     the oversubscription follows the abandonment seen so far in this sale: when a share p of
+     admissions lapses unused, 1 / (1 - p) admissions are needed per unit (between the
+     configured floor and ceiling; only once 20 admissions give a first estimate);
   3. moves the `budget` lowest-scored visitors from `queue` to `admitted`;
   4. returns the figures for the tick event.
 
@@ -20,7 +23,8 @@
 
   ARGV[1] owner           this gateway's owner id
   ARGV[2] jtiPrefix       fresh random text; jti = prefix .. admission sequence
-  ARGV[3] oversubscription
+  ARGV[3] oversubscription      the floor
+  ARGV[7] maxOversubscription   the ceiling of the abandonment-matched oversubscription
   ARGV[4] maxBatch        at most this many admitted in one tick
   ARGV[5] maxElapsedMs    the rate credit accrues for at most this long between ticks
   ARGV[6] epoch           the leader's fencing token, recorded in the tick log
@@ -40,6 +44,7 @@ local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey,
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local owner, jtiPrefix = ARGV[1], ARGV[2]
 local oversub, maxBatch, maxElapsed = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local maxOversub = tonumber(ARGV[7])
 
 if redis.call('GET', leaderKey) ~= owner then return { 'NOT_LEADER' } end
 local cfg = hash_map(cfgKey)
@@ -57,7 +62,10 @@ for _, v in ipairs(expired) do
     redis.call('HSET', visitorsKey, v, 'x|' .. split(record)[2])
   end
 end
-if #expired > 0 then redis.call('ZREMRANGEBYSCORE', admittedKey, '-inf', now) end
+if #expired > 0 then
+  redis.call('ZREMRANGEBYSCORE', admittedKey, '-inf', now)
+  redis.call('HINCRBY', stateKey, 'expiredTotal', #expired)
+end
 
 local remaining = tonumber(redis.call('GET', stockKey) or '0')
 local status = sale_status(cfg, remaining, now)
@@ -69,6 +77,11 @@ local credit = tonumber(state.credit or '0')
 local lastTick = tonumber(state.lastTick or now)
 local active = redis.call('ZCARD', admittedKey)
 local admitted = {}
+local admittedSoFar = tonumber(state.admittedTotal or '0')
+if admittedSoFar >= 20 and maxOversub > oversub then
+  local lapsed = tonumber(redis.call('HGET', stateKey, 'expiredTotal') or '0') / admittedSoFar
+  oversub = math.max(oversub, math.min(maxOversub, 1 / math.max(1 - lapsed, 1 / maxOversub)))
+end
 
 if status == 'open' then
   -- 2. the budget: rate credit, capacity, and stock still sellable
