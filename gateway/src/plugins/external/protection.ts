@@ -1,4 +1,5 @@
-import helmet from '@fastify/helmet';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import helmet, { type HelmetOptions } from 'helmet';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
@@ -27,7 +28,9 @@ export default fp(
   async (app) => {
     const { config } = app;
 
-    await app.register(helmet, {
+    // helmet's headers do not depend on the request: work them out once and set the same set
+    // on every answer (running helmet per request cost ~4 % of a join's CPU in a profile)
+    const securityHeaders = helmetHeaders({
       contentSecurityPolicy: {
         directives: {
           defaultSrc: ["'self'"],
@@ -40,10 +43,15 @@ export default fp(
           frameAncestors: ["'none'"],
           baseUri: ["'self'"],
           formAction: ["'self'"],
+          // TLS is the load balancer's choice: do not force https on pages served over http
+          upgradeInsecureRequests: null,
         },
       },
       // the JWKS is meant to be fetched by a shop's own services
       crossOriginResourcePolicy: { policy: 'same-site' },
+    });
+    app.addHook('onRequest', async (_req, reply) => {
+      reply.headers(securityHeaders);
     });
 
     if (config.maxEventLoopDelayMs > 0) {
@@ -115,3 +123,22 @@ export default fp(
   },
   { name: 'protection', dependencies: ['config', 'redis', 'tokens'] },
 );
+
+/** The headers helmet sets, computed once by running it against a recording response. */
+export function helmetHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader(name: string, value: string | number | readonly string[]) {
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  let failed: unknown;
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (err?: unknown) => {
+    failed = err;
+  });
+  if (failed) throw failed;
+  return headers;
+}
