@@ -14,6 +14,7 @@ const KEY_NAMES: readonly (keyof SaleKeys)[] = [
   'seq',
   'leader',
   'leaderEpoch',
+  'tickLog',
   'events',
 ];
 
