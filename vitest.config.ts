@@ -17,6 +17,17 @@ export default defineConfig({
         },
       },
       {
+        // faults injected into private Redis, RabbitMQ and PostgreSQL instances (chaos/README.md)
+        extends: true,
+        test: {
+          name: 'chaos',
+          include: ['chaos/test/chaos/**/*.test.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 150_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // the gateway's integration and end-to-end suites again, against a local Redis Cluster
         extends: true,
         test: {

@@ -56,6 +56,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     },
     trustProxy: config.trustProxy,
     bodyLimit: 16 * 1024,
+    // our own answer while draining (below): Fastify's skips the hooks and has no Retry-After
+    return503OnClosing: false,
     // a log line per request would cost more than the hot paths themselves; errors are logged
     logController: new LogController({ disableRequestLogging: true }),
     // a request id per request, carried by every log line it causes
@@ -72,6 +74,18 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   app.decorate('config', config);
   await app.register(fp(async () => undefined, { name: 'config' }));
+
+  // Draining (SIGTERM): requests in flight finish; a new request on a kept-alive connection is
+  // told to go elsewhere, with Retry-After, and the connection is closed behind it.
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onRequest', async (_req, reply) => {
+    if (!draining) return;
+    reply.header('connection', 'close').header('retry-after', '1');
+    return reply.code(503).send(errorBody('UNAVAILABLE', 'this gateway is restarting; retry'));
+  });
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     if (err instanceof AppError) {

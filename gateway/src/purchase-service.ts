@@ -11,6 +11,7 @@ import type { AdmissionClaims, AdmissionTokens } from './admission-token.js';
 import { AppError } from './errors.js';
 import { PublishUnavailableError, type OrderPublisher } from './order-publisher.js';
 import type { KeySpace } from './redis/keyspace.js';
+import type { SaleStore } from './sale-store.js';
 
 export interface PurchaseResult {
   /** false when the same token bought before: the answer is the existing order */
@@ -41,6 +42,7 @@ export class PurchaseService {
     private readonly admissions: AdmissionTokens,
     private readonly publisher: OrderPublisher,
     private readonly republishAfterMs: number,
+    private readonly sales: SaleStore,
   ) {}
 
   /**
@@ -113,7 +115,7 @@ export class PurchaseService {
         return { created: false, orderId: existingId, status: await this.#orderStatus(existingId) };
       }
       case 'NOT_FOUND':
-        throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
+        throw await this.sales.missing(saleId);
       case 'NOT_ADMITTED':
         throw new AppError('NOT_ADMITTED', 'this admission is not (or no longer) valid for buying');
       case 'EXPIRED':

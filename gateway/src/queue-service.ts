@@ -61,7 +61,7 @@ export class QueueService {
 
   async join(saleId: string, who: Identity): Promise<JoinResult> {
     const seed = await this.sales.seed(saleId);
-    if (!seed) throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
+    if (!seed) throw await this.sales.missing(saleId);
     const visitorId = who.visitorId ?? newVisitorId();
     const reply = await this.#run(saleId, visitorId, fairnessFraction(seed, visitorId), who.ticketScore, 'join', who.proof);
     const outcome = reply[0];
@@ -116,7 +116,7 @@ export class QueueService {
       proof?.nonce ?? '',
       proof?.bits ?? 0,
     );
-    if (reply[0] === 'NOT_FOUND') throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
+    if (reply[0] === 'NOT_FOUND') throw await this.sales.missing(saleId);
     return reply;
   }
 

@@ -314,6 +314,19 @@ export class SaleStore {
     }
   }
 
+  /**
+   * The refusal for a sale Redis does not know: SALE_NOT_FOUND, unless Redis has just lost its
+   * data (the generation marker is gone) and the sale is about to be re-published from
+   * PostgreSQL; then the sale exists, and the answer is a 503 to retry in a moment.
+   */
+  async missing(saleId: string): Promise<AppError> {
+    const generation = await this.redis.exists(this.keyspace.generation).catch(() => 0);
+    if (generation === 0) {
+      return new AppError('UNAVAILABLE', 'the waiting room is recovering its state; retry in a moment', undefined, 1);
+    }
+    return new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
+  }
+
   /** The sale's secret seed, for fairness fractions; undefined when there is no such sale. */
   async seed(saleId: string): Promise<Buffer | undefined> {
     const known = this.#seeds.get(saleId);
@@ -394,14 +407,31 @@ export class SaleStore {
    * can be known. Returns whether this call found Redis empty (and did the recovery).
    */
   async publishAll(generationId: string): Promise<{ sales: number; recovered: boolean }> {
-    const recovered = (await this.redis.set(this.keyspace.generation, generationId, 'NX')) === 'OK';
+    const recovered = (await this.redis.get(this.keyspace.generation)) === null;
+    if (recovered) {
+      // one gateway re-publishes; the marker is set only once every sale is back, so until
+      // then requests about a sale Redis does not know are told to retry (see missing())
+      const lock = `${this.keyspace.generation}:recovering`;
+      if ((await this.redis.set(lock, generationId, 'PX', 30_000, 'NX')) !== 'OK') return { sales: 0, recovered: false };
+      try {
+        const sales = await this.#publishRunning(true);
+        await this.redis.set(this.keyspace.generation, generationId);
+        return { sales, recovered: true };
+      } finally {
+        await this.redis.del(lock);
+      }
+    }
+    return { sales: await this.#publishRunning(false), recovered: false };
+  }
+
+  async #publishRunning(recovering: boolean): Promise<number> {
     const { rows } = await this.pool.query<SaleRow>('SELECT * FROM sales WHERE ends_at IS NULL OR ends_at > now()');
     const now = Date.now();
     for (const row of rows) {
       const sale = fromRow(row);
-      await this.publish(sale, recovered && sale.startsAt <= now);
+      await this.publish(sale, recovering && sale.startsAt <= now);
     }
-    return { sales: rows.length, recovered };
+    return rows.length;
   }
 
   /** Every order PostgreSQL holds for a sale, by visitor (for the end of a recovery). */

@@ -23,7 +23,7 @@ export default fp(
     app.decorate('queue', new QueueService(app.redis, app.keyspace, sales, app.tickets, app.admissions));
     app.decorate(
       'purchases',
-      new PurchaseService(app.redis, app.keyspace, app.pg, app.admissions, app.publisher, app.config.republishAfterMs),
+      new PurchaseService(app.redis, app.keyspace, app.pg, app.admissions, app.publisher, app.config.republishAfterMs, sales),
     );
   },
   { name: 'services', dependencies: ['postgres', 'redis', 'amqp', 'tokens'] },

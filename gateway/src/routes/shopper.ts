@@ -47,7 +47,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const sale = await app.sales.live(req.params.saleId);
-      if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
+      if (!sale) throw await app.sales.missing(req.params.saleId);
       return {
         id: sale.id,
         name: sale.name,
@@ -133,7 +133,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const sale = await app.sales.live(req.params.saleId);
-      if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
+      if (!sale) throw await app.sales.missing(req.params.saleId);
       const { challenge, expiresAt } = app.proofOfWork.challenge(sale.id);
       reply.header('cache-control', 'no-store');
       return { challenge, difficulty: sale.powDifficulty, expiresAt: new Date(expiresAt * 1000).toISOString() };

@@ -38,8 +38,12 @@ describe('after Redis lost its data', () => {
     await h.db.pool.query('UPDATE sales SET sold = 1 WHERE id = $1', [sale]);
 
     await cleanupRedis(h.prefix); // the loss
+    // the sale exists (PostgreSQL says so): until it is re-published, retry, not "no such sale"
     const during = await app.inject({ url: `/api/sales/${sale}` });
-    expect(during.statusCode).toBe(404);
+    expect(during.statusCode).toBe(503);
+    expect(during.json().code).toBe('UNAVAILABLE');
+    expect(during.headers['retry-after']).toBe('1');
+    expect((await me(app, sale, shoppers[1]!.ticket)).statusCode).toBe(503);
 
     await app.admissionLoop.tickAll(); // finds the generation marker gone and re-publishes
     const live = (await app.inject({ url: `/api/sales/${sale}` })).json();

@@ -1,0 +1,97 @@
+/**
+ * The private services the chaos scenarios break: they start on ports of their own, stop,
+ * start again with (PostgreSQL, RabbitMQ) or without (Redis) their data, and leave nothing
+ * behind. The shared services on the default ports are never touched.
+ */
+import { connect as amqpConnect } from 'amqplib';
+import { existsSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  cleanupPrivateServices,
+  startPrivatePostgres,
+  startPrivateRabbitMQ,
+  startPrivateRedis,
+} from '../../../test-support/private-services.js';
+
+afterAll(async () => {
+  await cleanupPrivateServices();
+});
+
+const DEFAULT_PORTS = [5432, 6379, 5672, 25672, 15672, 4369];
+
+describe('private services for chaos tests', () => {
+  it('Redis: own port, SIGKILL, restart empty', async () => {
+    const redis = await startPrivateRedis();
+    expect(DEFAULT_PORTS).not.toContain(redis.port);
+    const client = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100, lazyConnect: true });
+    client.on('error', () => undefined);
+    await client.connect();
+    await client.set('k', 'v');
+    expect(await client.get('k')).toBe('v');
+    await redis.kill();
+    expect(redis.running).toBe(false);
+    await redis.restartEmpty();
+    // the client reconnects by itself; the data is gone
+    await expect.poll(async () => client.ping().catch(() => 'down'), { timeout: 5_000 }).toBe('PONG');
+    expect(await client.get('k')).toBeNull();
+    client.disconnect();
+    const dir = redis.dir;
+    await redis.destroy();
+    expect(existsSync(dir)).toBe(false);
+    process.stdout.write(`private redis: started in ${redis.lastStartMs} ms\n`);
+  });
+
+  it('PostgreSQL: own cluster, fast shutdown, start again with the data', async () => {
+    const t0 = Date.now();
+    const pgs = await startPrivatePostgres();
+    const initAndStart = Date.now() - t0;
+    expect(DEFAULT_PORTS).not.toContain(pgs.port);
+    const pool = new pg.Pool({ connectionString: pgs.url, max: 2 });
+    pool.on('error', () => undefined);
+    await pool.query('CREATE TABLE t (x int)');
+    await pool.query('INSERT INTO t VALUES (42)');
+    await pgs.stop();
+    expect(pgs.running).toBe(false);
+    await expect(pool.query('SELECT 1')).rejects.toThrow();
+    await pgs.start();
+    const { rows } = await pool.query<{ x: number }>('SELECT x FROM t');
+    expect(rows).toEqual([{ x: 42 }]);
+    await pool.end();
+    await pgs.destroy();
+    process.stdout.write(`private postgres: initdb + start ${initAndStart} ms, restart ${pgs.lastStartMs} ms\n`);
+  });
+
+  it('RabbitMQ: a second node, stop and start with its durable queue', async () => {
+    const t0 = Date.now();
+    const rabbit = await startPrivateRabbitMQ();
+    const firstStart = Date.now() - t0;
+    expect(DEFAULT_PORTS).not.toContain(rabbit.port);
+    let conn = await amqpConnect(rabbit.url);
+    let ch = await conn.createConfirmChannel();
+    await ch.assertQueue('q', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    ch.sendToQueue('q', Buffer.from('hello'), { persistent: true });
+    await ch.waitForConfirms();
+    await conn.close();
+
+    const s0 = Date.now();
+    await rabbit.stop();
+    const stopMs = Date.now() - s0;
+    expect(rabbit.running).toBe(false);
+    await rabbit.start();
+    conn = await amqpConnect(rabbit.url);
+    ch = await conn.createConfirmChannel();
+    const msg = await ch.get('q', { noAck: true });
+    expect(msg && msg.content.toString()).toBe('hello');
+    await conn.close();
+    const k0 = Date.now();
+    await rabbit.kill();
+    const killMs = Date.now() - k0;
+    await rabbit.destroy();
+    process.stdout.write(
+      `private rabbitmq ${rabbit.nodeName}: first start ${firstStart} ms, stop ${stopMs} ms, ` +
+        `restart ${rabbit.lastStartMs} ms, kill ${killMs} ms\n`,
+    );
+  });
+});

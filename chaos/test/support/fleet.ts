@@ -1,0 +1,194 @@
+/**
+ * A whole Velvet Rope fleet for one chaos test file: private Redis, PostgreSQL and RabbitMQ
+ * (test-support/private-services.ts), the built gateway(s) and order worker as real processes
+ * against them, and the test's own clients to read PostgreSQL and Redis afterwards.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { uniqueId } from '../../../test-support/databases.js';
+import {
+  chaosRunEnv,
+  cleanupPrivateServices,
+  startPrivatePostgres,
+  startPrivateRabbitMQ,
+  startPrivateRedis,
+  trackChild,
+  type PrivatePostgres,
+  type PrivateRabbitMQ,
+  type PrivateRedis,
+} from '../../../test-support/private-services.js';
+import { freePort, startService, waitForHttp, waitForOutput, type Service } from '../../../test-support/processes.js';
+
+export const ADMIN_KEY = 'chaos-admin-key-0123456789';
+
+export interface Gateway {
+  readonly name: string;
+  readonly port: number;
+  readonly base: string;
+  readonly service: Service;
+  readonly pid: number;
+}
+
+export interface Fleet {
+  readonly redis: PrivateRedis;
+  readonly postgres: PrivatePostgres;
+  readonly rabbit: PrivateRabbitMQ;
+  readonly databaseUrl: string;
+  readonly prefix: string;
+  readonly queue: string;
+  /** the test's own pool on the private PostgreSQL (survives its restarts) */
+  readonly db: pg.Pool;
+  /** the test's own client on the private Redis (reconnects after a restart) */
+  readonly redisClient: Redis;
+  readonly gateways: Gateway[];
+  readonly workers: Service[];
+  /** gateways or workers that exited without the test asking them to (who signalled them?) */
+  readonly unexpectedExits: string[];
+  /** Stops a gateway or worker on purpose (the exit is then expected); its exit code. */
+  stop(service: Service, signal?: NodeJS.Signals): Promise<number | null>;
+  /** how long the three services took to start, in ms */
+  readonly startTimes: { redis: number; postgres: number; rabbitmq: number };
+  startGateway(name: string, opts?: { port?: number; env?: Record<string, string> }): Promise<Gateway>;
+  startWorker(name?: string, env?: Record<string, string>): Promise<Service>;
+  /** everything the services printed, for a failing test's message */
+  logs(): string;
+  close(): Promise<void>;
+}
+
+export async function startFleet(): Promise<Fleet> {
+  const t0 = Date.now();
+  const timed = async <T>(p: Promise<T>): Promise<[T, number]> => [await p, Date.now() - t0];
+  let redis: PrivateRedis | undefined;
+  let postgres: PrivatePostgres | undefined;
+  let rabbit: PrivateRabbitMQ | undefined;
+  try {
+    const started = await Promise.all([
+      timed(startPrivateRedis()),
+      timed(startPrivatePostgres()),
+      timed(startPrivateRabbitMQ()),
+    ]);
+    [[redis], [postgres], [rabbit]] = started;
+    const startTimes = { redis: started[0][1], postgres: started[1][1], rabbitmq: started[2][1] };
+
+    const databaseUrl = postgres.databaseUrl('velvet_rope');
+    const prefix = uniqueId('vrc').toLowerCase();
+    const queue = uniqueId('vr-chaos-orders-');
+    const base = {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redis.url,
+      AMQP_URL: rabbit.url,
+      ORDERS_QUEUE: queue,
+      REDIS_KEY_PREFIX: prefix,
+      LOG_LEVEL: 'info',
+      // marks the process as this run's, for the watchdog that cleans up after a killed runner
+      ...chaosRunEnv(),
+    };
+    const gateways: Gateway[] = [];
+    const workers: Service[] = [];
+    const everyService: Service[] = [];
+    const unexpectedExits: string[] = [];
+    const expected = new Set<Service>();
+    const watch = (service: Service) => {
+      trackChild(service.name, service.child);
+      everyService.push(service);
+      service.child.once('exit', (code, signal) => {
+        if (expected.has(service)) return;
+        const last = service.output().trim().split('\n').slice(-3).join('\n');
+        unexpectedExits.push(`${service.name} (pid ${service.child.pid}) exited by itself: ${code ?? signal}; last lines:\n${last}`);
+      });
+    };
+    let db: pg.Pool | undefined;
+    // the test's own Redis client: fails fast while Redis is away, reconnects by itself
+    const redisClient = new Redis(redis.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: () => 200,
+    });
+    redisClient.on('error', () => undefined);
+    await redisClient.connect();
+
+    const fleet: Fleet = {
+      redis,
+      postgres,
+      rabbit,
+      databaseUrl,
+      prefix,
+      queue,
+      get db() {
+        if (!db) throw new Error('the database exists once the first gateway started');
+        return db;
+      },
+      redisClient,
+      gateways,
+      workers,
+      startTimes,
+      unexpectedExits,
+      async stop(service, signal = 'SIGTERM') {
+        expected.add(service);
+        return service.stop(signal);
+      },
+      async startGateway(name, opts = {}) {
+        const port = opts.port ?? (await freePort());
+        const service = startService(name, 'gateway/dist/server.js', {
+          ...base,
+          PORT: String(port),
+          ADMIN_API_KEY: ADMIN_KEY,
+          TICK_MS: '100',
+          REPUBLISH_AFTER_MS: '2000',
+          ...opts.env,
+        });
+        watch(service);
+        const gw: Gateway = { name, port, base: `http://127.0.0.1:${port}`, service, pid: service.child.pid! };
+        await waitForHttp(`${gw.base}/readyz`, service, 60_000);
+        gateways.push(gw);
+        if (!db) {
+          // the first gateway created and migrated the database
+          db = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 3_000 });
+          db.on('error', () => undefined);
+        }
+        return gw;
+      },
+      async startWorker(name = `worker-${workers.length + 1}`, env = {}) {
+        const service = startService(name, 'order-worker/dist/server.js', { ...base, ...env });
+        watch(service);
+        await waitForOutput(service, 'order-worker ready', 60_000);
+        workers.push(service);
+        return service;
+      },
+      logs() {
+        const tail = (s: string, n = 6_000) => (s.length > n ? `…${s.slice(-n)}` : s);
+        return [
+          ...everyService.map((s) => `===== ${s.name} (pid ${s.child.pid}, exit ${s.child.exitCode ?? s.child.signalCode})\n${tail(s.output())}`),
+          `===== redis\n${tail(redis!.output(), 2_000)}`,
+          `===== postgres\n${tail(postgres!.output(), 2_000)}`,
+          `===== rabbitmq\n${tail(rabbit!.output(), 3_000)}`,
+        ].join('\n');
+      },
+      async close() {
+        const logDir = process.env.CHAOS_LOG_DIR;
+        if (logDir) {
+          // keep every service's output for diagnosis: CHAOS_LOG_DIR=/tmp/chaos-logs
+          mkdirSync(logDir, { recursive: true });
+          const tag = `${Date.now()}-${prefix}`;
+          for (const s of everyService) writeFileSync(join(logDir, `${tag}-${s.name}.log`), s.output());
+          writeFileSync(join(logDir, `${tag}-rabbitmq.log`), rabbit!.output());
+          writeFileSync(join(logDir, `${tag}-postgres.log`), postgres!.output());
+          writeFileSync(join(logDir, `${tag}-redis.log`), redis!.output());
+        }
+        // the services first (SIGTERM, then SIGKILL after 15 s), then the backing services
+        for (const s of everyService) expected.add(s);
+        await Promise.all(everyService.map((s) => s.stop('SIGTERM').catch(() => undefined)));
+        redisClient.disconnect();
+        await db?.end().catch(() => undefined);
+        await cleanupPrivateServices();
+      },
+    };
+    return fleet;
+  } catch (err) {
+    await cleanupPrivateServices().catch(() => undefined);
+    throw err;
+  }
+}
