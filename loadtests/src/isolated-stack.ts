@@ -17,6 +17,8 @@ export const DEFAULT_PG_ROOT_URL = process.env.TEST_DATABASE_ROOT_URL ?? 'postgr
 /** the built services (relative to the repository root); override to measure another build */
 export const GATEWAY_SCRIPT = process.env.LOADTEST_GATEWAY_SCRIPT ?? 'gateway/dist/server.js';
 export const WORKER_SCRIPT = process.env.LOADTEST_WORKER_SCRIPT ?? 'order-worker/dist/server.js';
+/** Node flags for the gateway, space-separated: `LOADTEST_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof'` */
+const GATEWAY_NODE_ARGS = (process.env.LOADTEST_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** A unique, short, lowercase id for database names, queue names and key prefixes. */
 export function uniqueId(prefix: string): string {
@@ -91,6 +93,7 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
     const baseUrl = `http://127.0.0.1:${port}`;
     gateway = spawnService('gateway', {
       script: GATEWAY_SCRIPT,
+      nodeArgs: GATEWAY_NODE_ARGS,
       env: {
         ...common,
         ORDERS_QUEUE: queue,

@@ -39,10 +39,12 @@ export interface SpawnOptions {
   readonly script?: string;
   readonly code?: string;
   readonly env: Record<string, string>;
+  /** Node's own flags, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses) */
+  readonly nodeArgs?: readonly string[];
 }
 
 export function spawnService(name: string, opts: SpawnOptions): ServiceProcess {
-  const args = opts.code !== undefined ? ['--input-type=module', '-e', opts.code] : [opts.script!];
+  const args = [...(opts.nodeArgs ?? []), ...(opts.code !== undefined ? ['--input-type=module', '-e', opts.code] : [opts.script!])];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },

@@ -48,3 +48,20 @@ local function split(s)
     start = i + 1
   end
 end
+
+-- Rate limits on the shopper routes, counted inside the route's own script (one round trip,
+-- not two): a fixed one-minute window per caller, counted in one hash per sale, route group
+-- and window (`<base>:rl:<group>:<window>`, a field per caller: far less memory than a key
+-- each, and in the sale's hash slot). `caller` is '' or `max` <= 0: not counted.
+-- Returns the ms until the window ends when the caller is over `max` (the call is refused
+-- and must change nothing), else nil (the call is counted).
+local RATE_WINDOW_MS = 60000
+local function rate_limited(base, group, caller, max, now)
+  if caller == '' or max <= 0 then return nil end
+  local window = math.floor(now / RATE_WINDOW_MS)
+  local key = base .. ':rl:' .. group .. ':' .. window
+  local n = redis.call('HINCRBY', key, caller, 1)
+  if n == 1 then redis.call('PEXPIRE', key, 2 * RATE_WINDOW_MS) end
+  if n > max then return (window + 1) * RATE_WINDOW_MS - now end
+  return nil
+end
