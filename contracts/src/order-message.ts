@@ -2,6 +2,10 @@
  * The message the gateway publishes to RabbitMQ for every accepted order, and the worker
  * consumes. The gateway also keeps it, as JSON, in the sale's `pending` hash (the outbox),
  * so the reconciler can publish exactly the same bytes again.
+ *
+ * A purchase publishes its order inside a batch message (`v: 2`, `orders`: the orders
+ * accepted together, each exactly its outbox JSON), so that the broker confirms many orders
+ * at once; the reconciler re-publishes single orders (`v: 1`). The worker reads both.
  */
 import { isSaleId } from './redis-keys.js';
 
@@ -22,7 +26,12 @@ const VISITOR_RE = /^[A-Za-z0-9_-]{16,64}$/;
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** Parses and checks a message body; never throws. */
+export const ORDER_BATCH_VERSION = 2;
+
+/** the most orders one batch message may carry (a gateway sends far fewer) */
+export const MAX_ORDERS_PER_MESSAGE = 10_000;
+
+/** Parses and checks a single-order message body; never throws. */
 export function parseOrderMessage(body: Buffer | string): ParseResult<OrderMessage> {
   let raw: unknown;
   try {
@@ -30,6 +39,44 @@ export function parseOrderMessage(body: Buffer | string): ParseResult<OrderMessa
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
+  return checkOrder(raw);
+}
+
+/**
+ * Parses a message body of either form: the orders it carries, in order. A batch is refused
+ * as a whole when any of its orders is malformed (the message is then dead-lettered; the
+ * good orders in it are still in their sales' outboxes and come back one by one).
+ */
+export function parseOrderMessages(body: Buffer | string): ParseResult<OrderMessage[]> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  if (typeof raw === 'object' && raw !== null && (raw as Record<string, unknown>).v === ORDER_BATCH_VERSION) {
+    const list = (raw as Record<string, unknown>).orders;
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_ORDERS_PER_MESSAGE) {
+      return { ok: false, reason: 'bad orders list' };
+    }
+    const orders: OrderMessage[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const one = checkOrder(list[i]);
+      if (!one.ok) return { ok: false, reason: `order ${i}: ${one.reason}` };
+      orders.push(one.value);
+    }
+    return { ok: true, value: orders };
+  }
+  const one = checkOrder(raw);
+  return one.ok ? { ok: true, value: [one.value] } : one;
+}
+
+/** A batch message of already encoded single orders (their outbox JSON, not encoded again). */
+export function encodeOrderBatch(encodedOrders: readonly string[]): string {
+  return `{"v":${ORDER_BATCH_VERSION},"orders":[${encodedOrders.join(',')}]}`;
+}
+
+function checkOrder(raw: unknown): ParseResult<OrderMessage> {
   if (typeof raw !== 'object' || raw === null) return { ok: false, reason: 'not an object' };
   const m = raw as Record<string, unknown>;
   if (m.v !== ORDER_MESSAGE_VERSION) return { ok: false, reason: `unknown version ${String(m.v)}` };

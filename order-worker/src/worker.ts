@@ -3,9 +3,16 @@
  * PostgreSQL, acknowledges only after the commit, then retires the orders from the sale's
  * Redis outbox and tells their shoppers (`order:update`).
  *
+ * A message carries one order or a batch of them (the gateway publishes the orders it accepted
+ * together as one message); a batch message is acknowledged only once every order in it is
+ * committed.
+ *
  * What happens when things break:
- * - a malformed message is rejected without requeue, so RabbitMQ dead-letters it at once;
- *   a message PostgreSQL refuses as data (unknown sale) likewise, after the batch isolates it;
+ * - a malformed message is rejected without requeue, so RabbitMQ dead-letters it at once (a
+ *   batch with one malformed order as a whole: its good orders are still in their sales'
+ *   outboxes, which re-publish them one by one); a message with an order PostgreSQL refuses
+ *   as data (unknown sale) likewise, after the batch isolates that order (the message's
+ *   other orders are committed);
  * - PostgreSQL away (or any commit error that is not about the data): the same batch is
  *   retried with backoff, unacknowledged, and no new batch starts. Never nack-requeue: every
  *   requeue counts against the queue's delivery limit and would dead-letter good orders;
@@ -20,7 +27,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { orderTopology, parseOrderMessage, redactUrl, type OrderMessage } from '@velvet-rope/contracts';
+import { orderTopology, parseOrderMessages, redactUrl, type OrderMessage } from '@velvet-rope/contracts';
 import { commitBatch, type CommitResult } from './batch-committer.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
 import type { WorkerConfig } from './config.js';
@@ -44,7 +51,8 @@ export interface OrderWorkerOptions {
 /** A delivery that parsed, waiting for its batch. */
 interface Delivery {
   readonly msg: ConsumeMessage;
-  readonly order: OrderMessage;
+  /** one, or the orders of a batch message */
+  readonly orders: readonly OrderMessage[];
   /** the channel it came on: only that channel can settle it */
   readonly channel: Channel;
 }
@@ -62,6 +70,8 @@ export class OrderWorker {
   private reconnecting: Promise<void> | undefined;
 
   private buffer: Delivery[] = [];
+  /** orders in `buffer` (a delivery may carry many) */
+  private bufferedOrders = 0;
   private batchTimer: NodeJS.Timeout | undefined;
   /** the batch loop in flight; while it runs, no other batch starts */
   private loop: Promise<void> | undefined;
@@ -127,6 +137,7 @@ export class OrderWorker {
     // what was delivered but not batched yet: commit it too, unless PostgreSQL is failing
     if (this.buffer.length > 0 && this.channel && !this.commitFailing) await this.drain();
     this.buffer = [];
+    this.bufferedOrders = 0;
 
     const connection = this.connection;
     this.connection = undefined;
@@ -193,6 +204,7 @@ export class OrderWorker {
     // only the lost channel could settle these; RabbitMQ delivers them again
     const before = this.buffer.length;
     this.buffer = this.buffer.filter((d) => d.channel !== lost);
+    this.bufferedOrders = this.buffer.reduce((n, d) => n + d.orders.length, 0);
     this.logger.warn(
       { dropped: before - this.buffer.length },
       'RabbitMQ connection lost; unacknowledged orders will be redelivered',
@@ -226,12 +238,13 @@ export class OrderWorker {
       void this.connection?.close().catch(() => undefined);
       return;
     }
-    const parsed = parseOrderMessage(msg.content);
+    const parsed = parseOrderMessages(msg.content);
     if (!parsed.ok) {
       this.deadLetter(channel, msg, `malformed: ${parsed.reason}`);
       return;
     }
-    this.buffer.push({ msg, order: parsed.value, channel });
+    this.buffer.push({ msg, orders: parsed.value, channel });
+    this.bufferedOrders += parsed.value.length;
     this.schedule();
   }
 
@@ -253,7 +266,7 @@ export class OrderWorker {
 
   private schedule(): void {
     if (this.loop || this.stopping) return; // the loop in flight (or shutdown) takes the buffer
-    if (this.buffer.length >= this.config.batchMax) {
+    if (this.bufferedOrders >= this.config.batchMax) {
       this.runLoop();
     } else {
       this.batchTimer ??= setTimeout(() => this.runLoop(), this.config.batchMs);
@@ -283,19 +296,30 @@ export class OrderWorker {
    */
   private async drain(): Promise<void> {
     while (this.buffer.length > 0) {
-      const batch = this.buffer.splice(0, this.config.batchMax);
-      if (!(await this.processBatch(batch))) return;
+      if (!(await this.processBatch(this.takeBatch()))) return;
     }
+  }
+
+  /** Deliveries from the front of the buffer, up to `batchMax` orders (at least one delivery). */
+  private takeBatch(): Delivery[] {
+    let n = 0;
+    let orders = 0;
+    while (n < this.buffer.length && (n === 0 || orders + this.buffer[n]!.orders.length <= this.config.batchMax)) {
+      orders += this.buffer[n]!.orders.length;
+      n++;
+    }
+    this.bufferedOrders -= orders;
+    return this.buffer.splice(0, n);
   }
 
   /** Commits one batch (retrying), settles its messages, updates Redis. False: abandoned. */
   private async processBatch(batch: readonly Delivery[]): Promise<boolean> {
     const channel = batch[0]!.channel;
-    const orders = batch.map((d) => d.order);
+    const orders = batch.flatMap((d) => d.orders);
     let results: CommitResult[] | undefined;
     for (let attempt = 0; results === undefined; attempt++) {
       if (channel !== this.channel) {
-        this.logger.warn({ size: batch.length }, 'batch abandoned: its channel closed; RabbitMQ redelivers it');
+        this.logger.warn({ size: orders.length }, 'batch abandoned: its channel closed; RabbitMQ redelivers it');
         return false;
       }
       const endTimer = this.metrics.commitSeconds.startTimer();
@@ -315,29 +339,36 @@ export class OrderWorker {
         await sleep(delay, this.stopController.signal);
       }
     }
-    this.metrics.batchSize.observe(batch.length);
+    this.metrics.batchSize.observe(orders.length);
     this.settle(channel, batch, results);
     await this.publishOutcomes(results);
     return true;
   }
 
-  /** Dead-letters the poison messages, then acknowledges the rest: only after the commit. */
+  /**
+   * Dead-letters the poison messages, then acknowledges the rest: only after the commit. A
+   * message is poison when any of its orders is (its other orders are committed: a message
+   * taken from the dead-letter queue again commits nothing twice).
+   */
   private settle(channel: Channel, batch: readonly Delivery[], results: readonly CommitResult[]): void {
     let lastGood: ConsumeMessage | undefined;
     let rejected = 0;
-    batch.forEach((d, i) => {
-      const r = results[i]!;
-      if (r.status === 'poison') {
-        this.deadLetter(channel, d.msg, `refused by PostgreSQL: ${r.reason}`, r.orderId);
-        return;
+    let at = 0;
+    for (const d of batch) {
+      const mine = results.slice(at, at + d.orders.length);
+      at += d.orders.length;
+      for (const r of mine) {
+        if (r.status === 'poison') continue;
+        if (r.duplicate) this.metrics.orders.inc({ outcome: 'duplicate' });
+        else {
+          this.metrics.orders.inc({ outcome: r.status });
+          if (r.status === 'rejected') rejected++;
+        }
       }
-      lastGood = d.msg;
-      if (r.duplicate) this.metrics.orders.inc({ outcome: 'duplicate' });
-      else {
-        this.metrics.orders.inc({ outcome: r.status });
-        if (r.status === 'rejected') rejected++;
-      }
-    });
+      const bad = mine.find((r) => r.status === 'poison');
+      if (bad?.status === 'poison') this.deadLetter(channel, d.msg, `refused by PostgreSQL: ${bad.reason}`, bad.orderId);
+      else lastGood = d.msg;
+    }
     if (rejected > 0) {
       this.logger.warn({ rejected }, 'orders rejected by the stock guard in PostgreSQL (Redis lost data?)');
     }

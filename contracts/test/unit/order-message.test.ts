@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  encodeOrderBatch,
   encodeOrderMessage,
+  ORDER_BATCH_VERSION,
   ORDER_MESSAGE_VERSION,
   parseOrderMessage,
+  parseOrderMessages,
   type OrderMessage,
 } from '../../src/order-message.js';
 
@@ -110,5 +113,39 @@ describe('parseOrderMessage rejects', () => {
     const inf = cases.filter(([label]) => label.includes('1e999'));
     expect(inf).toHaveLength(2);
     for (const [, body] of inf) expect(String(body)).toContain('1e999');
+  });
+});
+
+describe('parseOrderMessages (a single order or a batch)', () => {
+  const other: OrderMessage = { ...valid, orderId: '9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f', quantity: 1 };
+
+  it('reads a single-order message as one order', () => {
+    expect(parseOrderMessages(encodeOrderMessage(valid))).toEqual({ ok: true, value: [valid] });
+  });
+
+  it('reads a batch of encoded orders back, in order, from a string or a Buffer', () => {
+    const batch = encodeOrderBatch([encodeOrderMessage(valid), encodeOrderMessage(other)]);
+    expect(JSON.parse(batch)).toEqual({ v: ORDER_BATCH_VERSION, orders: [valid, other] });
+    expect(parseOrderMessages(batch)).toEqual({ ok: true, value: [valid, other] });
+    expect(parseOrderMessages(Buffer.from(batch))).toEqual({ ok: true, value: [valid, other] });
+  });
+
+  it('refuses a whole batch when one of its orders is malformed, naming which', () => {
+    const result = parseOrderMessages(encodeOrderBatch([encodeOrderMessage(valid), withField('quantity', 0)]));
+    expect(result).toEqual({ ok: false, reason: 'order 1: bad quantity' });
+  });
+
+  it.each([
+    ['an empty batch', '{"v":2,"orders":[]}'],
+    ['orders not a list', '{"v":2,"orders":{}}'],
+    ['a batch inside a batch', `{"v":2,"orders":[${encodeOrderBatch([encodeOrderMessage(valid)])}]}`],
+    ['not JSON', '{"v":2,'],
+    ['an unknown version', '{"v":3,"orders":[]}'],
+  ])('refuses %s without throwing', (_label, body) => {
+    expect(parseOrderMessages(body).ok).toBe(false);
+  });
+
+  it('parseOrderMessage (single only) does not take a batch', () => {
+    expect(parseOrderMessage(encodeOrderBatch([encodeOrderMessage(valid)])).ok).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { encodeOrderMessage, migrate, ensureDatabase, saleKeys, type OrderMessage, type OrderUpdateEvent } from '@velvet-rope/contracts';
+import { encodeOrderBatch, encodeOrderMessage, migrate, ensureDatabase, saleKeys, type OrderMessage, type OrderUpdateEvent } from '@velvet-rope/contracts';
 import { OrderWorker, type OrderWorkerConfig } from '../../src/worker.js';
 import { createTestDatabase, PG_ROOT_URL, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
 import { insertSale, order, ordersOf, soldOf, waitFor } from '../helpers.js';
@@ -159,6 +159,56 @@ describe('OrderWorker', () => {
     } finally {
       subscriber.disconnect();
     }
+  });
+
+  it('commits every order of a batch message exactly once, also when the same batch comes again', async () => {
+    const queue = newQueue();
+    const saleId = await insertSale(db.pool, { stock: 100 });
+    saleIds.push(saleId);
+    const orders = Array.from({ length: 12 }, (_, i) => order(saleId, { quantity: (i % 2) + 1 }));
+    const batch = encodeOrderBatch(orders.map((o) => encodeOrderMessage(o)));
+    const worker = await startWorker(queue, db.pool);
+    // the gateway's batch, a redelivery of it (or its re-publish), and one order of it alone
+    // (the outbox reconciler re-publishes single orders)
+    await publish(queue, [batch, batch, orders[5]!]);
+
+    await waitFor('the batch committed and both repeats settled as duplicates', async () => {
+      const o = await outcomes(worker);
+      return o.confirmed === 12 && o.duplicate === 13 ? o : undefined;
+    });
+    const rows = await ordersOf(db.pool, saleId);
+    expect(rows.map((r) => r.order_id).sort()).toEqual(orders.map((o) => o.orderId).sort());
+    expect(rows.every((r) => r.status === 'confirmed')).toBe(true);
+    expect(await soldOf(db.pool, saleId)).toBe(orders.reduce((n, o) => n + o.quantity, 0));
+    const { messageCount } = await publisher.checkQueue(queue);
+    expect(messageCount).toBe(0);
+    expect((await publisher.checkQueue(`${queue}.dead`)).messageCount).toBe(0);
+  });
+
+  it('dead-letters a batch message with a malformed order whole, and one with an order PostgreSQL refuses after committing the rest', async () => {
+    const queue = newQueue();
+    const saleId = await insertSale(db.pool, { stock: 100 });
+    saleIds.push(saleId);
+    const good = Array.from({ length: 3 }, () => order(saleId));
+    const withMalformed = encodeOrderBatch([encodeOrderMessage(good[0]!), '{"v":1,"orderId":"not-a-uuid"}']);
+    const withUnknownSale = encodeOrderBatch([encodeOrderMessage(good[1]!), encodeOrderMessage(order('vr-test-no-such-sale'))]);
+    const worker = await startWorker(queue, db.pool);
+    await publish(queue, [withMalformed, withUnknownSale, good[2]!]);
+
+    const dead = await waitFor('both batches dead-lettered', async () => {
+      const { messageCount } = await publisher.checkQueue(`${queue}.dead`);
+      return messageCount === 2 ? deadLetters(queue) : undefined;
+    });
+    expect(dead.sort()).toEqual([withMalformed, withUnknownSale].sort());
+    await waitFor('the good orders of the second batch and the single one committed', async () => {
+      const o = await outcomes(worker);
+      return o.confirmed === 2 ? o : undefined;
+    });
+    // the malformed batch committed nothing: its good order is still in the outbox, which
+    // re-publishes it alone
+    const rows = await ordersOf(db.pool, saleId);
+    expect(rows.map((r) => r.order_id).sort()).toEqual([good[1]!.orderId, good[2]!.orderId].sort());
+    expect(await soldOf(db.pool, saleId)).toBe(good[1]!.quantity + good[2]!.quantity);
   });
 
   it('keeps a batch unacknowledged while PostgreSQL is away and commits it when it is back', async () => {
