@@ -141,7 +141,8 @@ export class AdmissionLoop {
       k.leader,
       k.tickLog,
       this.#o.ownerId,
-      `${randomBytes(12).toString('base64url')}.`,
+      // the tick's secret for the admissions' jti (never leaves Redis and this call)
+      randomBytes(16).toString('base64url'),
       this.#o.oversubscription,
       this.#o.maxBatch ?? 5_000,
       Math.max(1_000, tickMs * 4),

@@ -22,7 +22,11 @@
   KEYS[8] tickLog   stream  capped log of ticks: epoch, owner, admitted (audit of who admitted when)
 
   ARGV[1] owner           this gateway's owner id
-  ARGV[2] jtiPrefix       fresh random text; jti = prefix .. admission sequence
+  ARGV[2] jtiKey          fresh random secret of this tick, never revealed: jti = seq '.' tag,
+                          tag = the first 24 hex digits of SHA1(jtiKey ':' seq ':' visitor). Each
+                          jti is unguessable on its own (a shopper admitted in the same tick
+                          cannot derive another's), which is what lets the purchase script take
+                          a jti as proof of admission (see reserve.lua)
   ARGV[3] oversubscription      the floor
   ARGV[7] maxOversubscription   the ceiling of the abandonment-matched oversubscription
   ARGV[4] maxBatch        at most this many admitted in one tick
@@ -42,7 +46,7 @@
 
 local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey, tickLogKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local owner, jtiPrefix = ARGV[1], ARGV[2]
+local owner, jtiKey = ARGV[1], ARGV[2]
 local oversub, maxBatch, maxElapsed = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local maxOversub = tonumber(ARGV[7])
 
@@ -100,7 +104,7 @@ if status == 'open' then
     for i = 1, #popped, 2 do
       local v, score = popped[i], popped[i + 1]
       local seq = redis.call('HINCRBY', stateKey, 'admittedTotal', 1)
-      local jti = jtiPrefix .. seq
+      local jti = seq .. '.' .. string.sub(redis.sha1hex(jtiKey .. ':' .. seq .. ':' .. v), 1, 24)
       redis.call('ZADD', admittedKey, expiresAt, v)
       redis.call('HSET', visitorsKey, v, 'a|' .. score .. '|' .. jti .. '|' .. expiresAt .. '|' .. seq)
       admitted[#admitted + 1] = v
