@@ -25,6 +25,28 @@ export type AdmissionResult =
   /** `expiredSubject`: a genuine token of this sale past its expiry: whose it was */
   | { ok: false; code: 'INVALID_TOKEN' | 'TOKEN_EXPIRED' | 'WRONG_SALE'; expiredSubject?: string };
 
+/**
+ * What the purchase path reads from a token before (or instead of) verifying it: enough to
+ * find the admission in Redis. Not proof of anything by itself (see `decodeUnverified`).
+ */
+export interface UnverifiedAdmission {
+  readonly sub: string;
+  readonly jti: string;
+  /** the claims the reserve script compares with what Redis holds for this admission */
+  readonly exp: number;
+  readonly adm: number;
+  readonly max_qty: number;
+}
+
+/** every claim an admission token carries (`sign` below); a token with any other is not ours */
+const ADMISSION_CLAIMS = new Set(['sale', 'max_qty', 'adm', 'iss', 'aud', 'sub', 'jti', 'exp']);
+
+/** base64url, no padding: what a compact JWS part is made of */
+const B64URL_RE = /^[A-Za-z0-9_-]+$/;
+/** an Ed25519 signature (64 bytes) in base64url */
+const ED25519_SIGNATURE_LENGTH = 86;
+const VISITOR_RE = /^[A-Za-z0-9_-]{16,64}$/;
+
 export interface Admission {
   readonly visitorId: string;
   readonly saleId: string;
@@ -51,6 +73,45 @@ export class AdmissionTokens {
       .setJti(a.jti)
       .setExpirationTime(Math.floor(a.expiresAt / 1000))
       .sign(key.privateKey);
+  }
+
+  /**
+   * Reads a token without checking its signature, strictly: a compact JWS whose header is
+   * `alg: EdDSA` with a `kid` of our key ring (and nothing that asks for special handling),
+   * whose payload has exactly the claims we sign: this sale as `sale` and `aud`, our issuer,
+   * a visitor id as `sub`, a `jti`, whole numbers `adm` and `max_qty`, and an `exp` not past
+   * (the same instant jose calls expired). Anything else is `undefined`: the caller then
+   * verifies fully and answers what verification says.
+   *
+   * This is not a verification. The purchase path may act on it only where Redis proves the
+   * rest: the reserve script succeeds only for the visitor whose admission record holds this
+   * very jti, which only the admitted shopper received, and only when `exp`, `adm` and
+   * `max_qty` are what Redis holds for that admission (see purchase-service.ts).
+   */
+  decodeUnverified(token: string, saleId: string, nowMs: number = Date.now()): UnverifiedAdmission | undefined {
+    const dot1 = token.indexOf('.');
+    const dot2 = token.indexOf('.', dot1 + 1);
+    if (dot1 <= 0 || dot2 <= dot1 + 1 || token.indexOf('.', dot2 + 1) !== -1) return undefined;
+    const h = token.slice(0, dot1);
+    const p = token.slice(dot1 + 1, dot2);
+    const sig = token.slice(dot2 + 1);
+    if (sig.length !== ED25519_SIGNATURE_LENGTH || !B64URL_RE.test(h) || !B64URL_RE.test(p) || !B64URL_RE.test(sig)) {
+      return undefined;
+    }
+    const header = parseJsonObject(h);
+    if (!header || header.alg !== 'EdDSA' || typeof header.kid !== 'string' || !this.keys.byKid(header.kid)) return undefined;
+    if (header.crit !== undefined || header.b64 !== undefined) return undefined;
+    const c = parseJsonObject(p);
+    if (!c) return undefined;
+    if (typeof c.sub !== 'string' || !VISITOR_RE.test(c.sub) || typeof c.jti !== 'string' || c.jti.length === 0 || c.jti.length > 128) {
+      return undefined;
+    }
+    if (c.sale !== saleId || c.aud !== saleId || c.iss !== this.issuer) return undefined;
+    // jose: expired when exp <= now in whole seconds; a token near its end goes the slow way
+    if (typeof c.exp !== 'number' || !Number.isFinite(c.exp) || c.exp <= Math.floor(nowMs / 1000)) return undefined;
+    if (!Number.isSafeInteger(c.adm) || !Number.isSafeInteger(c.max_qty)) return undefined;
+    for (const claim in c) if (!ADMISSION_CLAIMS.has(claim)) return undefined;
+    return { sub: c.sub, jti: c.jti, exp: c.exp, adm: c.adm as number, max_qty: c.max_qty as number };
   }
 
   /**
@@ -103,5 +164,14 @@ export class AdmissionTokens {
         exp: payload.exp!,
       },
     };
+  }
+}
+
+function parseJsonObject(b64url: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(b64url, 'base64url').toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,13 +1,17 @@
 /**
  * Publishes order messages to RabbitMQ on a confirm channel: a purchase is answered `202`
- * only once the broker confirmed its message. The connection heals itself with backoff;
+ * only once the broker confirmed its message. Purchases go through `publishBatched`: the
+ * orders accepted in one event-loop turn travel as one persistent message, confirmed once
+ * (one message per purchase put the broker's message rate, and its CPU on the same cores,
+ * on the purchase path). The connection heals itself with backoff;
  * while it is down, `publish` fails at once (the purchase answers `503` and the order stays
  * in the outbox for the reconciler).
  */
-import { orderTopology, redactUrl } from '@velvet-rope/contracts';
+import { encodeOrderBatch, orderTopology, redactUrl } from '@velvet-rope/contracts';
 import { connect as amqpConnect } from 'amqplib';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
+import { TurnBatcher } from './turn-batcher.js';
 
 export class PublishUnavailableError extends Error {
   constructor(message: string) {
@@ -25,7 +29,16 @@ export interface OrderPublisherOptions {
   readonly onConfirm?: (seconds: number, result: 'confirmed' | 'refused' | 'timeout') => void;
 }
 
+/** orders in one batch message at most; more in one turn go out as several messages */
+export const MAX_BATCH_ORDERS = 500;
+
 export class OrderPublisher {
+  // the orders one reserve call accepted go out together at once, not a turn later
+  readonly #batches = new TurnBatcher<{ orderId: string; body: string }, void>(
+    (_queue, orders) => this.#publishBatch(orders),
+    MAX_BATCH_ORDERS,
+    'microtask',
+  );
   #connection: ChannelModel | undefined;
   #channel: ConfirmChannel | undefined;
   #closing = false;
@@ -51,7 +64,9 @@ export class OrderPublisher {
   }
 
   async #connect(): Promise<void> {
-    const connection = await amqpConnect(this.opts.url);
+    // Nagle off: a publish and its confirm are small writes that must not wait for the
+    // previous segment's ACK (with few purchases in flight, a confirm took ~40 ms instead of ~1)
+    const connection = await amqpConnect(this.opts.url, { noDelay: true });
     try {
       const channel = await connection.createConfirmChannel();
       const t = orderTopology(this.opts.queue);
@@ -150,6 +165,24 @@ export class OrderPublisher {
         reject(new PublishUnavailableError(`publish failed: ${(err as Error).message}`));
       }
     });
+  }
+
+  /**
+   * Publishes one order (its outbox JSON) in the batch message of this event-loop turn;
+   * settles as `publish` does, with that message's confirm: every order of a batch is
+   * confirmed, or refused, together.
+   */
+  publishBatched(orderId: string, body: string): Promise<void> {
+    if (!this.#channel) return Promise.reject(new PublishUnavailableError('order queue unavailable'));
+    return this.#batches.add('', { orderId, body });
+  }
+
+  async #publishBatch(orders: readonly { orderId: string; body: string }[]): Promise<void[]> {
+    // one order alone goes out in the single form, exactly as the outbox holds it
+    const first = orders[0]!;
+    if (orders.length === 1) await this.publish(first.orderId, first.body);
+    else await this.publish(`${first.orderId}+${orders.length - 1}`, encodeOrderBatch(orders.map((o) => o.body)));
+    return orders.map(() => undefined);
   }
 
   /** Publish health since the last call (average confirm latency, failure share), then resets. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
-import { PurchaseService } from '../purchase-service.js';
+import { PurchaseService, scriptPurchaseLimit } from '../purchase-service.js';
 import { QueueService } from '../queue-service.js';
 import { SaleStore } from '../sale-store.js';
 
@@ -23,7 +23,16 @@ export default fp(
     app.decorate('queue', new QueueService(app.redis, app.keyspace, sales, app.tickets, app.admissions));
     app.decorate(
       'purchases',
-      new PurchaseService(app.redis, app.keyspace, app.pg, app.admissions, app.publisher, app.config.republishAfterMs, sales),
+      new PurchaseService(
+        app.redis,
+        app.keyspace,
+        app.pg,
+        app.admissions,
+        app.publisher,
+        app.config.republishAfterMs,
+        sales,
+        scriptPurchaseLimit(app.config.rateLimits),
+      ),
     );
   },
   { name: 'services', dependencies: ['postgres', 'redis', 'amqp', 'tokens'] },

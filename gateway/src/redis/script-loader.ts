@@ -49,7 +49,8 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     join(...keysAndArgs: Arg[]): Result<Reply, Context>;
     admit(...keysAndArgs: Arg[]): Result<Reply, Context>;
-    reserve(...keysAndArgs: Arg[]): Result<Reply, Context>;
+    /** a batch: one answer (an array) per purchase, or { 'NOT_FOUND' } */
+    reserve(...keysAndArgs: Arg[]): Result<unknown[], Context>;
     leader(...keysAndArgs: Arg[]): Result<[number, number, number], Context>;
     claimDuePending(...keysAndArgs: Arg[]): Result<string[], Context>;
     saleInfo(...keysAndArgs: Arg[]): Result<Reply, Context>;

@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import { bearerToken, setShopperCookies, TICKET_COOKIE, VISITOR_COOKIE } from '../http/credentials.js';
 import type { Identity, Standing } from '../queue-service.js';
 import { seedCommitment } from '../fairness-score.js';
+import { scriptPurchaseLimit } from '../purchase-service.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { JoinBody, JoinResponse, OrderResponse, PurchaseBody, PurchaseResponse, StandingResponse } from '../schemas/queue.js';
 import { Fairness, PublicSale } from '../schemas/sale.js';
@@ -162,6 +163,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  const purchaseLimitInScript = scriptPurchaseLimit(app.config.rateLimits) > 0;
   app.post(
     '/api/sales/:saleId/purchases',
     {
@@ -181,12 +183,12 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
           ...commonErrors,
         },
       },
-      onRequest: app.limits.purchase,
+      // counted by the reserve script itself when the limits live in Redis (one round trip)
+      onRequest: purchaseLimitInScript ? [] : app.limits.purchase,
     },
     async (req, reply) => {
       const { saleId } = req.params;
-      const verified = await app.purchases.verifyToken(bearerToken(req), saleId);
-      const result = 'existingOrder' in verified ? verified.existingOrder : await app.purchases.purchase(saleId, verified, req.body.quantity);
+      const result = await app.purchases.buy(saleId, bearerToken(req), req.body.quantity);
       if (result.remaining === 0) {
         // the last unit just went: every waiting shopper hears it now, not at the next tick
         const live = await app.sales.live(saleId).catch(() => undefined);

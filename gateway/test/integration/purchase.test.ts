@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buy, createHarness, createSale, join, me, queueDepth, type Harness } from '../support/harness.js';
+import { admittedShoppers, buy, createHarness, createSale, drainOrders, join, me, queueDepth, type Harness } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -12,25 +12,6 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** n shoppers join, get admitted, and receive their admission tokens */
-async function admittedShoppers(saleId: string, n: number) {
-  const app = h.app();
-  const joined = [];
-  for (let i = 0; i < n; i++) joined.push(await join(app, saleId));
-  for (let i = 0; i < 50; i++) {
-    const tick = await app.admissionLoop.tickSale(saleId);
-    if (tick && tick.waiting === 0) break;
-    await sleep(20);
-  }
-  return Promise.all(
-    joined.map(async (j) => {
-      const s = await me(app, saleId, j.ticket);
-      expect(s.body.status).toBe('admitted');
-      return { ...j, token: s.body.admission.token as string };
-    }),
-  );
-}
-
 async function remaining(saleId: string): Promise<number> {
   return Number(await h.app().redis.get(h.app().keyspace.sale(saleId).stock));
 }
@@ -39,7 +20,7 @@ describe('purchase', () => {
   it('answers 202 pending once the broker confirmed, and the same order for the same token', async () => {
     const app = h.app();
     const sale = await createSale(app, { stock: 5, ratePerMinute: 600_000 });
-    const [s] = await admittedShoppers(sale, 1);
+    const [s] = await admittedShoppers(h.app(), sale, 1);
     const depthBefore = await queueDepth(h.queue);
     const first = await buy(app, sale, s!.token);
     expect(first.statusCode).toBe(202);
@@ -67,10 +48,20 @@ describe('purchase', () => {
     expect(hidden.json().code).toBe('ORDER_NOT_FOUND');
   });
 
+  it('answers one order to a double click: the same token twice in one batch of the reserve script', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { stock: 5, ratePerMinute: 600_000 });
+    const [s] = await admittedShoppers(h.app(), sale, 1);
+    const [a, b] = await Promise.all([buy(app, sale, s!.token), buy(app, sale, s!.token)]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([200, 202]);
+    expect(a.body.orderId).toBe(b.body.orderId);
+    expect(await remaining(sale)).toBe(4);
+  });
+
   it('refuses bad quantities with 422 or 400 and changes nothing', async () => {
     const app = h.app();
     const sale = await createSale(app, { stock: 5, ratePerMinute: 600_000, maxPerShopper: 2 });
-    const [s] = await admittedShoppers(sale, 1);
+    const [s] = await admittedShoppers(h.app(), sale, 1);
     for (const q of [0, -1, 1.5, 3, 1e9]) {
       const r = await buy(app, sale, s!.token, q);
       expect(r.statusCode, `quantity ${q}`).toBe(422);
@@ -100,8 +91,8 @@ describe('purchase', () => {
     const app = h.app();
     const sale = await createSale(app, { stock: 5, ratePerMinute: 600_000, checkoutSeconds: 1 });
     const other = await createSale(app, { stock: 5, ratePerMinute: 600_000 });
-    const [s] = await admittedShoppers(sale, 1);
-    const [o] = await admittedShoppers(other, 1);
+    const [s] = await admittedShoppers(h.app(), sale, 1);
+    const [o] = await admittedShoppers(h.app(), other, 1);
 
     const missing = await app.inject({ method: 'POST', url: `/api/sales/${sale}/purchases`, payload: { quantity: 1 } });
     expect(missing.statusCode).toBe(401);
@@ -128,10 +119,68 @@ describe('purchase', () => {
     expect(await remaining(other)).toBe(5);
   });
 
+  it('buys without verifying the signature only with the genuine jti and claims; a forged token gets the codes it always got', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { stock: 5, ratePerMinute: 600_000, maxPerShopper: 2 });
+    const [s, t] = await admittedShoppers(h.app(), sale, 2);
+    const depthBefore = await queueDepth(h.queue);
+    const forge = (token: string, change: Record<string, unknown>) => {
+      const [hd, pl, sig] = token.split('.');
+      const payload = JSON.parse(Buffer.from(pl!, 'base64url').toString());
+      return `${hd}.${Buffer.from(JSON.stringify({ ...payload, ...change })).toString('base64url')}.${sig}`;
+    };
+    const refusals = [
+      ['a guessed jti', forge(s!.token, { jti: '1.0123456789abcdef01234567' })],
+      ["another shopper's jti", forge(s!.token, { jti: JSON.parse(Buffer.from(t!.token.split('.')[1]!, 'base64url').toString()).jti })],
+      ['a later exp', forge(s!.token, { exp: Math.floor(Date.now() / 1000) + 86_400 })],
+      ['a larger max_qty', forge(s!.token, { max_qty: 2_000 })],
+      ['another admission sequence', forge(s!.token, { adm: 999 })],
+    ] as const;
+    for (const [name, token] of refusals) {
+      const r = await buy(app, sale, token);
+      expect(r.statusCode, name).toBe(401);
+      expect(r.body.code, name).toBe('INVALID_TOKEN');
+    }
+    // a damaged signature over the genuine claims: anything but a reservation is verified
+    // first, so asking for more than the limit is refused as an invalid token
+    const damage = (token: string) => {
+      const [hd, pl, sig] = token.split('.');
+      return `${hd}.${pl}.${sig!.startsWith('A') ? 'B' : 'A'}${sig!.slice(1)}`;
+    };
+    const damaged = damage(s!.token);
+    const more = await buy(app, sale, damaged, 3);
+    expect(more.statusCode).toBe(401);
+    expect(more.body.code).toBe('INVALID_TOKEN');
+    expect(await remaining(sale)).toBe(5);
+    expect(await queueDepth(h.queue)).toBe(depthBefore);
+
+    const bought = await buy(app, sale, s!.token);
+    expect(bought.statusCode).toBe(202);
+    // a forged token of a shopper who bought learns nothing: not the order id, not that there is one
+    for (const [name, token] of [...refusals, ['the damaged signature', damaged]] as const) {
+      const r = await buy(app, sale, token);
+      expect(r.statusCode, name).toBe(401);
+      expect(r.body.code, name).toBe('INVALID_TOKEN');
+      expect(JSON.stringify(r.body), name).not.toContain(bought.body.orderId);
+    }
+    const again = await buy(app, sale, s!.token);
+    expect(again.statusCode).toBe(200);
+    expect(again.body.orderId).toBe(bought.body.orderId);
+    expect(await remaining(sale)).toBe(4);
+
+    // Deliberate: a damaged signature over exactly the genuine claims does reserve. Whoever
+    // holds those bytes holds the jti, which is the proof; the token can do nothing the
+    // genuine one could not (quantity limit and expiry come from Redis).
+    const byDamaged = await buy(app, sale, damage(t!.token), 2);
+    expect(byDamaged.statusCode).toBe(202);
+    expect(await remaining(sale)).toBe(2);
+    expect((await buy(app, sale, t!.token)).body.orderId).toBe(byDamaged.body.orderId);
+  });
+
   it('answers the same order to a retry that arrives after the checkout window closed', async () => {
     const app = h.app();
     const sale = await createSale(app, { stock: 5, ratePerMinute: 600_000, checkoutSeconds: 1 });
-    const [s] = await admittedShoppers(sale, 1);
+    const [s] = await admittedShoppers(h.app(), sale, 1);
     const first = await buy(app, sale, s!.token);
     expect(first.statusCode).toBe(202);
     await sleep(1_100); // the answer was lost; the retry comes after the window
@@ -144,8 +193,8 @@ describe('purchase', () => {
   it('reserves exactly the stock when 1,000 admitted shoppers buy 100 units at once', async () => {
     const app = h.app();
     const sale = await createSale(app, { stock: 100, ratePerMinute: 6_000_000, maxActive: 1000 });
-    const shoppers = await admittedShoppers(sale, 1000);
-    const depthBefore = await queueDepth(h.queue);
+    const shoppers = await admittedShoppers(h.app(), sale, 1000);
+    await drainOrders(h.queue);
     const answers = await Promise.all(shoppers.map((s) => buy(app, sale, s.token)));
     const accepted = answers.filter((a) => a.statusCode === 202);
     const soldOut = answers.filter((a) => a.statusCode === 409 && a.body.code === 'SOLD_OUT');
@@ -153,7 +202,12 @@ describe('purchase', () => {
     expect(soldOut.length).toBe(900);
     expect(new Set(accepted.map((a) => a.body.orderId)).size).toBe(100);
     expect(await remaining(sale)).toBe(0);
-    expect(await queueDepth(h.queue)).toBe(depthBefore + 100);
+    // every accepted order published exactly once, in fewer messages than orders: purchases
+    // that arrive together share one batch message and one broker confirm
+    const messages = await queueDepth(h.queue);
+    const published = await drainOrders(h.queue);
+    expect(published.map((o) => o.orderId).sort()).toEqual(accepted.map((a) => a.body.orderId).sort());
+    expect(messages).toBeLessThan(100);
     const live = (await app.inject({ url: `/api/sales/${sale}` })).json();
     expect(live.status).toBe('sold_out');
     const late = await app.inject({ method: 'POST', url: `/api/sales/${sale}/queue`, payload: {} });
@@ -164,7 +218,7 @@ describe('purchase', () => {
   it('re-publishes an order whose publish never happened (the outbox reconciler)', async () => {
     const app = h.app();
     const sale = await createSale(app, { stock: 5, ratePerMinute: 600_000 });
-    const [s] = await admittedShoppers(sale, 1);
+    const [s] = await admittedShoppers(h.app(), sale, 1);
     const r = await buy(app, sale, s!.token);
     expect(r.statusCode).toBe(202);
     const k = app.keyspace.sale(sale);

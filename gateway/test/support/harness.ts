@@ -2,7 +2,7 @@
  * Builds a real gateway (real Redis, RabbitMQ, PostgreSQL) isolated for one test file: its
  * own database, its own orders queue, its own Redis key prefix. Cleans up only what it made.
  */
-import { createRedisClient, envRedisClusterNodes, type RedisClient } from '@velvet-rope/contracts';
+import { createRedisClient, envRedisClusterNodes, parseOrderMessages, type OrderMessage, type RedisClient } from '@velvet-rope/contracts';
 import { connect as amqpConnect } from 'amqplib';
 import type { FastifyInstance } from 'fastify';
 import { Cluster } from 'ioredis';
@@ -133,6 +133,30 @@ export async function queueDepth(queue: string): Promise<number> {
   }
 }
 
+/**
+ * Takes every message off `queue` (acknowledged: gone) and answers the orders they carry:
+ * purchases publish the orders of one event-loop turn as one batch message, so a message
+ * count says little about how many orders were published.
+ */
+export async function drainOrders(queue: string): Promise<OrderMessage[]> {
+  const conn = await amqpConnect(AMQP_URL);
+  try {
+    const ch = await conn.createChannel();
+    const orders: OrderMessage[] = [];
+    for (;;) {
+      const msg = await ch.get(queue, { noAck: true });
+      if (!msg) break;
+      const parsed = parseOrderMessages(msg.content);
+      if (!parsed.ok) throw new Error(`malformed message in ${queue}: ${parsed.reason}`);
+      orders.push(...parsed.value);
+    }
+    await ch.close();
+    return orders;
+  } finally {
+    await conn.close();
+  }
+}
+
 export const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}` };
 
 export interface SaleInput {
@@ -203,6 +227,24 @@ export async function me(app: FastifyInstance, saleId: string, ticket: string) {
     headers: { authorization: `Bearer ${ticket}` },
   });
   return { statusCode: res.statusCode, body: res.json() };
+}
+
+/** n shoppers join, get admitted (ticking the sale's admission loop), and receive their admission tokens */
+export async function admittedShoppers(app: FastifyInstance, saleId: string, n: number): Promise<(Joined & { token: string })[]> {
+  const joined: Joined[] = [];
+  for (let i = 0; i < n; i++) joined.push(await join(app, saleId));
+  for (let i = 0; i < 50; i++) {
+    const tick = await app.admissionLoop.tickSale(saleId);
+    if (tick && tick.waiting === 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Promise.all(
+    joined.map(async (j) => {
+      const s = await me(app, saleId, j.ticket);
+      if (s.body.status !== 'admitted') throw new Error(`visitor ${j.visitorId} not admitted: ${JSON.stringify(s.body)}`);
+      return { ...j, token: s.body.admission.token as string };
+    }),
+  );
 }
 
 export async function buy(app: FastifyInstance, saleId: string, token: string, quantity: unknown = 1) {

@@ -207,3 +207,62 @@ describe('signing keys', () => {
     expect(() => new KeyRing([])).toThrow();
   });
 });
+
+describe('AdmissionTokens.decodeUnverified (the purchase fast path: shape only, Redis is the proof)', () => {
+  const NOW = EXPIRES_AT_MS - 60_000;
+  const resign = (token: string, payload: Record<string, unknown>, header?: Record<string, unknown>) => {
+    const [h, , s] = parts(token);
+    return `${header ? b64(header) : h}.${b64(payload)}.${s}`;
+  };
+
+  it('reads sub, jti, exp, adm and max_qty of a token we signed', async () => {
+    const token = await tokens.sign(admission);
+    expect(tokens.decodeUnverified(token, 'drop-1', NOW)).toEqual({ sub: admission.visitorId, jti: admission.jti, exp: EXP, adm: 17, max_qty: 2 });
+  });
+
+  it('does not check the signature: a changed signature still decodes (the reserve script must prove the rest)', async () => {
+    const [h, p, s] = parts(await tokens.sign(admission));
+    const flipped = `${h}.${p}.${s.startsWith('A') ? 'B' : 'A'}${s.slice(1)}`;
+    expect(tokens.decodeUnverified(flipped, 'drop-1', NOW)?.jti).toBe(admission.jti);
+  });
+
+  it('is undefined for a token of another sale, another issuer, past its exp (at exp, as jose), or of an unknown kid', async () => {
+    const token = await tokens.sign(admission);
+    expect(tokens.decodeUnverified(token, 'drop-2', NOW)).toBeUndefined();
+    expect(tokens.decodeUnverified(token, 'drop-1', EXPIRES_AT_MS)).toBeUndefined();
+    expect(tokens.decodeUnverified(token, 'drop-1', EXPIRES_AT_MS - 1)).toBeDefined();
+    const other = new AdmissionTokens(new KeyRing([newKey]), ISSUER);
+    expect(tokens.decodeUnverified(await other.sign(admission), 'drop-1', NOW)).toBeUndefined();
+    const otherIssuer = new AdmissionTokens(new KeyRing([oldKey]), 'someone-else');
+    expect(tokens.decodeUnverified(await otherIssuer.sign(admission), 'drop-1', NOW)).toBeUndefined();
+  });
+
+  it('is undefined for anything but the exact shape we sign', async () => {
+    const token = await tokens.sign(admission);
+    const [h, p] = parts(token);
+    const header = decode(h);
+    const payload = decode(p);
+    const cases: [string, string][] = [
+      ['garbage', 'not-a-token'],
+      ['two parts', `${h}.${p}`],
+      ['four parts', `${token}.x`],
+      ['alg none, no signature', `${b64({ alg: 'none', typ: 'JWT' })}.${p}.`],
+      ['alg HS256', resign(token, payload, { ...header, alg: 'HS256' })],
+      ['a crit header', resign(token, payload, { ...header, crit: ['b64'], b64: false })],
+      ['no kid', resign(token, payload, { alg: 'EdDSA', typ: 'JWT' })],
+      ['a short signature', `${h}.${p}.abc`],
+      ['padding in a part', `${h}=.${p}.${parts(token)[2]}`],
+      ['a claim we never sign', resign(token, { ...payload, admin: true })],
+      ['nbf', resign(token, { ...payload, nbf: 0 })],
+      ['aud as a list', resign(token, { ...payload, aud: ['drop-1'] })],
+      ['sale and aud that differ', resign(token, { ...payload, aud: 'drop-2' })],
+      ['a visitor id of the wrong shape', resign(token, { ...payload, sub: 'a|b' })],
+      ['no jti', resign(token, { ...payload, jti: undefined })],
+      ['max_qty not a whole number', resign(token, { ...payload, max_qty: 1.5 })],
+      ['adm a string', resign(token, { ...payload, adm: '17' })],
+      ['exp a string', resign(token, { ...payload, exp: String(EXP) })],
+      ['a payload that is a list', resign(token, [payload] as unknown as Record<string, unknown>)],
+    ];
+    for (const [name, t] of cases) expect(tokens.decodeUnverified(t, 'drop-1', NOW), name).toBeUndefined();
+  });
+});

@@ -1,7 +1,18 @@
 --[[
-  reserve: an admitted visitor buys. Checks the admission, takes the units from stock, and
-  writes the pending order (the outbox) in one step: no unit is ever reserved twice and no
-  accepted order exists only in the gateway's memory.
+  reserve: admitted visitors buy. For each purchase, checks the admission, takes the units
+  from stock, and writes the pending order (the outbox) in one step: no unit is ever reserved
+  twice and no accepted order exists only in the gateway's memory. The gateway sends the
+  purchases of one event-loop turn for a sale together; they are handled one after the other,
+  exactly as separate calls would be (the same visitor twice: the second finds the order).
+
+  It is also the proof of admission on the gateway's fast path: the gateway may pass the
+  claims of a token whose signature it has not checked, because only the record
+  `a|score|jti|expiresAt|seq` of that visitor with exactly that jti (an unguessable id only the
+  admitted shopper received, see admit.lua), unexpired, reserves anything; and only when the
+  token's other claims are what this admission holds (exp = expiresAt in seconds, adm = seq,
+  max_qty = the sale's maxPerShopper), so a token whose claims were changed is not accepted
+  unverified ('CLAIMS'). Every other answer changes nothing (but the rate-limit count), and the
+  gateway verifies the token before it acts on one or passes it on.
 
   KEYS[1] config       hash
   KEYS[2] visitors     hash
@@ -10,51 +21,74 @@
   KEYS[5] pending      hash   orderId -> order message
   KEYS[6] pendingDue   zset   orderId -> when to publish again if still pending
 
-  ARGV[1] visitorId
-  ARGV[2] jti            from the verified admission token
-  ARGV[3] quantity
-  ARGV[4] orderId        fresh UUID
-  ARGV[5] message        the order message (JSON) to keep in the outbox
-  ARGV[6] republishAfterMs
+  ARGV[1] republishAfterMs
+  ARGV[2] purchasesPerMinute   each visitor's purchase rate limit (0: not counted here)
+  ARGV[3] n, the number of purchases; then 8 arguments for each purchase i (b = 3 + 8(i-1)):
+    ARGV[b+1] visitorId
+    ARGV[b+2] jti            from the admission token
+    ARGV[b+3] exp            the token's exp, adm and max_qty when it is not verified, else ''
+    ARGV[b+4] adm
+    ARGV[b+5] maxQty
+    ARGV[b+6] quantity
+    ARGV[b+7] orderId        fresh UUID
+    ARGV[b+8] message        the order message (JSON) to keep in the outbox
 
-  Returns:
+  Returns { 'NOT_FOUND' } when the sale does not exist, else one answer per purchase:
+    { 'RATE_LIMITED', msUntilWindowEnds }   checked first; nothing else changed
     { 'OK', remainingAfter }
     { 'TOKEN_USED', orderId, pendingMessage or '' }  this visitor already ordered
-    { 'NOT_FOUND' } | { 'NOT_ADMITTED' } | { 'EXPIRED' } | { 'SALE_ENDED' }
+    { 'NOT_ADMITTED' } | { 'CLAIMS' } | { 'EXPIRED' } | { 'SALE_ENDED' }
     { 'LIMIT', maxPerShopper } | { 'SOLD_OUT' } | { 'INSUFFICIENT', remaining }
 ]]
 --@include "common"
 
 local cfgKey, visitorsKey, admittedKey, stockKey, pendingKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local visitor, jti, quantity, orderId, message = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local republishAfter = tonumber(ARGV[6])
+local republishAfter, perMinute, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 
 local cfg = hash_map(cfgKey)
 if cfg.startsAt == nil then return { 'NOT_FOUND' } end
 
-local record = redis.call('HGET', visitorsKey, visitor)
-if not record then return { 'NOT_ADMITTED' } end
-local f = split(record)
-if f[1] == 'o' then
-  return { 'TOKEN_USED', f[2], redis.call('HGET', pendingKey, f[2]) or '' }
-end
-if f[1] == 'x' then return { 'EXPIRED' } end
-if f[1] ~= 'a' or f[3] ~= jti then return { 'NOT_ADMITTED' } end
-
 local now = now_ms()
-if tonumber(f[4]) <= now then return { 'EXPIRED' } end
 local ends = tonumber(cfg.endsAt)
-if ends and now >= ends then return { 'SALE_ENDED' } end
 local maxPer = tonumber(cfg.maxPerShopper)
-if quantity > maxPer then return { 'LIMIT', maxPer } end
 
-local remaining = tonumber(redis.call('GET', stockKey) or '0')
-if remaining <= 0 then return { 'SOLD_OUT' } end
-if remaining < quantity then return { 'INSUFFICIENT', remaining } end
+local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, message)
+  local wait = rate_limited(cfgKey, 'purchase', 'v:' .. visitor, perMinute, now)
+  if wait then return { 'RATE_LIMITED', wait } end
 
-redis.call('DECRBY', stockKey, quantity)
-redis.call('ZREM', admittedKey, visitor)
-redis.call('HSET', visitorsKey, visitor, 'o|' .. orderId .. '|' .. f[2])
-redis.call('HSET', pendingKey, orderId, message)
-redis.call('ZADD', dueKey, now + republishAfter, orderId)
-return { 'OK', remaining - quantity }
+  local record = redis.call('HGET', visitorsKey, visitor)
+  if not record then return { 'NOT_ADMITTED' } end
+  local f = split(record)
+  if f[1] == 'o' then
+    return { 'TOKEN_USED', f[2], redis.call('HGET', pendingKey, f[2]) or '' }
+  end
+  if f[1] == 'x' then return { 'EXPIRED' } end
+  if f[1] ~= 'a' or f[3] ~= jti then return { 'NOT_ADMITTED' } end
+  if exp ~= '' and (tonumber(exp) ~= math.floor(tonumber(f[4]) / 1000) or tonumber(adm) ~= tonumber(f[5])
+      or tonumber(maxQty) ~= maxPer) then
+    return { 'CLAIMS' }
+  end
+
+  if tonumber(f[4]) <= now then return { 'EXPIRED' } end
+  if ends and now >= ends then return { 'SALE_ENDED' } end
+  if quantity > maxPer then return { 'LIMIT', maxPer } end
+
+  local remaining = tonumber(redis.call('GET', stockKey) or '0')
+  if remaining <= 0 then return { 'SOLD_OUT' } end
+  if remaining < quantity then return { 'INSUFFICIENT', remaining } end
+
+  redis.call('DECRBY', stockKey, quantity)
+  redis.call('ZREM', admittedKey, visitor)
+  redis.call('HSET', visitorsKey, visitor, 'o|' .. orderId .. '|' .. f[2])
+  redis.call('HSET', pendingKey, orderId, message)
+  redis.call('ZADD', dueKey, now + republishAfter, orderId)
+  return { 'OK', remaining - quantity }
+end
+
+local answers = {}
+for i = 1, n do
+  local b = 3 + 8 * (i - 1)
+  answers[i] = reserve(ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], tonumber(ARGV[b + 6]), ARGV[b + 7],
+    ARGV[b + 8])
+end
+return answers
