@@ -69,6 +69,15 @@ export interface GatewayConfig {
   };
 }
 
+/**
+ * Whether the shopper routes' rate limits are counted inside their own Redis scripts (join,
+ * status, purchase: one round trip per request instead of two), rather than by the
+ * @fastify/rate-limit plugin. They are whenever the limits are on and counted in Redis.
+ */
+export function limitsInScripts(limits: GatewayConfig['rateLimits']): boolean {
+  return limits.enabled && limits.store === 'redis';
+}
+
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const adminApiKey = envString(env, 'ADMIN_API_KEY');
   if (adminApiKey.length < 16) throw new ConfigError('ADMIN_API_KEY', 'must be at least 16 characters');

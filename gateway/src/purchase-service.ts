@@ -8,7 +8,7 @@ import { encodeOrderMessage, ORDER_MESSAGE_VERSION, parseOrderMessage, type Orde
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
 import type { AdmissionClaims, AdmissionTokens, UnverifiedAdmission } from './admission-token.js';
-import type { GatewayConfig } from './config.js';
+import { limitsInScripts, type GatewayConfig } from './config.js';
 import { AppError } from './errors.js';
 import { PublishUnavailableError, type OrderPublisher } from './order-publisher.js';
 import { TurnBatcher } from './turn-batcher.js';
@@ -39,7 +39,7 @@ export interface OrderView {
  * the rate-limit plugin's memory store in front of the route).
  */
 export function scriptPurchaseLimit(limits: GatewayConfig['rateLimits']): number {
-  return limits.enabled && limits.store === 'redis' ? limits.purchasePerVisitorPerMinute : 0;
+  return limitsInScripts(limits) ? limits.purchasePerVisitorPerMinute : 0;
 }
 
 /** One purchase for the reserve script (see redis/scripts/reserve.lua). */

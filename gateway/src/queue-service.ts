@@ -1,5 +1,7 @@
 /**
- * Joining the queue and asking where one stands: one Lua script, one round trip each.
+ * Joining the queue and asking where one stands: one Lua script, one round trip each (the
+ * requests of one event-loop turn share the script call: queue-batcher.ts), with the
+ * per-visitor rate limit counted inside that same call.
  */
 import type { SaleStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
@@ -10,6 +12,7 @@ import type { TicketClaims, TicketSigner } from './queue-ticket.js';
 import type { KeySpace } from './redis/keyspace.js';
 import type { SaleStore } from './sale-store.js';
 import { newVisitorId } from './visitor-id.js';
+import { NOT_FOUND, QueueBatcher, type QueueOp, type QueueReply } from './queue-batcher.js';
 
 export type VisitorStatus = 'prequeue' | 'queued' | 'admitted' | 'expired' | 'ordered' | 'sold_out' | 'ended';
 
@@ -42,6 +45,18 @@ export interface Identity {
   readonly proof?: { readonly nonce: string; readonly bits: number };
 }
 
+/**
+ * Rate limits counted in the join script, requests per minute (0: none). A join without an
+ * identity (a new visitor) counts against its address, under `perIp`.
+ */
+export interface QueueLimits {
+  readonly joinPerVisitor: number;
+  readonly statusPerVisitor: number;
+  readonly perIp: number;
+}
+
+export const NO_LIMITS: QueueLimits = { joinPerVisitor: 0, statusPerVisitor: 0, perIp: 0 };
+
 const MIN_RETRY_MS = 1_000;
 /** a poller far back asks at most every ten minutes (live updates tell it more often) */
 const MAX_RETRY_MS = 600_000;
@@ -51,19 +66,37 @@ const PREQUEUE_RECHECK_MS = 60_000;
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
 export class QueueService {
+  readonly #batcher: QueueBatcher;
+
   constructor(
     private readonly redis: Redis,
     private readonly keyspace: KeySpace,
     private readonly sales: SaleStore,
     private readonly tickets: TicketSigner,
     private readonly admissions: AdmissionTokens,
-  ) {}
+    private readonly limits: QueueLimits = NO_LIMITS,
+    observeBatch?: (size: number) => void,
+  ) {
+    this.#batcher = new QueueBatcher(redis, keyspace, observeBatch);
+  }
 
-  async join(saleId: string, who: Identity): Promise<JoinResult> {
+  /** `address`: the client's IP, the rate-limit bucket of a join without an identity */
+  async join(saleId: string, who: Identity, address = ''): Promise<JoinResult> {
     const seed = await this.sales.seed(saleId);
     if (!seed) throw await this.sales.missing(saleId);
     const visitorId = who.visitorId ?? newVisitorId();
-    const reply = await this.#run(saleId, visitorId, fairnessFraction(seed, visitorId), who.ticketScore, 'join', who.proof);
+    const l = this.limits;
+    const [caller, limit] = who.visitorId ? [`v:${who.visitorId}`, l.joinPerVisitor] : l.perIp > 0 ? [`ip:${address}`, l.perIp] : ['', 0];
+    const reply = await this.#run(saleId, {
+      visitorId,
+      fraction: String(fairnessFraction(seed, visitorId)),
+      ticketScore: who.ticketScore === undefined ? '' : String(who.ticketScore),
+      op: 'join',
+      powNonce: who.proof?.nonce ?? '',
+      powBits: who.proof?.bits ?? 0,
+      caller,
+      limit,
+    });
     const outcome = reply[0];
     if (outcome === 'POW_REQUIRED') {
       throw new AppError('POW_REQUIRED', 'this sale asks for a proof of work: solve a challenge first', {
@@ -86,37 +119,28 @@ export class QueueService {
   }
 
   async status(saleId: string, ticket: TicketClaims): Promise<Standing> {
-    const reply = await this.#run(saleId, ticket.sub, '0', ticket.scr >= 0 ? ticket.scr : undefined, 'status');
+    const reply = await this.#run(saleId, {
+      visitorId: ticket.sub,
+      fraction: '0',
+      ticketScore: ticket.scr >= 0 ? String(ticket.scr) : '',
+      op: 'status',
+      powNonce: '',
+      powBits: 0,
+      caller: `v:${ticket.sub}`,
+      limit: this.limits.statusPerVisitor,
+    });
     if (reply[0] === 'UNKNOWN') throw new AppError('INVALID_TICKET', 'this ticket holds no place in the queue');
     if (reply[0] === 'RESTORED') return this.#restored(saleId, ticket.sub, reply);
     return this.#standing(saleId, ticket.sub, reply);
   }
 
-  async #run(
-    saleId: string,
-    visitorId: string,
-    fraction: number | string,
-    ticketScore: number | undefined,
-    op: 'join' | 'status',
-    proof?: { nonce: string; bits: number },
-  ): Promise<(string | number)[]> {
-    const k = this.keyspace.sale(saleId);
-    const reply = await this.redis.join(
-      k.config,
-      k.queue,
-      k.visitors,
-      k.seq,
-      k.stock,
-      k.admitted,
-      k.state,
-      visitorId,
-      String(fraction),
-      ticketScore === undefined ? '' : String(ticketScore),
-      op,
-      proof?.nonce ?? '',
-      proof?.bits ?? 0,
-    );
-    if (reply[0] === 'NOT_FOUND') throw await this.sales.missing(saleId);
+  async #run(saleId: string, op: QueueOp): Promise<QueueReply> {
+    const reply = await this.#batcher.run(saleId, op);
+    if (reply === NOT_FOUND) throw await this.sales.missing(saleId);
+    if (reply[0] === 'RATE_LIMITED') {
+      const perMinute = op.limit;
+      throw new AppError('RATE_LIMITED', `too many requests: at most ${perMinute} per minute`, undefined, Math.max(1, Math.ceil(Number(reply[1]) / 1000)));
+    }
     return reply;
   }
 

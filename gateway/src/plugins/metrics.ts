@@ -13,6 +13,8 @@ export interface GatewayMetrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly purchases: Counter<'outcome'>;
   readonly publishConfirm: Histogram<'result'>;
+  /** joins and status requests sent to Redis in one script call */
+  readonly queueBatch: Histogram;
   /** the leader's figures after each tick of a sale */
   observeTick(tick: AdmissionTick): void;
   /** this gateway took or lost the lead of a sale */
@@ -47,6 +49,12 @@ export default fp(
       help: 'time from publishing an order to the broker confirm (or refusal)',
       labelNames: ['result'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+    const queueBatch = new Histogram({
+      name: 'vr_queue_batch_size',
+      help: 'joins and status requests sent to Redis together in one script call',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     });
     // per-sale figures: only the sale's leader reports them, so a sum or max over gateways is
@@ -91,6 +99,7 @@ export default fp(
       httpDuration,
       purchases,
       publishConfirm,
+      queueBatch,
       observeTick(tick: AdmissionTick) {
         const sale = { sale: tick.saleId };
         waiting.set(sale, tick.waiting);

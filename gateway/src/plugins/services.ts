@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { PurchaseService, scriptPurchaseLimit } from '../purchase-service.js';
-import { QueueService } from '../queue-service.js';
+import { limitsInScripts } from '../config.js';
+import { NO_LIMITS, QueueService } from '../queue-service.js';
 import { SaleStore } from '../sale-store.js';
 
 declare module 'fastify' {
@@ -20,7 +21,11 @@ export default fp(
     const published = await sales.publishAll(randomUUID());
     app.log.info(published, 'sales published to Redis');
     app.decorate('sales', sales);
-    app.decorate('queue', new QueueService(app.redis, app.keyspace, sales, app.tickets, app.admissions));
+    const rl = app.config.rateLimits;
+    const queueLimits = limitsInScripts(rl)
+      ? { joinPerVisitor: rl.joinPerVisitorPerMinute, statusPerVisitor: rl.statusPerVisitorPerMinute, perIp: rl.perIpPerMinute }
+      : NO_LIMITS;
+    app.decorate('queue', new QueueService(app.redis, app.keyspace, sales, app.tickets, app.admissions, queueLimits, (n) => app.metrics.queueBatch.observe(n)));
     app.decorate(
       'purchases',
       new PurchaseService(
@@ -35,5 +40,5 @@ export default fp(
       ),
     );
   },
-  { name: 'services', dependencies: ['postgres', 'redis', 'amqp', 'tokens'] },
+  { name: 'services', dependencies: ['metrics', 'postgres', 'redis', 'amqp', 'tokens'] },
 );

@@ -47,7 +47,8 @@ type Reply = (string | number)[];
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    join(...keysAndArgs: Arg[]): Result<Reply, Context>;
+    /** a batch: 'OK', the sale's figures, then one answer string per request; or { 'NOT_FOUND' } */
+    join(...keysAndArgs: Arg[]): Result<unknown[], Context>;
     admit(...keysAndArgs: Arg[]): Result<Reply, Context>;
     /** a batch: one answer (an array) per purchase, or { 'NOT_FOUND' } */
     reserve(...keysAndArgs: Arg[]): Result<unknown[], Context>;

@@ -107,7 +107,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         if (!proof.ok) throw new AppError('POW_INVALID', `the proof of work is not valid: ${proof.reason}`);
         who = { ...who, proof: { nonce: proof.nonce, bits: proof.bits } };
       }
-      const joined = await app.queue.join(saleId, who);
+      const joined = await app.queue.join(saleId, who, req.ip);
       setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId));
       reply.code(joined.created ? 201 : 200);
       return { visitorId: joined.visitorId, ticket: joined.ticket, ...standingBody(joined.standing) };

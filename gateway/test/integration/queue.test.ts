@@ -162,3 +162,59 @@ describe('joining the queue', () => {
     expect((await me(app, sale, b.ticket)).body.position).toBe(b.position);
   });
 });
+
+describe('requests that arrive together', () => {
+  it('share one script call, and each gets its own answer', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 0, queueMode: 'fifo' });
+    const before = await batchCounts(app);
+    // started in the same turn: the gateway sends them to Redis together
+    const joined = await Promise.all(Array.from({ length: 40 }, () => join(app, sale)));
+    const after = await batchCounts(app);
+    expect(after.requests - before.requests).toBe(40);
+    expect(after.batches - before.batches, 'fewer script calls than requests').toBeLessThan(40);
+
+    expect(joined.every((j) => j.statusCode === 201)).toBe(true);
+    expect(new Set(joined.map((j) => j.visitorId)).size).toBe(40);
+    // FIFO: the places are 1..40, one each, and every answer counts the queue after itself
+    expect(joined.map((j) => j.position ?? 0).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    // every answer counts the queue as it stood after that request
+    for (const j of joined as (typeof joined[number] & { waiting: number })[]) expect(j.waiting).toBeGreaterThanOrEqual(j.position ?? 0);
+
+    // status and join of other visitors mixed in one batch, an unknown sale in another
+    const [s1, s2, again, missing] = await Promise.all([
+      me(app, sale, joined[0]!.ticket),
+      me(app, sale, joined[39]!.ticket),
+      join(app, sale, { authorization: `Bearer ${joined[5]!.ticket}` }),
+      join(app, 'no-such-sale-here'),
+    ]);
+    expect(s1.body.position).toBe(joined[0]!.position);
+    expect(s2.body.position).toBe(joined[39]!.position);
+    expect(again.statusCode).toBe(200);
+    expect(again.position).toBe(joined[5]!.position);
+    expect(missing.statusCode).toBe(404);
+  });
+
+  it('counts each visitor against their own rate limit inside the batch', async () => {
+    const limited = await createHarness({ RATE_LIMIT_STATUS_PER_VISITOR: '3' });
+    try {
+      const app = limited.app();
+      const sale = await createSale(app, { ratePerMinute: 0 });
+      const [a, b] = [await join(app, sale), await join(app, sale)];
+      const answers = await Promise.all([...Array.from({ length: 5 }, () => me(app, sale, a.ticket)), me(app, sale, b.ticket)]);
+      const aCodes = answers.slice(0, 5).map((r) => r.statusCode);
+      expect(aCodes.filter((c) => c === 200)).toHaveLength(3);
+      expect(aCodes.filter((c) => c === 429)).toHaveLength(2);
+      expect(answers.slice(0, 5).find((r) => r.statusCode === 429)?.body.code).toBe('RATE_LIMITED');
+      expect(answers[5]!.statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+async function batchCounts(app: ReturnType<Harness['app']>): Promise<{ batches: number; requests: number }> {
+  const text = await app.metrics.registry.getSingleMetricAsString('vr_queue_batch_size');
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { batches: value('vr_queue_batch_size_count'), requests: value('vr_queue_batch_size_sum') };
+}

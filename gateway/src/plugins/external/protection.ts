@@ -5,6 +5,7 @@ import underPressure from '@fastify/under-pressure';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { decodeJwt } from 'jose';
+import { limitsInScripts } from '../../config.js';
 import { AppError, errorBody } from '../../errors.js';
 import { bearerToken, TICKET_COOKIE } from '../../http/credentials.js';
 
@@ -22,7 +23,9 @@ declare module 'fastify' {
  *   rather than queueing work the process cannot finish in time;
  * - rate limits on the shopper routes, in Redis so that every gateway counts the same:
  *   per visitor (the ticket's or admission token's subject) and, for requests without an
- *   identity (new visitors), per IP when configured.
+ *   identity (new visitors), per IP when configured. Join and status count inside their own
+ *   script (queue-service.ts), saving a round trip each; the plugin below counts the rest, and
+ *   all of them when the store is `memory`.
  */
 export default fp(
   async (app) => {
@@ -115,8 +118,10 @@ export default fp(
           allowList: (_req, key) => perIp === 0 && key.startsWith('ip:'),
         }) as onRequestHookHandler;
 
-      limits.join.push(limiter(config.rateLimits.joinPerVisitorPerMinute, 'join'));
-      limits.status.push(limiter(config.rateLimits.statusPerVisitorPerMinute, 'status'));
+      if (!limitsInScripts(config.rateLimits)) {
+        limits.join.push(limiter(config.rateLimits.joinPerVisitorPerMinute, 'join'));
+        limits.status.push(limiter(config.rateLimits.statusPerVisitorPerMinute, 'status'));
+      }
       limits.purchase.push(limiter(config.rateLimits.purchasePerVisitorPerMinute, 'purchase'));
     }
     app.decorate('limits', limits);

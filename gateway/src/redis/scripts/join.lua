@@ -1,9 +1,14 @@
 --[[
-  join: put a visitor in a sale's queue, or tell where they already stand.
+  join: put visitors in a sale's queue, or tell where they already stand. Several at once:
+  the gateway gathers the joins and status requests of one event-loop turn for a sale and
+  sends them here together, so the sale's configuration, stock, queue length and the Lua
+  call itself are paid once per batch, not once per shopper (one round trip per request
+  still: each request waits for exactly one script call).
 
   One script for join and status: both answer the visitor's state; join also places a new
   visitor, and both put a visitor that Redis has forgotten (after a restart) back at the
-  score their signed ticket carries.
+  score their signed ticket carries. Each request is first counted against its rate limit
+  (rate_limited in includes/common.lua); a limited request changes nothing else.
 
   KEYS[1] config    hash    the sale's configuration
   KEYS[2] queue     zset    waiting visitors by fairness score
@@ -13,31 +18,37 @@
   KEYS[6] admitted  zset    admitted visitors by expiry
   KEYS[7] state     hash    admission loop state (admittedTotal)
 
-  ARGV[1] visitorId
-  ARGV[2] fraction     the visitor's random part in [0, 1), as a decimal string
-  ARGV[3] ticketScore  the score from the visitor's valid ticket, or '' when none
-  ARGV[4] op           'join' (may place a new visitor) or 'status' (only restores from a ticket)
-  ARGV[5] powNonce     the nonce of a verified proof-of-work challenge, or '' when none
-  ARGV[6] powBits      the leading zero bits that proof has
+  ARGV[1] n, the number of requests; then 8 arguments for each request i (base = 1 + 8(i-1)):
+    +1 visitorId
+    +2 fraction     the visitor's random part in [0, 1), as a decimal string
+    +3 ticketScore  the score from the visitor's valid ticket, or '' when none
+    +4 op           'join' (may place a new visitor) or 'status' (only restores from a ticket)
+    +5 powNonce     the nonce of a verified proof-of-work challenge, or '' when none
+    +6 powBits      the leading zero bits that proof has
+    +7 caller       the rate-limit bucket ('v:<visitor>' or 'ip:<address>'), '' for none
+    +8 limit        requests per minute for that bucket (the op's route), 0 for none
 
-  Returns an array:
-    { 'NOT_FOUND' }                               no such sale
-    { 'UNKNOWN', saleStatus, ... }                'status' for a visitor never seen, no ticket
-    { 'REFUSED', saleStatus, ... }                'join' while scheduled, sold out or ended
-    { 'POW_REQUIRED', difficulty } | { 'POW_REUSED' }   a new place needs a fresh, sufficient proof of work
-    { outcome, saleStatus, state, score, rank, waiting, remaining, startsAt, rate, jti, expiresAt, admSeq, orderId,
-      maxPerShopper, admittedTotal }
-      admittedTotal  shoppers admitted so far: position + admittedTotal stays about constant while
-                     one waits, so a page can move its position on each tick without asking
+  Returns { 'NOT_FOUND' } when there is no such sale, else
+    { 'OK', saleStatus, remaining, startsAt, rate, maxPerShopper, admittedTotal, answer_1, ..., answer_n }
+  the sale's figures once, then one answer per request, in order, each a string of fields
+  separated by '|' (a string each, not a nested array: converting and parsing 15-field
+  arrays cost about as much as the rest of a join):
+    'RATE_LIMITED|msUntilTheWindowEnds'
+    'UNKNOWN'                              'status' for a visitor never seen, no ticket
+    'REFUSED'                              'join' while scheduled, sold out or ended
+    'POW_REQUIRED|difficulty' | 'POW_REUSED'   a new place needs a fresh, sufficient proof of work
+    'outcome|state|score|rank|waiting|jti|expiresAt|admSeq|orderId'
       outcome    'NEW' (placed now), 'RESTORED' (placed again at the ticket's score), 'EXISTING'
       state      'queued' | 'admitted' | 'expired' | 'ordered'
       rank       0-based place in the queue, -1 when not queued or while the pre-queue is unordered
+      waiting    the queue's length once this request is done
+  admittedTotal: shoppers admitted so far: position + admittedTotal stays about constant while
+  one waits, so a page can move its position on each tick without asking
 ]]
 --@include "common"
 
 local cfgKey, queueKey, visitorsKey, seqKey, stockKey, admittedKey, stateKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local visitor, fraction, ticketScore, op, powNonce = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 
 local cfg = hash_map(cfgKey)
 if cfg.startsAt == nil then return { 'NOT_FOUND' } end
@@ -46,84 +57,95 @@ local now = now_ms()
 local remaining = tonumber(redis.call('GET', stockKey) or '0')
 local status = sale_status(cfg, remaining, now)
 local waiting = redis.call('ZCARD', queueKey)
+local admittedTotal = tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0')
+local difficulty = tonumber(cfg.powDifficulty or '0')
+local unordered = status == 'prequeue' and cfg.mode ~= 'fifo'
 
-local function answer(outcome, state, score, extra)
-  extra = extra or {}
-  local rank = -1
-  if state == 'queued' then
-    rank = redis.call('ZRANK', queueKey, visitor) or -1
+local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
+  local function answer(outcome, state, score, extra)
+    extra = extra or {}
+    local rank = -1
     -- in the pre-queue the order is not drawn yet, unless the sale is strict FIFO
-    if status == 'prequeue' and cfg.mode ~= 'fifo' then rank = -1 end
+    if state == 'queued' and not unordered then rank = redis.call('ZRANK', queueKey, visitor) or -1 end
+    return outcome .. '|' .. state .. '|' .. (score or '') .. '|' .. rank .. '|' .. waiting .. '|' .. (extra.jti or '') .. '|'
+      .. (extra.expiresAt or '') .. '|' .. (extra.admSeq or '') .. '|' .. (extra.orderId or '')
   end
-  return { outcome, status, state, score or '', rank, waiting, remaining, cfg.startsAt, cfg.rate,
-           extra.jti or '', extra.expiresAt or '', extra.admSeq or '', extra.orderId or '', cfg.maxPerShopper,
-           tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0') }
-end
 
-local record = redis.call('HGET', visitorsKey, visitor)
-local rejoin = false
-if record then
-  local f = split(record)
-  local kind = f[1]
-  if kind == 'q' then return answer('EXISTING', 'queued', f[2]) end
-  if kind == 'a' then
-    if tonumber(f[4]) > now then
-      return answer('EXISTING', 'admitted', f[2], { jti = f[3], expiresAt = f[4], admSeq = f[5] })
+  local record = redis.call('HGET', visitorsKey, visitor)
+  local rejoin = false
+  if record then
+    local f = split(record)
+    local kind = f[1]
+    if kind == 'q' then return answer('EXISTING', 'queued', f[2]) end
+    if kind == 'a' then
+      if tonumber(f[4]) > now then
+        return answer('EXISTING', 'admitted', f[2], { jti = f[3], expiresAt = f[4], admSeq = f[5] })
+      end
+      -- expired but not swept yet by the admission loop: it is expired all the same
+      redis.call('ZREM', admittedKey, visitor)
+      redis.call('HSET', visitorsKey, visitor, 'x|' .. f[2])
+      kind = 'x'
     end
-    -- expired but not swept yet by the admission loop: it is expired all the same
-    redis.call('ZREM', admittedKey, visitor)
-    redis.call('HSET', visitorsKey, visitor, 'x|' .. f[2])
-    record = 'x|' .. f[2]
-    f = split(record)
-    kind = 'x'
+    if kind == 'o' then return answer('EXISTING', 'ordered', nil, { orderId = f[2] }) end
+    if kind == 'x' then
+      if op ~= 'join' then return answer('EXISTING', 'expired', f[2]) end
+      -- a visitor whose checkout window lapsed may join again, at the back
+      rejoin = true
+    end
   end
-  if kind == 'o' then return answer('EXISTING', 'ordered', nil, { orderId = f[2] }) end
-  if kind == 'x' then
-    if op ~= 'join' then return answer('EXISTING', 'expired', f[2]) end
-    -- a visitor whose checkout window lapsed may join again, at the back
-    rejoin = true
-  end
-end
 
-local score
-local outcome = 'NEW'
-if not rejoin and ticketScore ~= '' then
-  -- Redis forgot this visitor (restarted empty): the signed ticket says where they stood
-  score = tonumber(ticketScore)
-  outcome = 'RESTORED'
-elseif op ~= 'join' then
-  return { 'UNKNOWN', status }
-else
-  if status == 'scheduled' or status == 'sold_out' or status == 'ended' then return { 'REFUSED', status } end
-  local difficulty = tonumber(cfg.powDifficulty or '0')
-  if difficulty > 0 then
-    -- one solved challenge buys one place: its nonce is spent here (the key lives as long as
-    -- the challenge could, and shares the sale's hash tag)
-    if powNonce == '' or tonumber(ARGV[6]) < difficulty then return { 'POW_REQUIRED', difficulty } end
-    local spent = redis.call('SET', KEYS[1] .. ':pow:' .. powNonce, '1', 'NX', 'PX', 180000)
-    if not spent then return { 'POW_REUSED' } end
-  end
-  local mode = cfg.mode
-  if mode == 'fifo' then
-    score = redis.call('INCR', seqKey)
-  elseif mode == 'random' then
-    score = tonumber(fraction)
+  local score
+  local outcome = 'NEW'
+  if not rejoin and ticketScore ~= '' then
+    -- Redis forgot this visitor (restarted empty): the signed ticket says where they stood
+    score = tonumber(ticketScore)
+    outcome = 'RESTORED'
+  elseif op ~= 'join' then
+    return 'UNKNOWN'
   else
-    local starts = tonumber(cfg.startsAt)
-    local windowMs = tonumber(cfg.windowMs)
-    if now < starts then
+    if status == 'scheduled' or status == 'sold_out' or status == 'ended' then return 'REFUSED' end
+    if difficulty > 0 then
+      -- one solved challenge buys one place: its nonce is spent here (the key lives as long as
+      -- the challenge could, and shares the sale's hash tag)
+      if powNonce == '' or tonumber(powBits) < difficulty then return 'POW_REQUIRED|' .. difficulty end
+      local spent = redis.call('SET', cfgKey .. ':pow:' .. powNonce, '1', 'NX', 'PX', 180000)
+      if not spent then return 'POW_REUSED' end
+    end
+    local mode = cfg.mode
+    if mode == 'fifo' then
+      score = redis.call('INCR', seqKey)
+    elseif mode == 'random' then
       score = tonumber(fraction)
-    elseif windowMs <= 0 then
-      score = 1 + redis.call('INCR', seqKey)
     else
-      -- capped so that window + 32-bit fraction stays exact in a double (fairness-score.ts)
-      score = math.min(2097151, 1 + math.floor((now - starts) / windowMs)) + tonumber(fraction)
+      local starts = tonumber(cfg.startsAt)
+      local windowMs = tonumber(cfg.windowMs)
+      if now < starts then
+        score = tonumber(fraction)
+      elseif windowMs <= 0 then
+        score = 1 + redis.call('INCR', seqKey)
+      else
+        -- capped so that window + 32-bit fraction stays exact in a double (fairness-score.ts)
+        score = math.min(2097151, 1 + math.floor((now - starts) / windowMs)) + tonumber(fraction)
+      end
     end
   end
+
+  local scoreText = string.format('%.17g', score)
+  waiting = waiting + redis.call('ZADD', queueKey, scoreText, visitor)
+  redis.call('HSET', visitorsKey, visitor, 'q|' .. scoreText)
+  return answer(outcome, 'queued', scoreText)
 end
 
-local scoreText = string.format('%.17g', score)
-redis.call('ZADD', queueKey, scoreText, visitor)
-redis.call('HSET', visitorsKey, visitor, 'q|' .. scoreText)
-waiting = redis.call('ZCARD', queueKey)
-return answer(outcome, 'queued', scoreText)
+local n = tonumber(ARGV[1])
+local out = { 'OK', status, remaining, cfg.startsAt, cfg.rate, cfg.maxPerShopper, admittedTotal }
+for i = 1, n do
+  local b = 1 + 8 * (i - 1)
+  local op = ARGV[b + 4]
+  local wait = rate_limited(cfgKey, op, ARGV[b + 7], tonumber(ARGV[b + 8]), now)
+  if wait then
+    out[7 + i] = 'RATE_LIMITED|' .. wait
+  else
+    out[7 + i] = one(ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], op, ARGV[b + 5], ARGV[b + 6])
+  end
+end
+return out
