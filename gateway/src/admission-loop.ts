@@ -5,7 +5,6 @@
  * inside Redis, so two leaders can never both admit), hands the tick to `onTick` (the live
  * broadcast), and runs the outbox reconciler.
  */
-import { randomBytes } from 'node:crypto';
 import type { SaleStatus } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
@@ -14,6 +13,7 @@ import type { Reconciler } from './reconciler.js';
 import type { ClosedLoopController } from './closed-loop-controller.js';
 import type { RedisRecovery } from './recovery.js';
 import type { KeySpace } from './redis/keyspace.js';
+import { randomId128 } from './visitor-id.js';
 
 export interface AdmissionLoopOptions {
   readonly redis: Redis;
@@ -142,7 +142,7 @@ export class AdmissionLoop {
       k.tickLog,
       this.#o.ownerId,
       // the tick's secret for the admissions' jti (never leaves Redis and this call)
-      randomBytes(16).toString('base64url'),
+      randomId128(),
       this.#o.oversubscription,
       this.#o.maxBatch ?? 5_000,
       Math.max(1_000, tickMs * 4),

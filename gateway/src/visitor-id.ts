@@ -3,12 +3,32 @@
  * that a shopper keeps one identity across sales and tabs, and nobody can pick someone
  * else's id (that would take their place in the queue).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 export const VISITOR_ID_RE = /^[A-Za-z0-9_-]{22}$/;
 
+/**
+ * Random bytes drawn from the CSPRNG 4 KiB at a time and handed out once each, the way
+ * `crypto.randomUUID` keeps its cache: one `randomBytes(16)` per join cost about 15 % of a
+ * join's CPU in a profile, most of it per-call overhead.
+ */
+const pool = Buffer.alloc(4096);
+let offset = pool.length;
+
+/** 128 random bits, URL-safe base64 (22 characters): visitor ids, admission jtis. */
+export function randomId128(): string {
+  if (offset + 16 > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const id = pool.toString('base64url', offset, offset + 16);
+  pool.fill(0, offset, offset + 16);
+  offset += 16;
+  return id;
+}
+
 export function newVisitorId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomId128();
 }
 
 export class VisitorCookie {

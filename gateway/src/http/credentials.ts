@@ -17,10 +17,27 @@ export function bearerToken(req: FastifyRequest): string | undefined {
   return m ? m[1] : undefined;
 }
 
+/** the cookies' attributes after `name=value`, over http and over https */
+const cookieAttributes = (maxAge: number) => {
+  const plain = `; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax`;
+  return { http: plain, https: `${plain}; Secure` };
+};
+const TICKET_ATTRIBUTES = cookieAttributes(TICKET_LIFETIME_SECONDS);
+const VISITOR_ATTRIBUTES = cookieAttributes(365 * 24 * 3600);
+const COOKIE_VALUE_RE = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * Sets the ticket and sealed-visitor cookies. Written directly, not through
+ * @fastify/cookie's serializer, which cost about a tenth of a join's CPU: both values are
+ * ours and URL-safe base64 with dots (checked), so nothing needs encoding.
+ */
 export function setShopperCookies(reply: FastifyReply, req: FastifyRequest, ticket: string, sealedVisitor: string): void {
-  const base = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: req.protocol === 'https' };
-  reply.setCookie(TICKET_COOKIE, ticket, { ...base, maxAge: TICKET_LIFETIME_SECONDS });
-  reply.setCookie(VISITOR_COOKIE, sealedVisitor, { ...base, maxAge: 365 * 24 * 3600 });
+  if (!COOKIE_VALUE_RE.test(ticket) || !COOKIE_VALUE_RE.test(sealedVisitor)) throw new Error('cookie value outside the safe alphabet');
+  const scheme = req.protocol === 'https' ? 'https' : 'http';
+  reply.header('set-cookie', [
+    `${TICKET_COOKIE}=${ticket}${TICKET_ATTRIBUTES[scheme]}`,
+    `${VISITOR_COOKIE}=${sealedVisitor}${VISITOR_ATTRIBUTES[scheme]}`,
+  ]);
 }
 
 function digest(s: string): Buffer {
