@@ -15,6 +15,10 @@ export interface QueueMemory {
   readonly visitorsBytes: number;
   /** what one queued shopper costs: queue bytes per entry + visitors bytes per record */
   readonly bytesPerShopper: number;
+  /** the sale's rate-limit counters (one hash per route and minute, a field per visitor) */
+  readonly rateLimitBytes: number;
+  /** bytesPerShopper plus the rate-limit counters spread over the visitors */
+  readonly bytesPerShopperWithLimits: number;
 }
 
 function connect(url: string): Redis {
@@ -32,12 +36,19 @@ export async function measureQueueMemory(url: string, prefix: string, saleId: st
       redis.call('MEMORY', 'USAGE', k.queue, 'SAMPLES', '0') as Promise<number | null>,
       redis.call('MEMORY', 'USAGE', k.visitors, 'SAMPLES', '0') as Promise<number | null>,
     ]);
+    let rateLimitBytes = 0;
+    for (const key of await scanKeys(redis, `${k.config}:rl:*`)) {
+      rateLimitBytes += ((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number | null) ?? 0;
+    }
+    const bytesPerShopper = (queued > 0 ? (queueBytes ?? 0) / queued : 0) + (visitors > 0 ? (visitorsBytes ?? 0) / visitors : 0);
     return {
       queued,
       visitors,
       queueBytes: queueBytes ?? 0,
       visitorsBytes: visitorsBytes ?? 0,
-      bytesPerShopper: Math.round((queued > 0 ? (queueBytes ?? 0) / queued : 0) + (visitors > 0 ? (visitorsBytes ?? 0) / visitors : 0)),
+      bytesPerShopper: Math.round(bytesPerShopper),
+      rateLimitBytes,
+      bytesPerShopperWithLimits: Math.round(bytesPerShopper + (visitors > 0 ? rateLimitBytes / visitors : 0)),
     };
   } finally {
     redis.disconnect();
@@ -68,18 +79,26 @@ export async function readSaleLeftovers(url: string, prefix: string, saleId: str
   }
 }
 
+/** Every key matching a glob pattern (SCAN, never KEYS). */
+async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
+
 /** Unlinks every key under `<prefix>:` (SCAN, never KEYS or FLUSH). */
 export async function deleteKeysWithPrefix(url: string, prefix: string): Promise<number> {
   if (!/^[A-Za-z0-9_.-]{3,40}$/.test(prefix)) throw new Error(`refusing to delete keys for prefix ${JSON.stringify(prefix)}`);
   const redis = connect(url);
-  let deleted = 0;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) deleted += await redis.unlink(...keys);
-    } while (cursor !== '0');
+    const keys = await scanKeys(redis, `${prefix}:*`);
+    let deleted = 0;
+    for (let i = 0; i < keys.length; i += 1000) deleted += await redis.unlink(...keys.slice(i, i + 1000));
     return deleted;
   } finally {
     redis.disconnect();

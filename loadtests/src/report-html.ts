@@ -102,7 +102,7 @@ export function renderReportHtml(r: SimulationReport): string {
       ['worker peak RSS', `${fmt(mem.workerPeakRssMb)} MiB`],
       [
         'Redis bytes per queued shopper (queue + visitors)',
-        mem.redis ? `${fmt(mem.redis.bytesPerShopper)} B (${fmt(mem.redis.queueBytes)} + ${fmt(mem.redis.visitorsBytes)} B for ${fmt(mem.redis.visitors)})` : '–',
+        mem.redis ? `${fmt(mem.redis.bytesPerShopper)} B (${fmt(mem.redis.queueBytes)} + ${fmt(mem.redis.visitorsBytes)} B for ${fmt(mem.redis.visitors)}); ${fmt(mem.redis.bytesPerShopperWithLimits)} B with the rate-limit counters` : '–',
       ],
       ['orders: 202 / told / confirmed / rejected', `${fmt(f.orders.accepted)} / ${fmt(f.orders.told)} / ${fmt(f.orders.confirmed)} / ${fmt(f.orders.rejected)}`],
       ['purchases sent twice / answered another order', `${fmt(f.orders.retried)} / ${fmt(f.orders.retryMismatches)}`],

@@ -29,7 +29,7 @@ function sampleReport(overrides: Partial<SimulationReport> = {}): SimulationRepo
         gatewayRssWithQueueMb: 110,
         gatewayPeakRssMb: 150,
         workerPeakRssMb: 80,
-        redis: { queued: 900, visitors: 1000, queueBytes: 100_000, visitorsBytes: 90_000, bytesPerShopper: 201 },
+        redis: { queued: 900, visitors: 1000, queueBytes: 100_000, visitorsBytes: 90_000, bytesPerShopper: 201, rateLimitBytes: 7_700, bytesPerShopperWithLimits: 209 },
         redisPrequeue: null,
       },
       simulator: { cpuSeconds: 10, maxQueued: 0, slotWaitP99Ms: 0.1, slotWaitMeanMs: 0 },
