@@ -49,6 +49,13 @@ describe('headers, bodies and the marketer API', () => {
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    // the API's JSON answers: the short set for APIs, framing and sniffing still refused
+    const api = await h.app().inject({ url: '/api/sales/no-such-sale-x', headers: { origin: 'https://evil.example' } });
+    expect(api.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(api.headers['x-content-type-options']).toBe('nosniff');
+    expect(api.headers['x-frame-options']).toBe('DENY');
+    expect(api.headers['cross-origin-resource-policy']).toBe('same-site');
+    expect(api.headers['access-control-allow-origin']).toBeUndefined();
     const preflight = await h.app().inject({ method: 'OPTIONS', url: '/api/admin/sales', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
   });
