@@ -8,7 +8,6 @@ import { AppError } from '../errors.js';
 import { bearerToken, setShopperCookies, TICKET_COOKIE, VISITOR_COOKIE } from '../http/credentials.js';
 import type { Identity, Standing } from '../queue-service.js';
 import { seedCommitment } from '../fairness-score.js';
-import { scriptPurchaseLimit } from '../purchase-service.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { JoinBody, JoinResponse, OrderResponse, PurchaseBody, PurchaseResponse, StandingResponse } from '../schemas/queue.js';
 import { Fairness, PublicSale } from '../schemas/sale.js';
@@ -163,7 +162,6 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  const purchaseLimitInScript = scriptPurchaseLimit(app.config.rateLimits) > 0;
   app.post(
     '/api/sales/:saleId/purchases',
     {
@@ -183,8 +181,8 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
           ...commonErrors,
         },
       },
-      // counted by the reserve script itself when the limits live in Redis (one round trip)
-      onRequest: purchaseLimitInScript ? [] : app.limits.purchase,
+      // empty when the reserve script counts the limit itself (one round trip)
+      onRequest: app.limits.purchase,
     },
     async (req, reply) => {
       const { saleId } = req.params;

@@ -11,7 +11,7 @@ import { bearerToken, TICKET_COOKIE } from '../../http/credentials.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** per-route limiters for the shopper routes (empty when limits are off) */
+    /** per-route limiters for the shopper routes (empty when limits are off or counted in the routes' scripts) */
     limits: { join: onRequestHookHandler[]; status: onRequestHookHandler[]; purchase: onRequestHookHandler[] };
   }
 }
@@ -128,11 +128,12 @@ export default fp(
           allowList: (_req, key) => perIp === 0 && key.startsWith('ip:'),
         }) as onRequestHookHandler;
 
+      // join, status and purchase count inside their scripts when the limits live in Redis
       if (!limitsInScripts(config.rateLimits)) {
         limits.join.push(limiter(config.rateLimits.joinPerVisitorPerMinute, 'join'));
         limits.status.push(limiter(config.rateLimits.statusPerVisitorPerMinute, 'status'));
+        limits.purchase.push(limiter(config.rateLimits.purchasePerVisitorPerMinute, 'purchase'));
       }
-      limits.purchase.push(limiter(config.rateLimits.purchasePerVisitorPerMinute, 'purchase'));
     }
     app.decorate('limits', limits);
   },
