@@ -1,5 +1,24 @@
 import { SALE_ID_PATTERN } from '@velvet-rope/contracts';
-import { Type } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
+
+/*
+ * Answers are serialized by fast-json-stringify, which can only serialize an `anyOf` by
+ * running Ajv against each branch, on every answer: a status poll spent more on its five
+ * unions than on its Redis call. Unions of literals are therefore written as `enum` and
+ * nullable values as a type array (which @fastify/swagger turns into `nullable: true` for
+ * OpenAPI 3.0); the TypeScript types stay the same.
+ */
+
+/** one of these strings */
+export function StringEnum<const T extends readonly string[]>(values: T, options: Record<string, unknown> = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+/** the schema's value, or null */
+export function Nullable<T extends TSchema>(schema: T, options: Record<string, unknown> = {}) {
+  const { type, ...rest } = schema as unknown as { type: string } & Record<string, unknown>;
+  return Type.Unsafe<Static<T> | null>({ ...rest, type: [type, 'null'], ...options });
+}
 
 export const ErrorResponse = Type.Object(
   {
@@ -19,9 +38,9 @@ export const SaleIdParams = Type.Object({
   saleId: Type.String({ pattern: SALE_ID_PATTERN, description: 'sale id' }),
 });
 
-export const SaleStatusSchema = Type.Union([Type.Literal('scheduled'), Type.Literal('prequeue'), Type.Literal('open'), Type.Literal('paused'), Type.Literal('sold_out'), Type.Literal('ended')]);
+export const SaleStatusSchema = StringEnum(['scheduled', 'prequeue', 'open', 'paused', 'sold_out', 'ended']);
 
-export const QueueModeSchema = Type.Union([Type.Literal('prequeue-random'), Type.Literal('fifo'), Type.Literal('random')]);
+export const QueueModeSchema = StringEnum(['prequeue-random', 'fifo', 'random']);
 
 export const DateTime = Type.String({ format: 'date-time' });
 

@@ -1,17 +1,17 @@
 import { Type } from 'typebox';
-import { DateTime } from './common.js';
+import { DateTime, Nullable, StringEnum } from './common.js';
 
-export const VisitorStatusSchema = Type.Union([Type.Literal('prequeue'), Type.Literal('queued'), Type.Literal('admitted'), Type.Literal('expired'), Type.Literal('ordered'), Type.Literal('sold_out'), Type.Literal('ended')]);
+export const VisitorStatusSchema = StringEnum(['prequeue', 'queued', 'admitted', 'expired', 'ordered', 'sold_out', 'ended']);
 
 const standingFields = {
   status: VisitorStatusSchema,
-  position: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+  position: Nullable(Type.Integer({ minimum: 1 }), {
     description: 'place in the queue, 1 = next; null in the pre-queue (drawn at the start) and once out of the queue',
   }),
   waiting: Type.Integer(),
   admittedTotal: Type.Integer({ description: 'shoppers admitted so far: position + admittedTotal stays about constant while waiting' }),
-  etaSeconds: Type.Union([Type.Integer(), Type.Null()]),
-  retryAfterMs: Type.Union([Type.Integer(), Type.Null()], {
+  etaSeconds: Nullable(Type.Integer()),
+  retryAfterMs: Nullable(Type.Integer(), {
     description: 'when to ask again, for clients without live updates; null: no need to ask again',
   }),
   admission: Type.Optional(Type.Object({ token: Type.String(), expiresAt: DateTime })),
@@ -35,14 +35,14 @@ export const PurchaseBody = Type.Object(
 
 export const PurchaseResponse = Type.Object({
   orderId: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('rejected')]),
+  status: StringEnum(['pending', 'confirmed', 'rejected']),
 });
 
 export const OrderResponse = Type.Object({
   orderId: Type.String(),
   saleId: Type.String(),
   quantity: Type.Integer(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('rejected')]),
+  status: StringEnum(['pending', 'confirmed', 'rejected']),
   createdAt: DateTime,
-  confirmedAt: Type.Union([DateTime, Type.Null()]),
+  confirmedAt: Nullable(DateTime),
 });

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { DateTime, QueueModeSchema, SaleStatusSchema } from './common.js';
+import { DateTime, Nullable, QueueModeSchema, SaleStatusSchema } from './common.js';
 import { SALE_ID_PATTERN } from '@velvet-rope/contracts';
 
 /** What a shopper (and the waiting-room page) sees of a sale. */
@@ -8,8 +8,8 @@ export const PublicSale = Type.Object({
   name: Type.String(),
   status: SaleStatusSchema,
   startsAt: DateTime,
-  prequeueOpensAt: Type.Union([DateTime, Type.Null()]),
-  endsAt: Type.Union([DateTime, Type.Null()]),
+  prequeueOpensAt: Nullable(DateTime),
+  endsAt: Nullable(DateTime),
   stock: Type.Integer(),
   remaining: Type.Integer(),
   waiting: Type.Integer(),
@@ -28,8 +28,8 @@ const saleFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   stock: Type.Integer({ minimum: 0, maximum: 100_000_000 }),
   startsAt: DateTime,
-  prequeueOpensAt: Type.Union([DateTime, Type.Null()]),
-  endsAt: Type.Union([DateTime, Type.Null()]),
+  prequeueOpensAt: Nullable(DateTime),
+  endsAt: Nullable(DateTime),
   ratePerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'shoppers admitted per minute' }),
   maxActive: Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'cap on shoppers admitted at once' }),
   checkoutSeconds: Type.Integer({ minimum: 1, maximum: 3600, description: 'checkout window after admission' }),
@@ -93,8 +93,8 @@ export const AdminSale = Type.Object({
   stock: Type.Integer(),
   sold: Type.Integer(),
   startsAt: DateTime,
-  prequeueOpensAt: Type.Union([DateTime, Type.Null()]),
-  endsAt: Type.Union([DateTime, Type.Null()]),
+  prequeueOpensAt: Nullable(DateTime),
+  endsAt: Nullable(DateTime),
   ratePerMinute: Type.Integer(),
   maxActive: Type.Integer(),
   checkoutSeconds: Type.Integer(),
@@ -136,7 +136,7 @@ export const Fairness = Type.Object({
   windowSeconds: Type.Integer(),
   startsAt: DateTime,
   seedCommitment: Type.String({ description: 'sha256(seed), hex: published before the sale' }),
-  seed: Type.Union([Type.String(), Type.Null()], { description: 'hex; revealed once the sale has ended' }),
+  seed: Nullable(Type.String(), { description: 'hex; revealed once the sale has ended' }),
   algorithm: Type.String(),
-  auditUrl: Type.Union([Type.String(), Type.Null()]),
+  auditUrl: Nullable(Type.String()),
 });
