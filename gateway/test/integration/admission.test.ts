@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminHeaders, createHarness, createSale, join, me, type Harness } from '../support/harness.js';
+import { adminHeaders, buy, createHarness, createSale, join, me, type Harness } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -119,6 +119,39 @@ describe('admission loop', () => {
     const tick = await tickTwice();
     expect(tick?.active).toBe(20);
     expect(tick?.remaining).toBe(10);
+  });
+
+  it('at the tail, counts holders who have not bought long after most buyers did as probably gone', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { ratePerMinute: 600_000, stock: 100, maxActive: 1000, checkoutSeconds: 3, queueMode: 'fifo' });
+    const shoppers = await joinMany(sale, 160);
+    const buyers = async (from: number, to: number) => {
+      const standing = await statuses(sale, shoppers.slice(from, to).map((s) => s.ticket));
+      for (const st of standing) expect((await buy(app, sale, st.admission.token)).statusCode).toBe(202);
+    };
+    const tick = async () => {
+      await sleep(20);
+      return app.admissionLoop.tickSale(sale);
+    };
+    await app.admissionLoop.tickSale(sale);
+    expect((await tick())?.active).toBe(100); // one per unit: nothing known yet
+    await buyers(0, 80); // 80 buy at once, 20 never do
+    await sleep(3_100);
+    // the 20 lapsed: p = 20 / 100, so 1.25 admissions per unit for the 20 units left
+    const second = await tick();
+    expect(second?.remaining).toBe(20);
+    expect(second?.active).toBe(25);
+    await buyers(100, 105); // 5 of them buy at once; 15 units left, 20 holders
+    // just admitted, the 20 are as likely to buy as anyone (1 - p each): nobody more
+    expect((await tick())?.admitted).toHaveLength(0);
+    // long past the time buyers took (grace: 2.5 x their mean, at least 1 s), a holder who
+    // has not bought is most likely gone: they count for w = 0.1 (1 - p) / (0.1 (1 - p) + p)
+    // each, and the next shoppers are let in before the 20 windows lapse
+    await sleep(1_300);
+    const third = await tick();
+    expect(third?.admitted.length).toBeGreaterThan(0);
+    // never more holders than the ceiling (2 per unit left)
+    expect(third!.active).toBeLessThanOrEqual(2 * third!.remaining);
   });
 
   it('pauses and resumes within one tick of the marketer’s change', async () => {

@@ -2,10 +2,20 @@
   admit: one tick of a sale's admission loop. Run only by the sale's leader.
 
   1. drops expired entries from `admitted` (their unused share returns to the budget);
-  2. budget = min(rate credit, maxActive - active, ceil(remaining * oversubscription) - active);
-     the oversubscription follows the abandonment seen so far in this sale: when a share p of
+  2. budget = min(rate credit, maxActive - active, stock term);
+     the stock term follows the abandonment seen so far in this sale: when a share p of
      admissions lapses unused, 1 / (1 - p) admissions are needed per unit (between the
-     configured floor and ceiling; only once 20 admissions give a first estimate);
+     configured floor and ceiling; only once 20 admissions give a first estimate):
+     ceil(remaining * oversubscription) - active.
+     Once 20 purchases tell how long buyers take, the holders are weighed instead of counted:
+     a holder admitted within `grace` (2.5 x the mean time to buy: most buyers have bought by
+     then) buys with probability 1 - p; one admitted earlier who has not bought is most likely
+     one who walked away: with ~90 % of buyers done by then, Bayes gives
+     w = 0.1 (1 - p) / (0.1 (1 - p) + p). The stock term is then
+     ceil((remaining * floor - expected buyers among the holders) / (1 - p)), never more than
+     ceil(remaining * ceiling) - active. Without it, the holders who walked away (they hold
+     their unit for the whole checkout window, buyers only for seconds) crowd out the last
+     units' admissions, and the sale's tail waits for their windows to lapse, several times;
   3. moves the `budget` lowest-scored visitors from `queue` to `admitted`;
   4. returns the figures for the tick event.
 
@@ -48,6 +58,7 @@ local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey,
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local owner, jtiKey = ARGV[1], ARGV[2]
 local oversub, maxBatch, maxElapsed = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local oversubFloor = oversub
 local maxOversub = tonumber(ARGV[7])
 
 if redis.call('GET', leaderKey) ~= owner then return { 'NOT_LEADER' } end
@@ -91,10 +102,24 @@ if status == 'open' then
   -- 2. the budget: rate credit, capacity, and stock still sellable
   local elapsed = math.max(0, math.min(now - lastTick, maxElapsed))
   credit = math.min(credit + rate * elapsed / 60000, math.max(1, rate / 60))
+  local stockTerm = math.ceil(remaining * oversub) - active
+  local buys = redis.call('HMGET', cfgKey .. ':buys', 'count', 'ageMs')
+  local buyCount = tonumber(buys[1] or '0')
+  if admittedSoFar >= 20 and buyCount >= 20 and active > 0 then
+    local checkoutMs = tonumber(cfg.checkoutMs)
+    local p = math.min(1 - 1 / maxOversub, tonumber(redis.call('HGET', stateKey, 'expiredTotal') or '0') / admittedSoFar)
+    local grace = math.min(checkoutMs, math.max(1000, 2.5 * tonumber(buys[2]) / buyCount))
+    -- admitted less than `grace` ago: expiry after now + checkout - grace
+    local fresh = redis.call('ZCOUNT', admittedKey, '(' .. math.floor(now + checkoutMs - grace), '+inf')
+    local w = 0.1 * (1 - p) / (0.1 * (1 - p) + p)
+    local expectedBuyers = fresh * (1 - p) + (active - fresh) * w
+    stockTerm = math.min(math.ceil((remaining * oversubFloor - expectedBuyers) / (1 - p)),
+      math.ceil(remaining * maxOversub) - active)
+  end
   local budget = math.min(
     math.floor(credit),
     tonumber(cfg.maxActive) - active,
-    math.ceil(remaining * oversub) - active,
+    stockTerm,
     maxBatch)
   if budget > 0 then
     -- 3. lowest scores first

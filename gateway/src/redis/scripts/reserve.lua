@@ -20,6 +20,8 @@
   KEYS[4] stock        string
   KEYS[5] pending      hash   orderId -> order message
   KEYS[6] pendingDue   zset   orderId -> when to publish again if still pending
+  (and `<config>:buys`, a hash in the same slot: purchases counted and their summed age, ms
+  from admission to purchase, for the admission loop)
 
   ARGV[1] republishAfterMs
   ARGV[2] purchasesPerMinute   each visitor's purchase rate limit (0: not counted here)
@@ -49,6 +51,8 @@ local cfg = hash_map(cfgKey)
 if cfg.startsAt == nil then return { 'NOT_FOUND' } end
 
 local now = now_ms()
+local buysKey = cfgKey .. ':buys'
+local checkoutMs = tonumber(cfg.checkoutMs)
 local ends = tonumber(cfg.endsAt)
 local maxPer = tonumber(cfg.maxPerShopper)
 
@@ -82,6 +86,10 @@ local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, messag
   redis.call('HSET', visitorsKey, visitor, 'o|' .. orderId .. '|' .. f[2])
   redis.call('HSET', pendingKey, orderId, message)
   redis.call('ZADD', dueKey, now + republishAfter, orderId)
+  -- how long buyers take from admission to purchase: the admission loop uses it to tell the
+  -- holders who are still likely to buy from those who probably walked away (admit.lua)
+  redis.call('HINCRBY', buysKey, 'count', 1)
+  redis.call('HINCRBY', buysKey, 'ageMs', math.max(0, now - (tonumber(f[4]) - checkoutMs)))
   return { 'OK', remaining - quantity }
 end
 
