@@ -59,11 +59,16 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  const codes = await Promise.all([gateway?.stop(), worker?.stop()]);
+  let codes: unknown[] = [];
+  try {
+    codes = await Promise.all([gateway?.stop(), worker?.stop()]);
+  } finally {
+    // what the run made goes even when a service or the browser failed to start
+    await cleanupRedis(prefix);
+    await deleteQueues([queue, `${queue}.dead`]);
+    await db?.drop();
+  }
   expect(codes).toEqual([0, 0]);
-  await cleanupRedis(prefix);
-  await deleteQueues([queue, `${queue}.dead`]);
-  await db?.drop();
 });
 
 // --- HTTP, as shoppers without a browser and as the marketer --------------------------------
