@@ -54,9 +54,50 @@ export async function ensureDatabase(databaseUrl: string): Promise<{ created: bo
   }
 }
 
+/**
+ * Runs `work` with a client checked out of the pool, and gives it back: broken (destroyed, not
+ * reused) when its connection failed meanwhile. pg-pool listens for errors only on idle
+ * clients; a checked-out one whose server goes away between two queries (a PostgreSQL
+ * shutdown sends FATAL 57P01 to every connection) emits 'error' with nobody listening, which
+ * crashes the process. Here that error is only recorded: the next query fails with it anyway.
+ */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
+  try {
+    return await work(client);
+  } finally {
+    client.removeListener('error', onError);
+    client.release(broken);
+  }
+}
+
+/** `work` in one transaction: BEGIN, then COMMIT, or ROLLBACK and the error (withClient). */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      // on a lost connection this fails too; the error that counts is the first
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
 /** Applies every migration not applied yet; returns the versions it applied. */
 export async function migrate(pool: pg.Pool, migrations: Migration[] = loadMigrations()): Promise<number[]> {
-  const client = await pool.connect();
+  return withClient(pool, (client) => migrateWith(client, migrations));
+}
+
+async function migrateWith(client: pg.PoolClient, migrations: Migration[]): Promise<number[]> {
   const applied: number[] = [];
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
@@ -82,7 +123,6 @@ export async function migrate(pool: pg.Pool, migrations: Migration[] = loadMigra
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
-    client.release();
   }
   return applied;
 }

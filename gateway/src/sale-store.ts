@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { SaleStatus } from '@velvet-rope/contracts';
+import { inTransaction, type SaleStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
 import { AppError } from './errors.js';
@@ -282,36 +282,33 @@ export class SaleStore {
       sets.push(`${COLUMNS[field]} = ${TIME_FIELDS.has(field) ? `to_timestamp(${p} / 1000.0)` : p}`);
     }
     const stockDelta = after.stock - before.stock;
-    const client = await this.pool.connect();
+    let sale: SaleRecord;
     try {
-      await client.query('BEGIN');
-      const res = await client.query<SaleRow>(
-        `UPDATE sales SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
-        values,
-      );
-      if (stockDelta !== 0) {
-        // units already reserved in Redis cannot be taken back
-        const [outcome, remaining] = await this.redis.adjustStock(this.keyspace.sale(saleId).stock, stockDelta);
-        if (outcome !== 'OK') {
-          throw new AppError(
-            'INVALID_SALE_CONFIG',
-            `stock can go down by at most ${remaining}: the rest is sold or reserved`,
-          );
+      sale = await inTransaction(this.pool, async (client) => {
+        const res = await client.query<SaleRow>(
+          `UPDATE sales SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
+          values,
+        );
+        if (stockDelta !== 0) {
+          // units already reserved in Redis cannot be taken back
+          const [outcome, remaining] = await this.redis.adjustStock(this.keyspace.sale(saleId).stock, stockDelta);
+          if (outcome !== 'OK') {
+            throw new AppError(
+              'INVALID_SALE_CONFIG',
+              `stock can go down by at most ${remaining}: the rest is sold or reserved`,
+            );
+          }
         }
-      }
-      await client.query('COMMIT');
-      const sale = fromRow(res.rows[0]!);
-      await this.redis.hset(this.keyspace.sale(saleId).config, configHash(sale));
-      return sale;
+        return fromRow(res.rows[0]!);
+      });
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
       if ((err as { code?: string }).code === '23514') {
         throw new AppError('INVALID_SALE_CONFIG', 'stock cannot go below what is sold');
       }
       throw err;
-    } finally {
-      client.release();
     }
+    await this.redis.hset(this.keyspace.sale(saleId).config, configHash(sale));
+    return sale;
   }
 
   /**

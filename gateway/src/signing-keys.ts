@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type pg from 'pg';
+import { inTransaction } from '@velvet-rope/contracts';
 
 export interface SigningKey {
   readonly kid: string;
@@ -67,26 +68,17 @@ export async function keyRingFromJwks(json: string): Promise<KeyRing> {
 
 /** Keys kept in PostgreSQL, made on first start. */
 export async function keyRingFromDatabase(pool: pg.Pool): Promise<KeyRing> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  const rows = await inTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [KEYS_LOCK_ID]);
-    let { rows } = await client.query<{ private_jwk: JWK }>(
+    const found = await client.query<{ private_jwk: JWK }>(
       'SELECT private_jwk FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC',
     );
-    if (rows.length === 0) {
-      const jwk = await generatePrivateJwk();
-      await client.query('INSERT INTO signing_keys (kid, private_jwk) VALUES ($1, $2)', [jwk.kid, jwk]);
-      rows = [{ private_jwk: jwk }];
-    }
-    await client.query('COMMIT');
-    return new KeyRing(await Promise.all(rows.map((r) => keyFromPrivateJwk(r.private_jwk))));
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+    if (found.rows.length > 0) return found.rows;
+    const jwk = await generatePrivateJwk();
+    await client.query('INSERT INTO signing_keys (kid, private_jwk) VALUES ($1, $2)', [jwk.kid, jwk]);
+    return [{ private_jwk: jwk }];
+  });
+  return new KeyRing(await Promise.all(rows.map((r) => keyFromPrivateJwk(r.private_jwk))));
 }
 
 /** A shared secret by name: the configured one, or one made once and kept in PostgreSQL. */

@@ -13,7 +13,7 @@
  *   error (connection lost, deadlock, shutdown) is thrown: the caller retries the batch.
  */
 import pg from 'pg';
-import type { OrderMessage } from '@velvet-rope/contracts';
+import { inTransaction, type OrderMessage } from '@velvet-rope/contracts';
 
 export type StoredStatus = 'confirmed' | 'rejected';
 
@@ -184,27 +184,6 @@ async function addToSold(client: Queryable, saleId: string, orders: readonly Ord
     await client.query('UPDATE sales SET sold = sold + $2, updated_at = now() WHERE id = $1', [saleId, accepted]);
   }
   return rejected;
-}
-
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    try {
-      await client.query('ROLLBACK');
-    } catch (rollbackErr) {
-      // the connection is gone: do not hand it back to the pool
-      broken = rollbackErr as Error;
-    }
-    throw err;
-  } finally {
-    client.release(broken);
-  }
 }
 
 /** SQLSTATE class 22 (data exception) or 23 (integrity constraint violation): the data is at fault. */
