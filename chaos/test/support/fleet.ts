@@ -95,7 +95,7 @@ export async function startFleet(): Promise<Fleet> {
       everyService.push(service);
       service.child.once('exit', (code, signal) => {
         if (expected.has(service)) return;
-        const last = service.output().trim().split('\n').slice(-3).join('\n');
+        const last = service.output().trim().split('\n').slice(-40).join('\n');
         unexpectedExits.push(`${service.name} (pid ${service.child.pid}) exited by itself: ${code ?? signal}; last lines:\n${last}`);
       });
     };
