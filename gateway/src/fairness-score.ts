@@ -14,7 +14,8 @@
  * The Lua join script applies the same rule with Redis's clock (one clock for all gateways);
  * this module is the reference the audit, the simulator and the tests use.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { hmacFor } from './hmac.js';
 
 export type QueueMode = 'prequeue-random' | 'fifo' | 'random';
 export const QUEUE_MODES: readonly QueueMode[] = ['prequeue-random', 'fifo', 'random'];
@@ -32,7 +33,7 @@ export const MAX_WINDOW = 2 ** (53 - FRACTION_BITS) - 1;
 
 /** The random part in [0, 1), from the sale's secret seed and the visitor id. */
 export function fairnessFraction(seed: Buffer, visitorId: string): number {
-  const mac = createHmac('sha256', seed).update(visitorId).digest();
+  const mac = hmacFor(seed).digest(visitorId);
   return mac.readUInt32BE(0) / FRACTION_SCALE;
 }
 

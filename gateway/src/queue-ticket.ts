@@ -10,7 +10,8 @@
  * The score in the ticket is what lets a restarted, empty Redis rebuild the queue: a
  * shopper who presents a valid ticket goes back at the place it names.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { HmacSha256 } from './hmac.js';
 
 export interface TicketClaims {
   /** visitor id */
@@ -32,7 +33,7 @@ const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toStrin
 export const TICKET_LIFETIME_SECONDS = 7 * 24 * 3600;
 
 export class TicketSigner {
-  readonly #secrets: Buffer[];
+  readonly #secrets: HmacSha256[];
 
   /** The first secret signs; all of them verify (rotation). */
   constructor(
@@ -40,7 +41,7 @@ export class TicketSigner {
     readonly issuer: string,
   ) {
     if (secrets.length === 0) throw new Error('TicketSigner needs at least one secret');
-    this.#secrets = secrets.map((s) => Buffer.from(s, 'utf8'));
+    this.#secrets = secrets.map((s) => new HmacSha256(s));
   }
 
   sign(visitorId: string, saleId: string, score: number, nowSeconds = Math.floor(Date.now() / 1000)): string {
@@ -93,8 +94,8 @@ export class TicketSigner {
     return { ok: true, claims: claims as TicketClaims };
   }
 
-  #mac(secret: Buffer, input: string): Buffer {
-    return createHmac('sha256', secret).update(input).digest();
+  #mac(secret: HmacSha256, input: string): Buffer {
+    return secret.digest(input);
   }
 }
 

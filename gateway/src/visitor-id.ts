@@ -3,7 +3,8 @@
  * that a shopper keeps one identity across sales and tabs, and nobody can pick someone
  * else's id (that would take their place in the queue).
  */
-import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { randomFillSync, timingSafeEqual } from 'node:crypto';
+import { HmacSha256 } from './hmac.js';
 
 export const VISITOR_ID_RE = /^[A-Za-z0-9_-]{22}$/;
 
@@ -32,9 +33,9 @@ export function newVisitorId(): string {
 }
 
 export class VisitorCookie {
-  readonly #secret: Buffer;
+  readonly #mac256: HmacSha256;
   constructor(secret: string) {
-    this.#secret = Buffer.from(`visitor-cookie:${secret}`, 'utf8');
+    this.#mac256 = new HmacSha256(`visitor-cookie:${secret}`);
   }
 
   seal(visitorId: string): string {
@@ -54,6 +55,6 @@ export class VisitorCookie {
   }
 
   #mac(id: string): string {
-    return createHmac('sha256', this.#secret).update(id).digest('base64url').slice(0, 32);
+    return this.#mac256.digest(id).toString('base64url').slice(0, 32);
   }
 }
