@@ -4,7 +4,6 @@
  * infrastructure (PostgreSQL, Redis, RabbitMQ, keys), domain services, the admission loop,
  * then routes.
  */
-import cookie from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ERROR_CODES, type ErrorCode } from '@velvet-rope/contracts';
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -81,10 +80,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   app.addHook('preClose', async () => {
     draining = true;
   });
-  app.addHook('onRequest', async (_req, reply) => {
-    if (!draining) return;
+  app.addHook('onRequest', (_req, reply, done) => {
+    if (!draining) return done();
     reply.header('connection', 'close').header('retry-after', '1');
-    return reply.code(503).send(errorBody('UNAVAILABLE', 'this gateway is restarting; retry'));
+    reply.code(503).send(errorBody('UNAVAILABLE', 'this gateway is restarting; retry'));
   });
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
@@ -119,7 +118,6 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
-  await app.register(cookie);
   await app.register(metricsPlugin);
   await app.register(postgresPlugin);
   await app.register(redisPlugin);

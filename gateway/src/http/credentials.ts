@@ -10,6 +10,24 @@ import { TICKET_LIFETIME_SECONDS } from '../queue-ticket.js';
 export const TICKET_COOKIE = 'vr_ticket';
 export const VISITOR_COOKIE = 'vr_vid';
 
+/**
+ * One cookie's value from the request's Cookie header, or undefined. The gateway reads only
+ * its own two cookies, whose values it wrote from a URL-safe alphabet, so nothing is decoded;
+ * a value in double quotes (RFC 6265 allows them) is unquoted. Read on demand: most requests
+ * (load tools, apps, every status poll with a bearer ticket) never need a cookie parsed.
+ */
+export function cookieValue(req: { headers: { cookie?: string | undefined } }, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    const value = part.slice(eq + 1).trim();
+    return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+  }
+  return undefined;
+}
+
 export function bearerToken(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
   if (!h) return undefined;
@@ -27,8 +45,8 @@ const VISITOR_ATTRIBUTES = cookieAttributes(365 * 24 * 3600);
 const COOKIE_VALUE_RE = /^[A-Za-z0-9._-]+$/;
 
 /**
- * Sets the ticket and sealed-visitor cookies. Written directly, not through
- * @fastify/cookie's serializer, which cost about a tenth of a join's CPU: both values are
+ * Sets the ticket and sealed-visitor cookies. Written directly, not through a cookie
+ * library's serializer (@fastify/cookie's cost about a tenth of a join's CPU): both values are
  * ours and URL-safe base64 with dots (checked), so nothing needs encoding.
  */
 export function setShopperCookies(reply: FastifyReply, req: FastifyRequest, ticket: string, sealedVisitor: string): void {

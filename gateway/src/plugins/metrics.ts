@@ -123,7 +123,7 @@ export default fp(
       },
     });
 
-    app.addHook('onResponse', async (req, reply) => {
+    app.addHook('onResponse', (req, reply, done) => {
       const route = req.routeOptions.url ?? 'unmatched';
       httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
       if (route === '/api/sales/:saleId/purchases') {
@@ -131,6 +131,7 @@ export default fp(
           reply.statusCode === 202 ? 'accepted' : reply.statusCode === 200 ? 'repeated' : String(reply.statusCode);
         purchases.inc({ outcome });
       }
+      done();
     });
 
     app.get('/metrics', async (_req, reply) => {

@@ -2,10 +2,11 @@
  * The shopper API: sale, queue, purchase, order, fairness.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
-import { bearerToken, setShopperCookies, TICKET_COOKIE, VISITOR_COOKIE } from '../http/credentials.js';
+import { bearerToken, cookieValue, setShopperCookies, TICKET_COOKIE, VISITOR_COOKIE } from '../http/credentials.js';
 import type { Identity, Standing } from '../queue-service.js';
 import { seedCommitment } from '../fairness-score.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
@@ -14,24 +15,18 @@ import { Fairness, PublicSale } from '../schemas/sale.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-function standingBody(s: Standing) {
-  return {
-    status: s.status,
-    position: s.position,
-    waiting: s.waiting,
-    admittedTotal: s.admittedTotal,
-    etaSeconds: s.etaSeconds,
-    retryAfterMs: s.retryAfterMs,
-    ...(s.admission ? { admission: s.admission } : {}),
-    ...(s.orderId ? { orderId: s.orderId } : {}),
-  };
-}
+/**
+ * A standing as the API shows it: the response schema's serializer writes the public fields
+ * and skips the rest (`saleStatus`) and the absent ones (`admission`, `orderId`), so the
+ * object goes out as it is, without a copy.
+ */
+const standingBody = (s: Standing) => s;
 
 const shopper: FastifyPluginAsyncTypebox = async (app) => {
   /** The ticket a request carries (header first, then cookie), verified for this sale. */
-  function ticketFor(req: { headers: Record<string, unknown>; cookies: Record<string, string | undefined> }, saleId: string) {
-    const fromHeader = bearerToken(req as never);
-    const token = fromHeader ?? req.cookies[TICKET_COOKIE];
+  function ticketFor(req: FastifyRequest, saleId: string) {
+    const fromHeader = bearerToken(req);
+    const token = fromHeader ?? cookieValue(req, TICKET_COOKIE);
     if (!token) return { token: undefined, result: undefined };
     return { token, fromHeader: fromHeader !== undefined, result: app.tickets.verify(token, saleId) };
   }
@@ -95,9 +90,9 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         throw new AppError(result.code, 'the queue ticket is not valid');
       } else {
         // a ticket of another sale, or the sealed cookie, still proves who the visitor is
-        const other = bearerToken(req) ?? req.cookies[TICKET_COOKIE];
+        const other = bearerToken(req) ?? cookieValue(req, TICKET_COOKIE);
         const otherClaims = other ? app.tickets.verify(other) : undefined;
-        const visitorId = otherClaims?.ok ? otherClaims.claims.sub : app.visitorCookie.open(req.cookies[VISITOR_COOKIE]);
+        const visitorId = otherClaims?.ok ? otherClaims.claims.sub : app.visitorCookie.open(cookieValue(req, VISITOR_COOKIE));
         if (visitorId) who = { visitorId };
       }
       const proofHeader = req.headers['x-proof-of-work'];
@@ -208,7 +203,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const token = bearerToken(req) ?? req.cookies[TICKET_COOKIE];
+      const token = bearerToken(req) ?? cookieValue(req, TICKET_COOKIE);
       if (!token) throw new AppError('INVALID_TICKET', 'a queue ticket or admission token is required');
       let owner: { visitorId: string; saleId: string } | undefined;
       const ticket = app.tickets.verify(token);

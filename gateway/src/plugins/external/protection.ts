@@ -7,7 +7,7 @@ import fp from 'fastify-plugin';
 import { decodeJwt } from 'jose';
 import { limitsInScripts } from '../../config.js';
 import { AppError, errorBody } from '../../errors.js';
-import { bearerToken, TICKET_COOKIE } from '../../http/credentials.js';
+import { bearerToken, cookieValue, TICKET_COOKIE } from '../../http/credentials.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -63,8 +63,10 @@ export default fp(
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'DENY',
     };
-    app.addHook('onRequest', async (req, reply) => {
+    // a callback hook, not an async one: every request runs it, and a promise per hook adds up
+    app.addHook('onRequest', (req, reply, done) => {
       reply.headers(req.url.startsWith('/api/') ? apiHeaders : securityHeaders);
+      done();
     });
 
     if (config.maxEventLoopDelayMs > 0) {
@@ -103,7 +105,7 @@ export default fp(
        * places.
        */
       const requestKey = (req: FastifyRequest): string => {
-        const token = bearerToken(req) ?? req.cookies[TICKET_COOKIE];
+        const token = bearerToken(req) ?? cookieValue(req, TICKET_COOKIE);
         if (token) {
           const ticket = app.tickets.verify(token);
           if (ticket.ok) return `v:${ticket.claims.sub}`;
