@@ -174,12 +174,20 @@ export class QueueService {
     const now = Date.now();
     const position = state === 'queued' && rank >= 0 ? rank + 1 : null;
     const etaSeconds = position !== null && rate > 0 ? Math.ceil((position * 60) / rate) : null;
-    const base = { saleStatus, waiting, position, admittedTotal: Number(r[14]) };
+    const admittedTotal = Number(r[14]);
+    // every answer has the same fields in the same order (one object shape, no copies: this
+    // runs for every poll of every waiting shopper)
+    const answer = (
+      status: VisitorStatus,
+      at: number | null,
+      eta: number | null,
+      retryAfterMs: number | null,
+      admission?: Standing['admission'],
+      orderId?: string,
+    ): Standing => ({ status, saleStatus, position: at, waiting, admittedTotal, etaSeconds: eta, retryAfterMs, admission, orderId });
 
-    if (state === 'ordered') {
-      return { ...base, status: 'ordered', etaSeconds: null, retryAfterMs: null, orderId: String(r[12]) };
-    }
-    if (saleStatus === 'ended') return { ...base, status: 'ended', position: null, etaSeconds: null, retryAfterMs: null };
+    if (state === 'ordered') return answer('ordered', position, null, null, undefined, String(r[12]));
+    if (saleStatus === 'ended') return answer('ended', null, null, null);
     if (state === 'admitted') {
       const expiresAt = Number(r[10]);
       const token = await this.admissions.sign({
@@ -190,16 +198,13 @@ export class QueueService {
         sequence: Number(r[11]),
         expiresAt,
       });
-      return {
-        ...base,
-        status: 'admitted',
-        etaSeconds: 0,
-        retryAfterMs: Math.round(clamp((expiresAt - now) / 2, MIN_RETRY_MS, 10_000)),
-        admission: { token, expiresAt: new Date(expiresAt).toISOString() },
-      };
+      return answer('admitted', position, 0, Math.round(clamp((expiresAt - now) / 2, MIN_RETRY_MS, 10_000)), {
+        token,
+        expiresAt: new Date(expiresAt).toISOString(),
+      });
     }
-    if (state === 'expired') return { ...base, status: 'expired', etaSeconds: null, retryAfterMs: null };
-    if (saleStatus === 'sold_out') return { ...base, status: 'sold_out', etaSeconds: null, retryAfterMs: null };
+    if (state === 'expired') return answer('expired', position, null, null);
+    if (saleStatus === 'sold_out') return answer('sold_out', position, null, null);
     if (saleStatus === 'prequeue' || saleStatus === 'scheduled') {
       // until the start, now and then (the start may move); at the start, spread by where the
       // draw will put the shopper, so 100,000 pre-queue pages do not all ask in the same second:
@@ -209,12 +214,12 @@ export class QueueService {
       const frontShare = Number.isFinite(score) && score >= 0 && score < 1 ? score : 0;
       const spread = rate > 0 ? (frontShare * waiting * 60_000) / rate / 2 : 0;
       const retry = untilStart > PREQUEUE_RECHECK_MS ? PREQUEUE_RECHECK_MS : untilStart + Math.min(spread, MAX_RETRY_MS);
-      return { ...base, status: 'prequeue', etaSeconds: null, retryAfterMs: Math.round(Math.max(MIN_RETRY_MS, retry)) };
+      return answer('prequeue', position, null, Math.round(Math.max(MIN_RETRY_MS, retry)));
     }
     // the further from the front, the less often a poller needs to ask: half the ETA, so the
     // polling of a whole queue costs about 2 x rate x ln(queue length) requests a second
     // (a line that does not move, rate 0, is asked about every minute: the rate may change)
     const retryAfterMs = etaSeconds === null ? PREQUEUE_RECHECK_MS : clamp((etaSeconds * 1000) / 2, MIN_RETRY_MS, MAX_RETRY_MS);
-    return { ...base, status: 'queued', etaSeconds, retryAfterMs: Math.round(retryAfterMs) };
+    return answer('queued', position, etaSeconds, Math.round(retryAfterMs));
   }
 }
