@@ -93,7 +93,9 @@ async function commitOneByOne(pool: pg.Pool, orders: readonly OrderMessage[]): P
 async function commitTogether(client: Queryable, orders: readonly OrderMessage[]): Promise<CommitResult[]> {
   const unique = new Map<string, OrderMessage>();
   for (const o of orders) if (!unique.has(o.orderId)) unique.set(o.orderId, o);
-  const distinct = [...unique.values()];
+  // in order-id order: two batches committing at once that share an order (a redelivery)
+  // take its row lock in the same order, so they never deadlock on each other
+  const distinct = [...unique.values()].sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
 
   const inserted = await client.query<{ order_id: string }>(INSERT_ORDERS, [
     distinct.map((o) => o.orderId),

@@ -32,6 +32,8 @@ export interface WorkerConfig {
   readonly batchMs: number;
   /** unacknowledged messages RabbitMQ may hand this worker at once */
   readonly prefetch: number;
+  /** batches committing at once, each on its own PostgreSQL connection (COMMITS_IN_FLIGHT) */
+  readonly commitsInFlight: number;
   readonly logLevel: LogLevel;
   /** port of the Prometheus `/metrics` endpoint; undefined: no endpoint */
   readonly metricsPort: number | undefined;
@@ -55,6 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     batchMax,
     batchMs: envInt(env, 'BATCH_MS', 20, 0, 60_000),
     prefetch,
+    commitsInFlight: envInt(env, 'COMMITS_IN_FLIGHT', 2, 1, 8),
     logLevel: envLogLevel(env, 'LOG_LEVEL', 'info'),
     metricsPort: metricsPort === 0 ? undefined : metricsPort,
   });

@@ -50,7 +50,7 @@ await worker.start().catch((err: unknown) => {
   logger.fatal({ err, amqp: redactUrl(config.amqpUrl) }, 'connecting to RabbitMQ failed');
   process.exit(1);
 });
-logger.info({ queue: config.ordersQueue, batchMax: config.batchMax, batchMs: config.batchMs }, 'order-worker ready');
+logger.info({ queue: config.ordersQueue, batchMax: config.batchMax, batchMs: config.batchMs, commitsInFlight: config.commitsInFlight }, 'order-worker ready');
 
 let shuttingDown = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The order worker: consumes the `orders` quorum queue, commits what arrives in batches to
  * PostgreSQL, acknowledges only after the commit, then retires the orders from the sale's
- * Redis outbox and tells their shoppers (`order:update`).
+ * Redis outbox and tells their shoppers (one `order:updates` event per batch and sale, which
+ * each gateway turns into an `order:update` for each shopper's page).
  *
  * A message carries one order or a batch of them (the gateway publishes the orders it accepted
  * together as one message); a batch message is acknowledged only once every order in it is
@@ -39,7 +40,8 @@ import { loadScripts } from './redis/script-loader.js';
 export type OrderWorkerConfig = Pick<
   WorkerConfig,
   'amqpUrl' | 'ordersQueue' | 'batchMax' | 'batchMs' | 'prefetch' | 'metricsPort' | 'redisKeyPrefix'
->;
+> &
+  Partial<Pick<WorkerConfig, 'commitsInFlight'>>;
 
 export interface OrderWorkerOptions {
   /** backoff of commit retries and of RabbitMQ reconnects */
@@ -73,8 +75,19 @@ export class OrderWorker {
   /** orders in `buffer` (a delivery may carry many) */
   private bufferedOrders = 0;
   private batchTimer: NodeJS.Timeout | undefined;
-  /** the batch loop in flight; while it runs, no other batch starts */
-  private loop: Promise<void> | undefined;
+  /**
+   * The batch loops running, at most `commitsInFlight`. Each commits one batch at a time; a
+   * second loop starts only when a full batch waits, so that one batch's transaction runs
+   * in PostgreSQL while the worker settles and prepares the next (one loop alone leaves
+   * PostgreSQL idle for half the time under load).
+   */
+  private readonly loops = new Set<Promise<void>>();
+  /**
+   * Resolves once every batch taken so far is settled. Batches settle in the order they were
+   * taken from the buffer, whichever commits first, so that one cumulative ack per batch
+   * never acknowledges a delivery of an earlier batch still in flight.
+   */
+  private settledInOrder: Promise<void> = Promise.resolve();
   /** the last commit attempt failed (PostgreSQL away?) */
   private commitFailing = false;
   private metricsServer: Server | undefined;
@@ -133,7 +146,7 @@ export class OrderWorker {
         this.logger.warn({ err }, 'cancelling the consumer failed');
       });
     }
-    if (this.loop) await this.loop;
+    while (this.loops.size > 0) await Promise.all(this.loops);
     // what was delivered but not batched yet: commit it too, unless PostgreSQL is failing
     if (this.buffer.length > 0 && this.channel && !this.commitFailing) await this.drain();
     this.buffer = [];
@@ -264,8 +277,20 @@ export class OrderWorker {
 
   // --- batching -------------------------------------------------------------------------
 
+  private get commitsInFlight(): number {
+    return this.config.commitsInFlight ?? 2;
+  }
+
   private schedule(): void {
-    if (this.loop || this.stopping) return; // the loop in flight (or shutdown) takes the buffer
+    if (this.stopping) return;
+    if (this.loops.size > 0) {
+      // the loops in flight take the buffer when their batch is done; another starts only
+      // for a full batch, and never while commits fail (no new batch during an outage)
+      if (this.bufferedOrders >= this.config.batchMax && this.loops.size < this.commitsInFlight && !this.commitFailing) {
+        this.runLoop();
+      }
+      return;
+    }
     if (this.bufferedOrders >= this.config.batchMax) {
       this.runLoop();
     } else {
@@ -276,17 +301,18 @@ export class OrderWorker {
   private runLoop(): void {
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
-    if (this.loop || this.stopping) return;
-    this.loop = this.drain()
+    if (this.stopping || this.loops.size >= this.commitsInFlight) return;
+    const loop: Promise<void> = this.drain()
       .catch((err: unknown) => {
         // a bug, not an outage: drop the connection so RabbitMQ redelivers what is unsettled
         this.logger.error({ err }, 'batch loop failed; reconnecting');
         void this.connection?.close().catch(() => undefined);
       })
       .finally(() => {
-        this.loop = undefined;
+        this.loops.delete(loop);
         if (this.buffer.length > 0) this.schedule();
       });
+    this.loops.add(loop);
   }
 
   /**
@@ -297,6 +323,10 @@ export class OrderWorker {
   private async drain(): Promise<void> {
     while (this.buffer.length > 0) {
       if (!(await this.processBatch(this.takeBatch()))) return;
+      // while commits fail, the other loops retry their own batch; no second loop takes more
+      if (this.commitFailing && this.loops.size > 1) return;
+      // a full batch waiting (e.g. after an outage) gets a loop of its own
+      this.schedule();
     }
   }
 
@@ -314,33 +344,45 @@ export class OrderWorker {
 
   /** Commits one batch (retrying), settles its messages, updates Redis. False: abandoned. */
   private async processBatch(batch: readonly Delivery[]): Promise<boolean> {
+    // this batch's turn to settle comes after every batch taken before it (set up before
+    // the first await, so turns follow the order of takeBatch)
+    const earlier = this.settledInOrder;
+    let settled!: () => void;
+    const mine = new Promise<void>((resolve) => (settled = resolve));
+    this.settledInOrder = earlier.then(() => mine);
     const channel = batch[0]!.channel;
     const orders = batch.flatMap((d) => d.orders);
     let results: CommitResult[] | undefined;
-    for (let attempt = 0; results === undefined; attempt++) {
-      if (channel !== this.channel) {
-        this.logger.warn({ size: orders.length }, 'batch abandoned: its channel closed; RabbitMQ redelivers it');
-        return false;
-      }
-      const endTimer = this.metrics.commitSeconds.startTimer();
-      try {
-        results = await commitBatch(this.pool, orders);
-        endTimer();
-        this.commitFailing = false;
-      } catch (err) {
-        this.metrics.commitRetries.inc();
-        this.commitFailing = true;
-        if (this.stopping) {
-          this.logger.warn({ err, size: batch.length }, 'commit failed during shutdown; batch left for redelivery');
+    try {
+      for (let attempt = 0; results === undefined; attempt++) {
+        if (channel !== this.channel) {
+          this.logger.warn({ size: orders.length }, 'batch abandoned: its channel closed; RabbitMQ redelivers it');
           return false;
         }
-        const delay = backoffDelay(attempt, this.backoff);
-        this.logger.warn({ err, attempt, delayMs: delay, size: batch.length }, 'commit failed; retrying the same batch');
-        await sleep(delay, this.stopController.signal);
+        const endTimer = this.metrics.commitSeconds.startTimer();
+        try {
+          results = await commitBatch(this.pool, orders);
+          endTimer();
+          this.commitFailing = false;
+        } catch (err) {
+          this.metrics.commitRetries.inc();
+          this.commitFailing = true;
+          if (this.stopping) {
+            this.logger.warn({ err, size: batch.length }, 'commit failed during shutdown; batch left for redelivery');
+            return false;
+          }
+          const delay = backoffDelay(attempt, this.backoff);
+          this.logger.warn({ err, attempt, delayMs: delay, size: batch.length }, 'commit failed; retrying the same batch');
+          await sleep(delay, this.stopController.signal);
+        }
       }
+      await earlier;
+      this.metrics.batchSize.observe(orders.length);
+      // the channel may have closed while this batch waited for its turn
+      if (channel === this.channel) this.settle(channel, batch, results);
+    } finally {
+      settled();
     }
-    this.metrics.batchSize.observe(orders.length);
-    this.settle(channel, batch, results);
     await this.publishOutcomes(results);
     return true;
   }

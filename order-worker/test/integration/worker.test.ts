@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { encodeOrderBatch, encodeOrderMessage, migrate, ensureDatabase, saleKeys, type OrderMessage, type OrderUpdateEvent } from '@velvet-rope/contracts';
+import { encodeOrderBatch, encodeOrderMessage, migrate, ensureDatabase, orderUpdatesOf, saleKeys, type OrderMessage, type OrderUpdateEvent, type SaleEvent } from '@velvet-rope/contracts';
 import { OrderWorker, type OrderWorkerConfig } from '../../src/worker.js';
 import { createTestDatabase, PG_ROOT_URL, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
 import { insertSale, order, ordersOf, soldOf, waitFor } from '../helpers.js';
@@ -63,7 +63,7 @@ describe('OrderWorker', () => {
     return queue;
   }
 
-  async function startWorker(queue: string, pool: pg.Pool): Promise<OrderWorker> {
+  async function startWorker(queue: string, pool: pg.Pool, overrides: Partial<OrderWorkerConfig> = {}): Promise<OrderWorker> {
     const config: OrderWorkerConfig = {
       amqpUrl: AMQP_URL,
       ordersQueue: queue,
@@ -72,6 +72,7 @@ describe('OrderWorker', () => {
       prefetch: 200,
       metricsPort: undefined,
       redisKeyPrefix: keyPrefix,
+      ...overrides,
     };
     const worker = new OrderWorker(config, pool, redis, logger, { backoff: fastBackoff });
     workers.push(worker);
@@ -119,7 +120,7 @@ describe('OrderWorker', () => {
     const events: OrderUpdateEvent[] = [];
     const subscriber = new Redis(REDIS_URL);
     try {
-      subscriber.on('message', (_channel: string, message: string) => events.push(JSON.parse(message)));
+      subscriber.on('message', (_channel: string, message: string) => events.push(...orderUpdatesOf(JSON.parse(message) as SaleEvent)));
       await subscriber.subscribe(keys.events);
 
       const worker = await startWorker(queue, db.pool);
@@ -182,6 +183,55 @@ describe('OrderWorker', () => {
     expect(await soldOf(db.pool, saleId)).toBe(orders.reduce((n, o) => n + o.quantity, 0));
     const { messageCount } = await publisher.checkQueue(queue);
     expect(messageCount).toBe(0);
+    expect((await publisher.checkQueue(`${queue}.dead`)).messageCount).toBe(0);
+  });
+
+  it('commits two batches side by side, each order once, and acknowledges every message', async () => {
+    const queue = newQueue();
+    const saleId = await insertSale(db.pool, { stock: 1_000 });
+    saleIds.push(saleId);
+    const orders = Array.from({ length: 200 }, () => order(saleId));
+    // order 0 again inside the second batch (a redelivery racing its first delivery), and
+    // the first ten again at the end
+    const messages = [...orders.slice(0, 60), orders[0]!, ...orders.slice(60), ...orders.slice(0, 10)];
+
+    // a lock that holds every INSERT into orders: the batches taken meanwhile pile up in
+    // PostgreSQL, where they can be counted
+    const blocker = await db.pool.connect();
+    let released = false;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE orders IN SHARE MODE');
+      const worker = await startWorker(queue, db.pool, { commitsInFlight: 2 });
+      await publish(queue, messages);
+      const waiting = await waitFor('two commits waiting at once', async () => {
+        const { rows } = await db.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO orders%'`,
+        );
+        return rows[0]!.n >= 2 ? rows[0]!.n : undefined;
+      });
+      // never more than asked for
+      expect(waiting).toBe(2);
+      await blocker.query('COMMIT');
+      released = true;
+
+      await waitFor('every order committed and every repeat settled', async () => {
+        const o = await outcomes(worker);
+        return o.confirmed === 200 && o.duplicate === 11 ? o : undefined;
+      });
+    } finally {
+      if (!released) await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+    }
+    expect(await soldOf(db.pool, saleId)).toBe(200);
+    const rows = await ordersOf(db.pool, saleId);
+    expect(rows).toHaveLength(200);
+    expect(rows.every((r) => r.status === 'confirmed')).toBe(true);
+    await waitFor('no message left unacknowledged', async () => {
+      const { messageCount } = await publisher.checkQueue(queue);
+      return messageCount === 0 ? true : undefined;
+    });
     expect((await publisher.checkQueue(`${queue}.dead`)).messageCount).toBe(0);
   });
 

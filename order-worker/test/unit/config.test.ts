@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       batchMax: 500,
       batchMs: 20,
       prefetch: 1000,
+      commitsInFlight: 2,
       logLevel: 'info',
       metricsPort: undefined,
     });
@@ -37,6 +38,7 @@ describe('loadConfig', () => {
       BATCH_MAX: '100',
       BATCH_MS: '0',
       PREFETCH: '300',
+      COMMITS_IN_FLIGHT: '3',
       LOG_LEVEL: 'debug',
       METRICS_PORT: '9464',
     });
@@ -49,6 +51,7 @@ describe('loadConfig', () => {
       batchMax: 100,
       batchMs: 0,
       prefetch: 300,
+      commitsInFlight: 3,
       logLevel: 'debug',
       metricsPort: 9464,
     });
@@ -64,6 +67,8 @@ describe('loadConfig', () => {
     ['BATCH_MAX', '-5'],
     ['BATCH_MS', '1.5'],
     ['PREFETCH', '70000'],
+    ['COMMITS_IN_FLIGHT', '0'],
+    ['COMMITS_IN_FLIGHT', '9'],
     ['METRICS_PORT', '65536'],
     ['LOG_LEVEL', 'verbose'],
     ['AMQP_URL', 'not a url'],
