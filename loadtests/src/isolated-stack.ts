@@ -19,6 +19,8 @@ export const GATEWAY_SCRIPT = process.env.LOADTEST_GATEWAY_SCRIPT ?? 'gateway/di
 export const WORKER_SCRIPT = process.env.LOADTEST_WORKER_SCRIPT ?? 'order-worker/dist/server.js';
 /** Node flags for the gateway, space-separated: `LOADTEST_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=prof'` */
 const GATEWAY_NODE_ARGS = (process.env.LOADTEST_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** Node flags for the order workers, the same way: `LOADTEST_WORKER_NODE_ARGS='--cpu-prof'` */
+const WORKER_NODE_ARGS = (process.env.LOADTEST_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** A unique, short, lowercase id for database names, queue names and key prefixes. */
 export function uniqueId(prefix: string): string {
@@ -110,6 +112,7 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
       queues.add(`${q}.dead`);
       const w = spawnService(`order-worker(${q})`, {
         script: WORKER_SCRIPT,
+        nodeArgs: WORKER_NODE_ARGS,
         env: { ...common, ORDERS_QUEUE: q, LOG_LEVEL: 'info', ...opts.workerEnv, ...env },
       });
       workers.push(w);
