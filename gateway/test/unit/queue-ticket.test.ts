@@ -146,6 +146,52 @@ describe('TicketSigner', () => {
     expectInvalid(oldSigner.verify(fresh, 'drop-1', NOW));
   });
 
+  describe('tickets verified lately', () => {
+    it('answers a repeat from memory with the same claims, still checking sale and expiry', () => {
+      const recent = new TicketSigner([SECRET], ISSUER);
+      const token = recent.sign(VISITOR, 'drop-1', 4, NOW);
+      const first = recent.verify(token, 'drop-1', NOW);
+      expect(recent.remembered).toBe(1);
+      const again = recent.verify(token, 'drop-1', NOW + 5);
+      expect(again).toEqual(first);
+      expect(again.ok && again.claims).toBe(first.ok && first.claims);
+      expect(recent.verify(token, 'drop-2', NOW + 5)).toEqual({ ok: false, code: 'WRONG_SALE' });
+      expect(recent.verify(token, 'drop-1', NOW + TICKET_LIFETIME_SECONDS)).toEqual({ ok: false, code: 'TOKEN_EXPIRED' });
+      expect(recent.remembered).toBe(1);
+    });
+
+    it('never remembers a ticket that failed, nor answers a changed copy of one it remembers', () => {
+      const recent = new TicketSigner([SECRET], ISSUER);
+      const token = recent.sign(VISITOR, 'drop-1', 4, NOW);
+      expect(recent.verify(token, 'drop-1', NOW).ok).toBe(true);
+      const [h, p, sig] = parts(token);
+      const betterPlace = `${h}.${b64({ ...payloadOf(token), scr: 0 })}.${sig}`;
+      const otherSignature = `${h}.${p}.${sig.slice(0, -2)}${sig.endsWith('AA') ? 'BB' : 'AA'}`;
+      expectInvalid(recent.verify(betterPlace, 'drop-1', NOW));
+      expectInvalid(recent.verify(otherSignature, 'drop-1', NOW));
+      expectInvalid(recent.verify(`${token} `, 'drop-1', NOW));
+      expect(recent.remembered).toBe(1);
+    });
+
+    it('hands out claims nobody can change', () => {
+      const recent = new TicketSigner([SECRET], ISSUER);
+      const result = recent.verify(recent.sign(VISITOR, 'drop-1', 4, NOW), 'drop-1', NOW);
+      expect(result.ok && Object.isFrozen(result.claims)).toBe(true);
+    });
+
+    it('remembers at most two generations, and verifies the forgotten ones again', () => {
+      const recent = new TicketSigner([SECRET], ISSUER, 3);
+      const tokens = Array.from({ length: 10 }, (_, i) => recent.sign(`${VISITOR}${i}`, 'drop-1', i, NOW));
+      for (const t of tokens) expect(recent.verify(t, 'drop-1', NOW).ok).toBe(true);
+      expect(recent.remembered).toBeLessThanOrEqual(6);
+      for (const [i, t] of tokens.entries()) {
+        const again = recent.verify(t, 'drop-1', NOW);
+        expect(again.ok && again.claims.sub).toBe(`${VISITOR}${i}`);
+      }
+      expect(recent.remembered).toBeLessThanOrEqual(6);
+    });
+  });
+
   it('refuses to be built without a secret', () => {
     expect(() => new TicketSigner([], ISSUER)).toThrow();
   });
