@@ -10,6 +10,7 @@ import Fastify, { LogController, type FastifyError, type FastifyReply, type Fast
 import fp from 'fastify-plugin';
 import type { GatewayConfig } from './config.js';
 import { AppError, errorBody } from './errors.js';
+import { lazyChildLogger } from './http/lazy-logger.js';
 import admissionPlugin, { type AdmissionPluginOptions } from './plugins/admission.js';
 import amqpPlugin from './plugins/amqp.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -59,8 +60,10 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     return503OnClosing: false,
     // a log line per request would cost more than the hot paths themselves; errors are logged
     logController: new LogController({ disableRequestLogging: true }),
-    // a request id per request, carried by every log line it causes
+    // a request id per request, carried by every log line it causes; the request's logger is
+    // made only when it writes a line (most requests never do)
     requestIdHeader: 'x-request-id',
+    childLoggerFactory: lazyChildLogger,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // the router's own refusals (a malformed URL, an over-long path parameter) in our shape too
     frameworkErrors: (err, _req, reply) => {
