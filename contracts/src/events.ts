@@ -40,4 +40,24 @@ export interface OrderUpdateEvent {
   readonly status: Exclude<OrderStatus, 'pending'>;
 }
 
-export type SaleEvent = SaleUpdateEvent | QueueAdmittedEvent | OrderUpdateEvent;
+/**
+ * From the worker: the outcomes of one committed batch of a sale, in one message (one
+ * publish and one parse per batch instead of per order, at thousands of orders a second).
+ */
+export interface OrderUpdatesEvent {
+  readonly type: 'order:updates';
+  readonly saleId: string;
+  readonly orders: readonly Pick<OrderUpdateEvent, 'visitorId' | 'orderId' | 'status'>[];
+}
+
+export type SaleEvent = SaleUpdateEvent | QueueAdmittedEvent | OrderUpdateEvent | OrderUpdatesEvent;
+
+/**
+ * The order outcomes an event carries, one per order: a batch, or a single `order:update`
+ * (what workers before batching published; still understood). None for other events.
+ */
+export function orderUpdatesOf(event: SaleEvent): OrderUpdateEvent[] {
+  if (event.type === 'order:update') return [event];
+  if (event.type !== 'order:updates' || !Array.isArray(event.orders)) return [];
+  return event.orders.map((o) => ({ type: 'order:update', saleId: event.saleId, visitorId: o.visitorId, orderId: o.orderId, status: o.status }));
+}

@@ -67,9 +67,15 @@ export class Realtime {
     }
   }
 
-  /** The worker's order event, heard on the events channel by every gateway. */
+  /**
+   * The worker's order event, heard on the events channel by every gateway: to the buyer's
+   * pages on this gateway, if any (most gateways hold none of a given buyer's sockets, and
+   * an emit to an empty room still encodes the packet).
+   */
   deliverOrderUpdate(e: OrderUpdateEvent): void {
-    this.io.local.to(visitorRoom(e.saleId, e.visitorId)).emit('order:update', { saleId: e.saleId, orderId: e.orderId, status: e.status });
+    const room = visitorRoom(e.saleId, e.visitorId);
+    if (!this.io.of('/').adapter.rooms.has(room)) return;
+    this.io.local.to(room).emit('order:update', { saleId: e.saleId, orderId: e.orderId, status: e.status });
   }
 
   /** Told at once, not at the next tick: the last unit just went. */

@@ -1,5 +1,5 @@
 import { createAdapter } from '@socket.io/redis-adapter';
-import { duplicateRedisClient, isSaleId, saleEventsPattern, type SaleEvent } from '@velvet-rope/contracts';
+import { duplicateRedisClient, isSaleId, orderUpdatesOf, saleEventsPattern, type SaleEvent } from '@velvet-rope/contracts';
 import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
 import { TICKET_COOKIE } from '../http/credentials.js';
@@ -121,7 +121,7 @@ export default fp(
       } catch {
         return;
       }
-      if (event.type === 'order:update') realtime.deliverOrderUpdate(event);
+      for (const update of orderUpdatesOf(event)) realtime.deliverOrderUpdate(update);
     });
 
     app.decorate('realtime', realtime);

@@ -7,7 +7,8 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
 import { freePort, startService, waitForHttp, type Service } from '../../../test-support/processes.js';
-import { AMQP_URL, cleanupRedis, deleteQueues, redisEnv } from '../support/harness.js';
+import { saleKeys } from '@velvet-rope/contracts';
+import { AMQP_URL, cleanupRedis, deleteQueues, redisEnv, testRedis } from '../support/harness.js';
 
 const CLIENTS = 2_000;
 const ADMIN_KEY = 'rt-admin-key-0123456789';
@@ -116,5 +117,60 @@ describe('live updates across gateway instances', () => {
     );
     // each gateway served half: both delivered
     expect(delays.length).toBeGreaterThanOrEqual(CLIENTS * inner.size);
+  });
+
+  it("tells a buyer's pages on every gateway of the worker's order outcomes, batched or single", async () => {
+    const saleId = uniqueId('rt-');
+    const created = await fetch(`${bases[0]}/api/admin/sales`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: saleId, name: 'Orders', stock: 10, startsAt: new Date(Date.now() - 1000).toISOString(), ratePerMinute: 0 }),
+    });
+    expect(created.status).toBe(201);
+    const joined = (await (
+      await fetch(`${bases[0]}/api/sales/${saleId}/queue`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    ).json()) as { visitorId: string; ticket: string };
+
+    // the buyer has a page open on each gateway
+    const got: { gateway: number; orderId: string; status: string }[][] = [[], []];
+    const pages = bases.map((base, i) => {
+      const socket = connect(base, { auth: { ticket: joined.ticket }, transports: ['websocket'], reconnection: false, forceNew: true });
+      socket.on('order:update', (e: { saleId: string; orderId: string; status: string }) => {
+        expect(e.saleId).toBe(saleId);
+        got[i]!.push({ gateway: i, orderId: e.orderId, status: e.status });
+      });
+      return socket;
+    });
+    await Promise.all(pages.map((s) => new Promise<void>((resolve, reject) => (s.connected ? resolve() : (s.once('connect', () => resolve()), s.once('connect_error', reject))))));
+
+    const redis = await testRedis();
+    try {
+      const channel = saleKeys(saleId, prefix).events;
+      // what the worker publishes per batch (another buyer's outcome in it too), and the single
+      // event of workers before batching
+      await redis.publish(
+        channel,
+        JSON.stringify({
+          type: 'order:updates',
+          saleId,
+          orders: [
+            { visitorId: 'someone-else-0000000000', orderId: 'o-other', status: 'confirmed' },
+            { visitorId: joined.visitorId, orderId: 'o-batched', status: 'confirmed' },
+          ],
+        }),
+      );
+      await redis.publish(channel, JSON.stringify({ type: 'order:update', saleId, visitorId: joined.visitorId, orderId: 'o-single', status: 'rejected' }));
+      const deadline = Date.now() + 5_000;
+      while (got.some((g) => g.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await redis.quit();
+      for (const s of pages) s.disconnect();
+    }
+    for (const [i, g] of got.entries()) {
+      expect(g).toEqual([
+        { gateway: i, orderId: 'o-batched', status: 'confirmed' },
+        { gateway: i, orderId: 'o-single', status: 'rejected' },
+      ]);
+    }
   });
 });

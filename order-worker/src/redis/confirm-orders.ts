@@ -1,6 +1,6 @@
 /**
  * After a commit: retire the sale's orders from the Redis outbox and publish their
- * `order:update` events, in one script call per sale.
+ * outcomes in one `order:updates` event, in one script call per sale.
  */
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import { DEFAULT_KEY_PREFIX, saleKeys, type OrderUpdateEvent } from '@velvet-rope/contracts';

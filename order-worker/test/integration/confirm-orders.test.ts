@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saleKeys, type OrderUpdateEvent } from '@velvet-rope/contracts';
+import { orderUpdatesOf, saleKeys, type SaleEvent } from '@velvet-rope/contracts';
 import { confirmOrders } from '../../src/redis/confirm-orders.js';
 import { loadScripts } from '../../src/redis/script-loader.js';
 import { uniqueId } from '../../../test-support/databases.js';
@@ -14,7 +14,7 @@ describe('confirm-orders.lua', () => {
   const keys = saleKeys(saleId);
   let redis: Redis;
   let subscriber: Redis;
-  const events: OrderUpdateEvent[] = [];
+  const events: SaleEvent[] = [];
 
   beforeAll(async () => {
     redis = new Redis(REDIS_URL);
@@ -30,7 +30,7 @@ describe('confirm-orders.lua', () => {
     await redis.quit();
   });
 
-  it('retires the orders from the outbox, counts what it removed, and publishes every outcome', async () => {
+  it('retires the orders from the outbox, counts what it removed, and publishes every outcome in one event', async () => {
     const [a, b, gone] = [randomUUID(), randomUUID(), randomUUID()];
     const untouched = randomUUID();
     for (const id of [a, b, untouched]) {
@@ -48,8 +48,20 @@ describe('confirm-orders.lua', () => {
     expect(removed).toBe(2);
     expect(await redis.hkeys(keys.pending)).toEqual([untouched]);
     expect(await redis.zrange(keys.pendingDue, 0, '-1')).toEqual([untouched]);
-    await waitFor('three events', async () => (events.length >= 3 ? true : undefined));
+    await waitFor('the event', async () => (events.length >= 1 ? true : undefined));
     expect(events).toEqual([
+      {
+        type: 'order:updates',
+        saleId,
+        orders: [
+          { visitorId: 'visitor-aaaaaaaaaaaa', orderId: a, status: 'confirmed' },
+          { visitorId: 'visitor-bbbbbbbbbbbb', orderId: b, status: 'rejected' },
+          { visitorId: 'visitor-cccccccccccc', orderId: gone, status: 'rejected' },
+        ],
+      },
+    ]);
+    // what a gateway makes of it: one order:update per shopper
+    expect(orderUpdatesOf(events[0]!)).toEqual([
       { type: 'order:update', saleId, visitorId: 'visitor-aaaaaaaaaaaa', orderId: a, status: 'confirmed' },
       { type: 'order:update', saleId, visitorId: 'visitor-bbbbbbbbbbbb', orderId: b, status: 'rejected' },
       { type: 'order:update', saleId, visitorId: 'visitor-cccccccccccc', orderId: gone, status: 'rejected' },
