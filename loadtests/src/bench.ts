@@ -23,6 +23,7 @@ import { parseJoin, parseStanding, parseStats } from './api-answers.js';
 import { ApiClient } from './api-client.js';
 import { startIsolatedStack, uniqueId, type IsolatedStack } from './isolated-stack.js';
 import { generateLoad, type LoadRequest, type LoadResult } from './load-generator.js';
+import { readProcessCpuSeconds } from './process-cpu.js';
 import { freePort, REPO_ROOT, spawnService, waitForOutput, type ServiceProcess } from './service-process.js';
 import { timestampName } from './simulation-report.js';
 
@@ -42,9 +43,20 @@ export interface BenchOptions {
   readonly progress: boolean;
 }
 
-export interface PathFigures extends LoadResult {
+/** a load's figures, with the CPU the server spent on it (Linux only) */
+export interface MeasuredLoad extends LoadResult {
+  /**
+   * the server process's CPU time in the measured period over the answers it gave then, in
+   * microseconds: what each request costs the server, whichever side was the bottleneck
+   */
+  readonly serverCpuMicrosPerRequest?: number;
+}
+
+export interface PathFigures extends MeasuredLoad {
   /** requests/s of this path divided by the baseline's */
   readonly ratio: number;
+  /** the baseline server's CPU per request divided by this path's: the share of a bare route's efficiency */
+  readonly cpuRatio?: number;
 }
 
 export interface BenchReport {
@@ -56,7 +68,7 @@ export interface BenchReport {
   readonly machine: { readonly cpus: number; readonly loadavg: readonly number[]; readonly node: string };
   readonly connections: number;
   readonly secondsPerPath: number;
-  readonly baseline: LoadResult;
+  readonly baseline: MeasuredLoad;
   readonly join: PathFigures;
   readonly status: PathFigures;
   readonly purchase: PathFigures;
@@ -127,8 +139,22 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
     const base = stack.baseUrl;
     prep = new ApiClient(base, { connections: 32, maxInFlight: 64, timeoutMs: 60_000 });
     const p = prep;
-    const load = (next: (i: number) => LoadRequest | undefined, ok: (s: number) => boolean, baseUrl = base) =>
-      generateLoad({ baseUrl, connections: o.connections, warmupMs: o.warmupSeconds * 1000, durationMs: o.seconds * 1000, next, ok });
+    const load = async (next: (i: number) => LoadRequest | undefined, ok: (s: number) => boolean, baseUrl = base, serverPid = stack!.gateway.pid): Promise<MeasuredLoad> => {
+      const cpu: Promise<number | undefined>[] = [];
+      const r = await generateLoad({
+        baseUrl,
+        connections: o.connections,
+        warmupMs: o.warmupSeconds * 1000,
+        durationMs: o.seconds * 1000,
+        next,
+        ok,
+        onPeriod: () => cpu.push(readProcessCpuSeconds(serverPid)),
+      });
+      const [from, to] = await Promise.all(cpu);
+      const answered = r.requests + r.errors;
+      if (from === undefined || to === undefined || answered === 0) return r;
+      return { ...r, serverCpuMicrosPerRequest: Math.round(((to - from) * 1e6) / answered) };
+    };
     const createSale = async (body: Record<string, unknown>) => {
       const a = await p.call('admin', 'POST', '/api/admin/sales', { token: stack!.adminKey, body });
       if (a.status !== 201) throw new Error(`creating a sale failed: ${a.status} ${JSON.stringify(a.body)}`);
@@ -137,9 +163,15 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
 
     // baseline
     say('baseline: a bare Fastify route');
-    const baseline = await load(() => ({ method: 'GET', path: '/baseline' }), (s) => s === 200, `http://127.0.0.1:${port}`);
+    const baseline = await load(() => ({ method: 'GET', path: '/baseline' }), (s) => s === 200, `http://127.0.0.1:${port}`, baselineServer.pid);
     await baselineServer.stop();
-    const ratio = (r: LoadResult): PathFigures => ({ ...r, ratio: Math.round((r.perSecond / Math.max(1, baseline.perSecond)) * 1000) / 1000 });
+    const ratio = (r: MeasuredLoad): PathFigures => ({
+      ...r,
+      ratio: Math.round((r.perSecond / Math.max(1, baseline.perSecond)) * 1000) / 1000,
+      ...(r.serverCpuMicrosPerRequest && baseline.serverCpuMicrosPerRequest
+        ? { cpuRatio: Math.round((baseline.serverCpuMicrosPerRequest / r.serverCpuMicrosPerRequest) * 1000) / 1000 }
+        : {}),
+    });
 
     // join: a new visitor each request, in the pre-queue
     const joinSale = uniqueId('bench-join-');
@@ -277,10 +309,14 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
 }
 
 export function benchTable(r: BenchReport): string {
-  const row = (name: string, f: LoadResult & { ratio?: number }) =>
+  const cpu = (f: MeasuredLoad & { cpuRatio?: number }) =>
+    f.serverCpuMicrosPerRequest === undefined
+      ? ''
+      : `  server CPU ${String(f.serverCpuMicrosPerRequest).padStart(4)} µs/req (ratio ${(f.cpuRatio ?? 1).toFixed(3)})`;
+  const row = (name: string, f: MeasuredLoad & { ratio?: number; cpuRatio?: number }) =>
     `  ${name.padEnd(9)} ${String(f.perSecond).padStart(8)} req/s  ratio ${(f.ratio ?? 1).toFixed(3).padStart(6)}  p50 ${f.latency.p50.toFixed(2).padStart(7)} ms  p99 ${f.latency.p99
       .toFixed(2)
-      .padStart(7)} ms  errors ${f.errors}${f.exhausted ? '  (ran out of tokens early)' : ''}\n`;
+      .padStart(7)} ms  errors ${f.errors}${cpu(f)}${f.exhausted ? '  (ran out of tokens early)' : ''}\n`;
   return (
     `\nbench (${r.connections} connections, ${r.secondsPerPath} s each; ${r.machine.cpus} CPUs, load ${r.machine.loadavg.join(' ')}):\n` +
     row('baseline', r.baseline) +

@@ -23,6 +23,8 @@ export interface LoadOptions {
   readonly next: (i: number) => LoadRequest | undefined;
   /** the answers that count as done right (others are counted as errors) */
   readonly ok: (status: number) => boolean;
+  /** told when the measured period starts and ends (e.g. to read a server's CPU time then) */
+  readonly onPeriod?: (edge: 'start' | 'end') => void;
 }
 
 export interface LoadResult {
@@ -49,6 +51,10 @@ export async function generateLoad(o: LoadOptions): Promise<LoadResult> {
   const t0 = performance.now();
   const measureFrom = t0 + o.warmupMs;
   const measureTo = measureFrom + o.durationMs;
+  // the period's edges on timers; one that ends early (nothing left to send) ends it at once
+  let periodEdges = 0;
+  const edge = () => o.onPeriod?.(periodEdges++ === 0 ? 'start' : 'end');
+  const edges = o.onPeriod ? [setTimeout(edge, o.warmupMs), setTimeout(edge, o.warmupMs + o.durationMs)] : [];
   try {
     await Promise.all(
       Array.from({ length: o.connections }, async () => {
@@ -83,6 +89,8 @@ export async function generateLoad(o: LoadOptions): Promise<LoadResult> {
       }),
     );
   } finally {
+    for (const t of edges) clearTimeout(t);
+    if (periodEdges === 1) edge();
     await pool.close();
   }
   // when the requests ran out early, the period ends with the last answer

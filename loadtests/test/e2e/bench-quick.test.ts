@@ -33,6 +33,13 @@ describe('benchmarks, quick', () => {
       expect(r.errors, `${name}: ${JSON.stringify(r.statuses)}`).toBe(0);
     }
     for (const name of ['join', 'status', 'purchase'] as const) expect(positive(report[name].ratio)).toBe(true);
+    // the servers' CPU per request, where /proc tells it (Linux, as in CI)
+    if (process.platform === 'linux') {
+      for (const name of ['baseline', 'join', 'status', 'purchase'] as const) {
+        expect(positive(report[name].serverCpuMicrosPerRequest), `${name}: ${JSON.stringify(report[name])}`).toBe(true);
+      }
+      for (const name of ['join', 'status', 'purchase'] as const) expect(positive(report[name].cpuRatio)).toBe(true);
+    }
     expect(report.worker.orders).toBe(10_000);
     for (const v of [report.worker.perSecond, report.worker.commitSeconds, report.worker.fromSpawnSeconds, report.worker.fillSeconds, report.worker.ratio]) {
       expect(positive(v), JSON.stringify(report.worker)).toBe(true);
