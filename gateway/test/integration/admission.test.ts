@@ -121,20 +121,30 @@ describe('admission loop', () => {
     expect(tick?.remaining).toBe(10);
   });
 
-  it('at the tail, counts holders who have not bought long after most buyers did as probably gone', async () => {
+  /**
+   * A sale of 100 units for the tail: 160 shoppers in line, a 3 s checkout window, the first
+   * 100 admitted; `tick` runs the admission loop, `buyers` has shoppers buy at once.
+   */
+  async function tailSale() {
     const app = h.app();
     const sale = await createSale(app, { ratePerMinute: 600_000, stock: 100, maxActive: 1000, checkoutSeconds: 3, queueMode: 'fifo' });
     const shoppers = await joinMany(sale, 160);
-    const buyers = async (from: number, to: number) => {
-      const standing = await statuses(sale, shoppers.slice(from, to).map((s) => s.ticket));
-      for (const st of standing) expect((await buy(app, sale, st.admission.token)).statusCode).toBe(202);
-    };
     const tick = async () => {
       await sleep(20);
       return app.admissionLoop.tickSale(sale);
     };
+    const buyers = async (from: number, to: number) => {
+      const standing = await statuses(sale, shoppers.slice(from, to).map((s) => s.ticket));
+      const answers = await Promise.all(standing.map((st) => buy(app, sale, st.admission.token)));
+      expect(answers.every((r) => r.statusCode === 202)).toBe(true);
+    };
     await app.admissionLoop.tickSale(sale);
     expect((await tick())?.active).toBe(100); // one per unit: nothing known yet
+    return { app, sale, shoppers, tick, buyers };
+  }
+
+  it('at the tail, counts holders who have not bought long after most buyers did as probably gone', async () => {
+    const { tick, buyers } = await tailSale();
     await buyers(0, 80); // 80 buy at once, 20 never do
     await sleep(3_100);
     // the 20 lapsed: p = 20 / 100, so 1.25 admissions per unit for the 20 units left
@@ -144,14 +154,56 @@ describe('admission loop', () => {
     await buyers(100, 105); // 5 of them buy at once; 15 units left, 20 holders
     // just admitted, the 20 are as likely to buy as anyone (1 - p each): nobody more
     expect((await tick())?.admitted).toHaveLength(0);
-    // long past the time buyers took (grace: 2.5 x their mean, at least 1 s), a holder who
-    // has not bought is most likely gone: they count for w = 0.1 (1 - p) / (0.1 (1 - p) + p)
-    // each, and the next shoppers are let in before the 20 windows lapse
+    // every buyer so far bought within a second: 1.3 s on, a holder who has not bought is most
+    // likely gone (w = S (1 - p) / (S (1 - p) + p), S the share of buyers who took that long),
+    // and the next shoppers are let in before the 20 windows lapse
     await sleep(1_300);
     const third = await tick();
     expect(third?.admitted.length).toBeGreaterThan(0);
-    // never more holders than the ceiling (2 per unit left)
-    expect(third!.active).toBeLessThanOrEqual(2 * third!.remaining);
+    // never more newcomers than the ceiling (2 per unit left); the holders who probably
+    // walked away are not counted whole against it
+    expect(third!.admitted.length).toBeLessThanOrEqual(2 * third!.remaining);
+  });
+
+  it("weighs a holder by how many of this sale's buyers took that long, not by a multiple of their mean", async () => {
+    const { app, sale, shoppers, tick } = await tailSale();
+    // 80 buy together a little over a second after their admission, 20 never do
+    const tokens = (await statuses(sale, shoppers.slice(0, 80).map((s) => s.ticket))).map((st) => st.admission.token);
+    await sleep(1_100);
+    const answers = await Promise.all(tokens.map((t) => buy(app, sale, t)));
+    expect(answers.every((r) => r.statusCode === 202)).toBe(true);
+    await sleep(2_000); // the 20 lapse: p = 0.2
+    const second = await tick();
+    expect(second?.remaining).toBe(20);
+    expect(second?.active).toBe(25);
+    // 2.3 s on, none of the 25 has bought. Every buyer so far took under 2 s, so a holder
+    // older than that is almost surely gone: the next shoppers come in, up to the ceiling.
+    // (A grace of 2.5 x the mean time to buy, ~3 s, would still count the 25 as 20 buyers
+    // and let nobody in until their windows lapse.)
+    await sleep(2_300);
+    const third = await tick();
+    expect(third?.remaining).toBe(20);
+    expect(third?.admitted.length).toBeGreaterThan(0);
+    expect(third!.admitted.length).toBeLessThanOrEqual(2 * third!.remaining);
+  });
+
+  it('lets the next shoppers in for the last units even when holders who walked away outnumber them', async () => {
+    const { tick, buyers } = await tailSale();
+    await buyers(0, 80); // 80 buy at once, 20 never do
+    await sleep(3_100);
+    expect((await tick())?.active).toBe(25); // p = 0.2: 25 for the 20 units left
+    await buyers(100, 117); // 17 buy at once: 3 units left, 8 holders
+    // just admitted, the 8 are as likely to buy as anyone: 6.4 buyers expected for 3 units
+    expect((await tick())?.admitted).toHaveLength(0);
+    // every buyer so far bought within a second; 1.3 s on, the 8 holders are very probably
+    // gone. They are more than the ceiling of 2 per unit left, yet the door stays open: the
+    // ceiling counts the buyers plausibly among them (well under one), not each of them whole
+    await sleep(1_300);
+    const last = await tick();
+    expect(last?.remaining).toBe(3);
+    expect(last!.active - last!.admitted.length).toBe(8);
+    expect(last!.admitted.length).toBeGreaterThan(0);
+    expect(last!.admitted.length).toBeLessThanOrEqual(2 * last!.remaining);
   });
 
   it('pauses and resumes within one tick of the marketer’s change', async () => {

@@ -7,13 +7,20 @@
      admissions lapses unused, 1 / (1 - p) admissions are needed per unit (between the
      configured floor and ceiling; only once 20 admissions give a first estimate):
      ceil(remaining * oversubscription) - active.
-     Once 20 purchases tell how long buyers take, the holders are weighed instead of counted:
-     a holder admitted within `grace` (2.5 x the mean time to buy: most buyers have bought by
-     then) buys with probability 1 - p; one admitted earlier who has not bought is most likely
-     one who walked away: with ~90 % of buyers done by then, Bayes gives
-     w = 0.1 (1 - p) / (0.1 (1 - p) + p). The stock term is then
-     ceil((remaining * floor - expected buyers among the holders) / (1 - p)), never more than
-     ceil(remaining * ceiling) - active. Without it, the holders who walked away (they hold
+     Once 20 purchases tell how long buyers take, the holders are weighed instead of counted.
+     A holder who has not bought after t ms is a buyer who takes longer, or one who walked
+     away: with S(t) the share of buyers so far who took at least t (counted in age buckets by
+     reserve.lua; a holder is weighed at the start of its bucket, which rounds in favour of
+     buying, and S never reaches 0: (n + 1) / (N + 1)), Bayes gives
+     w(t) = S(t) (1 - p) / (S(t) (1 - p) + p). Under a second, every holder counts 1 - p (a
+     page's first poll). So a holder older than nearly every buyer counts for almost nothing,
+     at whatever age this sale's buyers take. (A sale whose purchases were counted before the
+     buckets existed keeps the earlier rule: within `grace`, 2.5 x the mean time to buy, 1 - p;
+     after it w = 0.1 (1 - p) / (0.1 (1 - p) + p).) The stock term is then
+     floor((remaining * floor - E + sd) / (1 - p)), never more than
+     floor(remaining * ceiling - E - sd), where E is the number of buyers expected among the
+     holders and sd its standard deviation (each holder buys with probability w or not): the
+     ceiling bounds the plausible competitors for the units left, newcomers counted whole. Without it, the holders who walked away (they hold
      their unit for the whole checkout window, buyers only for seconds) crowd out the last
      units' admissions, and the sale's tail waits for their windows to lapse, several times;
   3. moves the `budget` lowest-scored visitors from `queue` to `admitted`;
@@ -108,13 +115,50 @@ if status == 'open' then
   if admittedSoFar >= 20 and buyCount >= 20 and active > 0 then
     local checkoutMs = tonumber(cfg.checkoutMs)
     local p = math.min(1 - 1 / maxOversub, tonumber(redis.call('HGET', stateKey, 'expiredTotal') or '0') / admittedSoFar)
-    local grace = math.min(checkoutMs, math.max(1000, 2.5 * tonumber(buys[2]) / buyCount))
-    -- admitted less than `grace` ago: expiry after now + checkout - grace
-    local fresh = redis.call('ZCOUNT', admittedKey, '(' .. math.floor(now + checkoutMs - grace), '+inf')
-    local w = 0.1 * (1 - p) / (0.1 * (1 - p) + p)
-    local expectedBuyers = fresh * (1 - p) + (active - fresh) * w
-    stockTerm = math.min(math.ceil((remaining * oversubFloor - expectedBuyers) / (1 - p)),
-      math.ceil(remaining * maxOversub) - active)
+    local buckets = #BUY_AGE_EDGES + 1
+    local fields = {}
+    for i = 1, buckets do fields[i] = 'h' .. i end
+    local hist = redis.call('HMGET', cfgKey .. ':buys', unpack(fields))
+    local counted = 0
+    for i = 1, buckets do counted = counted + tonumber(hist[i] or '0') end
+    -- the buyers expected among the holders, and the variance of that count (each holder
+    -- buys or not: w (1 - w))
+    local expectedBuyers, variance = 0, 0
+    if counted >= 20 then
+      local atLeast, lower = counted, 0
+      for i = 1, buckets do
+        local upper = BUY_AGE_EDGES[i]
+        -- holders admitted lower..upper ms ago: expiry in (now + checkout - upper, now + checkout - lower]
+        local from = upper and ('(' .. math.floor(now + checkoutMs - upper)) or '-inf'
+        local holders = redis.call('ZCOUNT', admittedKey, from, math.floor(now + checkoutMs - lower))
+        if holders > 0 then
+          local s = lower < 1000 and 1 or (atLeast + 1) / (counted + 1)
+          local w = s * (1 - p) / (s * (1 - p) + p)
+          expectedBuyers = expectedBuyers + holders * w
+          variance = variance + holders * w * (1 - w)
+        end
+        atLeast = atLeast - tonumber(hist[i] or '0')
+        lower = upper
+      end
+    else
+      local grace = math.min(checkoutMs, math.max(1000, 2.5 * tonumber(buys[2]) / buyCount))
+      -- admitted less than `grace` ago: expiry after now + checkout - grace
+      local fresh = redis.call('ZCOUNT', admittedKey, '(' .. math.floor(now + checkoutMs - grace), '+inf')
+      local w = 0.1 * (1 - p) / (0.1 * (1 - p) + p)
+      expectedBuyers = fresh * (1 - p) + (active - fresh) * w
+      variance = fresh * (1 - p) * p + (active - fresh) * w * (1 - w)
+    end
+    -- one standard deviation more than the mean: at the tail, many holders who each probably
+    -- walked away add up to a few expected buyers who may well not exist, and waiting for all
+    -- their windows to lapse held the last units (and every shopper still in line) for seconds;
+    -- the cost is about one deviation's worth of shoppers let in who may find it sold out
+    -- The ceiling bounds who can still compete for the units left: the plausible buyers among
+    -- the holders (mean plus a deviation) and the newcomers, at most `ceiling` per unit. A
+    -- holder who has almost surely walked away competes for nothing; counting every holder
+    -- whole let 80 such holders shut the door on the last 15 units until their windows lapsed.
+    local sd = math.sqrt(variance)
+    stockTerm = math.min(math.floor((remaining * oversubFloor - expectedBuyers + sd) / (1 - p)),
+      math.floor(remaining * maxOversub - expectedBuyers - sd))
   end
   local budget = math.min(
     math.floor(credit),

@@ -20,8 +20,8 @@
   KEYS[4] stock        string
   KEYS[5] pending      hash   orderId -> order message
   KEYS[6] pendingDue   zset   orderId -> when to publish again if still pending
-  (and `<config>:buys`, a hash in the same slot: purchases counted and their summed age, ms
-  from admission to purchase, for the admission loop)
+  (and `<config>:buys`, a hash in the same slot: purchases counted, their summed age (ms from
+  admission to purchase) and how many fell in each age bucket, for the admission loop)
 
   ARGV[1] republishAfterMs
   ARGV[2] purchasesPerMinute   each visitor's purchase rate limit (0: not counted here)
@@ -88,8 +88,10 @@ local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, messag
   redis.call('ZADD', dueKey, now + republishAfter, orderId)
   -- how long buyers take from admission to purchase: the admission loop uses it to tell the
   -- holders who are still likely to buy from those who probably walked away (admit.lua)
+  local ageMs = math.max(0, now - (tonumber(f[4]) - checkoutMs))
   redis.call('HINCRBY', buysKey, 'count', 1)
-  redis.call('HINCRBY', buysKey, 'ageMs', math.max(0, now - (tonumber(f[4]) - checkoutMs)))
+  redis.call('HINCRBY', buysKey, 'ageMs', ageMs)
+  redis.call('HINCRBY', buysKey, 'h' .. buy_age_bucket(ageMs), 1)
   return { 'OK', remaining - quantity }
 end
 

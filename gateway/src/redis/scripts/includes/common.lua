@@ -65,3 +65,16 @@ local function rate_limited(base, group, caller, max, now)
   if n > max then return (window + 1) * RATE_WINDOW_MS - now end
   return nil
 end
+
+-- How long buyers take from admission to purchase, counted in buckets (ms, upper edges):
+-- reserve.lua adds each purchase to field 'h<i>' of `<config>:buys`; admit.lua reads what
+-- share of buyers took at least a holder's age. Bucket i holds ages from edge i-1 (0 for the
+-- first) up to edge i; the last one everything from the last edge on.
+local BUY_AGE_EDGES = { 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000, 48000, 64000, 96000, 128000 }
+
+local function buy_age_bucket(ageMs)
+  for i, edge in ipairs(BUY_AGE_EDGES) do
+    if ageMs < edge then return i end
+  end
+  return #BUY_AGE_EDGES + 1
+end
