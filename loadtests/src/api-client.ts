@@ -36,6 +36,8 @@ export interface CallOptions {
   /** the shopper's own address, as a load balancer would pass it on (X-Forwarded-For) */
   readonly from?: string;
   readonly body?: unknown;
+  /** goes before the ordinary requests waiting for a slot (see semaphore.ts); purchases always do */
+  readonly urgent?: boolean;
 }
 
 export interface ClientOptions {
@@ -101,7 +103,8 @@ export class ApiClient {
   async call(endpoint: Endpoint, method: 'GET' | 'POST' | 'PATCH', path: string, opts: CallOptions = {}): Promise<Answer> {
     const queuedAt = performance.now();
     if (this.#slots.waiting + 1 > this.maxQueued && this.#slots.inFlight >= this.#slots.size) this.maxQueued = this.#slots.waiting + 1;
-    await this.#slots.acquire();
+    // a buyer's checkout does not wait behind other shoppers' polls (see semaphore.ts)
+    await this.#slots.acquire(opts.urgent ?? (endpoint === 'purchase' || endpoint === 'purchase-retry'));
     this.clientWait.record(performance.now() - queuedAt);
     const sentAt = Date.now();
     const t0 = performance.now();

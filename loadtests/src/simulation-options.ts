@@ -143,7 +143,9 @@ export function resolveOptions(input: Partial<SimulationOptions> = {}): Simulati
   if (!(o.arrivalSeconds >= 0 && o.arrivalSeconds <= 3600)) throw new OptionError('--arrival-seconds must be from 0 to 3600');
   if (o.arrivalProfile !== 'spike' && o.arrivalProfile !== 'flat') throw new OptionError('--arrival-profile must be spike or flat');
   whole('checkout', o.checkoutSeconds, 1, 3600);
-  whole('max-poll-ms', o.maxPollMs, 100, 60_000);
+  // up to the gateway's own ceiling on its advice (ten minutes): a run may follow the advice
+  // as the waiting-room page does
+  whole('max-poll-ms', o.maxPollMs, 100, 600_000);
   whole('think-ms', o.thinkMs, 0, 60_000);
   whole('concurrency', o.concurrency, 1, 10_000);
   whole('connections', o.connections, 1, 10_000);
@@ -181,7 +183,7 @@ export const USAGE = `usage: node loadtests/dist/simulate.js [options]
   --arrival-seconds S   the others arrive over S seconds after the start (${DEFAULTS.arrivalSeconds})
   --arrival-profile P   spike | flat (${DEFAULTS.arrivalProfile})
   --checkout S          checkout window, seconds (${DEFAULTS.checkoutSeconds})
-  --max-poll-ms MS      cap on the advised wait between polls (${DEFAULTS.maxPollMs})
+  --max-poll-ms MS      cap on the advised wait between polls, at most 600000 (${DEFAULTS.maxPollMs})
   --think-ms MS         a buyer spends up to MS on the checkout page (${DEFAULTS.thinkMs})
   --concurrency N       requests in flight at most (${DEFAULTS.concurrency})
   --connections N       keep-alive connections (${DEFAULTS.connections})

@@ -95,6 +95,19 @@ describe('Semaphore', () => {
     expect(s.waiting).toBe(0);
   });
 
+  it('lets an urgent request go before every ordinary one that waits, in order among themselves', async () => {
+    const s = new Semaphore(1);
+    const order: string[] = [];
+    const job = (name: string, urgent = false) =>
+      s.run(async () => {
+        order.push(name);
+        await new Promise((r) => setTimeout(r, 2));
+      }, urgent);
+    await Promise.all([job('first'), job('poll-1'), job('poll-2'), job('buy-1', true), job('poll-3'), job('buy-2', true)]);
+    expect(order).toEqual(['first', 'buy-1', 'buy-2', 'poll-1', 'poll-2', 'poll-3']);
+    expect(s.waiting).toBe(0);
+  });
+
   it('refuses a size that is not a positive whole number', () => {
     expect(() => new Semaphore(0)).toThrow(RangeError);
   });

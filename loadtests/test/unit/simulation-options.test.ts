@@ -27,6 +27,11 @@ describe('simulation options', () => {
     expect(() => resolveOptions({ prequeue: 10, shoppers: 5 })).toThrow(/--prequeue/);
     expect(() => parseCommandLine(['--shoppers', 'many'])).toThrow(OptionError);
     expect(() => parseCommandLine(['--unknown', '1'])).toThrow();
+    expect(() => resolveOptions({ maxPollMs: 600_001 })).toThrow(/--max-poll-ms/);
+  });
+
+  it("lets the polls follow the gateway's advice up to its own ten-minute ceiling", () => {
+    expect(resolveOptions({ maxPollMs: 600_000 }).maxPollMs).toBe(600_000);
   });
 
   it('targets a running gateway only on this machine, and only with its admin key and database', () => {
