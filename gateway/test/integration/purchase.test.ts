@@ -231,4 +231,25 @@ describe('purchase', () => {
     // and pushed its next attempt into the future, so it is not re-sent every tick
     expect(Number(await app.redis.zscore(k.pendingDue, r.body.orderId))).toBeGreaterThan(Date.now());
   });
+
+  it('re-publishes many due orders as one batch message, each of them once', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { stock: 20, ratePerMinute: 600_000 });
+    const shoppers = await admittedShoppers(h.app(), sale, 12);
+    const answers = await Promise.all(shoppers.map((s) => buy(app, sale, s.token)));
+    expect(answers.map((a) => a.statusCode)).toEqual(answers.map(() => 202));
+    const orderIds = answers.map((a) => a.body.orderId as string);
+    const k = app.keyspace.sale(sale);
+    // as after a broker outage: every order of the sale is due again at once
+    for (const id of orderIds) await app.redis.zadd(k.pendingDue, 0, id);
+    const depthBefore = await queueDepth(h.queue);
+    await sleep(1_100);
+    await app.admissionLoop.tickSale(sale);
+    expect(await queueDepth(h.queue)).toBe(depthBefore + 1);
+    // the worker's view: each order twice in the queue, once from its purchase and once in
+    // the one new message
+    const inQueue = (await drainOrders(h.queue)).filter((o) => o.saleId === sale).map((o) => o.orderId);
+    expect(orderIds.map((id) => inQueue.filter((x) => x === id).length)).toEqual(orderIds.map(() => 2));
+    expect(new Set(inQueue.slice(-12))).toEqual(new Set(orderIds));
+  });
 });
