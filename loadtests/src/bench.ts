@@ -50,6 +50,12 @@ export interface MeasuredLoad extends LoadResult {
    * microseconds: what each request costs the server, whichever side was the bottleneck
    */
   readonly serverCpuMicrosPerRequest?: number;
+  /**
+   * the measured period in seconds since the server process was started: the window of its
+   * CPU profile that holds this path (`LOADTEST_GATEWAY_NODE_ARGS='--cpu-prof ...'`, then
+   * `flamegraph.js --from --to`)
+   */
+  readonly serverWindowSeconds?: readonly [number, number];
 }
 
 export interface PathFigures extends MeasuredLoad {
@@ -139,8 +145,10 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
     const base = stack.baseUrl;
     prep = new ApiClient(base, { connections: 32, maxInFlight: 64, timeoutMs: 60_000 });
     const p = prep;
-    const load = async (next: (i: number) => LoadRequest | undefined, ok: (s: number) => boolean, baseUrl = base, serverPid = stack!.gateway.pid): Promise<MeasuredLoad> => {
+    const load = async (next: (i: number) => LoadRequest | undefined, ok: (s: number) => boolean, baseUrl = base, server: ServiceProcess = stack!.gateway): Promise<MeasuredLoad> => {
+      const serverPid = server.pid;
       const cpu: Promise<number | undefined>[] = [];
+      const window: number[] = [];
       const r = await generateLoad({
         baseUrl,
         connections: o.connections,
@@ -148,12 +156,16 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
         durationMs: o.seconds * 1000,
         next,
         ok,
-        onPeriod: () => cpu.push(readProcessCpuSeconds(serverPid)),
+        onPeriod: () => {
+          cpu.push(readProcessCpuSeconds(serverPid));
+          window.push(Math.round((Date.now() - server.startedAt) / 100) / 10);
+        },
       });
       const [from, to] = await Promise.all(cpu);
       const answered = r.requests + r.errors;
-      if (from === undefined || to === undefined || answered === 0) return r;
-      return { ...r, serverCpuMicrosPerRequest: Math.round(((to - from) * 1e6) / answered) };
+      const measured = window.length === 2 ? { ...r, serverWindowSeconds: [window[0]!, window[1]!] as const } : r;
+      if (from === undefined || to === undefined || answered === 0) return measured;
+      return { ...measured, serverCpuMicrosPerRequest: Math.round(((to - from) * 1e6) / answered) };
     };
     const createSale = async (body: Record<string, unknown>) => {
       const a = await p.call('admin', 'POST', '/api/admin/sales', { token: stack!.adminKey, body });
@@ -163,7 +175,7 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
 
     // baseline
     say('baseline: a bare Fastify route');
-    const baseline = await load(() => ({ method: 'GET', path: '/baseline' }), (s) => s === 200, `http://127.0.0.1:${port}`, baselineServer.pid);
+    const baseline = await load(() => ({ method: 'GET', path: '/baseline' }), (s) => s === 200, `http://127.0.0.1:${port}`, baselineServer);
     await baselineServer.stop();
     const ratio = (r: MeasuredLoad): PathFigures => ({
       ...r,
@@ -308,6 +320,13 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
   }
 }
 
+/** where each path sits in the gateway's CPU profile, when it was made with one */
+function windows(r: BenchReport): string {
+  const w = (name: string, f: MeasuredLoad) => (f.serverWindowSeconds ? `${name} ${f.serverWindowSeconds[0]}–${f.serverWindowSeconds[1]} s` : '');
+  const parts = [w('join', r.join), w('status', r.status), w('purchase', r.purchase)].filter(Boolean);
+  return parts.length ? `  (in the gateway's clock, from its start: ${parts.join(', ')}; see flamegraph.js --from --to)\n` : '';
+}
+
 export function benchTable(r: BenchReport): string {
   const cpu = (f: MeasuredLoad & { cpuRatio?: number }) =>
     f.serverCpuMicrosPerRequest === undefined
@@ -323,6 +342,7 @@ export function benchTable(r: BenchReport): string {
     row('join', r.join) +
     row('status', r.status) +
     row('purchase', r.purchase) +
+    windows(r) +
     `  worker    ${String(r.worker.perSecond).padStart(8)} orders/s  ratio ${r.worker.ratio.toFixed(3).padStart(6)}  (${r.worker.orders} orders committed in ${r.worker.commitSeconds} s after ready, ${r.worker.fromSpawnSeconds} s after spawn; queue filled in ${r.worker.fillSeconds} s)\n`
   );
 }

@@ -33,6 +33,12 @@ describe('benchmarks, quick', () => {
       expect(r.errors, `${name}: ${JSON.stringify(r.statuses)}`).toBe(0);
     }
     for (const name of ['join', 'status', 'purchase'] as const) expect(positive(report[name].ratio)).toBe(true);
+    // each path's window in the gateway's clock: after the one before, as long as the period
+    const win = (['join', 'status', 'purchase'] as const).map((n) => report[n].serverWindowSeconds!);
+    for (const [i, [from, to]] of win.entries()) {
+      expect(to - from, JSON.stringify(win)).toBeGreaterThan(0);
+      if (i > 0) expect(from, JSON.stringify(win)).toBeGreaterThanOrEqual(win[i - 1]![1]);
+    }
     // the servers' CPU per request, where /proc tells it (Linux, as in CI)
     if (process.platform === 'linux') {
       for (const name of ['baseline', 'join', 'status', 'purchase'] as const) {
