@@ -73,12 +73,11 @@ describe('live updates across gateway instances', () => {
 
     const received: Update[][] = Array.from({ length: CLIENTS }, () => []);
     const sockets: Socket[] = [];
-    let recording = false;
     const connected = Array.from({ length: CLIENTS }, (_, i) => {
       const socket = connect(bases[i % 2]!, { auth: { saleId }, transports: ['websocket'], reconnection: false, forceNew: true });
       sockets.push(socket);
       socket.on('sale:update', (e: { at: number }) => {
-        if (recording) received[i]!.push({ delay: Date.now() - e.at, emittedAt: e.at });
+        received[i]!.push({ delay: Date.now() - e.at, emittedAt: e.at });
       });
       return new Promise<void>((resolve, reject) => {
         socket.once('connect', () => resolve());
@@ -87,27 +86,38 @@ describe('live updates across gateway instances', () => {
     });
     await Promise.all(connected);
 
-    // record a few seconds of ticks once everyone is in the room
-    await new Promise((r) => setTimeout(r, 500));
-    recording = true;
-    await new Promise((r) => setTimeout(r, 4_000));
-    recording = false;
-    await new Promise((r) => setTimeout(r, 500)); // let in-flight ticks land
+    // The ticks under test are chosen by when the leader emitted them, never by when they
+    // arrived: on a busy machine a delivery can land several ticks late, and that is no miss.
+    // Every client is in the room from `from` on; the window closes at the TICKS-th tick
+    // emitted after it, however long the machine takes to emit them.
+    const TICKS = 8;
+    const from = Date.now() + 500;
+    const emittedAfter = (t: number) => {
+      const all = new Set<number>();
+      for (const r of received) for (const u of r) if (u.emittedAt > t) all.add(u.emittedAt);
+      return [...all].sort((a, b) => a - b);
+    };
+    const until = async (what: string, done: () => boolean) => {
+      const deadline = Date.now() + 120_000;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await until(`${TICKS} ticks emitted`, () => emittedAfter(from).length >= TICKS);
+    const ticks = emittedAfter(from).slice(0, TICKS);
+    const last = ticks.at(-1)!;
+    // socket.io delivers in order on each connection: a client that has seen a later tick has
+    // been given every earlier one it will ever get
+    await until('every client to see a tick after the window', () => received.every((r) => r.some((u) => u.emittedAt > last)));
     for (const s of sockets) s.disconnect();
 
-    // the ticks emitted while recording, by their emit time; a tick at the window's edges may
-    // be seen by some clients and not others, so compare on the inner ones
-    const all = new Set<number>();
-    for (const r of received) for (const u of r) all.add(u.emittedAt);
-    const ticks = [...all].sort((a, b) => a - b);
-    const inner = new Set(ticks.slice(1, -1));
-    // ticks follow each other at TICK_MS plus the tick's own work: on a loaded machine fewer fit
-    expect(inner.size).toBeGreaterThanOrEqual(Math.floor(4_000 / TICK_MS / 2));
     const missing = received.map((r) => {
       const got = new Set(r.map((u) => u.emittedAt));
-      return [...inner].filter((t) => !got.has(t)).length;
+      return ticks.filter((t) => !got.has(t)).length;
     });
     expect(missing.filter((m) => m > 0).length).toBe(0);
+    const inner = new Set(ticks);
 
     const delays = received.flatMap((r) => r.map((u) => u.delay)).sort((a, b) => a - b);
     const p = (q: number) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))]!;
@@ -160,7 +170,7 @@ describe('live updates across gateway instances', () => {
         }),
       );
       await redis.publish(channel, JSON.stringify({ type: 'order:update', saleId, visitorId: joined.visitorId, orderId: 'o-single', status: 'rejected' }));
-      const deadline = Date.now() + 5_000;
+      const deadline = Date.now() + 60_000;
       while (got.some((g) => g.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     } finally {
       await redis.quit();
