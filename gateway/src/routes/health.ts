@@ -27,7 +27,12 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 1_000): Promise<{ s
 const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/healthz',
-    { schema: { tags: ['operations'], summary: 'liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      schema: { tags: ['operations'], summary: 'liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+      // a gateway shedding load is busy, not dead: liveness answers, so that no supervisor
+      // restarts a process for being loaded (readiness sheds, and takes it out of rotation)
+      config: { pressureHandler: () => undefined },
+    },
     async () => ({ status: 'ok' as const }),
   );
 

@@ -46,4 +46,24 @@ describe('load shedding', () => {
     }
     expect(served).toBe(true);
   });
+
+  // regression: the refusal went through the route's own response schema, and the readiness
+  // schema has no `code`: a shed /readyz answered 500 (seen in CI's fleet test on a loaded
+  // machine). Liveness is not shed at all: a loaded gateway is alive.
+  it('sheds /readyz with a 503 in the error shape and keeps answering /healthz', async () => {
+    const app = h.app();
+    let ready: { statusCode: number; headers: Record<string, unknown>; json: () => { code: string } } | undefined;
+    const live: number[] = [];
+    for (let i = 0; i < 30 && !ready; i++) {
+      busy(250);
+      await sleep(1);
+      const res = await app.inject({ url: '/readyz' });
+      live.push((await app.inject({ url: '/healthz' })).statusCode);
+      if (res.statusCode !== 200) ready = res;
+    }
+    expect(ready?.statusCode).toBe(503);
+    expect(ready!.json().code).toBe('UNAVAILABLE');
+    expect(Number(ready!.headers['retry-after'])).toBeGreaterThan(0);
+    expect(live.every((s) => s === 200)).toBe(true);
+  });
 });

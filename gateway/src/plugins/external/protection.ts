@@ -10,6 +10,10 @@ import { AppError, errorBody } from '../../errors.js';
 import { bearerToken, cookieValue, TICKET_COOKIE } from '../../http/credentials.js';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** a route's own answer under load (@fastify/under-pressure); return nothing to serve it anyway */
+    pressureHandler?: (req: FastifyRequest, reply: FastifyReply) => void;
+  }
   interface FastifyInstance {
     /** per-route limiters for the shopper routes (empty when limits are off or counted in the routes' scripts) */
     limits: { join: onRequestHookHandler[]; status: onRequestHookHandler[]; purchase: onRequestHookHandler[] };
@@ -73,10 +77,14 @@ export default fp(
       await app.register(underPressure, {
         maxEventLoopDelay: config.maxEventLoopDelayMs,
         exposeStatusRoute: false,
+        // written as plain JSON, not through the route's response schema, which describes the
+        // route's own answers (the readiness schema has no `code`: serialising the refusal
+        // through it failed, and a shed /readyz became a 500 on a loaded machine)
         pressureHandler: (_req: FastifyRequest, reply: FastifyReply) => {
           reply
             .code(503)
             .header('retry-after', '2')
+            .serializer(JSON.stringify)
             .send(errorBody('UNAVAILABLE', 'the waiting room is under heavy load; retry shortly'));
         },
       });
