@@ -93,11 +93,13 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { tags: ['admin'], params: SaleIdParams, body: UpdateSaleBody, response: { 200: AdminSale, ...adminErrors } } },
     async (req) => {
       const b = req.body;
+      // only the keys sent: an absent key keeps its value (undefined would hide it from the checks)
+      const { startsAt, prequeueOpensAt, endsAt, ...rest } = b;
       const changes: SaleChanges = {
-        ...b,
-        startsAt: b.startsAt === undefined ? undefined : Date.parse(b.startsAt),
-        prequeueOpensAt: time(b.prequeueOpensAt),
-        endsAt: time(b.endsAt),
+        ...rest,
+        ...(startsAt !== undefined ? { startsAt: Date.parse(startsAt) } : {}),
+        ...(prequeueOpensAt !== undefined ? { prequeueOpensAt: time(prequeueOpensAt) ?? null } : {}),
+        ...(endsAt !== undefined ? { endsAt: time(endsAt) ?? null } : {}),
       };
       const sale = await app.sales.update(req.params.saleId, changes);
       req.log.info({ saleId: sale.id, changed: Object.keys(b) }, 'sale changed');
