@@ -42,7 +42,16 @@ function view(s: SaleRecord) {
 const adminErrors = { 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, ...commonErrors };
 
 const admin: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('preHandler', requireAdminKey(app.config.adminApiKey));
+  // onRequest: the key is checked before the body is parsed or validated (issue 12 item 9)
+  app.addHook(
+    'onRequest',
+    requireAdminKey(app.config.adminApiKey, {
+      redis: app.redis,
+      keyFor: (address) => `${app.keyspace.prefix}:admin-auth-failures:${address}`,
+      failures: app.config.adminAuthFailuresPerMinute,
+      windowMs: 60_000,
+    }),
+  );
 
   app.post(
     '/api/admin/sales',
