@@ -86,7 +86,7 @@ describe('issue 12 item 4: concurrent stock changes left Redis and PostgreSQL di
     expect((await buy(h.app(), saleId, a!.token)).statusCode).toBe(202);
     expect((await buy(gateways[1]!, saleId, b!.token)).statusCode).toBe(202);
     // two orders in flight; changes race through both gateways
-    for (let round = 0; round < 15; round++) {
+    for (let round = 0; round < 30; round++) {
       await Promise.all([patchStock(gateways[0]!, saleId, 2 + (round % 5)), patchStock(gateways[1]!, saleId, 3 + ((round * 3) % 5))]);
     }
     const { stock, sold } = await pgSale(saleId);
@@ -99,5 +99,26 @@ describe('issue 12 item 4: concurrent stock changes left Redis and PostgreSQL di
     expect(refused.json().code).toBe('INVALID_SALE_CONFIG');
     expect((await pgSale(saleId)).stock).toBe(stock);
     expect(Number(await h.app().redis.get(keys.stock))).toBe(stock - sold - inFlight);
+  });
+
+  it('gives a lowering back to Redis when PostgreSQL refuses its COMMIT, and never raises Redis before one', async () => {
+    // a deferred check fails the COMMIT itself, after the UPDATE (and the Redis step) went through
+    await h.db.pool.query(`
+      CREATE FUNCTION refuse_stock_13() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.stock = 13 THEN RAISE EXCEPTION 'stock 13 refused at COMMIT'; END IF; RETURN NEW; END $$;
+      CREATE CONSTRAINT TRIGGER refuse_stock_13 AFTER UPDATE ON sales DEFERRABLE INITIALLY DEFERRED
+        FOR EACH ROW EXECUTE FUNCTION refuse_stock_13();`);
+    for (const [stock, label] of [[20, 'lowering'], [10, 'raise']] as const) {
+      const saleId = await createSale(h.app(), { stock });
+      const keys = h.app().keyspace.sale(saleId);
+      const res = await patchStock(gateways[1]!, saleId, 13);
+      expect(res.statusCode, `${label}: ${res.body}`).toBeGreaterThanOrEqual(500);
+      expect((await pgSale(saleId)).stock, label).toBe(stock);
+      expect(Number(await h.app().redis.get(keys.stock)), label).toBe(stock);
+      expect(Number(await h.app().redis.hget(keys.config, 'stock')), label).toBe(stock);
+      // and the sale still changes normally afterwards
+      expect((await patchStock(gateways[0]!, saleId, 12)).statusCode).toBe(200);
+      expect(Number(await h.app().redis.get(keys.stock)), label).toBe(12);
+    }
   });
 });
