@@ -3,8 +3,10 @@
  * merged as undefined), so `endsAt` before `startsAt` ended a sale and revealed its seed, and
  * `endsAt: null` then reopened it with the seed public.
  */
+import { loadMigrations, migrate } from '@velvet-rope/contracts';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../../test-support/databases.js';
 import { adminHeaders, createHarness, createSale, type Harness } from '../../support/harness.js';
 
 let h: Harness;
@@ -91,5 +93,39 @@ describe('issue 12 item 7: PATCH skipped the cross-field checks', () => {
     await expect(
       h.db.pool.query(`UPDATE sales SET prequeue_opens_at = starts_at + interval '1 hour' WHERE id = $1`, [saleId]),
     ).rejects.toMatchObject({ code: '23514', constraint: 'sales_prequeue_not_after_start' });
+  });
+
+  it('the migration that adds the checks first sets straight the rows a PATCH put out of order, keeping their end', async () => {
+    const db = await createTestDatabase('vr_test_', { migrate: false });
+    try {
+      const all = loadMigrations();
+      const checks = all.find((m) => m.sql.includes('sales_ends_after_start'))!;
+      await migrate(db.pool, all.filter((m) => m.version < checks.version));
+      const insert = (id: string, starts: string, ends: string | null, opens: string | null) =>
+        db.pool.query(
+          `INSERT INTO sales (id, name, stock, starts_at, ends_at, prequeue_opens_at, rate_per_minute, max_active,
+             checkout_seconds, max_per_shopper, queue_mode, window_seconds, fairness_seed)
+           VALUES ($1, $1, 5, now() + $2::interval, now() + $3::interval, now() + $4::interval, 60, 5, 60, 1, 'fifo', 0, '\\x00')`,
+          [id, starts, ends, opens],
+        );
+      await insert('ended-before-start', '-1 hour', '-2 hours', null);
+      await insert('ends-before-start', '2 hours', '1 hour', null);
+      await insert('opens-after-start', '1 hour', null, '2 hours');
+      await insert('sane', '1 hour', '2 hours', '30 minutes');
+      const before = await db.pool.query<{ id: string; ends_at: Date | null }>('SELECT id, ends_at FROM sales ORDER BY id');
+      await migrate(db.pool);
+      const { rows } = await db.pool.query<{ id: string; starts_at: Date; ends_at: Date | null; prequeue_opens_at: Date | null }>(
+        'SELECT id, starts_at, ends_at, prequeue_opens_at FROM sales ORDER BY id',
+      );
+      expect(rows.map((r) => r.ends_at?.getTime() ?? null)).toEqual(before.rows.map((r) => r.ends_at?.getTime() ?? null));
+      for (const r of rows) {
+        if (r.ends_at) expect(r.ends_at.getTime(), r.id).toBeGreaterThan(r.starts_at.getTime());
+        if (r.prequeue_opens_at) expect(r.prequeue_opens_at.getTime(), r.id).toBeLessThanOrEqual(r.starts_at.getTime());
+      }
+      // the ended sale is still ended
+      expect(rows.find((r) => r.id === 'ended-before-start')!.ends_at!.getTime()).toBeLessThan(Date.now());
+    } finally {
+      await db.drop();
+    }
   });
 });
