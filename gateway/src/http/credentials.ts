@@ -63,6 +63,28 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
+/**
+ * The bucket failed admin authentications count in for an address: an IPv4 address itself
+ * (also when IPv4-mapped), an IPv6 address's /64, which one subscriber usually holds whole
+ * (a per-/128 count would hand an attacker 2^64 fresh budgets).
+ */
+export function addressBucket(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const bare = ip.split('%')[0]!.toLowerCase();
+  const [head = '', tail = ''] = bare.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = bare.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = bare.includes('::')
+    ? [...headGroups, ...new Array<string>(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill('0'), ...tailGroups]
+    : headGroups;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
 /** How failed admin authentications are limited per address (in Redis: every gateway counts the same). */
 export interface AdminAuthLimit {
   readonly redis: RedisClient;
@@ -84,7 +106,7 @@ export function requireAdminKey(adminApiKey: string, limit?: AdminAuthLimit) {
   const want = digest(adminApiKey);
   const limited = limit !== undefined && limit.failures > 0 ? limit : undefined;
   return async (req: FastifyRequest): Promise<void> => {
-    const counter = limited?.keyFor(req.ip);
+    const counter = limited?.keyFor(addressBucket(req.ip));
     if (limited && counter) {
       const [failures, ttl] = await Promise.all([limited.redis.get(counter), limited.redis.pttl(counter)]);
       if (Number(failures ?? 0) >= limited.failures) {
