@@ -287,9 +287,10 @@ export class SaleStore {
   }
 
   /**
-   * Changes a sale. Everything is decided on the sale's row locked in PostgreSQL (`FOR
-   * UPDATE`), so two changes at once, through one gateway or two, are applied one after the
-   * other, each to what the other committed (issue 12 item 4):
+   * Changes a sale. Everything is decided on the sale's row locked in PostgreSQL (`FOR NO KEY
+   * UPDATE`: the worker's order inserts, which lock the row for its key, are not held up), so
+   * two changes at once, through one gateway or two, are applied one after the other, each to
+   * what the other committed (issue 12 item 4):
    * - the stock's delta comes from the locked row, and moves Redis's reservable units so that
    *   Redis never offers a unit PostgreSQL does not have: a lowering is taken out of Redis
    *   before the COMMIT (refused there when those units are reserved already) and given back
