@@ -31,6 +31,8 @@ export interface GatewayConfig {
   readonly amqpUrl: string;
   readonly databaseUrl: string;
   readonly adminApiKey: string;
+  /** wrong admin keys an address may send per minute before it is locked out for the minute (0: no limit) */
+  readonly adminAuthFailuresPerMinute: number;
   /** a private JWK set (JSON) for admission tokens; absent: made once and kept in PostgreSQL */
   readonly signingKeys: string | undefined;
   /** HMAC secret for queue tickets; absent: made once and kept in PostgreSQL */
@@ -102,6 +104,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     ...envServiceUrls(env),
     redisClusterNodes: envRedisClusterNodes(env),
     adminApiKey,
+    adminAuthFailuresPerMinute: envInt(env, 'ADMIN_AUTH_FAILURES_PER_MINUTE', 20, 0, 1_000_000),
     signingKeys,
     ticketSecret,
     ordersQueue: envQueueName(env, 'ORDERS_QUEUE', SERVICE_DEFAULTS.ordersQueue),

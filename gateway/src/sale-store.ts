@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { inTransaction, type SaleStatus } from '@velvet-rope/contracts';
+import { withClient, type SaleStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
+import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import { AppError } from './errors.js';
 import type { KeySpace } from './redis/keyspace.js';
@@ -38,6 +39,8 @@ export interface SaleRecord extends SaleConfig {
   readonly seed: Buffer;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** counts the committed changes of the configuration: orders the Redis hot copy's writes */
+  readonly configVersion: number;
 }
 
 export type SaleChanges = Partial<Omit<SaleConfig, 'id'>>;
@@ -75,6 +78,7 @@ interface SaleRow {
   fairness_seed: Buffer;
   created_at: Date;
   updated_at: Date;
+  config_version: string;
 }
 
 const COLUMNS: Record<Exclude<keyof SaleConfig, 'id'>, string> = {
@@ -118,6 +122,7 @@ function fromRow(r: SaleRow): SaleRecord {
     seed: r.fairness_seed,
     createdAt: r.created_at.getTime(),
     updatedAt: r.updated_at.getTime(),
+    configVersion: Number(r.config_version),
   };
 }
 
@@ -175,6 +180,27 @@ export function checkSaleConfig(s: SaleConfig): void {
   }
 }
 
+/**
+ * The columns a change writes, after checking it against the sale as it is: the merged sale
+ * obeys the same rules as a new one; the fairness rules bind once the sale has started; and
+ * once it has ended (its seed is public) its end cannot move, so it can never reopen.
+ * Throws INVALID_SALE_CONFIG, SALE_STARTED or SALE_ENDED.
+ */
+export function checkChanges(before: SaleRecord, given: SaleChanges, now: number): [keyof typeof COLUMNS, unknown][] {
+  const entries = (Object.entries(given) as [keyof typeof COLUMNS, unknown][]).filter(([, v]) => v !== undefined);
+  const after: SaleConfig = { ...before, ...(Object.fromEntries(entries) as SaleChanges) };
+  checkSaleConfig(after);
+  if (now >= before.startsAt) {
+    for (const f of ['queueMode', 'windowSeconds', 'startsAt', 'prequeueOpensAt'] as const) {
+      if (after[f] !== before[f]) throw new AppError('SALE_STARTED', `${f} cannot change once the sale has started`);
+    }
+  }
+  if (before.endsAt !== null && now >= before.endsAt && after.endsAt !== before.endsAt) {
+    throw new AppError('SALE_ENDED', 'the sale has ended and its fairness seed is public: endsAt cannot change');
+  }
+  return entries;
+}
+
 export class SaleStore {
   /** seeds never change, so a gateway keeps them once read */
   readonly #seeds = new Map<string, Buffer>();
@@ -183,6 +209,7 @@ export class SaleStore {
     private readonly pool: pg.Pool,
     private readonly redis: Redis,
     private readonly keyspace: KeySpace,
+    private readonly log?: FastifyBaseLogger,
   ) {}
 
   async create(config: SaleConfig): Promise<SaleRecord> {
@@ -236,7 +263,8 @@ export class SaleStore {
     const keys = this.keyspace.sale(sale.id);
     await this.redis
       .multi()
-      .hset(keys.config, { ...configHash(sale), ...(recovering ? { recovering: '1' } : {}) })
+      // over an older version only: a change committed since this row was read stays
+      .writeConfig(keys.config, sale.configVersion, ...Object.entries({ ...configHash(sale), ...(recovering ? { recovering: '1' } : {}) }).flat())
       .set(keys.stock, String(sale.stock - sale.sold), 'NX')
       // FIFO scores count up from the time (in µs-sized steps): a Redis that lost the counter
       // restarts it above every score issued before, so restored tickets stay ahead of new
@@ -258,57 +286,118 @@ export class SaleStore {
     return rows.map(fromRow);
   }
 
+  /**
+   * Changes a sale. Everything is decided on the sale's row locked in PostgreSQL (`FOR NO KEY
+   * UPDATE`: the worker's order inserts, which lock the row for its key, are not held up), so
+   * two changes at once, through one gateway or two, are applied one after the other, each to
+   * what the other committed (issue 12 item 4):
+   * - the stock's delta comes from the locked row, and moves Redis's reservable units so that
+   *   Redis never offers a unit PostgreSQL does not have: a lowering is taken out of Redis
+   *   before the COMMIT (refused there when those units are reserved already) and given back
+   *   if the COMMIT is refused; a raise is added after the COMMIT. A fault between the two
+   *   steps leaves Redis short (units unsold, logged), never long (orders later rejected).
+   * - the hot copy is written with the row's `config_version`, over older versions only.
+   * Keys absent from `changes` (or undefined) keep their value; the merged sale is checked
+   * as a new one is (issue 12 item 7), and an ended sale's end cannot move (its seed is public).
+   */
   async update(saleId: string, changes: SaleChanges): Promise<SaleRecord> {
-    const before = await this.get(saleId);
-    if (!before) throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
-    const after: SaleRecord = { ...before, ...changes };
-    checkSaleConfig(after);
-    const started = Date.now() >= before.startsAt;
-    // the published fairness rules bind once shoppers are being ordered by them
-    if (started) {
-      for (const f of ['queueMode', 'windowSeconds', 'startsAt', 'prequeueOpensAt'] as const) {
-        if (changes[f] !== undefined && changes[f] !== before[f]) {
-          throw new AppError('SALE_STARTED', `${f} cannot change once the sale has started`);
-        }
-      }
-    }
-    const entries = Object.entries(changes).filter(([, v]) => v !== undefined) as [keyof typeof COLUMNS, unknown][];
-    if (entries.length === 0) return before;
-    const sets: string[] = [];
-    const values: unknown[] = [saleId];
-    for (const [field, value] of entries) {
-      values.push(value);
-      const p = `$${values.length}`;
-      sets.push(`${COLUMNS[field]} = ${TIME_FIELDS.has(field) ? `to_timestamp(${p} / 1000.0)` : p}`);
-    }
-    const stockDelta = after.stock - before.stock;
-    let sale: SaleRecord;
+    const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as SaleChanges;
+    const keys = this.keyspace.sale(saleId);
+    /** units taken out of Redis before the COMMIT, given back when it is refused */
+    let lowered = 0;
+    let committing = false;
+    let result: { sale: SaleRecord; raise: number; changed: boolean };
     try {
-      sale = await inTransaction(this.pool, async (client) => {
-        const res = await client.query<SaleRow>(
-          `UPDATE sales SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *`,
-          values,
-        );
-        if (stockDelta !== 0) {
-          // units already reserved in Redis cannot be taken back
-          const [outcome, remaining] = await this.redis.adjustStock(this.keyspace.sale(saleId).stock, stockDelta);
-          if (outcome !== 'OK') {
-            throw new AppError(
-              'INVALID_SALE_CONFIG',
-              `stock can go down by at most ${remaining}: the rest is sold or reserved`,
-            );
+      result = await withClient(this.pool, async (client) => {
+        await client.query('BEGIN');
+        try {
+          const locked = await client.query<SaleRow>('SELECT * FROM sales WHERE id = $1 FOR UPDATE', [saleId]);
+          if (!locked.rows[0]) throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
+          const before = fromRow(locked.rows[0]);
+          const entries = checkChanges(before, given, Date.now());
+          if (entries.length === 0) {
+            await client.query('ROLLBACK');
+            return { sale: before, raise: 0, changed: false };
           }
+          const sets: string[] = [];
+          const values: unknown[] = [saleId];
+          for (const [field, value] of entries) {
+            values.push(value);
+            const p = `$${values.length}`;
+            sets.push(`${COLUMNS[field]} = ${TIME_FIELDS.has(field) ? `to_timestamp(${p} / 1000.0)` : p}`);
+          }
+          const res = await client.query<SaleRow>(
+            `UPDATE sales SET ${sets.join(', ')}, updated_at = now(), config_version = config_version + 1
+              WHERE id = $1 RETURNING *`,
+            values,
+          );
+          const sale = fromRow(res.rows[0]!);
+          const delta = sale.stock - before.stock;
+          if (delta < 0) {
+            // units already reserved in Redis cannot be taken back
+            const [outcome, remaining] = await this.redis.adjustStock(keys.stock, delta);
+            if (outcome === 'REFUSED') {
+              throw new AppError('INVALID_SALE_CONFIG', `stock can go down by at most ${remaining}: the rest is sold or reserved`);
+            }
+            if (outcome === 'MISSING') {
+              // Redis lost its data and the rebuild may read the row before this COMMIT
+              throw new AppError('UNAVAILABLE', 'the waiting room is recovering its state; retry in a moment', undefined, 1);
+            }
+            lowered = -delta;
+          }
+          committing = true;
+          await client.query('COMMIT');
+          committing = false;
+          return { sale, raise: Math.max(0, delta), changed: true };
+        } catch (err) {
+          if (!committing) await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
         }
-        return fromRow(res.rows[0]!);
       });
     } catch (err) {
+      if (lowered > 0) await this.#giveBack(saleId, lowered, committing, err);
       if ((err as { code?: string }).code === '23514') {
-        throw new AppError('INVALID_SALE_CONFIG', 'stock cannot go below what is sold');
+        const constraint = (err as { constraint?: string }).constraint ?? '';
+        throw new AppError(
+          'INVALID_SALE_CONFIG',
+          constraint.startsWith('sales_') ? `the sale's dates are out of order (${constraint})` : 'stock cannot go below what is sold',
+        );
       }
       throw err;
     }
-    await this.redis.hset(this.keyspace.sale(saleId).config, configHash(sale));
+    const { sale, raise, changed } = result;
+    if (!changed) return sale;
+    if (raise > 0) {
+      try {
+        const [outcome] = await this.redis.adjustStock(keys.stock, raise);
+        // MISSING: Redis lost its data; the rebuild reads the committed stock
+        if (outcome === 'MISSING') this.log?.warn({ saleId, raise }, 'stock raised while Redis had lost the sale');
+      } catch (err) {
+        this.log?.error({ saleId, units: raise, err }, 'stock raised in PostgreSQL but not in Redis: those units are not on sale');
+        throw err;
+      }
+    }
+    await this.redis.writeConfig(keys.config, sale.configVersion, ...Object.entries(configHash(sale)).flat());
     return sale;
+  }
+
+  /**
+   * A lowering took units out of Redis and its COMMIT failed. When PostgreSQL answered the
+   * COMMIT (an error with a SQLSTATE), the transaction is rolled back for certain and the units
+   * go back. When the connection failed under it, the outcome is unknown: they stay out (a
+   * shortfall, logged, rather than units PostgreSQL may not have).
+   */
+  async #giveBack(saleId: string, units: number, duringCommit: boolean, err: unknown): Promise<void> {
+    const rolledBack = !duringCommit || typeof (err as { code?: unknown }).code === 'string';
+    if (!rolledBack) {
+      this.log?.error({ saleId, units, err }, 'stock lowering: COMMIT outcome unknown; Redis keeps the lower figure');
+      return;
+    }
+    try {
+      await this.redis.adjustStock(this.keyspace.sale(saleId).stock, units);
+    } catch (giveBackErr) {
+      this.log?.error({ saleId, units, err: giveBackErr }, 'stock lowering rolled back but not given back in Redis: those units are not on sale');
+    }
   }
 
   /**

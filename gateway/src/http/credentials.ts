@@ -3,6 +3,7 @@
  * or the cookies join sets (browsers).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RedisClient } from '@velvet-rope/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import { TICKET_LIFETIME_SECONDS } from '../queue-ticket.js';
@@ -62,12 +63,63 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-/** preHandler for marketer routes: the admin key, compared in constant time. */
-export function requireAdminKey(adminApiKey: string) {
+/**
+ * The bucket failed admin authentications count in for an address: an IPv4 address itself
+ * (also when IPv4-mapped), an IPv6 address's /64, which one subscriber usually holds whole
+ * (a per-/128 count would hand an attacker 2^64 fresh budgets).
+ */
+export function addressBucket(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!ip.includes(':')) return ip;
+  const bare = ip.split('%')[0]!.toLowerCase();
+  const [head = '', tail = ''] = bare.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = bare.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = bare.includes('::')
+    ? [...headGroups, ...new Array<string>(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill('0'), ...tailGroups]
+    : headGroups;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
+/** How failed admin authentications are limited per address (in Redis: every gateway counts the same). */
+export interface AdminAuthLimit {
+  readonly redis: RedisClient;
+  /** the counter's key for an address */
+  readonly keyFor: (address: string) => string;
+  /** wrong keys an address may send per window; 0: not limited */
+  readonly failures: number;
+  readonly windowMs: number;
+}
+
+/**
+ * onRequest hook for marketer routes (before the body is read or validated, so a caller
+ * without the key learns nothing of the schema): the admin key, compared in constant time.
+ * With a limit, an address that sent `failures` wrong keys within the window is locked out
+ * until the window ends, whatever key it sends next: were a right key still let through, each
+ * further guess would be answered right or wrong, and the limit would bound nothing.
+ */
+export function requireAdminKey(adminApiKey: string, limit?: AdminAuthLimit) {
   const want = digest(adminApiKey);
+  const limited = limit !== undefined && limit.failures > 0 ? limit : undefined;
   return async (req: FastifyRequest): Promise<void> => {
+    const counter = limited?.keyFor(addressBucket(req.ip));
+    if (limited && counter) {
+      const [failures, ttl] = await Promise.all([limited.redis.get(counter), limited.redis.pttl(counter)]);
+      if (Number(failures ?? 0) >= limited.failures) {
+        const seconds = Math.max(1, Math.ceil((ttl > 0 ? ttl : limited.windowMs) / 1000));
+        throw new AppError('RATE_LIMITED', 'too many wrong admin API keys from this address; retry later', undefined, seconds);
+      }
+    }
     const given = bearerToken(req);
     if (!given || !timingSafeEqual(digest(given), want)) {
+      if (limited && counter && given) {
+        // the window starts at the address's first failure
+        await limited.redis.multi().set(counter, '0', 'PX', limited.windowMs, 'NX').incr(counter).exec();
+      }
       throw new AppError('UNAUTHORIZED', 'the admin API key is missing or wrong (Authorization: Bearer <key>)');
     }
   };

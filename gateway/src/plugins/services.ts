@@ -16,7 +16,7 @@ declare module 'fastify' {
 /** The domain services the routes call. */
 export default fp(
   async (app) => {
-    const sales = new SaleStore(app.pg, app.redis, app.keyspace);
+    const sales = new SaleStore(app.pg, app.redis, app.keyspace, app.log);
     // a Redis that restarted empty gets every running sale's hot copy back
     const published = await sales.publishAll(randomUUID());
     app.log.info(published, 'sales published to Redis');

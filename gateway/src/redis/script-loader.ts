@@ -26,6 +26,7 @@ export const SCRIPTS = {
   claimDuePending: 2,
   saleInfo: 6,
   adjustStock: 1,
+  writeConfig: 1,
   finishRecovery: 5,
 } as const;
 
@@ -39,6 +40,7 @@ const FILES: Record<ScriptName, string> = {
   claimDuePending: 'claim-due-pending',
   saleInfo: 'sale-info',
   adjustStock: 'adjust-stock',
+  writeConfig: 'write-config',
   finishRecovery: 'finish-recovery',
 };
 
@@ -56,6 +58,7 @@ declare module 'ioredis' {
     claimDuePending(...keysAndArgs: Arg[]): Result<string[], Context>;
     saleInfo(...keysAndArgs: Arg[]): Result<Reply, Context>;
     adjustStock(...keysAndArgs: Arg[]): Result<[string, number], Context>;
+    writeConfig(...keysAndArgs: Arg[]): Result<number, Context>;
     finishRecovery(...keysAndArgs: Arg[]): Result<number, Context>;
   }
 }

@@ -42,7 +42,16 @@ function view(s: SaleRecord) {
 const adminErrors = { 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, ...commonErrors };
 
 const admin: FastifyPluginAsyncTypebox = async (app) => {
-  app.addHook('preHandler', requireAdminKey(app.config.adminApiKey));
+  // onRequest: the key is checked before the body is parsed or validated (issue 12 item 9)
+  app.addHook(
+    'onRequest',
+    requireAdminKey(app.config.adminApiKey, {
+      redis: app.redis,
+      keyFor: (address) => `${app.keyspace.prefix}:admin-auth-failures:${address}`,
+      failures: app.config.adminAuthFailuresPerMinute,
+      windowMs: 60_000,
+    }),
+  );
 
   app.post(
     '/api/admin/sales',
@@ -93,11 +102,13 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { tags: ['admin'], params: SaleIdParams, body: UpdateSaleBody, response: { 200: AdminSale, ...adminErrors } } },
     async (req) => {
       const b = req.body;
+      // only the keys sent: an absent key keeps its value (undefined would hide it from the checks)
+      const { startsAt, prequeueOpensAt, endsAt, ...rest } = b;
       const changes: SaleChanges = {
-        ...b,
-        startsAt: b.startsAt === undefined ? undefined : Date.parse(b.startsAt),
-        prequeueOpensAt: time(b.prequeueOpensAt),
-        endsAt: time(b.endsAt),
+        ...rest,
+        ...(startsAt !== undefined ? { startsAt: Date.parse(startsAt) } : {}),
+        ...(prequeueOpensAt !== undefined ? { prequeueOpensAt: time(prequeueOpensAt) ?? null } : {}),
+        ...(endsAt !== undefined ? { endsAt: time(endsAt) ?? null } : {}),
       };
       const sale = await app.sales.update(req.params.saleId, changes);
       req.log.info({ saleId: sale.id, changed: Object.keys(b) }, 'sale changed');
