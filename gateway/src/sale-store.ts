@@ -311,7 +311,7 @@ export class SaleStore {
       result = await withClient(this.pool, async (client) => {
         await client.query('BEGIN');
         try {
-          const locked = await client.query<SaleRow>('SELECT * FROM sales WHERE id = $1 FOR UPDATE', [saleId]);
+          const locked = await client.query<SaleRow>('SELECT * FROM sales WHERE id = $1 FOR NO KEY UPDATE', [saleId]);
           if (!locked.rows[0]) throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
           const before = fromRow(locked.rows[0]);
           const entries = checkChanges(before, given, Date.now());
