@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
-import { PurchaseService, scriptPurchaseLimit } from '../purchase-service.js';
+import { PurchaseService, scriptPurchaseLimit, scriptSenderLimit } from '../purchase-service.js';
 import { limitsInScripts } from '../config.js';
 import { NO_LIMITS, QueueService } from '../queue-service.js';
 import { SaleStore } from '../sale-store.js';
@@ -37,6 +37,7 @@ export default fp(
         app.config.republishAfterMs,
         sales,
         scriptPurchaseLimit(app.config.rateLimits),
+        scriptSenderLimit(app.config.rateLimits),
       ),
     );
   },

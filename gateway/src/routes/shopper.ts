@@ -181,7 +181,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { saleId } = req.params;
-      const result = await app.purchases.buy(saleId, bearerToken(req), req.body.quantity);
+      const result = await app.purchases.buy(saleId, bearerToken(req), req.body.quantity, req.ip);
       if (result.remaining === 0) {
         // the last unit just went: every waiting shopper hears it now, not at the next tick
         const live = await app.sales.live(saleId).catch(() => undefined);
