@@ -9,7 +9,7 @@
   claims of a token whose signature it has not checked, because only the record
   `a|score|jti|expiresAt|seq` of that visitor with exactly that jti (an unguessable id only the
   admitted shopper received, see admit.lua), unexpired, reserves anything; and only when the
-  token's other claims are what this admission holds (exp = expiresAt in seconds, adm = seq,
+  token's other claims are what this admission holds (exp = expiresAt in seconds rounded up, adm = seq,
   max_qty = the sale's maxPerShopper), so a token whose claims were changed is not accepted
   unverified ('CLAIMS'). Every other answer changes nothing (but the rate-limit count), and the
   gateway verifies the token before it acts on one or passes it on.
@@ -85,7 +85,7 @@ local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, messag
   end
   if f[1] == 'x' then return { 'EXPIRED' } end
   if f[1] ~= 'a' or f[3] ~= jti then return { 'NOT_ADMITTED' } end
-  if exp ~= '' and (tonumber(exp) ~= math.floor(tonumber(f[4]) / 1000) or tonumber(adm) ~= tonumber(f[5])
+  if exp ~= '' and (tonumber(exp) ~= math.ceil(tonumber(f[4]) / 1000) or tonumber(adm) ~= tonumber(f[5])
       or tonumber(maxQty) ~= maxPer) then
     return { 'CLAIMS' }
   end
