@@ -27,6 +27,7 @@ export const SCRIPTS = {
   saleInfo: 6,
   adjustStock: 1,
   finishRecovery: 5,
+  newPlaces: 1,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -40,6 +41,7 @@ const FILES: Record<ScriptName, string> = {
   saleInfo: 'sale-info',
   adjustStock: 'adjust-stock',
   finishRecovery: 'finish-recovery',
+  newPlaces: 'new-places',
 };
 
 type Arg = string | number;
@@ -57,6 +59,8 @@ declare module 'ioredis' {
     saleInfo(...keysAndArgs: Arg[]): Result<Reply, Context>;
     adjustStock(...keysAndArgs: Arg[]): Result<[string, number], Context>;
     finishRecovery(...keysAndArgs: Arg[]): Result<number, Context>;
+    /** one number per address: 0 counted, else ms until the window ends (refused) */
+    newPlaces(...keysAndArgs: Arg[]): Result<number[], Context>;
   }
 }
 
