@@ -20,11 +20,12 @@ declare module 'fastify' {
  * - helmet's headers, with a content security policy that allows the pages' own files only;
  * - load shedding: past the event-loop delay limit, answer `503` + `Retry-After` at once
  *   rather than queueing work the process cannot finish in time;
- * - rate limits on the shopper routes, in Redis so that every gateway counts the same:
- *   per visitor (the ticket's or admission token's subject) and, for requests without an
- *   identity (new visitors), per IP when configured. Join and status count inside their own
- *   script (queue-service.ts), saving a round trip each; the plugin below counts the rest, and
- *   all of them when the store is `memory`.
+ * - rate limits on the shopper routes, in Redis so that every gateway counts the same: per
+ *   visitor when the request proves who it is (a verified ticket or admission token), else
+ *   per address. Join and status count inside their own script (queue-service.ts), and
+ *   purchase inside reserve.lua, saving a round trip each; the plugin below counts them when
+ *   the store is `memory`. New places per address are counted across sales by
+ *   new-place-limit.ts.
  */
 export default fp(
   async (app) => {
