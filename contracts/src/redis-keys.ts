@@ -78,6 +78,16 @@ export function activeSalesKey(prefix: string = DEFAULT_KEY_PREFIX): string {
   return `${prefix}:sales:active`;
 }
 
+/**
+ * base of the per-address new-place counters, counted across every sale (the gateway's
+ * new-places.lua appends `:rl:join:<minute>`, a hash with a field per address): its own hash
+ * tag, so one script call counts a turn's joins in one slot whatever their sales.
+ */
+export function newPlacesKey(prefix: string = DEFAULT_KEY_PREFIX): string {
+  if (!isKeyPrefix(prefix)) throw new TypeError(`invalid key prefix: ${JSON.stringify(prefix)}`);
+  return `${prefix}:{new-places}`;
+}
+
 /** pattern matching every sale's events channel (gateways psubscribe to it). */
 export function saleEventsPattern(prefix: string = DEFAULT_KEY_PREFIX): string {
   return `${prefix}:{sale:*}:events`;

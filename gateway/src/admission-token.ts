@@ -1,7 +1,7 @@
 /**
  * Admission tokens: EdDSA JWTs a shopper presents to buy, and that a shop's own services can
  * verify through the JWKS. `jti` is an unguessable id that Redis holds for the admitted
- * visitor; `exp` is the end of the checkout window.
+ * visitor; `exp` is the end of the checkout window, in whole seconds rounded up (`tokenExpiry`).
  *
  * Ed25519 signatures are deterministic, so signing the same admission twice gives the same
  * token: `/queue/me` and the socket push can each sign on demand instead of storing tokens.
@@ -57,6 +57,16 @@ export interface Admission {
   readonly expiresAt: number;
 }
 
+/**
+ * The token's `exp` (whole seconds) for an admission that ends at `expiresAtMs`: rounded UP,
+ * so the token is never expired before the `expiresAt` the API announces (rounded down, a
+ * purchase up to a second before it was refused). Redis holds the exact expiry and is the
+ * authority: the reserve script refuses from `expiresAt` on, whatever the token says.
+ */
+export function tokenExpiry(expiresAtMs: number): number {
+  return Math.ceil(expiresAtMs / 1000);
+}
+
 export class AdmissionTokens {
   constructor(
     private readonly keys: KeyRing,
@@ -71,7 +81,7 @@ export class AdmissionTokens {
       .setAudience(a.saleId)
       .setSubject(a.visitorId)
       .setJti(a.jti)
-      .setExpirationTime(Math.floor(a.expiresAt / 1000))
+      .setExpirationTime(tokenExpiry(a.expiresAt))
       .sign(key.privateKey);
   }
 

@@ -64,8 +64,10 @@ export interface GatewayConfig {
     readonly statusPerVisitorPerMinute: number;
     readonly purchasePerVisitorPerMinute: number;
     /**
-     * requests without an identity (a new visitor's first join) per address; 0: off. Many
-     * shoppers can share an address (carrier NAT): size it to your traffic
+     * per address and minute: new places (joins without a valid ticket of that sale, counted
+     * across every sale) and purchase attempts that prove no admission; 0: off (an explicit
+     * opt-out, warned about at boot and in /readyz). Many shoppers can share an address
+     * (carrier NAT): the default is sized for that
      */
     readonly perIpPerMinute: number;
   };
@@ -76,6 +78,28 @@ export interface GatewayConfig {
  * status, purchase: one round trip per request instead of two), rather than by the
  * @fastify/rate-limit plugin. They are whenever the limits are on and counted in Redis.
  */
+/**
+ * The default of RATE_LIMIT_PER_IP: new places per address and minute. A carrier-grade NAT
+ * puts tens to a few hundred subscribers behind one public IPv4 address (RFC 6888 port
+ * blocks of 1-2k ports give at most ~30-60 per address; mobile carriers go further); even if
+ * a hundred of them open the sale in the same minute on two devices each, 300 lets them all
+ * in, while a client minting identities gets 5 places a second instead of thousands.
+ */
+export const DEFAULT_NEW_PLACES_PER_IP = 300;
+
+/**
+ * What the operator switched off that leaves the waiting room open to a client that mints
+ * identities: logged loudly at boot and listed in `/readyz` details.
+ */
+export function protectionWarnings(config: Pick<GatewayConfig, 'rateLimits'>): string[] {
+  const rl = config.rateLimits;
+  if (!rl.enabled) return ['RATE_LIMIT_ENABLED=false: no rate limit at all; one client can take unbounded places in every queue'];
+  if (rl.perIpPerMinute === 0) {
+    return ['RATE_LIMIT_PER_IP=0: new places per address are not limited; one client can take unbounded places in every queue'];
+  }
+  return [];
+}
+
 export function limitsInScripts(limits: GatewayConfig['rateLimits']): boolean {
   return limits.enabled && limits.store === 'redis';
 }
@@ -126,7 +150,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       joinPerVisitorPerMinute: envInt(env, 'RATE_LIMIT_JOIN_PER_VISITOR', 30, 1, 1_000_000),
       statusPerVisitorPerMinute: envInt(env, 'RATE_LIMIT_STATUS_PER_VISITOR', 240, 1, 1_000_000),
       purchasePerVisitorPerMinute: envInt(env, 'RATE_LIMIT_PURCHASE_PER_VISITOR', 30, 1, 1_000_000),
-      perIpPerMinute: envInt(env, 'RATE_LIMIT_PER_IP', 0, 0, 100_000_000),
+      perIpPerMinute: envInt(env, 'RATE_LIMIT_PER_IP', DEFAULT_NEW_PLACES_PER_IP, 0, 100_000_000),
     },
   };
 }

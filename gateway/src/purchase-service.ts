@@ -42,8 +42,18 @@ export function scriptPurchaseLimit(limits: GatewayConfig['rateLimits']): number
   return limitsInScripts(limits) ? limits.purchasePerVisitorPerMinute : 0;
 }
 
+/**
+ * The limit on purchase attempts per sender (address) that prove no admission, counted in the
+ * reserve script when the limits live in Redis (else by the rate-limit plugin): the per-IP
+ * limit, the budget of requests that carry no identity the gateway could check.
+ */
+export function scriptSenderLimit(limits: GatewayConfig['rateLimits']): number {
+  return limitsInScripts(limits) ? limits.perIpPerMinute : 0;
+}
+
 /** One purchase for the reserve script (see redis/scripts/reserve.lua). */
 interface Reservation {
+  /** '' for an attempt that only counts against its sender (a token that failed verification) */
   readonly visitorId: string;
   readonly jti: string;
   /** an unverified token's claims, for the script to compare with the admission; none when verified */
@@ -52,6 +62,8 @@ interface Reservation {
   readonly orderId: string;
   /** the order message kept in the outbox */
   readonly message: string;
+  /** the sender's rate-limit bucket (`ip:<address>`): pays for attempts that prove no admission */
+  readonly sender: string;
 }
 
 /** one answer of the reserve script: a code, then its values */
@@ -87,6 +99,8 @@ export class PurchaseService {
     private readonly sales: SaleStore,
     /** the purchase rate limit per visitor counted in the reserve script (0: not counted there) */
     private readonly purchasesPerMinute = 0,
+    /** the limit on unproven attempts per sender counted in the reserve script (0: not counted there) */
+    private readonly perSenderPerMinute = 0,
   ) {}
 
   /** the purchases of one event-loop turn, per sale, in one reserve script call */
@@ -95,10 +109,10 @@ export class PurchaseService {
   async #reserveBatch(saleId: string, batch: readonly Reservation[]): Promise<Reply[]> {
     const k = this.keyspace.sale(saleId);
     const args: (string | number)[] = [k.config, k.visitors, k.admitted, k.stock, k.pending, k.pendingDue];
-    args.push(this.republishAfterMs, this.purchasesPerMinute, batch.length);
+    args.push(this.republishAfterMs, this.purchasesPerMinute, this.perSenderPerMinute, batch.length);
     for (const r of batch) {
       const c = r.claims;
-      args.push(r.visitorId, r.jti, c ? c.exp : '', c ? c.adm : '', c ? c.max_qty : '', r.quantity, r.orderId, r.message);
+      args.push(r.visitorId, r.jti, c ? c.exp : '', c ? c.adm : '', c ? c.max_qty : '', r.quantity, r.orderId, r.message, r.sender);
     }
     const answers = await this.redis.reserve(...args);
     if (answers[0] === 'NOT_FOUND') return batch.map(() => NOT_FOUND);
@@ -121,18 +135,43 @@ export class PurchaseService {
    * Every other answer of the script may reveal something (an existing order id) or picks a
    * code from what the token claims: the token is verified fully first, and a token that fails
    * gets exactly the refusal it got before (INVALID_TOKEN, WRONG_SALE, TOKEN_EXPIRED). Only
-   * RATE_LIMITED is answered unverified, as the rate limiter always did (it ran before the
-   * route and counted against the token's unverified subject).
+   * RATE_LIMITED is answered unverified.
+   *
+   * Who pays: the visitor's purchase budget is spent only by a caller that proved it holds
+   * the admission (the script sees the admission's jti, or the gateway verified the token);
+   * every unproven attempt, and every token that fails verification, counts against its
+   * sender (`address`), so a stranger cannot use up a shopper's budget with forged tokens
+   * carrying the shopper's `sub`, and is itself limited.
    */
-  async buy(saleId: string, token: string | undefined, quantity: number): Promise<PurchaseResult> {
+  async buy(saleId: string, token: string | undefined, quantity: number, address = ''): Promise<PurchaseResult> {
+    const sender = `ip:${address}`;
     if (!token) throw new AppError('INVALID_TOKEN', 'an admission token is required (Authorization: Bearer <token>)');
     const unverified = this.admissions.decodeUnverified(token, saleId);
     if (!unverified || !Number.isInteger(quantity) || quantity < 1) {
-      const verified = await this.#verifyToken(token, saleId);
+      const verified = await this.#verifyOrCharge(token, saleId, sender);
       if ('existingOrder' in verified) return verified.existingOrder;
-      return this.#reserve(saleId, verified, quantity);
+      return this.#reserve(saleId, verified, quantity, sender);
     }
-    return this.#reserve(saleId, unverified, quantity, token);
+    return this.#reserve(saleId, unverified, quantity, sender, token);
+  }
+
+  /** `#verifyToken`, and a token that fails it counts against its sender (who may be over budget) */
+  async #verifyOrCharge(token: string, saleId: string, sender: string): Promise<AdmissionClaims | { existingOrder: PurchaseResult }> {
+    try {
+      return await this.#verifyToken(token, saleId);
+    } catch (err) {
+      if (err instanceof AppError && this.perSenderPerMinute > 0) {
+        const reply = await this.#reservations.add(saleId, { visitorId: '', jti: '', claims: undefined, quantity: 0, orderId: '', message: '', sender });
+        if (reply[0] === 'RATE_LIMITED') throw this.#rateLimited(reply);
+      }
+      throw err;
+    }
+  }
+
+  #rateLimited(reply: Reply): AppError {
+    const seconds = Math.max(1, Math.ceil(Number(reply[1]) / 1000));
+    const max = reply[2] === undefined ? this.purchasesPerMinute : Number(reply[2]);
+    return new AppError('RATE_LIMITED', `too many requests: at most ${max} per 1 minute`, undefined, seconds);
   }
 
   /**
@@ -164,7 +203,7 @@ export class PurchaseService {
    * Runs the reserve script for `who`: verified claims, or those of `unverifiedToken` (then
    * every answer but a reservation and a rate limit waits for the token's verification).
    */
-  async #reserve(saleId: string, who: UnverifiedAdmission, quantity: number, unverifiedToken?: string): Promise<PurchaseResult> {
+  async #reserve(saleId: string, who: UnverifiedAdmission, quantity: number, sender: string, unverifiedToken?: string): Promise<PurchaseResult> {
     if (unverifiedToken === undefined) checkQuantity(quantity, who);
     const orderId = randomUUID();
     const message = encodeOrderMessage({
@@ -182,21 +221,20 @@ export class PurchaseService {
       quantity,
       orderId,
       message,
+      sender,
     });
     if (reply[0] === 'OK') {
       await this.#publishOrRefuse(orderId, message);
       return { created: true, orderId, status: 'pending', remaining: Number(reply[1]) };
     }
-    if (reply[0] === 'RATE_LIMITED') {
-      const seconds = Math.max(1, Math.ceil(Number(reply[1]) / 1000));
-      throw new AppError('RATE_LIMITED', `too many requests: at most ${this.purchasesPerMinute} per 1 minute`, undefined, seconds);
-    }
+    if (reply[0] === 'RATE_LIMITED') throw this.#rateLimited(reply);
     if (unverifiedToken !== undefined) {
+      // the script counted this attempt already (against the visitor or the sender)
       const verified = await this.#verifyToken(unverifiedToken, saleId);
       if ('existingOrder' in verified) return verified.existingOrder;
       // a genuine token whose claims Redis no longer matches (the limit changed since it was
       // signed): buy as a verified token does
-      if (reply[0] === 'CLAIMS') return this.#reserve(saleId, verified, quantity);
+      if (reply[0] === 'CLAIMS') return this.#reserve(saleId, verified, quantity, sender);
       checkQuantity(quantity, verified);
     }
     switch (reply[0]) {

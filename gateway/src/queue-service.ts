@@ -9,6 +9,7 @@ import type { AdmissionTokens } from './admission-token.js';
 import { AppError } from './errors.js';
 import { fairnessFraction } from './fairness-score.js';
 import type { TicketClaims, TicketSigner } from './queue-ticket.js';
+import type { NewPlaceLimit } from './new-place-limit.js';
 import type { KeySpace } from './redis/keyspace.js';
 import type { SaleStore } from './sale-store.js';
 import { newVisitorId } from './visitor-id.js';
@@ -41,21 +42,22 @@ export interface Identity {
   readonly visitorId?: string;
   /** the score of a valid ticket for this very sale */
   readonly ticketScore?: number;
+  /** a valid ticket of this very sale came with the join: it cannot create a new place for a stranger */
+  readonly ticketOfThisSale?: boolean;
   /** a verified proof of work (its nonce and strength), for sales that ask for one */
   readonly proof?: { readonly nonce: string; readonly bits: number };
 }
 
 /**
- * Rate limits counted in the join script, requests per minute (0: none). A join without an
- * identity (a new visitor) counts against its address, under `perIp`.
+ * Rate limits counted in the join script, requests per minute (0: none). New places per
+ * address are counted across sales by `NewPlaceLimit`, not here.
  */
 export interface QueueLimits {
   readonly joinPerVisitor: number;
   readonly statusPerVisitor: number;
-  readonly perIp: number;
 }
 
-export const NO_LIMITS: QueueLimits = { joinPerVisitor: 0, statusPerVisitor: 0, perIp: 0 };
+export const NO_LIMITS: QueueLimits = { joinPerVisitor: 0, statusPerVisitor: 0 };
 
 const MIN_RETRY_MS = 1_000;
 /** a poller far back asks at most every ten minutes (live updates tell it more often) */
@@ -76,17 +78,34 @@ export class QueueService {
     private readonly admissions: AdmissionTokens,
     private readonly limits: QueueLimits = NO_LIMITS,
     observeBatch?: (size: number) => void,
+    /** new places per address, across sales (none: not limited) */
+    private readonly newPlaces?: NewPlaceLimit,
   ) {
     this.#batcher = new QueueBatcher(redis, keyspace, observeBatch);
   }
 
-  /** `address`: the client's IP, the rate-limit bucket of a join without an identity */
+  /**
+   * `address`: the client's IP. A join without a valid ticket of this sale may create a new
+   * place, whoever the visitor claims to be (a new one, a sealed cookie, a ticket of another
+   * sale): it counts against the address's new places first, and one over the limit is
+   * refused before the queue is touched.
+   */
   async join(saleId: string, who: Identity, address = ''): Promise<JoinResult> {
     const seed = await this.sales.seed(saleId);
     if (!seed) throw await this.sales.missing(saleId);
+    if (this.newPlaces && !who.ticketOfThisSale) {
+      const waitMs = await this.newPlaces.count(address);
+      if (waitMs > 0) {
+        throw new AppError(
+          'RATE_LIMITED',
+          `too many new places from this address: at most ${this.newPlaces.perMinute} per minute`,
+          undefined,
+          Math.max(1, Math.ceil(waitMs / 1000)),
+        );
+      }
+    }
     const visitorId = who.visitorId ?? newVisitorId();
-    const l = this.limits;
-    const [caller, limit] = who.visitorId ? [`v:${who.visitorId}`, l.joinPerVisitor] : l.perIp > 0 ? [`ip:${address}`, l.perIp] : ['', 0];
+    const [caller, limit] = who.visitorId ? [`v:${who.visitorId}`, this.limits.joinPerVisitor] : ['', 0];
     const reply = await this.#run(saleId, {
       visitorId,
       fraction: String(fairnessFraction(seed, visitorId)),

@@ -48,7 +48,7 @@ export interface SimulationOptions {
   readonly seed: number;
   /** admission tick of the gateway the simulator starts */
   readonly tickMs: number;
-  /** the spawned gateway's RATE_LIMIT_PER_IP (0: off, its default); shoppers and bots each have their own address */
+  /** the spawned gateway's RATE_LIMIT_PER_IP (0: off, this tool's default; the gateway's is 300); shoppers and bots each have their own address */
   readonly perIpLimit: number;
   /** the spawned gateway's OVERSUBSCRIPTION (admitted shoppers per remaining unit) */
   readonly oversubscription: number;

@@ -92,7 +92,8 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
           OVERSUBSCRIPTION: String(o.oversubscription),
           // the simulator sends each shopper's own address as X-Forwarded-For
           TRUST_PROXY: 'true',
-          ...(o.perIpLimit > 0 ? { RATE_LIMIT_PER_IP: String(o.perIpLimit) } : {}),
+          // always explicit: 0 is the simulator's "off" (the gateway's own default is 300)
+          RATE_LIMIT_PER_IP: String(o.perIpLimit),
         },
       });
     }

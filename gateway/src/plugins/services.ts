@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
-import { PurchaseService, scriptPurchaseLimit } from '../purchase-service.js';
-import { limitsInScripts } from '../config.js';
+import { PurchaseService, scriptPurchaseLimit, scriptSenderLimit } from '../purchase-service.js';
+import { limitsInScripts, protectionWarnings } from '../config.js';
+import { MemoryNewPlaceLimit, RedisNewPlaceLimit, type NewPlaceLimit } from '../new-place-limit.js';
 import { NO_LIMITS, QueueService } from '../queue-service.js';
 import { SaleStore } from '../sale-store.js';
 
@@ -22,10 +23,17 @@ export default fp(
     app.log.info(published, 'sales published to Redis');
     app.decorate('sales', sales);
     const rl = app.config.rateLimits;
-    const queueLimits = limitsInScripts(rl)
-      ? { joinPerVisitor: rl.joinPerVisitorPerMinute, statusPerVisitor: rl.statusPerVisitorPerMinute, perIp: rl.perIpPerMinute }
-      : NO_LIMITS;
-    app.decorate('queue', new QueueService(app.redis, app.keyspace, sales, app.tickets, app.admissions, queueLimits, (n) => app.metrics.queueBatch.observe(n)));
+    const queueLimits = limitsInScripts(rl) ? { joinPerVisitor: rl.joinPerVisitorPerMinute, statusPerVisitor: rl.statusPerVisitorPerMinute } : NO_LIMITS;
+    for (const warning of protectionWarnings(app.config)) app.log.warn({ newPlacesPerIpPerMinute: rl.enabled ? rl.perIpPerMinute : 0 }, `UNPROTECTED: ${warning}`);
+    let newPlaces: NewPlaceLimit | undefined;
+    if (rl.enabled && rl.perIpPerMinute > 0) {
+      newPlaces =
+        rl.store === 'redis' ? new RedisNewPlaceLimit(app.redis, app.keyspace.newPlaces, rl.perIpPerMinute) : new MemoryNewPlaceLimit(rl.perIpPerMinute);
+    }
+    app.decorate(
+      'queue',
+      new QueueService(app.redis, app.keyspace, sales, app.tickets, app.admissions, queueLimits, (n) => app.metrics.queueBatch.observe(n), newPlaces),
+    );
     app.decorate(
       'purchases',
       new PurchaseService(
@@ -37,6 +45,7 @@ export default fp(
         app.config.republishAfterMs,
         sales,
         scriptPurchaseLimit(app.config.rateLimits),
+        scriptSenderLimit(app.config.rateLimits),
       ),
     );
   },

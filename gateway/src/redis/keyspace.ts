@@ -1,4 +1,4 @@
-import { activeSalesKey, DEFAULT_KEY_PREFIX, saleKeys, type SaleKeys } from '@velvet-rope/contracts';
+import { activeSalesKey, DEFAULT_KEY_PREFIX, newPlacesKey, saleKeys, type SaleKeys } from '@velvet-rope/contracts';
 
 /**
  * The Redis keys of one deployment: the contracts' key builder under this deployment's
@@ -11,9 +11,15 @@ export class KeySpace {
    * flushed): sales must be re-published from PostgreSQL before admission resumes.
    */
   readonly generation: string;
+  /**
+   * the base of the per-address new-place counters, across sales (new-places.lua): its own
+   * hash tag, since no sale's slot can hold what every sale counts
+   */
+  readonly newPlaces: string;
   constructor(readonly prefix: string = DEFAULT_KEY_PREFIX) {
     this.activeSales = activeSalesKey(prefix);
     this.generation = `${prefix}:generation`;
+    this.newPlaces = newPlacesKey(prefix);
   }
   sale(saleId: string): SaleKeys {
     return saleKeys(saleId, this.prefix);

@@ -28,6 +28,7 @@ export const SCRIPTS = {
   adjustStock: 1,
   writeConfig: 1,
   finishRecovery: 5,
+  newPlaces: 1,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -42,6 +43,7 @@ const FILES: Record<ScriptName, string> = {
   adjustStock: 'adjust-stock',
   writeConfig: 'write-config',
   finishRecovery: 'finish-recovery',
+  newPlaces: 'new-places',
 };
 
 type Arg = string | number;
@@ -60,6 +62,8 @@ declare module 'ioredis' {
     adjustStock(...keysAndArgs: Arg[]): Result<[string, number], Context>;
     writeConfig(...keysAndArgs: Arg[]): Result<number, Context>;
     finishRecovery(...keysAndArgs: Arg[]): Result<number, Context>;
+    /** one number per address: 0 counted, else ms until the window ends (refused) */
+    newPlaces(...keysAndArgs: Arg[]): Result<number[], Context>;
   }
 }
 

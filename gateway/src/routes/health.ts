@@ -1,10 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { protectionWarnings } from '../config.js';
 
 const DependencyState = Type.Object({ status: Type.Union([Type.Literal('up'), Type.Literal('down')]), error: Type.Optional(Type.String()) });
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
   dependencies: Type.Object({ redis: DependencyState, postgres: DependencyState, rabbitmq: DependencyState }),
+  details: Type.Object({
+    newPlacesPerIpPerMinute: Type.Integer({ description: 'new places per address and minute, across sales (0: not limited)' }),
+    warnings: Type.Array(Type.String(), { description: 'protections the configuration switched off' }),
+  }),
 });
 
 async function check(fn: () => Promise<unknown>, timeoutMs = 1_000): Promise<{ status: 'up' | 'down'; error?: string }> {
@@ -25,6 +30,8 @@ async function check(fn: () => Promise<unknown>, timeoutMs = 1_000): Promise<{ s
 }
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
+  const rl = app.config.rateLimits;
+  const details = { newPlacesPerIpPerMinute: rl.enabled ? rl.perIpPerMinute : 0, warnings: protectionWarnings(app.config) };
   app.get(
     '/healthz',
     {
@@ -48,7 +55,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
         }),
       ]);
       const ready = redis.status === 'up' && postgres.status === 'up' && rabbitmq.status === 'up';
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', dependencies: { redis, postgres, rabbitmq } });
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', dependencies: { redis, postgres, rabbitmq }, details });
     },
   );
 

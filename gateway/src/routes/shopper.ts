@@ -84,7 +84,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       const { result, fromHeader } = ticketFor(req, saleId);
       let who: Identity = {};
       if (result?.ok) {
-        who = { visitorId: result.claims.sub, ticketScore: result.claims.scr >= 0 ? result.claims.scr : undefined };
+        who = { visitorId: result.claims.sub, ticketScore: result.claims.scr >= 0 ? result.claims.scr : undefined, ticketOfThisSale: true };
       } else if (result && !result.ok && fromHeader && result.code !== 'WRONG_SALE') {
         // a client that presents a ticket explicitly is told it is bad, not silently given a new place
         throw new AppError(result.code, 'the queue ticket is not valid');
@@ -181,7 +181,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { saleId } = req.params;
-      const result = await app.purchases.buy(saleId, bearerToken(req), req.body.quantity);
+      const result = await app.purchases.buy(saleId, bearerToken(req), req.body.quantity, req.ip);
       if (result.remaining === 0) {
         // the last unit just went: every waiting shopper hears it now, not at the next tick
         const live = await app.sales.live(saleId).catch(() => undefined);

@@ -42,7 +42,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   const env = { DATABASE_URL: db.url, REDIS_URL, AMQP_URL, ORDERS_QUEUE: queue, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
   worker = startService('order-worker', 'order-worker/dist/server.js', { ...env, LOG_LEVEL: 'info' });
-  gateway = startService('gateway', 'gateway/dist/server.js', { ...env, PORT: String(port), ADMIN_API_KEY: ADMIN_KEY, TICK_MS: '100' });
+  gateway = startService('gateway', 'gateway/dist/server.js', { ...env, PORT: String(port), ADMIN_API_KEY: ADMIN_KEY, TICK_MS: '100', RATE_LIMIT_PER_IP: '1000000' });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -4,7 +4,6 @@ import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { decodeJwt } from 'jose';
 import { limitsInScripts } from '../../config.js';
 import { AppError, errorBody } from '../../errors.js';
 import { bearerToken, cookieValue, TICKET_COOKIE } from '../../http/credentials.js';
@@ -25,11 +24,12 @@ declare module 'fastify' {
  * - helmet's headers, with a content security policy that allows the pages' own files only;
  * - load shedding: past the event-loop delay limit, answer `503` + `Retry-After` at once
  *   rather than queueing work the process cannot finish in time;
- * - rate limits on the shopper routes, in Redis so that every gateway counts the same:
- *   per visitor (the ticket's or admission token's subject) and, for requests without an
- *   identity (new visitors), per IP when configured. Join and status count inside their own
- *   script (queue-service.ts), saving a round trip each; the plugin below counts the rest, and
- *   all of them when the store is `memory`.
+ * - rate limits on the shopper routes, in Redis so that every gateway counts the same: per
+ *   visitor when the request proves who it is (a verified ticket or admission token), else
+ *   per address. Join and status count inside their own script (queue-service.ts), and
+ *   purchase inside reserve.lua, saving a round trip each; the plugin below counts them when
+ *   the store is `memory`. New places per address are counted across sales by
+ *   new-place-limit.ts.
  */
 export default fp(
   async (app) => {
@@ -107,42 +107,48 @@ export default fp(
 
       /**
        * One limiter per route (the plugin runs only the first limiter a request meets): a
-       * request that speaks for a visitor (ticket, cookie or admission token subject) counts
-       * against that visitor; one without an identity (a new visitor's first join) counts
-       * against its address, which is what bounds a bot that drops its cookies to get new
-       * places.
+       * request that proves it speaks for a visitor (a ticket, HMAC-verified; on the purchase
+       * route an admission token, verified) counts against that visitor; any other counts
+       * against its address. Nothing unverified names the bucket: a forged token carrying a
+       * shopper's `sub` would otherwise spend that shopper's budget.
        */
-      const requestKey = (req: FastifyRequest): string => {
+      const ticketKey = (req: FastifyRequest): string | undefined => {
         const token = bearerToken(req) ?? cookieValue(req, TICKET_COOKIE);
-        if (token) {
-          const ticket = app.tickets.verify(token);
-          if (ticket.ok) return `v:${ticket.claims.sub}`;
-          try {
-            // an admission token: its subject is only a bucket name here; the route verifies it
-            const sub = decodeJwt(token).sub;
-            if (typeof sub === 'string' && sub.length <= 64) return `v:${sub}`;
-          } catch {
-            // not a JWT: the address stands in
-          }
+        if (!token) return undefined;
+        const ticket = app.tickets.verify(token);
+        return ticket.ok ? `v:${ticket.claims.sub}` : undefined;
+      };
+      const requestKey = (req: FastifyRequest): string => ticketKey(req) ?? `ip:${req.ip}`;
+      const purchaseKey = async (req: FastifyRequest): Promise<string> => {
+        const fromTicket = ticketKey(req);
+        if (fromTicket) return fromTicket;
+        const token = bearerToken(req);
+        const { saleId } = req.params as { saleId?: unknown };
+        if (token && typeof saleId === 'string') {
+          // a full verification (the purchase service may skip it on its fast path, where
+          // Redis is the proof; here nothing else proves whose budget this is)
+          const verified = await app.admissions.verify(token, saleId);
+          if (verified.ok) return `v:${verified.claims.sub}`;
         }
         return `ip:${req.ip}`;
       };
       const perIp = config.rateLimits.perIpPerMinute;
-      const limiter = (perVisitor: number, groupId: string) =>
+      const limiter = (perVisitor: number, groupId: string, keyGenerator: (req: FastifyRequest) => string | Promise<string>, countAddresses = true) =>
         app.rateLimit({
           timeWindow: 60_000,
-          keyGenerator: requestKey,
+          keyGenerator,
           groupId,
           max: async (_req, key) => (key.startsWith('ip:') ? perIp : perVisitor),
-          // no per-IP limit configured: requests without an identity are not counted
-          allowList: (_req, key) => perIp === 0 && key.startsWith('ip:'),
+          // no per-IP limit configured (or counted elsewhere): requests by address are not counted here
+          allowList: (_req, key) => (perIp === 0 || !countAddresses) && key.startsWith('ip:'),
         }) as onRequestHookHandler;
 
-      // join, status and purchase count inside their scripts when the limits live in Redis
+      // join, status and purchase count inside their scripts when the limits live in Redis;
+      // a join's new places per address are counted by the new-place limit (queue-service.ts)
       if (!limitsInScripts(config.rateLimits)) {
-        limits.join.push(limiter(config.rateLimits.joinPerVisitorPerMinute, 'join'));
-        limits.status.push(limiter(config.rateLimits.statusPerVisitorPerMinute, 'status'));
-        limits.purchase.push(limiter(config.rateLimits.purchasePerVisitorPerMinute, 'purchase'));
+        limits.join.push(limiter(config.rateLimits.joinPerVisitorPerMinute, 'join', requestKey, false));
+        limits.status.push(limiter(config.rateLimits.statusPerVisitorPerMinute, 'status', requestKey));
+        limits.purchase.push(limiter(config.rateLimits.purchasePerVisitorPerMinute, 'purchase', purchaseKey));
       }
     }
     app.decorate('limits', limits);

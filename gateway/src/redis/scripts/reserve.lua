@@ -9,10 +9,16 @@
   claims of a token whose signature it has not checked, because only the record
   `a|score|jti|expiresAt|seq` of that visitor with exactly that jti (an unguessable id only the
   admitted shopper received, see admit.lua), unexpired, reserves anything; and only when the
-  token's other claims are what this admission holds (exp = expiresAt in seconds, adm = seq,
+  token's other claims are what this admission holds (exp = expiresAt in seconds rounded up, adm = seq,
   max_qty = the sale's maxPerShopper), so a token whose claims were changed is not accepted
   unverified ('CLAIMS'). Every other answer changes nothing (but the rate-limit count), and the
   gateway verifies the token before it acts on one or passes it on.
+
+  Who pays for a purchase (the rate limit): the visitor's own budget only when the caller
+  proved it holds this admission (a token the gateway verified, or this admission's jti);
+  anything unproven (a forged token with someone's sub, an old or used admission) counts
+  against its sender, so that nobody can spend a shopper's budget and a flood of forged tokens
+  is limited where it comes from.
 
   KEYS[1] config       hash
   KEYS[2] visitors     hash
@@ -25,8 +31,10 @@
 
   ARGV[1] republishAfterMs
   ARGV[2] purchasesPerMinute   each visitor's purchase rate limit (0: not counted here)
-  ARGV[3] n, the number of purchases; then 8 arguments for each purchase i (b = 3 + 8(i-1)):
-    ARGV[b+1] visitorId
+  ARGV[3] perSenderPerMinute   the limit on unproven attempts per sender (0: not counted here)
+  ARGV[4] n, the number of purchases; then 9 arguments for each purchase i (b = 4 + 9(i-1)):
+    ARGV[b+1] visitorId      '' for an attempt that only counts against its sender (a token
+                             the gateway could not verify): answers RATE_LIMITED or NOT_ADMITTED
     ARGV[b+2] jti            from the admission token
     ARGV[b+3] exp            the token's exp, adm and max_qty when it is not verified, else ''
     ARGV[b+4] adm
@@ -34,9 +42,10 @@
     ARGV[b+6] quantity
     ARGV[b+7] orderId        fresh UUID
     ARGV[b+8] message        the order message (JSON) to keep in the outbox
+    ARGV[b+9] sender         the rate-limit bucket of the sender ('ip:<address>')
 
   Returns { 'NOT_FOUND' } when the sale does not exist, else one answer per purchase:
-    { 'RATE_LIMITED', msUntilWindowEnds }   checked first; nothing else changed
+    { 'RATE_LIMITED', msUntilWindowEnds, limit }   checked first; nothing else changed
     { 'OK', remainingAfter }
     { 'TOKEN_USED', orderId, pendingMessage or '' }  this visitor already ordered
     { 'NOT_ADMITTED' } | { 'CLAIMS' } | { 'EXPIRED' } | { 'SALE_ENDED' }
@@ -45,7 +54,7 @@
 --@include "common"
 
 local cfgKey, visitorsKey, admittedKey, stockKey, pendingKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local republishAfter, perMinute, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local republishAfter, perMinute, perSender, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 
 local cfg = hash_map(cfgKey)
 if cfg.startsAt == nil then return { 'NOT_FOUND' } end
@@ -56,19 +65,27 @@ local checkoutMs = tonumber(cfg.checkoutMs)
 local ends = tonumber(cfg.endsAt)
 local maxPer = tonumber(cfg.maxPerShopper)
 
-local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, message)
-  local wait = rate_limited(cfgKey, 'purchase', 'v:' .. visitor, perMinute, now)
-  if wait then return { 'RATE_LIMITED', wait } end
+local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, message, sender)
+  local record = visitor ~= '' and redis.call('HGET', visitorsKey, visitor)
+  local f = record and split(record) or {}
+  -- the visitor's budget only for a caller that proved this admission; else the sender's
+  local proven = record and (exp == '' or (f[1] == 'a' and f[3] == jti))
+  local wait
+  if proven then
+    wait = rate_limited(cfgKey, 'purchase', 'v:' .. visitor, perMinute, now)
+    if wait then return { 'RATE_LIMITED', wait, perMinute } end
+  else
+    wait = rate_limited(cfgKey, 'purchase', sender, perSender, now)
+    if wait then return { 'RATE_LIMITED', wait, perSender } end
+  end
 
-  local record = redis.call('HGET', visitorsKey, visitor)
   if not record then return { 'NOT_ADMITTED' } end
-  local f = split(record)
   if f[1] == 'o' then
     return { 'TOKEN_USED', f[2], redis.call('HGET', pendingKey, f[2]) or '' }
   end
   if f[1] == 'x' then return { 'EXPIRED' } end
   if f[1] ~= 'a' or f[3] ~= jti then return { 'NOT_ADMITTED' } end
-  if exp ~= '' and (tonumber(exp) ~= math.floor(tonumber(f[4]) / 1000) or tonumber(adm) ~= tonumber(f[5])
+  if exp ~= '' and (tonumber(exp) ~= math.ceil(tonumber(f[4]) / 1000) or tonumber(adm) ~= tonumber(f[5])
       or tonumber(maxQty) ~= maxPer) then
     return { 'CLAIMS' }
   end
@@ -97,8 +114,8 @@ end
 
 local answers = {}
 for i = 1, n do
-  local b = 3 + 8 * (i - 1)
+  local b = 4 + 9 * (i - 1)
   answers[i] = reserve(ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], tonumber(ARGV[b + 6]), ARGV[b + 7],
-    ARGV[b + 8])
+    ARGV[b + 8], ARGV[b + 9])
 end
 return answers
