@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet, { type HelmetOptions } from 'helmet';
 import rateLimit from '@fastify/rate-limit';
-import underPressure from '@fastify/under-pressure';
-import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { decodeJwt } from 'jose';
 import { limitsInScripts } from '../../config.js';
+import { EventLoopPressure } from '../../event-loop-pressure.js';
 import { AppError, errorBody } from '../../errors.js';
 import { bearerToken, cookieValue, TICKET_COOKIE } from '../../http/credentials.js';
 
@@ -70,16 +70,15 @@ export default fp(
     });
 
     if (config.maxEventLoopDelayMs > 0) {
-      await app.register(underPressure, {
-        maxEventLoopDelay: config.maxEventLoopDelayMs,
-        exposeStatusRoute: false,
-        pressureHandler: (_req: FastifyRequest, reply: FastifyReply) => {
-          reply
-            .code(503)
-            .header('retry-after', '2')
-            .send(errorBody('UNAVAILABLE', 'the waiting room is under heavy load; retry shortly'));
-        },
+      const pressure = new EventLoopPressure(config.maxEventLoopDelayMs);
+      app.addHook('onRequest', (_req, reply, done) => {
+        if (!pressure.underPressure) return done();
+        reply
+          .code(503)
+          .header('retry-after', '2')
+          .send(errorBody('UNAVAILABLE', 'the waiting room is under heavy load; retry shortly'));
       });
+      app.addHook('onClose', async () => pressure.close());
     }
 
     const limits: { join: onRequestHookHandler[]; status: onRequestHookHandler[]; purchase: onRequestHookHandler[] } = {
