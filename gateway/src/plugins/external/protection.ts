@@ -63,9 +63,22 @@ export default fp(
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'DENY',
     };
+    // Strict-Transport-Security means something only over https (RFC 6797 8.1: a browser
+    // ignores it over http), and sent over http it tells a deployment still on http that it is
+    // not: each set comes in an https variant and one without the header. `req.protocol` is the
+    // client's scheme, X-Forwarded-Proto's when TRUST_PROXY is on.
+    const withoutHsts = (headers: Record<string, string>) => {
+      const { 'strict-transport-security': _hsts, ...rest } = headers;
+      return rest;
+    };
+    const headerSets = {
+      api: { https: apiHeaders, http: withoutHsts(apiHeaders) },
+      page: { https: securityHeaders, http: withoutHsts(securityHeaders) },
+    };
     // a callback hook, not an async one: every request runs it, and a promise per hook adds up
     app.addHook('onRequest', (req, reply, done) => {
-      reply.headers(req.url.startsWith('/api/') ? apiHeaders : securityHeaders);
+      const set = req.url.startsWith('/api/') ? headerSets.api : headerSets.page;
+      reply.headers(req.protocol === 'https' ? set.https : set.http);
       done();
     });
 
