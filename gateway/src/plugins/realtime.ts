@@ -3,6 +3,7 @@ import { duplicateRedisClient, isSaleId, orderUpdatesOf, saleEventsPattern, type
 import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
 import { cookieValue, TICKET_COOKIE } from '../http/credentials.js';
+import { originAllowed } from '../http/origin.js';
 import {
   Realtime,
   saleRoom,
@@ -20,7 +21,7 @@ declare module 'fastify' {
 }
 
 /** a refused handshake: the client's `connect_error`, with the code in `err.data.code` */
-function refusal(code: 'INVALID_TICKET' | 'TOKEN_EXPIRED' | 'WRONG_SALE' | 'FORBIDDEN_ORIGIN'): Error {
+function refusal(code: 'INVALID_TICKET' | 'TOKEN_EXPIRED' | 'WRONG_SALE'): Error {
   return Object.assign(new Error(code), { data: { code } });
 }
 
@@ -54,6 +55,17 @@ export default fp(
       maxHttpBufferSize: 10_000,
       pingInterval: 25_000,
       pingTimeout: 20_000,
+      // a page on another origin must not speak with the shopper's cookies (http/origin.ts);
+      // refused: 403 `{ code: 4, message: "FORBIDDEN_ORIGIN: ..." }` to the handshake
+      allowRequest: (req, callback) => {
+        let ok = false;
+        try {
+          ok = originAllowed(req, app.config.allowedOrigins, app.config.trustProxy);
+        } catch {
+          ok = false;
+        }
+        callback(ok ? null : 'FORBIDDEN_ORIGIN: this page\'s origin may not connect (PUBLIC_URL, ALLOWED_ORIGINS)', ok);
+      },
     });
     const realtime = new Realtime(io, app.admissions);
 
