@@ -5,7 +5,7 @@
 //
 // A metrics list is a text file with one metric family name per line (blank lines and lines
 // starting with '#' are skipped). The Prometheus text format works too, e.g. a saved
-// `curl -s localhost:3000/metrics`: names are taken from `# TYPE`/`# HELP` lines and samples.
+// `curl -s localhost:9464/metrics` (the gateway's METRICS_PORT): names are taken from `# TYPE`/`# HELP` lines and samples.
 // Give one list per service (gateway, worker), or one list with all of them.
 //
 // Every PromQL expression in the dashboard (panel targets, `query_result(...)` and

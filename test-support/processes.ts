@@ -26,8 +26,10 @@ export interface Service {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startService(name: string, script: string, env: Record<string, string>): Service {
-  const child = spawn(process.execPath, [script], {
+/** `wrap`: a command the service runs under, e.g. `['prlimit', '--nofile=600:600']` */
+export function startService(name: string, script: string, env: Record<string, string>, wrap: readonly string[] = []): Service {
+  const [command, ...args] = [...wrap, process.execPath, script];
+  const child = spawn(command!, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,3 +7,5 @@ export * from './service-check.js';
 export * from './amqp-topology.js';
 export * from './env.js';
 export * from './redis-client.js';
+export * from './metrics-server.js';
+export * from './process-policy.js';

@@ -56,6 +56,22 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     },
     trustProxy: config.trustProxy,
     bodyLimit: 16 * 1024,
+    // What bounds a slow or idle client (sized for a waiting room; README, "Configuration"):
+    // the headers must arrive within HEADERS_TIMEOUT_MS and the whole request (a join's body is
+    // a few bytes) within REQUEST_TIMEOUT_MS, else 408 and the connection is closed; an idle
+    // kept-alive connection closes after KEEP_ALIVE_TIMEOUT_MS (longer than a load balancer's
+    // idle timeout, so the balancer closes first), and a silent socket after
+    // CONNECTION_TIMEOUT_MS (longer than socket.io's ping interval plus its timeout).
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      requestTimeout: config.http.requestTimeoutMs,
+      // Node checks those timeouts every 30 s by default, which would let a slow client keep
+      // its connection up to 30 s past them
+      connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(config.http.headersTimeoutMs / 4))),
+    },
     // our own answer while draining (below): Fastify's skips the hooks and has no Retry-After
     return503OnClosing: false,
     // a log line per request would cost more than the hot paths themselves; errors are logged
@@ -76,6 +92,24 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 
   app.decorate('config', config);
   await app.register(fp(async () => undefined, { name: 'config' }));
+
+  // Connections past MAX_CONNECTIONS (below the descriptor limit) are closed as soon as they
+  // are accepted, so a flood of idle connections cannot take the descriptors the process needs.
+  // An accept that fails anyway (EMFILE: the limit was set too high, or something else holds
+  // descriptors) is logged and the server keeps listening: libuv drops the pending connection
+  // and accepts again once descriptors come back.
+  app.server.maxConnections = config.http.maxConnections;
+  let refusedLogged = 0;
+  app.server.on('drop', () => {
+    const now = Date.now();
+    if (now - refusedLogged < 10_000) return;
+    refusedLogged = now;
+    app.log.warn({ maxConnections: config.http.maxConnections }, 'refusing connections past MAX_CONNECTIONS');
+  });
+  app.server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.syscall === 'accept') app.log.error({ err: err.message, code: err.code }, 'accepting a connection failed; serving on');
+    else app.log.error({ err }, 'HTTP server error');
+  });
 
   // Draining (SIGTERM): requests in flight finish; a new request on a kept-alive connection is
   // told to go elsewhere, with Retry-After, and the connection is closed behind it.

@@ -2,6 +2,7 @@
  * Gateway configuration, from the environment, validated at boot: a wrong value stops the
  * process with a message that names the variable.
  */
+import { readFileSync } from 'node:fs';
 import {
   ConfigError,
   envBool,
@@ -53,7 +54,25 @@ export interface GatewayConfig {
   /** static files of the waiting-room page and console, when built */
   readonly uiDir: string | undefined;
   readonly publicUrl: string | undefined;
+  /**
+   * the origins (`scheme://host[:port]`) whose pages may open a socket.io connection: those of
+   * PUBLIC_URL and ALLOWED_ORIGINS; empty: the request's own origin only (its Host header)
+   */
+  readonly allowedOrigins: readonly string[];
   readonly trustProxy: boolean;
+  /** what bounds a slow or idle client (milliseconds; see the README) */
+  readonly http: {
+    readonly headersTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+    readonly connectionTimeoutMs: number;
+    /** connections past this are closed at once: below the descriptor limit, with a reserve */
+    readonly maxConnections: number;
+  };
+  /** where GET /metrics is served: its own port (undefined: not served there) */
+  readonly metricsPort: number | undefined;
+  /** also (or only) on the public port: an explicit opt-in, off by default */
+  readonly metricsOnPublicPort: boolean;
   /** past this event-loop delay the gateway answers 503 + Retry-After (0: off) */
   readonly maxEventLoopDelayMs: number;
   readonly rateLimits: {
@@ -122,6 +141,12 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       throw new ConfigError('SIGNING_KEYS', `must be a JSON Web Key Set ({"keys":[...]}): ${(err as Error).message}`);
     }
   }
+  const headersTimeoutMs = envInt(env, 'HEADERS_TIMEOUT_MS', 10_000, 1_000, 600_000);
+  const requestTimeoutMs = envInt(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000);
+  // Node refuses a request timeout shorter than the headers timeout (the headers are part of it)
+  if (requestTimeoutMs < headersTimeoutMs) throw new ConfigError('REQUEST_TIMEOUT_MS', `must be at least HEADERS_TIMEOUT_MS (${headersTimeoutMs})`);
+  const metricsPort = envInt(env, 'METRICS_PORT', 0, 0, 65535);
+  const publicUrl = envRaw(env, 'PUBLIC_URL');
   return {
     port: envInt(env, 'PORT', 3000, 0, 65535),
     host: envString(env, 'HOST', '127.0.0.1'),
@@ -141,9 +166,19 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     issuer: envString(env, 'TOKEN_ISSUER', 'velvet-rope'),
     logLevel: envLogLevel(env, 'LOG_LEVEL', 'info'),
     uiDir: envRaw(env, 'UI_DIR'),
-    publicUrl: envRaw(env, 'PUBLIC_URL'),
+    publicUrl,
+    allowedOrigins: allowedOrigins(publicUrl, envRaw(env, 'ALLOWED_ORIGINS')),
     trustProxy: envBool(env, 'TRUST_PROXY', false),
     maxEventLoopDelayMs: envInt(env, 'MAX_EVENT_LOOP_DELAY_MS', 1_000, 0, 60_000),
+    http: {
+      headersTimeoutMs,
+      requestTimeoutMs,
+      keepAliveTimeoutMs: envInt(env, 'KEEP_ALIVE_TIMEOUT_MS', 72_000, 1_000, 600_000),
+      connectionTimeoutMs: envInt(env, 'CONNECTION_TIMEOUT_MS', 120_000, 0, 3_600_000),
+      maxConnections: envInt(env, 'MAX_CONNECTIONS', defaultMaxConnections(openFilesLimit()), 1, 10_000_000),
+    },
+    metricsPort: metricsPort === 0 ? undefined : metricsPort,
+    metricsOnPublicPort: envBool(env, 'METRICS_ON_PUBLIC_PORT', false),
     rateLimits: {
       enabled: envBool(env, 'RATE_LIMIT_ENABLED', true),
       store: envChoice(env, 'RATE_LIMIT_STORE', 'redis', ['redis', 'memory'] as const),
@@ -153,4 +188,51 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       perIpPerMinute: envInt(env, 'RATE_LIMIT_PER_IP', DEFAULT_NEW_PLACES_PER_IP, 0, 100_000_000),
     },
   };
+}
+
+/** PUBLIC_URL's origin and ALLOWED_ORIGINS' (a comma list), each an http(s) origin */
+function allowedOrigins(publicUrl: string | undefined, list: string | undefined): string[] {
+  const origins: string[] = [];
+  const add = (variable: string, value: string) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new ConfigError(variable, `must be http(s) URLs, got ${JSON.stringify(value)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(variable, `must be http(s) URLs, got ${JSON.stringify(value)}`);
+    if (!origins.includes(url.origin)) origins.push(url.origin);
+  };
+  if (publicUrl !== undefined) add('PUBLIC_URL', publicUrl);
+  for (const part of (list ?? '').split(',')) if (part.trim() !== '') add('ALLOWED_ORIGINS', part.trim());
+  return origins;
+}
+
+/** descriptors kept for everything but client connections: Redis, PostgreSQL, RabbitMQ, logs, files, Node's own */
+export const DESCRIPTOR_RESERVE = 128;
+
+/**
+ * The soft limit on open files (RLIMIT_NOFILE), from /proc/self/limits on Linux; undefined
+ * where it cannot be read.
+ */
+export function openFilesLimit(read: () => string = () => readFileSync('/proc/self/limits', 'utf8')): number | undefined {
+  let text: string;
+  try {
+    text = read();
+  } catch {
+    return undefined;
+  }
+  const m = /^Max open files\s+(\d+|unlimited)\s/m.exec(text);
+  if (!m || m[1] === 'unlimited') return undefined;
+  return Number(m[1]);
+}
+
+/**
+ * Client connections the gateway accepts at once: the descriptor limit less a reserve (a
+ * quarter of a small limit), so that a flood of connections is refused one by one instead of
+ * the process running out of descriptors. Unknown limit: 10,000 connections.
+ */
+export function defaultMaxConnections(limit: number | undefined): number {
+  if (limit === undefined) return 10_000;
+  return Math.max(1, limit - Math.min(DESCRIPTOR_RESERVE, Math.ceil(limit / 4)));
 }

@@ -3,7 +3,8 @@
  * and close gracefully on SIGTERM (stop accepting, finish in-flight requests, hand the
  * admission lead over, close pools).
  */
-import { requireService } from '@velvet-rope/contracts';
+import type { Server } from 'node:http';
+import { closeServer, installProcessPolicy, requireService, serveMetrics } from '@velvet-rope/contracts';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -34,6 +35,15 @@ async function main(): Promise<void> {
   }
 
   const app = await buildApp(config);
+  let metricsServer: Server | undefined;
+  const close = async () => {
+    await app.close();
+    if (metricsServer) await closeServer(metricsServer);
+  };
+  // an unhandled rejection is logged and counted, and the gateway serves on; an uncaught
+  // exception closes it (bounded) and exits 1 for the supervisor to restart (docs/operations.md)
+  installProcessPolicy({ logger: app.log, rejections: app.metrics.unhandledRejections, close });
+
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
@@ -44,7 +54,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 15_000);
     force.unref();
-    app.close().then(
+    close().then(
       () => process.exit(0),
       (err: unknown) => {
         app.log.error({ err }, 'error while closing');
@@ -56,7 +66,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   const address = await app.listen({ port: config.port, host: config.host });
-  app.log.info({ address }, 'gateway listening');
+  app.log.info({ address, maxConnections: config.http.maxConnections }, 'gateway listening');
+  if (config.metricsPort !== undefined) {
+    metricsServer = await serveMetrics(app.metrics.registry, config.metricsPort, app.log, config.host);
+    app.log.info({ port: config.metricsPort }, 'metrics served at /metrics');
+  }
 }
 
 main().catch((err: unknown) => {

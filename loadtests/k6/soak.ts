@@ -3,7 +3,7 @@
  * whose admission rate keeps up with the arrivals, plus page views of the sale, so that the
  * queue stays short and every path runs for the whole time. Watches for what only time
  * shows: latency creeping up, errors appearing, memory or connections leaking (watch the
- * gateway's /metrics beside it). Fails on errors, slow answers and (teardown) any oversell.
+ * gateway's /metrics, on its METRICS_PORT, beside it). Fails on errors, slow answers and (teardown) any oversell.
  *
  *   k6 run loadtests/k6/soak.ts -e BASE_URL=http://127.0.0.1:3000 -e ADMIN_API_KEY=...
  *

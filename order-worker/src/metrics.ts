@@ -17,6 +17,8 @@ export interface WorkerMetrics {
   /** confirm-orders calls to Redis that failed (the outbox re-publishes; harmless) */
   readonly redisConfirmErrors: Counter;
   readonly amqpReconnects: Counter;
+  /** promises that failed with nobody awaiting them: bugs, logged; the worker serves on */
+  readonly unhandledRejections: Counter;
 }
 
 export function createWorkerMetrics(opts: { defaultMetrics?: boolean } = {}): WorkerMetrics {
@@ -56,6 +58,11 @@ export function createWorkerMetrics(opts: { defaultMetrics?: boolean } = {}): Wo
     amqpReconnects: new Counter({
       name: 'order_worker_amqp_reconnects_total',
       help: 'Reconnections to RabbitMQ after a lost connection',
+      registers,
+    }),
+    unhandledRejections: new Counter({
+      name: 'order_worker_unhandled_rejections_total',
+      help: 'Promise rejections nobody handled (each a bug, logged with its stack; the worker serves on)',
       registers,
     }),
   };

@@ -4,7 +4,7 @@
  * database, starts the worker, and stops it gracefully on SIGTERM/SIGINT.
  */
 import { pino } from 'pino';
-import { createRedisClient, prepareDatabase, redactUrl, redisAddress, requireService } from '@velvet-rope/contracts';
+import { createRedisClient, installProcessPolicy, prepareDatabase, redactUrl, redisAddress, requireService } from '@velvet-rope/contracts';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
 import { OrderWorker } from './worker.js';
 
@@ -51,6 +51,14 @@ await worker.start().catch((err: unknown) => {
   process.exit(1);
 });
 logger.info({ queue: config.ordersQueue, batchMax: config.batchMax, batchMs: config.batchMs, commitsInFlight: config.commitsInFlight }, 'order-worker ready');
+
+// an unhandled rejection is logged and counted, and the worker serves on; an uncaught
+// exception closes it (bounded) and exits 1 for the supervisor (docs/operations.md)
+installProcessPolicy({
+  logger,
+  rejections: worker.metrics.unhandledRejections,
+  close: () => worker.stop().then(() => Promise.allSettled([pool.end(), redis.quit()])),
+});
 
 let shuttingDown = false;
 async function shutdown(signal: NodeJS.Signals): Promise<void> {

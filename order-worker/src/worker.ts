@@ -28,12 +28,11 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { orderTopology, parseOrderMessages, redactUrl, type OrderMessage } from '@velvet-rope/contracts';
+import { closeServer, orderTopology, parseOrderMessages, redactUrl, serveMetrics, type OrderMessage } from '@velvet-rope/contracts';
 import { commitBatch, type CommitResult } from './batch-committer.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
 import type { WorkerConfig } from './config.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
-import { closeServer, serveMetrics } from './metrics-server.js';
 import { confirmOrders, type OrderUpdate } from './redis/confirm-orders.js';
 import { loadScripts } from './redis/script-loader.js';
 

@@ -15,6 +15,8 @@ export interface GatewayMetrics {
   readonly publishConfirm: Histogram<'result'>;
   /** joins and status requests sent to Redis in one script call */
   readonly queueBatch: Histogram;
+  /** promises that failed with nobody awaiting them: bugs, logged; the gateway serves on */
+  readonly unhandledRejections: Counter;
   /** the leader's figures after each tick of a sale */
   observeTick(tick: AdmissionTick): void;
   /** this gateway took or lost the lead of a sale */
@@ -25,7 +27,8 @@ export interface GatewayMetrics {
 
 /**
  * Prometheus metrics on a registry of this app's own (several apps can live in one test
- * process). HTTP latency is labelled by route pattern, never by raw URL.
+ * process). HTTP latency is labelled by route pattern, never by raw URL. GET /metrics is
+ * served apart from the public port (METRICS_PORT), unless METRICS_ON_PUBLIC_PORT opts in.
  */
 export default fp(
   async (app) => {
@@ -55,6 +58,11 @@ export default fp(
       name: 'vr_queue_batch_size',
       help: 'joins and status requests sent to Redis together in one script call',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    });
+    const unhandledRejections = new Counter({
+      name: 'vr_unhandled_rejections_total',
+      help: 'promise rejections nobody handled (each a bug, logged with its stack; the gateway serves on)',
       registers: [registry],
     });
     // per-sale figures: only the sale's leader reports them, so a sum or max over gateways is
@@ -100,6 +108,7 @@ export default fp(
       purchases,
       publishConfirm,
       queueBatch,
+      unhandledRejections,
       observeTick(tick: AdmissionTick) {
         const sale = { sale: tick.saleId };
         waiting.set(sale, tick.waiting);
@@ -134,10 +143,14 @@ export default fp(
       done();
     });
 
-    app.get('/metrics', async (_req, reply) => {
-      reply.type(registry.contentType);
-      return registry.metrics();
-    });
+    // the figures list sale ids, live stock and descriptor counts: served on METRICS_PORT (by
+    // server.ts), and on the public port only when the operator opts in
+    if (app.config.metricsOnPublicPort) {
+      app.get('/metrics', async (_req, reply) => {
+        reply.type(registry.contentType);
+        return registry.metrics();
+      });
+    }
   },
-  { name: 'metrics' },
+  { name: 'metrics', dependencies: ['config'] },
 );

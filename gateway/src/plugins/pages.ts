@@ -32,8 +32,10 @@ export default fp(
 
     const page = (file: string) => async (_req: unknown, reply: import('fastify').FastifyReply) => {
       if (!built) throw new AppError('ROUTE_NOT_FOUND', 'the waiting-room page is not built (npm run build)');
+      // exactly no-cache (revalidate every time): send's own Cache-Control would replace it
+      // with `public, max-age=0`, so it is turned off for pages
       reply.header('cache-control', 'no-cache');
-      return reply.sendFile(file, root, { maxAge: 0, immutable: false });
+      return reply.sendFile(file, root, { cacheControl: false });
     };
 
     app.get('/sales/:saleId', async (req, reply) => {

@@ -2,7 +2,8 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { duplicateRedisClient, isSaleId, orderUpdatesOf, saleEventsPattern, type SaleEvent } from '@velvet-rope/contracts';
 import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
-import { TICKET_COOKIE } from '../http/credentials.js';
+import { cookieValue, TICKET_COOKIE } from '../http/credentials.js';
+import { originAllowed } from '../http/origin.js';
 import {
   Realtime,
   saleRoom,
@@ -19,13 +20,9 @@ declare module 'fastify' {
   }
 }
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
+/** a refused handshake: the client's `connect_error`, with the code in `err.data.code` */
+function refusal(code: 'INVALID_TICKET' | 'TOKEN_EXPIRED' | 'WRONG_SALE'): Error {
+  return Object.assign(new Error(code), { data: { code } });
 }
 
 /**
@@ -58,31 +55,53 @@ export default fp(
       maxHttpBufferSize: 10_000,
       pingInterval: 25_000,
       pingTimeout: 20_000,
+      // a page on another origin must not speak with the shopper's cookies (http/origin.ts);
+      // refused: 403 `{ code: 4, message: "FORBIDDEN_ORIGIN: ..." }` to the handshake
+      allowRequest: (req, callback) => {
+        let ok = false;
+        try {
+          ok = originAllowed(req, app.config.allowedOrigins, app.config.trustProxy);
+        } catch {
+          ok = false;
+        }
+        callback(ok ? null : 'FORBIDDEN_ORIGIN: this page\'s origin may not connect (PUBLIC_URL, ALLOWED_ORIGINS)', ok);
+      },
     });
     const realtime = new Realtime(io, app.admissions);
 
-    io.use((socket, next) => {
-      const auth = (socket.handshake.auth ?? {}) as { ticket?: unknown; saleId?: unknown };
+    // Who a socket speaks for. Everything here comes from the client (the handshake's headers
+    // and auth object), and socket.io runs the middleware inside its async namespace join: an
+    // exception thrown here would be an unhandled rejection, so the middleware is total and
+    // any failure is the client's connect_error.
+    const authenticate = (socket: { handshake: { auth: unknown; headers: { cookie?: string | undefined } } }): SocketData | Error => {
+      const given = socket.handshake.auth;
+      const auth = (given !== null && typeof given === 'object' ? given : {}) as { ticket?: unknown; saleId?: unknown };
       const wantedSale = typeof auth.saleId === 'string' && isSaleId(auth.saleId) ? auth.saleId : undefined;
-      if (typeof auth.ticket === 'string') {
+      if (auth.ticket !== undefined) {
+        if (typeof auth.ticket !== 'string') return refusal('INVALID_TICKET');
         const result = app.tickets.verify(auth.ticket, wantedSale);
-        if (!result.ok) return next(Object.assign(new Error(result.code), { data: { code: result.code } }));
-        socket.data = { saleId: result.claims.sale, visitorId: result.claims.sub };
-        return next();
+        if (!result.ok) return refusal(result.code);
+        return { saleId: result.claims.sale, visitorId: result.claims.sub };
       }
       // the cookie holds the ticket of the sale joined last: it speaks for this socket only
-      // when it is for the sale the page asks about
-      const cookie = cookieValue(socket.handshake.headers.cookie, TICKET_COOKIE);
+      // when it is for the sale the page asks about (read by the one cookie reader: nothing decoded)
+      const cookie = cookieValue(socket.handshake, TICKET_COOKIE);
       const fromCookie = cookie ? app.tickets.verify(cookie, wantedSale) : undefined;
-      if (fromCookie?.ok) {
-        socket.data = { saleId: fromCookie.claims.sale, visitorId: fromCookie.claims.sub };
-        return next();
+      if (fromCookie?.ok) return { saleId: fromCookie.claims.sale, visitorId: fromCookie.claims.sub };
+      if (wantedSale) return { saleId: wantedSale };
+      return refusal('INVALID_TICKET');
+    };
+    io.use((socket, next) => {
+      let outcome: SocketData | Error;
+      try {
+        outcome = authenticate(socket);
+      } catch (err) {
+        app.log.warn({ err }, 'a socket.io handshake could not be read');
+        outcome = refusal('INVALID_TICKET');
       }
-      if (wantedSale) {
-        socket.data = { saleId: wantedSale };
-        return next();
-      }
-      return next(Object.assign(new Error('INVALID_TICKET'), { data: { code: 'INVALID_TICKET' } }));
+      if (outcome instanceof Error) return next(outcome);
+      socket.data = outcome;
+      return next();
     });
 
     // the figures a newly connected page starts from, shared by the connections of one tick
@@ -103,25 +122,29 @@ export default fp(
       return value;
     };
 
+    // nothing a connection sets off may fail unhandled (issue 12 item 1)
+    const joinFailed = (err: unknown) => app.log.warn({ err }, 'a socket could not join its rooms');
     io.on('connection', (socket) => {
       const { saleId, visitorId } = socket.data;
-      void socket.join(saleRoom(saleId));
-      if (visitorId) void socket.join(visitorRoom(saleId, visitorId));
-      void snapshot(saleId).then((s) => {
-        if (s && socket.connected) socket.emit('sale:update', s);
-      });
+      Promise.resolve(socket.join(saleRoom(saleId))).catch(joinFailed);
+      if (visitorId) Promise.resolve(socket.join(visitorRoom(saleId, visitorId))).catch(joinFailed);
+      snapshot(saleId)
+        .then((s) => {
+          if (s && socket.connected) socket.emit('sale:update', s);
+        })
+        .catch(joinFailed);
     });
 
     // the worker's order events
     await events.psubscribe(saleEventsPattern(app.keyspace.prefix));
     events.on('pmessage', (_pattern: string, _channel: string, message: string) => {
-      let event: SaleEvent;
+      // a listener that throws would be an uncaught exception: an event that cannot be read is dropped
       try {
-        event = JSON.parse(message) as SaleEvent;
-      } catch {
-        return;
+        const event = JSON.parse(message) as SaleEvent;
+        for (const update of orderUpdatesOf(event)) realtime.deliverOrderUpdate(update);
+      } catch (err) {
+        app.log.warn({ err }, 'an order event could not be delivered');
       }
-      for (const update of orderUpdatesOf(event)) realtime.deliverOrderUpdate(update);
     });
 
     app.decorate('realtime', realtime);

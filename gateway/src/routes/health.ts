@@ -38,7 +38,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['operations'], summary: 'liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
       // a gateway shedding load is busy, not dead: liveness answers, so that no supervisor
       // restarts a process for being loaded (readiness sheds, and takes it out of rotation)
-      config: { pressureHandler: () => undefined },
+      config: { shedUnderLoad: false },
     },
     async () => ({ status: 'ok' as const }),
   );

@@ -29,7 +29,8 @@ describe('the Grafana dashboard', () => {
     await new Promise((r) => setTimeout(r, 30));
     await app.admissionLoop.tickSale(sale); // per-sale gauges and admissions exist once a leader ticked
     const dir = mkdtempSync(join(tmpdir(), 'vr-metrics-'));
-    writeFileSync(join(dir, 'gateway.txt'), (await app.inject({ url: '/metrics' })).body);
+    // what GET /metrics serves (on METRICS_PORT; not on the public port by default)
+    writeFileSync(join(dir, 'gateway.txt'), await app.metrics.registry.metrics());
     writeFileSync(join(dir, 'worker.txt'), await createWorkerMetrics({ defaultMetrics: true }).registry.metrics());
     const { stdout } = await promisify(execFile)(process.execPath, ['deploy/check-dashboard.mjs', join(dir, 'gateway.txt'), join(dir, 'worker.txt')]);
     expect(stdout).toContain('every metric the dashboard uses is exported');

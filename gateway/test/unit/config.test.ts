@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, defaultMaxConnections, loadConfig, openFilesLimit } from '../../src/config.js';
 
 const ADMIN = 'admin-key-0123456789';
 const base = { ADMIN_API_KEY: ADMIN };
@@ -143,5 +143,43 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, OVERSUBSCRIPTION: '10' }).oversubscription).toBe(10);
     expect(loadConfig({ ...base, TICKET_SECRET: 's'.repeat(32) }).ticketSecret).toBe('s'.repeat(32));
     expect(loadConfig({ ...base, ADMIN_API_KEY: 'k'.repeat(16) }).adminApiKey).toBe('k'.repeat(16));
+  });
+});
+
+describe('issue 12 items 2 and 10: timeouts, connections, metrics and origins', () => {
+  it('has timeouts sized for a waiting room, metrics off the public port', () => {
+    expect(loadConfig(base)).toMatchObject({
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 120_000 },
+      metricsPort: undefined,
+      metricsOnPublicPort: false,
+      allowedOrigins: [],
+    });
+    expect(loadConfig({ ...base, METRICS_PORT: '9464', MAX_CONNECTIONS: '500' })).toMatchObject({ metricsPort: 9464, http: { maxConnections: 500 } });
+  });
+
+  it('refuses a request timeout shorter than the headers timeout', () => {
+    expect(configError({ ...base, HEADERS_TIMEOUT_MS: '20000', REQUEST_TIMEOUT_MS: '10000' }).variable).toBe('REQUEST_TIMEOUT_MS');
+  });
+
+  it('takes the allowed origins from PUBLIC_URL and ALLOWED_ORIGINS, and refuses what is not an http(s) URL', () => {
+    expect(loadConfig({ ...base, PUBLIC_URL: 'https://shop.example/sales/', ALLOWED_ORIGINS: 'https://m.shop.example, https://shop.example' }).allowedOrigins).toEqual([
+      'https://shop.example',
+      'https://m.shop.example',
+    ]);
+    expect(configError({ ...base, ALLOWED_ORIGINS: 'shop.example' }).variable).toBe('ALLOWED_ORIGINS');
+    expect(configError({ ...base, PUBLIC_URL: 'ftp://shop.example' }).variable).toBe('PUBLIC_URL');
+  });
+
+  it('keeps MAX_CONNECTIONS below the soft descriptor limit, with a reserve', () => {
+    const limits = (soft: string) => `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 1048576              files\n`;
+    expect(openFilesLimit(() => limits('600'))).toBe(600);
+    expect(openFilesLimit(() => limits('unlimited'))).toBeUndefined();
+    expect(openFilesLimit(() => {
+      throw new Error('no /proc');
+    })).toBeUndefined();
+    expect(defaultMaxConnections(600)).toBe(472);
+    expect(defaultMaxConnections(1024)).toBe(896);
+    expect(defaultMaxConnections(100)).toBe(75);
+    expect(defaultMaxConnections(undefined)).toBe(10_000);
   });
 });

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWorkerMetrics } from '../../src/metrics.js';
-import { closeServer, serveMetrics } from '../../src/metrics-server.js';
+import { closeServer, serveMetrics } from '@velvet-rope/contracts';
 
 describe('metrics endpoint', async () => {
   const metrics = createWorkerMetrics();

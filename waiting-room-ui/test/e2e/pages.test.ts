@@ -417,3 +417,43 @@ describe('the waiting room and the console in a browser', () => {
     await waitState(retrying, 'queued', 15_000);
   });
 });
+
+describe('issue 12 item 10: the ticket sat in localStorage, readable by any script on the page', () => {
+  it('keeps no ticket in script-readable storage, removes one an earlier page left, and a refresh keeps the place', async () => {
+    const saleId = await createSale({});
+    await joinMany(saleId, 2);
+    const context = await newContext();
+    // what an earlier version of the page left behind
+    await context.addInitScript((key: string) => {
+      try {
+        (globalThis as any).localStorage.setItem(key, 'an-old-ticket');
+      } catch {
+        // about:blank has no storage
+      }
+    }, `velvet-rope:ticket:${saleId}`);
+    const page = await context.newPage();
+    await page.goto(`${base}/sales/${saleId}`);
+    await waitState(page, 'queued');
+    await page.waitForFunction(() => /^\d+$/.test((globalThis as any).document.getElementById('position').textContent));
+    expect(await position(page)).toBe(3);
+    await page.waitForSelector('#connection[data-state="live"]');
+    const ticket = (await context.cookies()).find((c) => c.name === 'vr_ticket');
+    expect(ticket?.httpOnly).toBe(true);
+    const stored = async () =>
+      page.evaluate(() => {
+        const g = globalThis as any;
+        const all: string[] = [];
+        for (const s of [g.localStorage, g.sessionStorage]) for (let i = 0; i < s.length; i++) all.push(`${s.key(i)}=${s.getItem(s.key(i))}`);
+        return all;
+      });
+    expect(await stored()).toEqual([]);
+    expect((await stored()).join('\n')).not.toContain(ticket!.value);
+    // a refresh: the cookies keep the place
+    await page.reload();
+    await waitState(page, 'queued');
+    await page.waitForFunction(() => /^\d+$/.test((globalThis as any).document.getElementById('position').textContent));
+    expect(await position(page)).toBe(3);
+    expect((await api('GET', `/api/sales/${saleId}`)).body.waiting).toBe(3);
+    expect(await stored()).toEqual([]);
+  });
+});

@@ -1,17 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet, { type HelmetOptions } from 'helmet';
 import rateLimit from '@fastify/rate-limit';
-import underPressure from '@fastify/under-pressure';
-import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { limitsInScripts } from '../../config.js';
+import { EventLoopPressure } from '../../event-loop-pressure.js';
 import { AppError, errorBody } from '../../errors.js';
 import { bearerToken, cookieValue, TICKET_COOKIE } from '../../http/credentials.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** a route's own answer under load (@fastify/under-pressure); return nothing to serve it anyway */
-    pressureHandler?: (req: FastifyRequest, reply: FastifyReply) => void;
+    /** false: the route answers even while the gateway sheds load (liveness) */
+    shedUnderLoad?: boolean;
   }
   interface FastifyInstance {
     /** per-route limiters for the shopper routes (empty when limits are off or counted in the routes' scripts) */
@@ -67,27 +67,39 @@ export default fp(
       'x-content-type-options': 'nosniff',
       'x-frame-options': 'DENY',
     };
+    // Strict-Transport-Security means something only over https (RFC 6797 8.1: a browser
+    // ignores it over http), and sent over http it tells a deployment still on http that it is
+    // not: each set comes in an https variant and one without the header. `req.protocol` is the
+    // client's scheme, X-Forwarded-Proto's when TRUST_PROXY is on.
+    const withoutHsts = (headers: Record<string, string>) => {
+      const { 'strict-transport-security': _hsts, ...rest } = headers;
+      return rest;
+    };
+    const headerSets = {
+      api: { https: apiHeaders, http: withoutHsts(apiHeaders) },
+      page: { https: securityHeaders, http: withoutHsts(securityHeaders) },
+    };
     // a callback hook, not an async one: every request runs it, and a promise per hook adds up
     app.addHook('onRequest', (req, reply, done) => {
-      reply.headers(req.url.startsWith('/api/') ? apiHeaders : securityHeaders);
+      const set = req.url.startsWith('/api/') ? headerSets.api : headerSets.page;
+      reply.headers(req.protocol === 'https' ? set.https : set.http);
       done();
     });
 
     if (config.maxEventLoopDelayMs > 0) {
-      await app.register(underPressure, {
-        maxEventLoopDelay: config.maxEventLoopDelayMs,
-        exposeStatusRoute: false,
+      const pressure = new EventLoopPressure(config.maxEventLoopDelayMs);
+      app.addHook('onRequest', (req, reply, done) => {
+        if (!pressure.underPressure || req.routeOptions.config.shedUnderLoad === false) return done();
         // written as plain JSON, not through the route's response schema, which describes the
         // route's own answers (the readiness schema has no `code`: serialising the refusal
         // through it failed, and a shed /readyz became a 500 on a loaded machine)
-        pressureHandler: (_req: FastifyRequest, reply: FastifyReply) => {
-          reply
-            .code(503)
-            .header('retry-after', '2')
-            .serializer(JSON.stringify)
-            .send(errorBody('UNAVAILABLE', 'the waiting room is under heavy load; retry shortly'));
-        },
+        reply
+          .code(503)
+          .header('retry-after', '2')
+          .serializer(JSON.stringify)
+          .send(errorBody('UNAVAILABLE', 'the waiting room is under heavy load; retry shortly'));
       });
+      app.addHook('onClose', async () => pressure.close());
     }
 
     const limits: { join: onRequestHookHandler[]; status: onRequestHookHandler[]; purchase: onRequestHookHandler[] } = {
