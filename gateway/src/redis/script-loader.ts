@@ -26,7 +26,8 @@ export const SCRIPTS = {
   claimDuePending: 2,
   saleInfo: 6,
   adjustStock: 1,
-  finishRecovery: 5,
+  finishRecovery: 6,
+  restore: 4,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -40,6 +41,7 @@ const FILES: Record<ScriptName, string> = {
   saleInfo: 'sale-info',
   adjustStock: 'adjust-stock',
   finishRecovery: 'finish-recovery',
+  restore: 'restore',
 };
 
 type Arg = string | number;
@@ -57,6 +59,8 @@ declare module 'ioredis' {
     saleInfo(...keysAndArgs: Arg[]): Result<Reply, Context>;
     adjustStock(...keysAndArgs: Arg[]): Result<[string, number], Context>;
     finishRecovery(...keysAndArgs: Arg[]): Result<number, Context>;
+    /** per visitor: state, jti, expiresAt, seq */
+    restore(...keysAndArgs: Arg[]): Result<string[], Context>;
   }
 }
 
