@@ -57,8 +57,8 @@ describe('issue 12 item 12: the fairness audit let an outsider check less than i
 
   beforeAll(async () => {
     const app = h.app();
-    // a pre-queue, then one-second windows; three admitted at a time, one-second checkout
-    sale = await createSale(app, { queueMode: 'prequeue-random', windowSeconds: 1, startsInMs: 1_500, stock: 5, maxActive: 3, checkoutSeconds: 1 });
+    // a pre-queue, then one-second windows; three admitted at a time, three-second checkout
+    sale = await createSale(app, { queueMode: 'prequeue-random', windowSeconds: 1, startsInMs: 1_500, stock: 5, maxActive: 3, checkoutSeconds: 3 });
     shoppers = [];
     for (let i = 0; i < 4; i++) shoppers.push(await join(app, sale));
     await until('the sale started', async () => (await app.inject({ url: `/api/sales/${sale}` })).json().status === 'open');

@@ -48,7 +48,7 @@ async function admitOne(sale: string, s: Joined): Promise<void> {
 describe('issue 12 item 8: after Redis lost its data, shoppers whose admission had expired were admitted again, first in line', () => {
   it('keeps a lapsed admission lapsed, whether the shopper comes back during the recovery or after it', async () => {
     const app = h.app();
-    const sale = await createSale(app, { queueMode: 'fifo', stock: 10, maxActive: 1, checkoutSeconds: 1 });
+    const sale = await createSale(app, { queueMode: 'fifo', stock: 10, maxActive: 1, checkoutSeconds: 3 });
     const early = await join(app, sale);
     const second = await join(app, sale);
     await admitOne(sale, early);

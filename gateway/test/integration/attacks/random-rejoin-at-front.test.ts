@@ -18,8 +18,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('issue 12 item 5: a random-mode shopper whose turn lapsed re-joined at the front', () => {
   it('puts every rejoin behind everyone who was waiting, and keeps them behind when admission goes on', async () => {
     const app = h.app();
-    // five shoppers at a time, a one-second checkout window
-    const sale = await createSale(app, { queueMode: 'random', stock: 100, maxActive: 5, checkoutSeconds: 1 });
+    // five shoppers at a time, a three-second checkout window
+    const sale = await createSale(app, { queueMode: 'random', stock: 100, maxActive: 5, checkoutSeconds: 3 });
     const lapsing = [];
     for (let i = 0; i < 5; i++) lapsing.push(await join(app, sale));
     for (let i = 0; i < 100; i++) {
