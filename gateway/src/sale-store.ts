@@ -430,15 +430,6 @@ export class SaleStore {
     return Number(rows[0]!.n);
   }
 
-  /** A shopper's order in PostgreSQL, if any (for a visitor restored from a ticket). */
-  async orderOf(saleId: string, visitorId: string): Promise<string | undefined> {
-    const { rows } = await this.pool.query<{ order_id: string }>(
-      'SELECT order_id::text AS order_id FROM orders WHERE sale_id = $1 AND visitor_id = $2 LIMIT 1',
-      [saleId, visitorId],
-    );
-    return rows[0]?.order_id;
-  }
-
   /**
    * Records the admissions of one tick of a sale, one multi-row INSERT: a Redis data loss must
    * not make anyone forget who was already let in (the restore path reads them back).
