@@ -36,7 +36,22 @@ export interface AdmissionLoopOptions {
   readonly onLeadership?: (saleId: string, leading: boolean) => void;
   /** called by the leader after each tick; errors are the caller's to log */
   readonly onTick?: (tick: AdmissionTick) => Promise<void> | void;
+  /**
+   * keeps a tick's admissions where a Redis data loss cannot take them (PostgreSQL): one call
+   * per tick and sale with admissions; what fails is tried again with the next tick's
+   */
+  readonly recordAdmissions?: (saleId: string, admitted: readonly AdmittedVisitor[]) => Promise<void>;
 }
+
+export interface AdmittedVisitor {
+  readonly visitorId: string;
+  readonly jti: string;
+  readonly expiresAt: number;
+  readonly sequence: number;
+}
+
+/** admissions kept for a retry while PostgreSQL does not take them, per sale, at most */
+const MAX_UNRECORDED = 100_000;
 
 export interface AdmissionTick {
   readonly saleId: string;
@@ -51,7 +66,7 @@ export interface AdmissionTick {
   readonly maxPerShopper: number;
   /** the closed loop sets this sale's rate */
   readonly adaptive: boolean;
-  readonly admitted: readonly { visitorId: string; jti: string; expiresAt: number; sequence: number }[];
+  readonly admitted: readonly AdmittedVisitor[];
 }
 
 export class AdmissionLoop {
@@ -63,6 +78,8 @@ export class AdmissionLoop {
   readonly #leading = new Map<string, number>();
   readonly #lastReconcile = new Map<string, number>();
   #current: Promise<void> = Promise.resolve();
+  /** admissions PostgreSQL has not taken yet (it was down), per sale */
+  readonly #unrecorded = new Map<string, AdmittedVisitor[]>();
 
   constructor(options: AdmissionLoopOptions) {
     this.#o = options;
@@ -158,7 +175,7 @@ export class AdmissionLoop {
       return undefined;
     }
     if (reply[0] !== 'OK') return undefined;
-    const admitted: { visitorId: string; jti: string; expiresAt: number; sequence: number }[] = [];
+    const admitted: AdmittedVisitor[] = [];
     for (let i = 13; i + 3 < reply.length; i += 4) {
       admitted.push({
         visitorId: String(reply[i]),
@@ -184,8 +201,13 @@ export class AdmissionLoop {
     if (tick.adaptive && this.#o.closedLoop) {
       await this.#o.closedLoop.step(saleId, tick.ratePerMinute, { floor: Number(reply[11]), ceiling: Number(reply[12]) });
     }
-    // the tick's broadcast (one message to the sale's room, one per admitted visitor)
-    await this.#o.onTick?.(tick);
+    // recorded while the tick is broadcast (one message to the sale's room, one per admitted visitor)
+    const recorded = this.#record(saleId, admitted);
+    try {
+      await this.#o.onTick?.(tick);
+    } finally {
+      await recorded;
+    }
 
     const now = Date.now();
     if (now - (this.#lastReconcile.get(saleId) ?? 0) >= (this.#o.reconcileEveryMs ?? 1_000)) {
@@ -197,6 +219,24 @@ export class AdmissionLoop {
       }
     }
     return tick;
+  }
+
+  /** Records a tick's admissions (and those a failed call left over); never throws. */
+  async #record(saleId: string, admitted: readonly AdmittedVisitor[]): Promise<void> {
+    const record = this.#o.recordAdmissions;
+    if (!record) return;
+    const backlog = this.#unrecorded.get(saleId);
+    const rows = backlog ? [...backlog, ...admitted] : admitted;
+    if (rows.length === 0) return;
+    try {
+      await record(saleId, rows);
+      this.#unrecorded.delete(saleId);
+    } catch (err) {
+      // admission goes on (PostgreSQL down must not stop the sale); until the rows are in, a
+      // Redis data loss would let these shoppers in once more
+      this.#unrecorded.set(saleId, rows.slice(-MAX_UNRECORDED));
+      this.#o.logger.warn({ err, saleId, unrecorded: rows.length }, 'admissions not recorded in PostgreSQL yet; retried next tick');
+    }
   }
 
   /** Stops ticking and hands leadership over at once instead of letting locks expire. */

@@ -90,6 +90,11 @@ export interface GatewayConfig {
      */
     readonly perIpPerMinute: number;
   };
+  /** fairness audit downloads this gateway serves at once, in all and per address */
+  readonly audit: {
+    readonly maxStreams: number;
+    readonly maxStreamsPerAddress: number;
+  };
 }
 
 /**
@@ -186,6 +191,10 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       statusPerVisitorPerMinute: envInt(env, 'RATE_LIMIT_STATUS_PER_VISITOR', 240, 1, 1_000_000),
       purchasePerVisitorPerMinute: envInt(env, 'RATE_LIMIT_PURCHASE_PER_VISITOR', 30, 1, 1_000_000),
       perIpPerMinute: envInt(env, 'RATE_LIMIT_PER_IP', DEFAULT_NEW_PLACES_PER_IP, 0, 100_000_000),
+    },
+    audit: {
+      maxStreams: envInt(env, 'AUDIT_MAX_STREAMS', 8, 1, 10_000),
+      maxStreamsPerAddress: envInt(env, 'AUDIT_MAX_STREAMS_PER_IP', 2, 1, 10_000),
     },
   };
 }

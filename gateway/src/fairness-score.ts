@@ -73,3 +73,36 @@ export function fairnessScore(input: ScoreInput): number {
     }
   }
 }
+
+/**
+ * The visitor's pseudonym in this sale's audit: the first 16 bytes of
+ * HMAC-SHA256(seed, 'visitor:' + visitorId), hex. Per sale (the seed is), so the audit links
+ * nobody across sales and publishes no visitor id; the visitor learns their own from the API
+ * (`auditId`) to find their line. It tells nothing of the fraction before the seed is out.
+ */
+export function auditPseudonym(seed: Buffer, visitorId: string): string {
+  return hmacFor(seed).digest(`visitor:${visitorId}`).subarray(0, 16).toString('hex');
+}
+
+/**
+ * The random part from the pseudonym, so that an outsider holding the revealed seed and the
+ * audit recomputes every score: the first 32 bits of HMAC-SHA256(seed, 'score:' + pseudonym) / 2^32.
+ */
+export function pseudonymFraction(seed: Buffer, pseudonym: string): number {
+  return hmacFor(seed).digest(`score:${pseudonym}`).readUInt32BE(0) / FRACTION_SCALE;
+}
+
+/** The random part a visitor's place is scored with (join.lua gets it from the gateway). */
+export function visitorFraction(seed: Buffer, visitorId: string): number {
+  return pseudonymFraction(seed, auditPseudonym(seed, visitorId));
+}
+
+/** What `/fairness` says about how scores are made, for an outsider re-deriving them. */
+export const FAIRNESS_ALGORITHM =
+  'auditId = first 16 bytes of HMAC-SHA256(seed, "visitor:" + visitorId), hex; ' +
+  'fraction = first 32 bits of HMAC-SHA256(seed, "score:" + auditId) / 2^32; ' +
+  'prequeue-random: score = fraction before startsAt, else window + fraction with window = min(2097151, 1 + floor((joinedAt - startsAt) / windowSeconds)) ' +
+  '(windowSeconds 0: 1 + arrival sequence); random: score = fraction; fifo: score = arrival sequence; ' +
+  'a rejoin after a lapsed admission (round > 0) where the first place would score the bare fraction (random, or before startsAt) scores min(2097151, 1 + after) + fraction, ' +
+  'after = admissions made before the place was taken; ' +
+  'the lowest score waiting is admitted first: admission n goes to the lowest score among the places with after < n not admitted before n';

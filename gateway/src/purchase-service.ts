@@ -9,6 +9,7 @@ import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
 import type { AdmissionClaims, AdmissionTokens, UnverifiedAdmission } from './admission-token.js';
 import { limitsInScripts, type GatewayConfig } from './config.js';
+import { decodeVisitorRecord } from './visitor-record.js';
 import { AppError } from './errors.js';
 import { PublishUnavailableError, type OrderPublisher } from './order-publisher.js';
 import { TurnBatcher } from './turn-batcher.js';
@@ -183,8 +184,9 @@ export class PurchaseService {
     const result = await this.admissions.verify(token, saleId);
     if (!result.ok && result.expiredSubject) {
       const record = await this.redis.hget(this.keyspace.sale(saleId).visitors, result.expiredSubject);
-      if (record?.startsWith('o|')) {
-        const orderId = record.split('|')[1]!;
+      const known = record ? decodeVisitorRecord(record) : undefined;
+      if (known?.kind === 'ordered' && known.orderId) {
+        const orderId = known.orderId;
         return { existingOrder: { created: false, orderId, status: await this.#orderStatus(orderId) } };
       }
     }

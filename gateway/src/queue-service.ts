@@ -7,11 +7,12 @@ import type { SaleStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { AdmissionTokens } from './admission-token.js';
 import { AppError } from './errors.js';
-import { fairnessFraction } from './fairness-score.js';
+import { auditPseudonym, visitorFraction } from './fairness-score.js';
 import type { TicketClaims, TicketSigner } from './queue-ticket.js';
 import type { NewPlaceLimit } from './new-place-limit.js';
 import type { KeySpace } from './redis/keyspace.js';
-import type { SaleStore } from './sale-store.js';
+import type { KnownVisitor, SaleStore } from './sale-store.js';
+import { TurnBatcher } from './turn-batcher.js';
 import { newVisitorId } from './visitor-id.js';
 import { NOT_FOUND, QueueBatcher, type QueueOp, type QueueReply } from './queue-batcher.js';
 
@@ -28,6 +29,8 @@ export interface Standing {
   readonly retryAfterMs: number | null;
   readonly admission?: { readonly token: string; readonly expiresAt: string };
   readonly orderId?: string;
+  /** the visitor's pseudonym in this sale's fairness audit (their line, once the sale ended) */
+  readonly auditId: string;
 }
 
 export interface JoinResult {
@@ -69,6 +72,8 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
 
 export class QueueService {
   readonly #batcher: QueueBatcher;
+  /** PostgreSQL lookups for restored visitors, one query per sale and event-loop turn */
+  readonly #known: TurnBatcher<string, KnownVisitor>;
 
   constructor(
     private readonly redis: Redis,
@@ -82,6 +87,7 @@ export class QueueService {
     private readonly newPlaces?: NewPlaceLimit,
   ) {
     this.#batcher = new QueueBatcher(redis, keyspace, observeBatch);
+    this.#known = new TurnBatcher((saleId, visitorIds) => this.sales.knownOf(saleId, visitorIds), 500);
   }
 
   /**
@@ -108,7 +114,7 @@ export class QueueService {
     const [caller, limit] = who.visitorId ? [`v:${who.visitorId}`, this.limits.joinPerVisitor] : ['', 0];
     const reply = await this.#run(saleId, {
       visitorId,
-      fraction: String(fairnessFraction(seed, visitorId)),
+      fraction: String(visitorFraction(seed, visitorId)),
       ticketScore: who.ticketScore === undefined ? '' : String(who.ticketScore),
       op: 'join',
       powNonce: who.proof?.nonce ?? '',
@@ -131,13 +137,18 @@ export class QueueService {
       throw new AppError('SALE_NOT_OPEN', 'the queue for this sale is not open yet');
     }
     const score = String(reply[3]);
-    const standing = outcome === 'RESTORED' ? await this.#restored(saleId, visitorId, reply) : await this.#standing(saleId, visitorId, reply);
+    const auditId = auditPseudonym(seed, visitorId);
+    const standing =
+      outcome === 'RESTORED' ? await this.#restored(saleId, visitorId, auditId, reply) : await this.#standing(saleId, visitorId, auditId, reply);
     // the ticket carries the score, so an emptied Redis can put the visitor back in place
     const ticket = this.tickets.sign(visitorId, saleId, score === '' ? -1 : Number(score));
     return { created: outcome === 'NEW', visitorId, ticket, standing };
   }
 
   async status(saleId: string, ticket: TicketClaims): Promise<Standing> {
+    const seed = await this.sales.seed(saleId);
+    if (!seed) throw await this.sales.missing(saleId);
+    const auditId = auditPseudonym(seed, ticket.sub);
     const reply = await this.#run(saleId, {
       visitorId: ticket.sub,
       fraction: '0',
@@ -149,8 +160,8 @@ export class QueueService {
       limit: this.limits.statusPerVisitor,
     });
     if (reply[0] === 'UNKNOWN') throw new AppError('INVALID_TICKET', 'this ticket holds no place in the queue');
-    if (reply[0] === 'RESTORED') return this.#restored(saleId, ticket.sub, reply);
-    return this.#standing(saleId, ticket.sub, reply);
+    if (reply[0] === 'RESTORED') return this.#restored(saleId, ticket.sub, auditId, reply);
+    return this.#standing(saleId, ticket.sub, auditId, reply);
   }
 
   async #run(saleId: string, op: QueueOp): Promise<QueueReply> {
@@ -166,24 +177,39 @@ export class QueueService {
   /**
    * A visitor Redis had forgotten was put back at their ticket's score. If PostgreSQL already
    * holds an order of theirs, they bought before the loss: they are marked ordered, never
-   * let in to buy again.
+   * let in to buy again. If it holds an admission of theirs, their turn came already: lapsed,
+   * they are expired (and may join again at the back); still live, admitted again with the
+   * same jti, so the token they hold keeps working (restore.lua).
    */
-  async #restored(saleId: string, visitorId: string, reply: (string | number)[]): Promise<Standing> {
-    const orderId = await this.sales.orderOf(saleId, visitorId);
-    if (!orderId) return this.#standing(saleId, visitorId, reply);
+  async #restored(saleId: string, visitorId: string, auditId: string, reply: (string | number)[]): Promise<Standing> {
+    const known = await this.#known.add(saleId, visitorId);
+    if (!known.orderId && !known.admission) return this.#standing(saleId, visitorId, auditId, reply);
     const k = this.keyspace.sale(saleId);
-    await this.redis
-      .multi()
-      .hset(k.visitors, visitorId, `o|${orderId}|${String(reply[3])}`)
-      .zrem(k.queue, visitorId)
-      .exec();
-    const ordered = [...reply];
-    ordered[2] = 'ordered';
-    ordered[12] = orderId;
-    return this.#standing(saleId, visitorId, ordered);
+    const a = known.admission;
+    const [state, jti, expiresAt, seq] = await this.redis.restore(
+      k.config,
+      k.visitors,
+      k.queue,
+      k.admitted,
+      visitorId,
+      known.orderId ?? '',
+      a?.jti ?? '',
+      a?.expiresAt ?? '',
+      a?.sequence ?? '',
+    );
+    if (state === 'queued' || state === undefined) return this.#standing(saleId, visitorId, auditId, reply);
+    const restored = [...reply];
+    restored[2] = state;
+    if (state === 'ordered') restored[12] = known.orderId!;
+    if (state === 'admitted') {
+      restored[9] = jti!;
+      restored[10] = expiresAt!;
+      restored[11] = seq!;
+    }
+    return this.#standing(saleId, visitorId, auditId, restored);
   }
 
-  async #standing(saleId: string, visitorId: string, r: (string | number)[]): Promise<Standing> {
+  async #standing(saleId: string, visitorId: string, auditId: string, r: (string | number)[]): Promise<Standing> {
     const saleStatus = r[1] as SaleStatus;
     const state = String(r[2]);
     const rank = Number(r[4]);
@@ -203,7 +229,7 @@ export class QueueService {
       retryAfterMs: number | null,
       admission?: Standing['admission'],
       orderId?: string,
-    ): Standing => ({ status, saleStatus, position: at, waiting, admittedTotal, etaSeconds: eta, retryAfterMs, admission, orderId });
+    ): Standing => ({ status, saleStatus, position: at, waiting, admittedTotal, etaSeconds: eta, retryAfterMs, admission, orderId, auditId });
 
     if (state === 'ordered') return answer('ordered', position, null, null, undefined, String(r[12]));
     if (saleStatus === 'ended') return answer('ended', null, null, null);

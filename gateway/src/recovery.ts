@@ -7,9 +7,11 @@
  * loss may still be in RabbitMQ, so the stock cannot be known yet: each sale's leader waits
  * until the orders queue has been empty, and no new order of the sale was committed, for a
  * grace period; then it sets the remaining stock to
- * `stock - sold` from PostgreSQL, marks every visitor who has an order as ordered, and lets
- * admission resume. Meanwhile shoppers who present their signed tickets are put back at
- * their old scores (join.lua).
+ * `stock - sold` from PostgreSQL, marks every visitor who has an order as ordered, puts every
+ * visitor the admission loop had recorded as admitted (PostgreSQL `admissions`) back in that
+ * admission's state, and lets admission resume. Meanwhile shoppers who present their signed
+ * tickets are put back at their old scores (join.lua), unless PostgreSQL knows better
+ * (restore.lua, from the queue service).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
@@ -68,6 +70,9 @@ export class RedisRecovery {
     const sale = await this.sales.get(saleId);
     if (!sale) return false;
     const orders = await this.sales.ordersByVisitor(saleId);
+    // admissions made before the loss: whoever is back in the queue from a ticket but was let
+    // in already is not let in a second time (lapsed: expired; live: admitted again)
+    const { admissions, maxSequence } = await this.sales.lastAdmissions(saleId);
     const k = this.keyspace.sale(saleId);
     const marked = await this.redis.finishRecovery(
       k.config,
@@ -75,8 +80,12 @@ export class RedisRecovery {
       k.visitors,
       k.queue,
       k.admitted,
+      k.state,
       sale.stock - sale.sold,
+      maxSequence,
+      orders.length,
       ...orders.flatMap((o) => [o.visitorId, o.orderId]),
+      ...admissions.flatMap((a) => [a.visitorId, a.jti, a.expiresAt, a.sequence]),
     );
     this.#drainedSince.delete(saleId);
     this.logger.warn({ saleId, remaining: sale.stock - sale.sold, ordered: marked }, 'recovery finished: stock rebuilt from PostgreSQL, admission resumes');

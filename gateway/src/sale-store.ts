@@ -4,7 +4,6 @@
  * marketer's change is effective at the next tick on every gateway.
  */
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { withClient, type SaleStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
@@ -41,6 +40,20 @@ export interface SaleRecord extends SaleConfig {
   readonly updatedAt: number;
   /** counts the committed changes of the configuration: orders the Redis hot copy's writes */
   readonly configVersion: number;
+}
+
+/** one admission as the admission loop made it */
+export interface RecordedAdmission {
+  readonly visitorId: string;
+  readonly sequence: number;
+  readonly jti: string;
+  readonly expiresAt: number;
+}
+
+/** what PostgreSQL knows of a visitor (see SaleStore.knownOf) */
+export interface KnownVisitor {
+  readonly orderId: string | undefined;
+  readonly admission: Omit<RecordedAdmission, 'visitorId'> | undefined;
 }
 
 export type SaleChanges = Partial<Omit<SaleConfig, 'id'>>;
@@ -459,34 +472,6 @@ export class SaleStore {
   }
 
   /**
-   * The fairness audit: one JSON line per visitor with the score the queue ordered them by.
-   * With the revealed seed anyone can recompute each score and check the admission order.
-   */
-  auditStream(saleId: string): Readable {
-    const redis = this.redis;
-    const key = this.keyspace.sale(saleId).visitors;
-    async function* lines(): AsyncGenerator<string> {
-      let cursor = '0';
-      do {
-        const [next, flat] = await redis.hscan(key, cursor, 'COUNT', 1000);
-        cursor = next;
-        for (let i = 0; i + 1 < flat.length; i += 2) {
-          const [kind, a, b, , seq] = flat[i + 1]!.split('|');
-          const state = { q: 'queued', a: 'admitted', x: 'expired', o: 'ordered' }[kind ?? ''] ?? 'unknown';
-          const line: Record<string, unknown> = { visitorId: flat[i], state };
-          if (kind === 'o') {
-            line.orderId = a;
-            if (b) line.score = Number(b);
-          } else line.score = Number(a);
-          if (kind === 'a' && seq) line.admission = Number(seq);
-          yield `${JSON.stringify(line)}\n`;
-        }
-      } while (cursor !== '0');
-    }
-    return Readable.from(lines());
-  }
-
-  /**
    * Makes sure every sale that is not over has its hot copy in Redis: at boot, and whenever
    * Redis turns out to have lost its data (the generation marker is gone). Sales that already
    * started then go into recovery: their orders in flight must be committed before the stock
@@ -534,13 +519,69 @@ export class SaleStore {
     return Number(rows[0]!.n);
   }
 
-  /** A shopper's order in PostgreSQL, if any (for a visitor restored from a ticket). */
-  async orderOf(saleId: string, visitorId: string): Promise<string | undefined> {
-    const { rows } = await this.pool.query<{ order_id: string }>(
-      'SELECT order_id::text AS order_id FROM orders WHERE sale_id = $1 AND visitor_id = $2 LIMIT 1',
-      [saleId, visitorId],
+  /**
+   * Records the admissions of one tick of a sale, one multi-row INSERT: a Redis data loss must
+   * not make anyone forget who was already let in (the restore path reads them back).
+   */
+  async recordAdmissions(saleId: string, admitted: readonly RecordedAdmission[]): Promise<void> {
+    if (admitted.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO admissions (sale_id, seq, visitor_id, jti, expires_at)
+       SELECT $1, a.seq, a.visitor_id, a.jti, to_timestamp(a.expires_at / 1000.0)
+         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::float8[]) AS a (seq, visitor_id, jti, expires_at)
+       ON CONFLICT DO NOTHING`,
+      [
+        saleId,
+        admitted.map((a) => a.sequence),
+        admitted.map((a) => a.visitorId),
+        admitted.map((a) => a.jti),
+        admitted.map((a) => a.expiresAt),
+      ],
     );
-    return rows[0]?.order_id;
+  }
+
+  /**
+   * What PostgreSQL knows of visitors Redis had forgotten: each one's order and last recorded
+   * admission, for many visitors in one query (the restore path batches the visitors of one
+   * event-loop turn: after a Redis loss, thousands come back within seconds).
+   */
+  async knownOf(saleId: string, visitorIds: readonly string[]): Promise<KnownVisitor[]> {
+    const { rows } = await this.pool.query<{ visitor_id: string; order_id: string | null; seq: string | null; jti: string | null; expires_at: Date | null }>(
+      `SELECT v.visitor_id, o.order_id, a.seq::text AS seq, a.jti, a.expires_at
+         FROM unnest($2::text[]) AS v (visitor_id)
+         LEFT JOIN LATERAL (SELECT order_id::text AS order_id FROM orders
+                             WHERE sale_id = $1 AND visitor_id = v.visitor_id LIMIT 1) o ON true
+         LEFT JOIN LATERAL (SELECT seq, jti, expires_at FROM admissions
+                             WHERE sale_id = $1 AND visitor_id = v.visitor_id ORDER BY seq DESC LIMIT 1) a ON true`,
+      [saleId, visitorIds],
+    );
+    const byId = new Map(rows.map((r) => [r.visitor_id, r]));
+    return visitorIds.map((id) => {
+      const r = byId.get(id);
+      return {
+        orderId: r?.order_id ?? undefined,
+        admission: r?.seq ? { sequence: Number(r.seq), jti: r.jti!, expiresAt: r.expires_at!.getTime() } : undefined,
+      };
+    });
+  }
+
+  /** Each visitor's last recorded admission (those without an order), and the highest sequence. */
+  async lastAdmissions(saleId: string): Promise<{ admissions: RecordedAdmission[]; maxSequence: number }> {
+    const [last, max] = await Promise.all([
+      this.pool.query<{ visitor_id: string; seq: string; jti: string; expires_at: Date }>(
+        `SELECT DISTINCT ON (a.visitor_id) a.visitor_id, a.seq::text AS seq, a.jti, a.expires_at
+           FROM admissions a
+          WHERE a.sale_id = $1
+            AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.sale_id = $1 AND o.visitor_id = a.visitor_id)
+          ORDER BY a.visitor_id, a.seq DESC`,
+        [saleId],
+      ),
+      this.pool.query<{ max: string | null }>('SELECT max(seq)::text AS max FROM admissions WHERE sale_id = $1', [saleId]),
+    ]);
+    return {
+      admissions: last.rows.map((r) => ({ visitorId: r.visitor_id, sequence: Number(r.seq), jti: r.jti, expiresAt: r.expires_at.getTime() })),
+      maxSequence: Number(max.rows[0]?.max ?? 0),
+    };
   }
 }
 

@@ -38,6 +38,7 @@ export default fp<AdmissionPluginOptions>(
         return app.realtime.broadcastTick(tick);
       },
       onLeadership: (saleId, leading) => app.metrics.leadership(saleId, leading),
+      recordAdmissions: (saleId, admitted) => app.sales.recordAdmissions(saleId, admitted),
     });
     app.decorate('admissionLoop', loop);
     if (opts.autostart !== false) app.addHook('onReady', async () => loop.start());

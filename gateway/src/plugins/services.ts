@@ -5,12 +5,14 @@ import { limitsInScripts, protectionWarnings } from '../config.js';
 import { MemoryNewPlaceLimit, RedisNewPlaceLimit, type NewPlaceLimit } from '../new-place-limit.js';
 import { NO_LIMITS, QueueService } from '../queue-service.js';
 import { SaleStore } from '../sale-store.js';
+import { FairnessAudit } from '../fairness-audit.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     sales: SaleStore;
     queue: QueueService;
     purchases: PurchaseService;
+    audit: FairnessAudit;
   }
 }
 
@@ -22,6 +24,9 @@ export default fp(
     const published = await sales.publishAll(randomUUID());
     app.log.info(published, 'sales published to Redis');
     app.decorate('sales', sales);
+    const audit = new FairnessAudit(app.redis, app.keyspace, app.config.audit);
+    app.decorate('audit', audit);
+    app.addHook('onClose', async () => audit.close());
     const rl = app.config.rateLimits;
     const queueLimits = limitsInScripts(rl) ? { joinPerVisitor: rl.joinPerVisitorPerMinute, statusPerVisitor: rl.statusPerVisitorPerMinute } : NO_LIMITS;
     for (const warning of protectionWarnings(app.config)) app.log.warn({ newPlacesPerIpPerMinute: rl.enabled ? rl.perIpPerMinute : 0 }, `UNPROTECTED: ${warning}`);

@@ -27,8 +27,9 @@ export const SCRIPTS = {
   saleInfo: 6,
   adjustStock: 1,
   writeConfig: 1,
-  finishRecovery: 5,
+  finishRecovery: 6,
   newPlaces: 1,
+  restore: 4,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -44,6 +45,7 @@ const FILES: Record<ScriptName, string> = {
   writeConfig: 'write-config',
   finishRecovery: 'finish-recovery',
   newPlaces: 'new-places',
+  restore: 'restore',
 };
 
 type Arg = string | number;
@@ -64,6 +66,8 @@ declare module 'ioredis' {
     finishRecovery(...keysAndArgs: Arg[]): Result<number, Context>;
     /** one number per address: 0 counted, else ms until the window ends (refused) */
     newPlaces(...keysAndArgs: Arg[]): Result<number[], Context>;
+    /** per visitor: state, jti, expiresAt, seq */
+    restore(...keysAndArgs: Arg[]): Result<string[], Context>;
   }
 }
 

@@ -4,11 +4,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { AppError } from '../errors.js';
 import { bearerToken, cookieValue, setShopperCookies, TICKET_COOKIE, VISITOR_COOKIE } from '../http/credentials.js';
 import type { Identity, Standing } from '../queue-service.js';
-import { seedCommitment } from '../fairness-score.js';
+import { FAIRNESS_ALGORITHM, seedCommitment } from '../fairness-score.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { JoinBody, JoinResponse, OrderResponse, PurchaseBody, PurchaseResponse, StandingResponse } from '../schemas/queue.js';
 import { Fairness, PublicSale } from '../schemas/sale.js';
@@ -228,6 +228,39 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
+  /**
+   * `/fairness` changes only when the sale's end passes (and the end is not allowed to move
+   * once passed): each gateway keeps each answer a few seconds, never across the end, and
+   * tells caches the same. A short life, not forever: a marketer may still move a future end.
+   */
+  const FAIRNESS_CACHE_MS = 5_000;
+  const fairnessCache = new Map<string, { body: Static<typeof Fairness>; until: number }>();
+  async function fairnessOf(saleId: string): Promise<{ body: Static<typeof Fairness>; until: number } | undefined> {
+    const now = Date.now();
+    const cached = fairnessCache.get(saleId);
+    if (cached && cached.until > now) return cached;
+    const sale = await app.sales.get(saleId);
+    if (!sale) return undefined;
+    const ended = sale.endsAt !== null && now >= sale.endsAt;
+    const body = {
+      saleId: sale.id,
+      mode: sale.queueMode,
+      windowSeconds: sale.windowSeconds,
+      startsAt: iso(sale.startsAt)!,
+      endsAt: iso(sale.endsAt),
+      seedCommitment: seedCommitment(sale.seed),
+      seed: ended ? sale.seed.toString('hex') : null,
+      algorithm: FAIRNESS_ALGORITHM,
+      auditUrl: ended ? `/api/sales/${sale.id}/fairness/audit` : null,
+    };
+    const until = ended || sale.endsAt === null ? now + FAIRNESS_CACHE_MS : Math.min(now + FAIRNESS_CACHE_MS, sale.endsAt);
+    // bounded: sale ids come from the URL
+    if (fairnessCache.size >= 1_000) fairnessCache.clear();
+    const entry = { body, until };
+    fairnessCache.set(saleId, entry);
+    return entry;
+  }
+
   app.get(
     '/api/sales/:saleId/fairness',
     {
@@ -238,23 +271,11 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Fairness, 404: ErrorResponse, ...commonErrors },
       },
     },
-    async (req) => {
-      const sale = await app.sales.get(req.params.saleId);
-      if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
-      const ended = sale.endsAt !== null && Date.now() >= sale.endsAt;
-      return {
-        saleId: sale.id,
-        mode: sale.queueMode,
-        windowSeconds: sale.windowSeconds,
-        startsAt: iso(sale.startsAt)!,
-        seedCommitment: seedCommitment(sale.seed),
-        seed: ended ? sale.seed.toString('hex') : null,
-        algorithm:
-          'score = window + fraction; window = 0 before startsAt, else 1 + floor((arrival - startsAt) / windowSeconds); ' +
-          'fraction = first 32 bits of HMAC-SHA256(seed, visitorId) / 2^32; fifo: arrival sequence; random: fraction; ' +
-          'the lowest score is admitted first',
-        auditUrl: ended ? `/api/sales/${sale.id}/fairness/audit` : null,
-      };
+    async (req, reply) => {
+      const entry = await fairnessOf(req.params.saleId);
+      if (!entry) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
+      reply.header('cache-control', `public, max-age=${Math.max(0, Math.floor((entry.until - Date.now()) / 1000))}`);
+      return entry.body;
     },
   );
 
@@ -263,18 +284,48 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['shopper'],
-        summary: 'NDJSON export of every visitor and score, once the sale has ended',
+        summary: 'NDJSON export of every place in the queue, once the sale has ended',
         params: SaleIdParams,
-        response: { 200: Type.Unknown({ description: 'application/x-ndjson: one visitor per line' }), 404: ErrorResponse, 409: ErrorResponse, ...commonErrors },
+        response: {
+          200: Type.Unknown({ description: 'application/x-ndjson: one place in the queue per line' }),
+          304: Type.Null(),
+          404: ErrorResponse,
+          409: ErrorResponse,
+          ...commonErrors,
+        },
       },
     },
     async (req, reply) => {
-      const sale = await app.sales.get(req.params.saleId);
-      if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
-      if (sale.endsAt === null || Date.now() < sale.endsAt) {
-        throw new AppError('SALE_NOT_OPEN', 'the audit is published once the sale has ended');
+      const entry = await fairnessOf(req.params.saleId);
+      if (!entry) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
+      if (entry.body.seed === null) throw new AppError('SALE_NOT_OPEN', 'the audit is published once the sale has ended');
+      const slot = app.audit.acquire(req.ip);
+      if (slot === 'address') {
+        throw new AppError('RATE_LIMITED', 'too many audit downloads at once from this address', undefined, 5);
       }
-      return reply.type('application/x-ndjson').send(app.sales.auditStream(sale.id));
+      if (slot === 'gateway') throw new AppError('UNAVAILABLE', 'too many audit downloads at once: retry in a moment', undefined, 5);
+      let released = false;
+      const release = () => {
+        if (!released) app.audit.release(req.ip);
+        released = true;
+      };
+      try {
+        const sale = await app.sales.get(req.params.saleId);
+        if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
+        const audit = await app.audit.get({ id: sale.id, startsAt: sale.startsAt, windowSeconds: sale.windowSeconds, seed: sale.seed });
+        reply.header('etag', audit.etag).header('cache-control', 'public, max-age=300');
+        if (req.headers['if-none-match'] === audit.etag) {
+          release();
+          return reply.code(304).send(null);
+        }
+        const stream = app.audit.open(audit);
+        stream.once('close', release);
+        reply.raw.once('close', release);
+        return reply.type('application/x-ndjson').header('content-length', audit.bytes).send(stream);
+      } catch (err) {
+        release();
+        throw err;
+      }
     },
   );
 };

@@ -135,6 +135,7 @@ export const Fairness = Type.Object({
   mode: QueueModeSchema,
   windowSeconds: Type.Integer(),
   startsAt: DateTime,
+  endsAt: Nullable(DateTime),
   seedCommitment: Type.String({ description: 'sha256(seed), hex: published before the sale' }),
   seed: Nullable(Type.String(), { description: 'hex; revealed once the sale has ended' }),
   algorithm: Type.String(),

@@ -81,7 +81,7 @@ local expired = redis.call('ZRANGEBYSCORE', admittedKey, '-inf', now)
 for _, v in ipairs(expired) do
   local record = redis.call('HGET', visitorsKey, v)
   if record and string.sub(record, 1, 2) == 'a|' then
-    redis.call('HSET', visitorsKey, v, 'x|' .. split(record)[2])
+    redis.call('HSET', visitorsKey, v, visitor_expired(visitor_decode(record)))
   end
 end
 if #expired > 0 then
@@ -175,7 +175,11 @@ if status == 'open' then
       local seq = redis.call('HINCRBY', stateKey, 'admittedTotal', 1)
       local jti = seq .. '.' .. string.sub(redis.sha1hex(jtiKey .. ':' .. seq .. ':' .. v), 1, 24)
       redis.call('ZADD', admittedKey, expiresAt, v)
-      redis.call('HSET', visitorsKey, v, 'a|' .. score .. '|' .. jti .. '|' .. expiresAt .. '|' .. seq)
+      -- the place's audit fields (arrival, earlier rounds) go along into the admitted record
+      local record = redis.call('HGET', visitorsKey, v)
+      local r = record and visitor_decode(record) or { joinedAt = '', after = '', rounds = '' }
+      r.score = score
+      redis.call('HSET', visitorsKey, v, visitor_admitted(r, jti, tostring(expiresAt), tostring(seq)))
       admitted[#admitted + 1] = v
       admitted[#admitted + 1] = jti
       admitted[#admitted + 1] = tostring(expiresAt)

@@ -1,38 +1,57 @@
 --[[
   finish-recovery: after Redis lost its data and the orders in flight were committed, set
   the sale's remaining stock from PostgreSQL's figures, mark every shopper who has an order
-  as ordered (so a restored ticket cannot buy twice), and let admission resume.
+  as ordered (so a restored ticket cannot buy twice), put every shopper restored from a ticket
+  whose admission PostgreSQL recorded back in that admission's state (lapsed: expired, so
+  they are not admitted a second time ahead of those waiting; still live: admitted, with the
+  same jti), carry the admission sequence on past every recorded admission, and let
+  admission resume.
 
   KEYS[1] config    hash    (its `recovering` flag is cleared)
   KEYS[2] stock     string
   KEYS[3] visitors  hash
   KEYS[4] queue     zset
   KEYS[5] admitted  zset
+  KEYS[6] state     hash    admittedTotal
 
   ARGV[1]     remaining units (stock - sold, from PostgreSQL)
-  ARGV[2..n]  pairs: visitorId, orderId of every order PostgreSQL holds for the sale
+  ARGV[2]     the highest admission sequence PostgreSQL recorded for the sale (0: none)
+  ARGV[3]     n, the number of orders; then n pairs: visitorId, orderId of every order
+              PostgreSQL holds for the sale; then quadruples to the end: visitorId, jti,
+              expiresAt, seq of each visitor's last recorded admission (visitors without order)
 
   Returns the number of visitors marked ordered.
 ]]
-local cfgKey, stockKey, visitorsKey, queueKey, admittedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+--@include "common"
+
+local cfgKey, stockKey, visitorsKey, queueKey, admittedKey, stateKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local now = now_ms()
+local n = tonumber(ARGV[3])
 local marked = 0
-for i = 2, #ARGV, 2 do
+for i = 4, 3 + 2 * n, 2 do
   local visitor, orderId = ARGV[i], ARGV[i + 1]
   local record = redis.call('HGET', visitorsKey, visitor)
-  local score = ''
-  if record then
-    local bar = string.find(record, '|', 1, true)
-    if string.sub(record, 1, 1) ~= 'o' and bar then
-      local rest = string.sub(record, bar + 1)
-      local bar2 = string.find(rest, '|', 1, true)
-      score = bar2 and string.sub(rest, 1, bar2 - 1) or rest
-    end
-  end
-  redis.call('HSET', visitorsKey, visitor, 'o|' .. orderId .. '|' .. score)
+  local r = record and visitor_decode(record) or visitor_decode('o||')
+  redis.call('HSET', visitorsKey, visitor, visitor_ordered(r, orderId))
   redis.call('ZREM', queueKey, visitor)
   redis.call('ZREM', admittedKey, visitor)
   marked = marked + 1
 end
+for i = 4 + 2 * n, #ARGV, 4 do
+  local visitor = ARGV[i]
+  local record = redis.call('HGET', visitorsKey, visitor)
+  -- only those back in the queue from their ticket; the rest are restored when they return
+  if record and string.sub(record, 1, 2) == 'q|' then
+    local updated = visitor_known(visitor_decode(record), '', ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], now, false)
+    if updated then
+      redis.call('HSET', visitorsKey, visitor, updated)
+      redis.call('ZREM', queueKey, visitor)
+      if string.sub(updated, 1, 2) == 'a|' then redis.call('ZADD', admittedKey, ARGV[i + 2], visitor) end
+    end
+  end
+end
+local total = tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0')
+if tonumber(ARGV[2]) > total then redis.call('HSET', stateKey, 'admittedTotal', ARGV[2]) end
 redis.call('SET', stockKey, ARGV[1])
 redis.call('HDEL', cfgKey, 'recovering')
 return marked

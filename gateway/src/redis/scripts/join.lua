@@ -73,24 +73,27 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
 
   local record = redis.call('HGET', visitorsKey, visitor)
   local rejoin = false
+  local rounds = ''
   if record then
-    local f = split(record)
-    local kind = f[1]
-    if kind == 'q' then return answer('EXISTING', 'queued', f[2]) end
+    local r = visitor_decode(record)
+    local kind = r.kind
+    if kind == 'q' then return answer('EXISTING', 'queued', r.score) end
     if kind == 'a' then
-      if tonumber(f[4]) > now then
-        return answer('EXISTING', 'admitted', f[2], { jti = f[3], expiresAt = f[4], admSeq = f[5] })
+      if tonumber(r.expiresAt) > now then
+        return answer('EXISTING', 'admitted', r.score, { jti = r.jti, expiresAt = r.expiresAt, admSeq = r.seq })
       end
       -- expired but not swept yet by the admission loop: it is expired all the same
       redis.call('ZREM', admittedKey, visitor)
-      redis.call('HSET', visitorsKey, visitor, 'x|' .. f[2])
+      redis.call('HSET', visitorsKey, visitor, visitor_expired(r))
       kind = 'x'
     end
-    if kind == 'o' then return answer('EXISTING', 'ordered', nil, { orderId = f[2] }) end
+    if kind == 'o' then return answer('EXISTING', 'ordered', nil, { orderId = r.orderId }) end
     if kind == 'x' then
-      if op ~= 'join' then return answer('EXISTING', 'expired', f[2]) end
-      -- a visitor whose checkout window lapsed may join again, at the back
+      if op ~= 'join' then return answer('EXISTING', 'expired', r.score) end
+      -- a visitor whose checkout window lapsed may join again, at the back; the lapsed place
+      -- stays in the record for the audit
       rejoin = true
+      rounds = visitor_rounds_with(r)
     end
   end
 
@@ -112,12 +115,20 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
       if not spent then return 'POW_REUSED' end
     end
     local mode = cfg.mode
+    local starts = tonumber(cfg.startsAt)
     if mode == 'fifo' then
       score = redis.call('INCR', seqKey)
+    elseif rejoin and (mode == 'random' or now < starts) then
+      -- a rejoin where a first place would be the bare fraction (a lottery): behind every place
+      -- now in the queue. First places score below 1; a rejoin scores 1 + the admissions made
+      -- so far + the fraction, so it ranks behind every first place and every rejoin made
+      -- before the last admission, and is drawn at random among the rejoins made since.
+      -- (In the pre-queue nobody can have lapsed yet: admission starts at startsAt, which
+      -- cannot move once reached.) Capped like a window (fairness-score.ts).
+      score = math.min(2097151, 1 + admittedTotal) + tonumber(fraction)
     elseif mode == 'random' then
       score = tonumber(fraction)
     else
-      local starts = tonumber(cfg.startsAt)
       local windowMs = tonumber(cfg.windowMs)
       if now < starts then
         score = tonumber(fraction)
@@ -132,7 +143,8 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
 
   local scoreText = string.format('%.17g', score)
   waiting = waiting + redis.call('ZADD', queueKey, scoreText, visitor)
-  redis.call('HSET', visitorsKey, visitor, 'q|' .. scoreText)
+  redis.call('HSET', visitorsKey, visitor,
+    visitor_queued({ score = scoreText, joinedAt = tostring(now), after = tostring(admittedTotal), rounds = rounds }))
   return answer(outcome, 'queued', scoreText)
 end
 

@@ -100,7 +100,8 @@ local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, messag
 
   redis.call('DECRBY', stockKey, quantity)
   redis.call('ZREM', admittedKey, visitor)
-  redis.call('HSET', visitorsKey, visitor, 'o|' .. orderId .. '|' .. f[2])
+  -- the admission's sequence and audit fields stay in the ordered record (includes/common.lua)
+  redis.call('HSET', visitorsKey, visitor, visitor_ordered(visitor_decode(record), orderId))
   redis.call('HSET', pendingKey, orderId, message)
   redis.call('ZADD', dueKey, now + republishAfter, orderId)
   -- how long buyers take from admission to purchase: the admission loop uses it to tell the

@@ -30,11 +30,18 @@ local function sale_status(cfg, remaining, now)
   return 'open'
 end
 
--- Visitor records in the `visitors` hash, fields separated by '|':
---   q|score                       queued
---   a|score|jti|expiresAt|seq     admitted (seq: admission sequence number)
---   x|score                       admission expired unused
---   o|orderId|score               ordered (the score stays for the fairness audit)
+-- Visitor records in the `visitors` hash, fields separated by '|' (the TypeScript side of this
+-- codec is gateway/src/visitor-record.ts: change both together):
+--   q|score|joinedAt|after|rounds                         queued
+--   a|score|jti|expiresAt|seq|joinedAt|after|rounds       admitted (seq: admission sequence number)
+--   x|score|seq|joinedAt|after|rounds                     admission expired unused
+--   o|orderId|score|seq|joinedAt|after|rounds             ordered (seq '' when never admitted here)
+-- The score and the rest stay in every state for the fairness audit: joinedAt is when this
+-- place was taken (Redis ms), after the admissions made before it (the sale's admittedTotal
+-- then: the place competed for admissions after+1 onwards), rounds the visitor's earlier
+-- places (a rejoin after a lapsed admission), ';'-separated, each `score,joinedAt,after,seq`.
+-- Records written before these fields existed end early; every reader takes a missing field
+-- as ''.
 local function split(s)
   local out = {}
   local start = 1
@@ -47,6 +54,68 @@ local function split(s)
     out[#out + 1] = string.sub(s, start, i - 1)
     start = i + 1
   end
+end
+
+-- The decoded record: kind, score, jti, expiresAt, seq, orderId, joinedAt, after, rounds
+-- (each a string, '' when absent).
+local function visitor_decode(s)
+  local f = split(s)
+  local r = { kind = f[1] }
+  local at
+  if r.kind == 'q' then r.score, at = f[2], 3
+  elseif r.kind == 'a' then r.score, r.jti, r.expiresAt, r.seq, at = f[2], f[3], f[4], f[5], 6
+  elseif r.kind == 'x' then r.score, r.seq, at = f[2], f[3], 4
+  else r.orderId, r.score, r.seq, at = f[2], f[3], f[4], 5 end
+  r.joinedAt, r.after, r.rounds = f[at], f[at + 1], f[at + 2]
+  for _, k in ipairs({ 'score', 'jti', 'expiresAt', 'seq', 'orderId', 'joinedAt', 'after', 'rounds' }) do
+    r[k] = r[k] or ''
+  end
+  return r
+end
+
+local function visitor_meta(r)
+  return r.joinedAt .. '|' .. r.after .. '|' .. r.rounds
+end
+
+local function visitor_queued(r)
+  return 'q|' .. r.score .. '|' .. visitor_meta(r)
+end
+
+local function visitor_admitted(r, jti, expiresAt, seq)
+  return 'a|' .. r.score .. '|' .. jti .. '|' .. expiresAt .. '|' .. seq .. '|' .. visitor_meta(r)
+end
+
+local function visitor_expired(r)
+  return 'x|' .. r.score .. '|' .. r.seq .. '|' .. visitor_meta(r)
+end
+
+local function visitor_ordered(r, orderId)
+  return 'o|' .. orderId .. '|' .. r.score .. '|' .. r.seq .. '|' .. visitor_meta(r)
+end
+
+-- The earlier places of a visitor who takes a new one: `r`'s rounds and `r` itself.
+local function visitor_rounds_with(r)
+  local this = r.score .. ',' .. r.joinedAt .. ',' .. r.after .. ',' .. r.seq
+  if r.rounds == '' then return this end
+  return r.rounds .. ';' .. this
+end
+
+-- What PostgreSQL knows of a visitor Redis had forgotten and put back in the queue from their
+-- ticket (`r`, a 'q' record): an order makes them ordered; an admission that lapsed makes them
+-- expired (they may join again, at the back, like anyone whose turn lapsed); one still live
+-- makes them admitted again with the same jti, so the token they hold keeps working; but not
+-- while the sale is recovering (nobody may buy before the stock is known again: they stay
+-- queued, and finish-recovery.lua admits them). Returns the new record, or nil for no change.
+local function visitor_known(r, orderId, jti, expiresAt, seq, now, recovering)
+  if orderId ~= '' then
+    if seq ~= '' then r.seq = seq end
+    return visitor_ordered(r, orderId)
+  end
+  if seq == '' then return nil end
+  r.seq = seq
+  if tonumber(expiresAt) <= now then return visitor_expired(r) end
+  if recovering then return nil end
+  return visitor_admitted(r, jti, expiresAt, seq)
 end
 
 -- Rate limits on the shopper routes, counted inside the route's own script (one round trip,
