@@ -62,6 +62,10 @@ export async function createHarness(extraEnv: Record<string, string> = {}, optio
     // tests drive many joins from 127.0.0.1: the per-address new-place limit (default 300 a
     // minute) set out of the way, still counted; a test of the limit sets its own ('' for the default)
     RATE_LIMIT_PER_IP: '1000000',
+    // load shedding off: these gateways share a test worker's event loop with the test itself,
+    // which on a busy machine lags past a second and would turn a test's requests into 503s
+    // (load-shedding.test.ts sets its own)
+    MAX_EVENT_LOOP_DELAY_MS: '0',
   };
   const config = loadConfig({ ...baseEnv, ...extraEnv });
   const apps: FastifyInstance[] = [];
