@@ -277,3 +277,17 @@ export async function tickUntil(
   }
   throw new Error('tickUntil: condition not reached');
 }
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until `cond` holds, asking every `gapMs` at most `tries` times: a test waits for the
+ * event it is about, not for a time a busy machine may overrun.
+ */
+export async function until(what: string, cond: () => Promise<boolean>, tries = 200, gapMs = 100): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await cond()) return;
+    await sleep(gapMs);
+  }
+  throw new Error(`not reached: ${what}`);
+}

@@ -6,7 +6,7 @@
  * (scripts/verify-fairness.mjs) is run here against a real ended sale.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminHeaders, buy, createHarness, createSale, join, me, type Harness, type Joined } from '../../support/harness.js';
+import { adminHeaders, buy, createHarness, createSale, join, me, type Harness, type Joined, until } from '../../support/harness.js';
 // @ts-expect-error: a plain .mjs script without types, run as the docs say
 import { verifyAudit, verifySale } from '../../../../scripts/verify-fairness.mjs';
 
@@ -18,15 +18,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => Promise<boolean>, tries = 200, gapMs = 100): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await cond()) return;
-    await sleep(gapMs);
-  }
-  throw new Error(`not reached: ${what}`);
-}
 
 interface AuditLine {
   auditId: string;

@@ -5,7 +5,7 @@
  * in already. (The loss: every key of this test's prefix deleted, never FLUSHALL.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buy, cleanupRedis, createHarness, createSale, join, me, type Harness, type Joined } from '../../support/harness.js';
+import { buy, cleanupRedis, createHarness, createSale, join, me, type Harness, type Joined, until } from '../../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -15,15 +15,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, cond: () => Promise<boolean>, tries = 150, gapMs = 100): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await cond()) return;
-    await sleep(gapMs);
-  }
-  throw new Error(`not reached: ${what}`);
-}
 
 /** Loses Redis's data, re-publishes, lets the recovery finish (nothing in flight here). */
 async function loseRedisAndRecover(sale: string, during: () => Promise<void> = async () => {}): Promise<void> {
