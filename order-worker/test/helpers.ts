@@ -46,8 +46,12 @@ export async function ordersOf(
   return rows;
 }
 
-/** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+/**
+ * Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`: a
+ * bound on a wait for an event, never a claim about speed (a commit retried with backoff up to
+ * 5 s behind a database that is still migrating took longer than 10 s once in CI).
+ */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -281,9 +281,27 @@ describe('OrderWorker', () => {
     expect(await outcomes(worker)).toEqual({});
     expect((await publisher.checkQueue(`${queue}.dead`)).messageCount).toBe(0);
 
-    await ensureDatabase(url);
-    await migrate(pool);
-    await insertSale(pool, { id: saleId, stock: 10 });
+    // PostgreSQL comes back with the schema and the sale at once: made under another name, then
+    // renamed. (Made in place, a retry that landed between the migration and the sale's insert
+    // found no sale and rightly dead-lettered the orders: seen once on a loaded machine.)
+    const staging = `${name}_staging`;
+    extraDatabases.push(staging);
+    const stagingUrl = `${PG_ROOT_URL}/${staging}`;
+    await ensureDatabase(stagingUrl);
+    const stagingPool = new pg.Pool({ connectionString: stagingUrl, max: 1 });
+    try {
+      await migrate(stagingPool);
+      await insertSale(stagingPool, { id: saleId, stock: 10 });
+    } finally {
+      await stagingPool.end();
+    }
+    const admin = new pg.Client({ connectionString: `${PG_ROOT_URL}/postgres` });
+    await admin.connect();
+    try {
+      await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(staging)} RENAME TO ${pg.escapeIdentifier(name)}`);
+    } finally {
+      await admin.end();
+    }
 
     await waitFor('the batch committed', async () => ((await outcomes(worker)).confirmed === 3 ? true : undefined));
     expect(await soldOf(pool, saleId)).toBe(3);
