@@ -7,7 +7,7 @@ import type { SaleStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { AdmissionTokens } from './admission-token.js';
 import { AppError } from './errors.js';
-import { auditPseudonym, visitorFraction } from './fairness-score.js';
+import { auditPseudonym, pseudonymFraction } from './fairness-score.js';
 import type { TicketClaims, TicketSigner } from './queue-ticket.js';
 import type { NewPlaceLimit } from './new-place-limit.js';
 import type { KeySpace } from './redis/keyspace.js';
@@ -111,10 +111,12 @@ export class QueueService {
       }
     }
     const visitorId = who.visitorId ?? newVisitorId();
+    // the pseudonym once: the fraction is derived from it, and the answer carries it
+    const auditId = auditPseudonym(seed, visitorId);
     const [caller, limit] = who.visitorId ? [`v:${who.visitorId}`, this.limits.joinPerVisitor] : ['', 0];
     const reply = await this.#run(saleId, {
       visitorId,
-      fraction: String(visitorFraction(seed, visitorId)),
+      fraction: String(pseudonymFraction(seed, auditId)),
       ticketScore: who.ticketScore === undefined ? '' : String(who.ticketScore),
       op: 'join',
       powNonce: who.proof?.nonce ?? '',
@@ -137,7 +139,6 @@ export class QueueService {
       throw new AppError('SALE_NOT_OPEN', 'the queue for this sale is not open yet');
     }
     const score = String(reply[3]);
-    const auditId = auditPseudonym(seed, visitorId);
     const standing =
       outcome === 'RESTORED' ? await this.#restored(saleId, visitorId, auditId, reply) : await this.#standing(saleId, visitorId, auditId, reply);
     // the ticket carries the score, so an emptied Redis can put the visitor back in place
