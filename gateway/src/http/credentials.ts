@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RedisClient } from '@velvet-rope/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
-import { TICKET_LIFETIME_SECONDS } from '../queue-ticket.js';
+import { TICKET_LIFETIME_SECONDS } from '../tokens/queue-ticket.js';
 
 export const TICKET_COOKIE = 'vr_ticket';
 export const VISITOR_COOKIE = 'vr_vid';

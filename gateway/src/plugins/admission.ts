@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import fp from 'fastify-plugin';
-import { AdmissionLoop } from '../admission-loop.js';
-import { ClosedLoopController } from '../closed-loop-controller.js';
-import { Reconciler } from '../reconciler.js';
-import { RedisRecovery } from '../recovery.js';
+import { AdmissionLoop } from '../admission/admission-loop.js';
+import { ClosedLoopController } from '../admission/closed-loop-controller.js';
+import { Reconciler } from '../purchase/reconciler.js';
+import { RedisRecovery } from '../admission/recovery.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { OrderPublisher } from '../order-publisher.js';
+import { OrderPublisher } from '../purchase/order-publisher.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AdmissionTick } from '../admission-loop.js';
+import type { AdmissionTick } from '../admission/admission-loop.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -142,15 +142,6 @@ export default fp(
       }
       done();
     });
-
-    // the figures list sale ids, live stock and descriptor counts: served on METRICS_PORT (by
-    // server.ts), and on the public port only when the operator opts in
-    if (app.config.metricsOnPublicPort) {
-      app.get('/metrics', async (_req, reply) => {
-        reply.type(registry.contentType);
-        return registry.metrics();
-      });
-    }
   },
   { name: 'metrics', dependencies: ['config'] },
 );

@@ -12,7 +12,7 @@ import {
   type ClientToServerEvents,
   type ServerToClientEvents,
   type SocketData,
-} from '../realtime.js';
+} from '../realtime/live-updates.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import fp from 'fastify-plugin';
-import { PurchaseService, scriptPurchaseLimit, scriptSenderLimit } from '../purchase-service.js';
+import { PurchaseService, scriptPurchaseLimit, scriptSenderLimit } from '../purchase/purchase-service.js';
 import { limitsInScripts, protectionWarnings } from '../config.js';
-import { MemoryNewPlaceLimit, RedisNewPlaceLimit, type NewPlaceLimit } from '../new-place-limit.js';
-import { NO_LIMITS, QueueService } from '../queue-service.js';
-import { SaleStore } from '../sale-store.js';
-import { FairnessAudit } from '../fairness-audit.js';
+import { MemoryNewPlaceLimit, RedisNewPlaceLimit, type NewPlaceLimit } from '../queue/new-place-limit.js';
+import { NO_LIMITS, QueueService } from '../queue/queue-service.js';
+import { SaleStore } from '../sales/sale-store.js';
+import { FairnessAudit } from '../sales/fairness-audit.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

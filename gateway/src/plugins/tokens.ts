@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin';
-import { AdmissionTokens } from '../admission-token.js';
-import { ProofOfWork } from '../proof-of-work.js';
-import { TicketSigner } from '../queue-ticket.js';
-import { keyRingFromDatabase, keyRingFromJwks, sharedSecret, type KeyRing } from '../signing-keys.js';
-import { VisitorCookie } from '../visitor-id.js';
+import { AdmissionTokens } from '../tokens/admission-token.js';
+import { ProofOfWork } from '../tokens/proof-of-work.js';
+import { TicketSigner } from '../tokens/queue-ticket.js';
+import { keyRingFromDatabase, keyRingFromJwks, sharedSecret, type KeyRing } from '../tokens/signing-keys.js';
+import { VisitorCookie } from '../tokens/visitor-id.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

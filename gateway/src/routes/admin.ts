@@ -5,9 +5,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
-import { seedCommitment } from '../fairness-score.js';
+import { seedCommitment } from '../queue/fairness-score.js';
 import { requireAdminKey } from '../http/credentials.js';
-import type { SaleChanges, SaleRecord } from '../sale-store.js';
+import type { SaleChanges, SaleRecord } from '../sales/sale-store.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { AdminSale, CreateSaleBody, SaleStats, UpdateSaleBody } from '../schemas/sale.js';
 

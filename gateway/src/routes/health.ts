@@ -63,6 +63,15 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     reply.header('cache-control', 'public, max-age=300');
     return app.keys.jwks();
   });
+
+  // the figures list sale ids, live stock and descriptor counts: served on METRICS_PORT (by
+  // server.ts), and on the public port only when the operator opts in
+  if (app.config.metricsOnPublicPort) {
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+      reply.type(app.metrics.registry.contentType);
+      return app.metrics.registry.metrics();
+    });
+  }
 };
 
 export default health;

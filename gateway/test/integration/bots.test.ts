@@ -8,7 +8,7 @@
  */
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { solve } from '../../src/proof-of-work.js';
+import { solve } from '../../src/tokens/proof-of-work.js';
 import { adminHeaders, createHarness, createSale, type Harness } from '../support/harness.js';
 
 const HONEST = 1_000;

@@ -1,6 +1,6 @@
 import { connect as amqpConnect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from '../../src/closed-loop.js';
+import { DEFAULT_LIMITS } from '../../src/admission/closed-loop.js';
 import { adminHeaders, AMQP_URL, createHarness, createSale, type Harness } from '../support/harness.js';
 
 let h: Harness;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AdmissionTokens, type Admission } from '../../src/admission-token.js';
-import { generatePrivateJwk, KeyRing, keyFromPrivateJwk } from '../../src/signing-keys.js';
+import { AdmissionTokens, type Admission } from '../../src/tokens/admission-token.js';
+import { generatePrivateJwk, KeyRing, keyFromPrivateJwk } from '../../src/tokens/signing-keys.js';
 
 /**
  * Issue 12 item 11: the token's `exp` was `floor(expiresAt / 1000)`, so a genuine admission

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { decodeProtectedHeader, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AdmissionTokens, type Admission, type AdmissionResult } from '../../src/admission-token.js';
-import { generatePrivateJwk, KeyRing, keyFromPrivateJwk, keyRingFromJwks, type SigningKey } from '../../src/signing-keys.js';
+import { AdmissionTokens, type Admission, type AdmissionResult } from '../../src/tokens/admission-token.js';
+import { generatePrivateJwk, KeyRing, keyFromPrivateJwk, keyRingFromJwks, type SigningKey } from '../../src/tokens/signing-keys.js';
 
 const ISSUER = 'velvet-rope';
 const EXPIRES_AT_MS = 1_750_000_600_000;

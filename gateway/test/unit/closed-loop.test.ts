@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, nextRate, verdict, type DownstreamHealth } from '../../src/closed-loop.js';
+import { DEFAULT_LIMITS, nextRate, verdict, type DownstreamHealth } from '../../src/admission/closed-loop.js';
 
 const calm: DownstreamHealth = { queueDepth: 0, confirmLatencyMs: 5, publishErrorRatio: 0 };
 const bounds = { floor: 60, ceiling: 6_000 };

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HmacSha256, hmacFor } from '../../src/hmac.js';
+import { HmacSha256, hmacFor } from '../../src/tokens/hmac.js';
 
 const reference = (key: Buffer | string, message: string) => createHmac('sha256', key).update(message, 'utf8').digest('hex');
 

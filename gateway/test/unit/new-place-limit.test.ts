@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryNewPlaceLimit } from '../../src/new-place-limit.js';
+import { MemoryNewPlaceLimit } from '../../src/queue/new-place-limit.js';
 
 describe('the per-address new-place limit (memory store)', () => {
   it('counts per address in fixed one-minute windows and answers the wait when over', async () => {

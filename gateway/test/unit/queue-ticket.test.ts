@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { TICKET_LIFETIME_SECONDS, TicketSigner, type TicketResult } from '../../src/queue-ticket.js';
+import { TICKET_LIFETIME_SECONDS, TicketSigner, type TicketResult } from '../../src/tokens/queue-ticket.js';
 
 const SECRET = 'ticket-secret-0123456789abcdef-0123456789';
 const OLD_SECRET = 'old-ticket-secret-abcdefghijklmnopqrstuvwxyz';

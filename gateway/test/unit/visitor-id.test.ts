@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newVisitorId, VISITOR_ID_RE, VisitorCookie } from '../../src/visitor-id.js';
+import { newVisitorId, VISITOR_ID_RE, VisitorCookie } from '../../src/tokens/visitor-id.js';
 
 const SECRET = 'cookie-secret-0123456789abcdef';
 const ID = 'AbCdEfGhIjKlMnOpQrStUv';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { decodeVisitorRecord } from '../../src/visitor-record.js';
-import { auditPseudonym, pseudonymFraction, visitorFraction } from '../../src/fairness-score.js';
+import { decodeVisitorRecord } from '../../src/redis/visitor-record.js';
+import { auditPseudonym, pseudonymFraction, visitorFraction } from '../../src/queue/fairness-score.js';
 // @ts-expect-error: a plain .mjs script without types
 import { fractionOf, windowOf } from '../../../scripts/verify-fairness.mjs';
-import { arrivalWindow } from '../../src/fairness-score.js';
+import { arrivalWindow } from '../../src/queue/fairness-score.js';
 
 describe('the visitor record codec', () => {
   it('reads every state with its audit fields and earlier rounds', () => {

@@ -5,15 +5,15 @@
  */
 import type { SaleStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
-import type { AdmissionTokens } from './admission-token.js';
-import { AppError } from './errors.js';
+import type { AdmissionTokens } from '../tokens/admission-token.js';
+import { AppError } from '../errors.js';
 import { auditPseudonym, pseudonymFraction } from './fairness-score.js';
-import type { TicketClaims, TicketSigner } from './queue-ticket.js';
+import type { TicketClaims, TicketSigner } from '../tokens/queue-ticket.js';
 import type { NewPlaceLimit } from './new-place-limit.js';
-import type { KeySpace } from './redis/keyspace.js';
-import type { KnownVisitor, SaleStore } from './sale-store.js';
-import { TurnBatcher } from './turn-batcher.js';
-import { newVisitorId } from './visitor-id.js';
+import type { KeySpace } from '../redis/keyspace.js';
+import type { KnownVisitor, SaleStore } from '../sales/sale-store.js';
+import { TurnBatcher } from '../lib/turn-batcher.js';
+import { newVisitorId } from '../tokens/visitor-id.js';
 import { NOT_FOUND, QueueBatcher, type QueueOp, type QueueReply } from './queue-batcher.js';
 
 export type VisitorStatus = 'prequeue' | 'queued' | 'admitted' | 'expired' | 'ordered' | 'sold_out' | 'ended';

@@ -6,8 +6,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import { nextRate, type DownstreamHealth } from './closed-loop.js';
-import type { OrderPublisher } from './order-publisher.js';
-import type { KeySpace } from './redis/keyspace.js';
+import type { OrderPublisher } from '../purchase/order-publisher.js';
+import type { KeySpace } from '../redis/keyspace.js';
 
 const STEP_MS = 1_000;
 

@@ -16,9 +16,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
-import type { OrderPublisher } from './order-publisher.js';
-import type { KeySpace } from './redis/keyspace.js';
-import type { SaleStore } from './sale-store.js';
+import type { OrderPublisher } from '../purchase/order-publisher.js';
+import type { KeySpace } from '../redis/keyspace.js';
+import type { SaleStore } from '../sales/sale-store.js';
 
 /** how long the orders queue must stay empty before the in-flight orders count as committed */
 const DRAIN_GRACE_MS = 2_000;

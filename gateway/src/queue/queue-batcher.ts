@@ -6,8 +6,8 @@
  * batch: at a flash sale's peak that is most of a join's cost.
  */
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
-import type { KeySpace } from './redis/keyspace.js';
-import { TurnBatcher } from './turn-batcher.js';
+import type { KeySpace } from '../redis/keyspace.js';
+import { TurnBatcher } from '../lib/turn-batcher.js';
 
 /** One request for the join script (see redis/scripts/join.lua for the meaning of each). */
 export interface QueueOp {

@@ -9,8 +9,8 @@
  * - what the order worker originates (`order:update`) arrives on the sale's Redis events
  *   channel, which every gateway hears, so each emits it to its own sockets only (`local`).
  */
-import type { AdmissionTick } from './admission-loop.js';
-import type { AdmissionTokens } from './admission-token.js';
+import type { AdmissionTick } from '../admission/admission-loop.js';
+import type { AdmissionTokens } from '../tokens/admission-token.js';
 import type { SaleStatus, SaleUpdateEvent, OrderUpdateEvent } from '@velvet-rope/contracts';
 import type { Server } from 'socket.io';
 

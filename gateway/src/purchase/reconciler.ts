@@ -7,7 +7,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { OrderPublisher } from './order-publisher.js';
-import type { KeySpace } from './redis/keyspace.js';
+import type { KeySpace } from '../redis/keyspace.js';
 
 export class Reconciler {
   constructor(

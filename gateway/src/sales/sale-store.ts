@@ -8,9 +8,9 @@ import { withClient, type SaleStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
-import { AppError } from './errors.js';
-import type { KeySpace } from './redis/keyspace.js';
-import type { QueueMode } from './fairness-score.js';
+import { AppError } from '../errors.js';
+import type { KeySpace } from '../redis/keyspace.js';
+import type { QueueMode } from '../queue/fairness-score.js';
 
 export interface SaleConfig {
   readonly id: string;

@@ -11,7 +11,7 @@
  * `RATE_LIMIT_STORE=memory` each gateway counts alone, as the other limits do.
  */
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
-import { TurnBatcher } from './turn-batcher.js';
+import { TurnBatcher } from '../lib/turn-batcher.js';
 
 export interface NewPlaceLimit {
   /** new places per address and minute */

@@ -7,14 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { encodeOrderMessage, ORDER_MESSAGE_VERSION, parseOrderMessage, type OrderStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
-import type { AdmissionClaims, AdmissionTokens, UnverifiedAdmission } from './admission-token.js';
-import { limitsInScripts, type GatewayConfig } from './config.js';
-import { decodeVisitorRecord } from './visitor-record.js';
-import { AppError } from './errors.js';
+import type { AdmissionClaims, AdmissionTokens, UnverifiedAdmission } from '../tokens/admission-token.js';
+import { limitsInScripts, type GatewayConfig } from '../config.js';
+import { decodeVisitorRecord } from '../redis/visitor-record.js';
+import { AppError } from '../errors.js';
 import { PublishUnavailableError, type OrderPublisher } from './order-publisher.js';
-import { TurnBatcher } from './turn-batcher.js';
-import type { KeySpace } from './redis/keyspace.js';
-import type { SaleStore } from './sale-store.js';
+import { TurnBatcher } from '../lib/turn-batcher.js';
+import type { KeySpace } from '../redis/keyspace.js';
+import type { SaleStore } from '../sales/sale-store.js';
 
 export interface PurchaseResult {
   /** false when the same token bought before: the answer is the existing order */

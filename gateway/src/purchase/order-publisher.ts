@@ -11,7 +11,7 @@ import { encodeOrderBatch, orderTopology, redactUrl } from '@velvet-rope/contrac
 import { connect as amqpConnect } from 'amqplib';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
-import { TurnBatcher } from './turn-batcher.js';
+import { TurnBatcher } from '../lib/turn-batcher.js';
 
 export class PublishUnavailableError extends Error {
   constructor(message: string) {

@@ -15,7 +15,7 @@
  * this module is the reference the audit, the simulator and the tests use.
  */
 import { createHash } from 'node:crypto';
-import { hmacFor } from './hmac.js';
+import { hmacFor } from '../tokens/hmac.js';
 
 export type QueueMode = 'prequeue-random' | 'fifo' | 'random';
 export const QUEUE_MODES: readonly QueueMode[] = ['prequeue-random', 'fifo', 'random'];

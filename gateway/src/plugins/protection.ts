@@ -3,10 +3,10 @@ import helmet, { type HelmetOptions } from 'helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { limitsInScripts } from '../../config.js';
-import { EventLoopPressure } from '../../event-loop-pressure.js';
-import { AppError, errorBody } from '../../errors.js';
-import { bearerToken, cookieValue, TICKET_COOKIE } from '../../http/credentials.js';
+import { limitsInScripts } from '../config.js';
+import { EventLoopPressure } from '../http/event-loop-pressure.js';
+import { AppError, errorBody } from '../errors.js';
+import { bearerToken, cookieValue, TICKET_COOKIE } from '../http/credentials.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -8,12 +8,12 @@
 import type { SaleStatus } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
-import type { OrderPublisher } from './order-publisher.js';
-import type { Reconciler } from './reconciler.js';
+import type { OrderPublisher } from '../purchase/order-publisher.js';
+import type { Reconciler } from '../purchase/reconciler.js';
 import type { ClosedLoopController } from './closed-loop-controller.js';
 import type { RedisRecovery } from './recovery.js';
-import type { KeySpace } from './redis/keyspace.js';
-import { randomId128 } from './visitor-id.js';
+import type { KeySpace } from '../redis/keyspace.js';
+import { randomId128 } from '../tokens/visitor-id.js';
 
 export interface AdmissionLoopOptions {
   readonly redis: Redis;
