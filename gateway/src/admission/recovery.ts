@@ -19,6 +19,9 @@ import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { OrderPublisher } from '../purchase/order-publisher.js';
 import type { KeySpace } from '../redis/keyspace.js';
 import type { SaleStore } from '../sales/sale-store.js';
+import type { SaleRepublisher } from '../sales/republish.js';
+import type { Orders } from '../purchase/orders.js';
+import type { AdmissionRecords } from './admission-records.js';
 
 /** how long the orders queue must stay empty before the in-flight orders count as committed */
 const DRAIN_GRACE_MS = 2_000;
@@ -31,6 +34,9 @@ export class RedisRecovery {
     private readonly redis: Redis,
     private readonly keyspace: KeySpace,
     private readonly sales: SaleStore,
+    private readonly republisher: SaleRepublisher,
+    private readonly orders: Orders,
+    private readonly admissionRecords: AdmissionRecords,
     private readonly publisher: OrderPublisher,
     private readonly logger: FastifyBaseLogger,
   ) {}
@@ -38,7 +44,7 @@ export class RedisRecovery {
   /** Called each tick with the generation marker's value; re-publishes when it is gone. */
   async check(generation: string | null): Promise<void> {
     if (generation !== null) return;
-    const { sales, recovered } = await this.sales.publishAll(randomUUID());
+    const { sales, recovered } = await this.republisher.publishAll(randomUUID());
     if (recovered) {
       this.logger.warn({ sales }, 'Redis lost its data: sales re-published from PostgreSQL; admission paused until orders in flight are committed');
     }
@@ -59,7 +65,7 @@ export class RedisRecovery {
     }
     // the queue's count leaves out what a worker holds unacknowledged: the grace period must
     // also see no new order committed for the sale
-    const committed = await this.sales.orderCount(saleId);
+    const committed = await this.orders.orderCount(saleId);
     const since = this.#drainedSince.get(saleId);
     if (!since || since.orders !== committed) {
       this.#drainedSince.set(saleId, { at: now, orders: committed });
@@ -69,10 +75,10 @@ export class RedisRecovery {
 
     const sale = await this.sales.get(saleId);
     if (!sale) return false;
-    const orders = await this.sales.ordersByVisitor(saleId);
+    const orders = await this.orders.ordersByVisitor(saleId);
     // admissions made before the loss: whoever is back in the queue from a ticket but was let
     // in already is not let in a second time (lapsed: expired; live: admitted again)
-    const { admissions, maxSequence } = await this.sales.lastAdmissions(saleId);
+    const { admissions, maxSequence } = await this.admissionRecords.lastAdmissions(saleId);
     const k = this.keyspace.sale(saleId);
     const marked = await this.redis.finishRecovery(
       k.config,

@@ -26,7 +26,7 @@ export default fp<AdmissionPluginOptions>(
       keyspace: app.keyspace,
       publisher: app.publisher,
       reconciler,
-      recovery: new RedisRecovery(app.redis, app.keyspace, app.sales, app.publisher, app.log),
+      recovery: new RedisRecovery(app.redis, app.keyspace, app.sales, app.republisher, app.orders, app.admissionRecords, app.publisher, app.log),
       closedLoop: new ClosedLoopController(app.redis, app.keyspace, app.publisher, app.log),
       logger: app.log,
       tickMs: app.config.tickMs,
@@ -38,7 +38,7 @@ export default fp<AdmissionPluginOptions>(
         return app.realtime.broadcastTick(tick);
       },
       onLeadership: (saleId, leading) => app.metrics.leadership(saleId, leading),
-      recordAdmissions: (saleId, admitted) => app.sales.recordAdmissions(saleId, admitted),
+      recordAdmissions: (saleId, admitted) => app.admissionRecords.recordAdmissions(saleId, admitted),
     });
     app.decorate('admissionLoop', loop);
     if (opts.autostart !== false) app.addHook('onReady', async () => loop.start());

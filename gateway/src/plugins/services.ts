@@ -5,11 +5,17 @@ import { limitsInScripts, protectionWarnings } from '../config.js';
 import { MemoryNewPlaceLimit, RedisNewPlaceLimit, type NewPlaceLimit } from '../queue/new-place-limit.js';
 import { NO_LIMITS, QueueService } from '../queue/queue-service.js';
 import { SaleStore } from '../sales/sale-store.js';
+import { SaleRepublisher } from '../sales/republish.js';
 import { FairnessAudit } from '../sales/fairness-audit.js';
+import { Orders } from '../purchase/orders.js';
+import { AdmissionRecords } from '../admission/admission-records.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     sales: SaleStore;
+    republisher: SaleRepublisher;
+    orders: Orders;
+    admissionRecords: AdmissionRecords;
     queue: QueueService;
     purchases: PurchaseService;
     audit: FairnessAudit;
@@ -20,10 +26,16 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const sales = new SaleStore(app.pg, app.redis, app.keyspace, app.log);
+    const republisher = new SaleRepublisher(app.redis, app.keyspace, sales);
     // a Redis that restarted empty gets every running sale's hot copy back
-    const published = await sales.publishAll(randomUUID());
+    const published = await republisher.publishAll(randomUUID());
     app.log.info(published, 'sales published to Redis');
     app.decorate('sales', sales);
+    app.decorate('republisher', republisher);
+    const orders = new Orders(app.pg, app.redis, app.keyspace);
+    app.decorate('orders', orders);
+    const admissionRecords = new AdmissionRecords(app.pg);
+    app.decorate('admissionRecords', admissionRecords);
     const audit = new FairnessAudit(app.redis, app.keyspace, app.config.audit);
     app.decorate('audit', audit);
     app.addHook('onClose', async () => audit.close());
@@ -37,14 +49,14 @@ export default fp(
     }
     app.decorate(
       'queue',
-      new QueueService(app.redis, app.keyspace, sales, app.tickets, app.admissions, queueLimits, (n) => app.metrics.queueBatch.observe(n), newPlaces),
+      new QueueService(app.redis, app.keyspace, sales, admissionRecords, app.tickets, app.admissions, queueLimits, (n) => app.metrics.queueBatch.observe(n), newPlaces),
     );
     app.decorate(
       'purchases',
       new PurchaseService(
         app.redis,
         app.keyspace,
-        app.pg,
+        orders,
         app.admissions,
         app.publisher,
         app.config.republishAfterMs,

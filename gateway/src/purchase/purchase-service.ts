@@ -4,9 +4,8 @@
  * confirmed. One order per admission token: the same token again answers the same order.
  */
 import { randomUUID } from 'node:crypto';
-import { encodeOrderMessage, ORDER_MESSAGE_VERSION, parseOrderMessage, type OrderStatus } from '@velvet-rope/contracts';
+import { encodeOrderMessage, ORDER_MESSAGE_VERSION, type OrderStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
-import type pg from 'pg';
 import type { AdmissionClaims, AdmissionTokens, UnverifiedAdmission } from '../tokens/admission-token.js';
 import { limitsInScripts, type GatewayConfig } from '../config.js';
 import { decodeVisitorRecord } from '../redis/visitor-record.js';
@@ -15,6 +14,7 @@ import { PublishUnavailableError, type OrderPublisher } from './order-publisher.
 import { TurnBatcher } from '../lib/turn-batcher.js';
 import type { KeySpace } from '../redis/keyspace.js';
 import type { SaleStore } from '../sales/sale-store.js';
+import type { Orders } from './orders.js';
 
 export interface PurchaseResult {
   /** false when the same token bought before: the answer is the existing order */
@@ -23,15 +23,6 @@ export interface PurchaseResult {
   readonly status: OrderStatus;
   /** units still reservable after this purchase (only when created) */
   readonly remaining?: number;
-}
-
-export interface OrderView {
-  readonly orderId: string;
-  readonly saleId: string;
-  readonly quantity: number;
-  readonly status: OrderStatus;
-  readonly createdAt: string;
-  readonly confirmedAt: string | null;
 }
 
 /**
@@ -93,7 +84,7 @@ export class PurchaseService {
   constructor(
     private readonly redis: Redis,
     private readonly keyspace: KeySpace,
-    private readonly pool: pg.Pool,
+    private readonly orders: Orders,
     private readonly admissions: AdmissionTokens,
     private readonly publisher: OrderPublisher,
     private readonly republishAfterMs: number,
@@ -270,10 +261,9 @@ export class PurchaseService {
     }
   }
 
-  async #orderStatus(orderId: string): Promise<OrderStatus> {
-    const stored = await this.pool.query<{ status: OrderStatus }>('SELECT status FROM orders WHERE order_id = $1', [orderId]);
-    if (stored.rows[0]) return stored.rows[0].status;
-    return 'pending';
+  /** (the order reads are `orders.ts`'s; this keeps the reserve path's calls as they are) */
+  #orderStatus(orderId: string): Promise<OrderStatus> {
+    return this.orders.orderStatus(orderId);
   }
 
   async #publishOrRefuse(orderId: string, message: string): Promise<void> {
@@ -292,59 +282,5 @@ export class PurchaseService {
       }
       throw err;
     }
-  }
-
-  /**
-   * An order as its owner sees it: from PostgreSQL once committed, else from the outbox.
-   * The worker commits before it clears the outbox, so PostgreSQL is asked again when both
-   * missed: the order may have moved between the two reads.
-   */
-  async findOrder(orderId: string, visitorId: string, saleId: string | undefined): Promise<OrderView | undefined> {
-    const committed = await this.#committedOrder(orderId);
-    if (committed) return committed.visitorId === visitorId ? committed.view : undefined;
-    if (saleId) {
-      const raw = await this.redis.hget(this.keyspace.sale(saleId).pending, orderId);
-      const parsed = raw ? parseOrderMessage(raw) : undefined;
-      if (parsed?.ok) {
-        if (parsed.value.visitorId !== visitorId) return undefined;
-        return {
-          orderId,
-          saleId,
-          quantity: parsed.value.quantity,
-          status: 'pending',
-          createdAt: new Date(parsed.value.createdAt).toISOString(),
-          confirmedAt: null,
-        };
-      }
-    }
-    const late = await this.#committedOrder(orderId);
-    return late && late.visitorId === visitorId ? late.view : undefined;
-  }
-
-  async #committedOrder(orderId: string): Promise<{ visitorId: string; view: OrderView } | undefined> {
-    const { rows } = await this.pool.query<{
-      order_id: string;
-      sale_id: string;
-      visitor_id: string;
-      quantity: number;
-      status: OrderStatus;
-      created_at: Date;
-      confirmed_at: Date | null;
-    }>('SELECT order_id, sale_id, visitor_id, quantity, status, created_at, confirmed_at FROM orders WHERE order_id = $1', [
-      orderId,
-    ]);
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      visitorId: row.visitor_id,
-      view: {
-        orderId: row.order_id,
-        saleId: row.sale_id,
-        quantity: row.quantity,
-        status: row.status,
-        createdAt: row.created_at.toISOString(),
-        confirmedAt: row.confirmed_at?.toISOString() ?? null,
-      },
-    };
   }
 }

@@ -11,7 +11,8 @@ import { auditPseudonym, pseudonymFraction } from './fairness-score.js';
 import type { TicketClaims, TicketSigner } from '../tokens/queue-ticket.js';
 import type { NewPlaceLimit } from './new-place-limit.js';
 import type { KeySpace } from '../redis/keyspace.js';
-import type { KnownVisitor, SaleStore } from '../sales/sale-store.js';
+import type { SaleStore } from '../sales/sale-store.js';
+import type { AdmissionRecords, KnownVisitor } from '../admission/admission-records.js';
 import { TurnBatcher } from '../lib/turn-batcher.js';
 import { newVisitorId } from '../tokens/visitor-id.js';
 import { NOT_FOUND, QueueBatcher, type QueueOp, type QueueReply } from './queue-batcher.js';
@@ -79,6 +80,7 @@ export class QueueService {
     private readonly redis: Redis,
     private readonly keyspace: KeySpace,
     private readonly sales: SaleStore,
+    private readonly admissionRecords: AdmissionRecords,
     private readonly tickets: TicketSigner,
     private readonly admissions: AdmissionTokens,
     private readonly limits: QueueLimits = NO_LIMITS,
@@ -87,7 +89,7 @@ export class QueueService {
     private readonly newPlaces?: NewPlaceLimit,
   ) {
     this.#batcher = new QueueBatcher(redis, keyspace, observeBatch);
-    this.#known = new TurnBatcher((saleId, visitorIds) => this.sales.knownOf(saleId, visitorIds), 500);
+    this.#known = new TurnBatcher((saleId, visitorIds) => this.admissionRecords.knownOf(saleId, visitorIds), 500);
   }
 
   /**

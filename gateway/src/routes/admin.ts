@@ -5,39 +5,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../errors.js';
-import { seedCommitment } from '../queue/fairness-score.js';
 import { requireAdminKey } from '../http/credentials.js';
-import type { SaleChanges, SaleRecord } from '../sales/sale-store.js';
+import { adminView, changesFromApi, configFromApi, statsView } from '../sales/sale.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { AdminSale, CreateSaleBody, SaleStats, UpdateSaleBody } from '../schemas/sale.js';
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const time = (s: string | null | undefined) => (s === undefined ? undefined : s === null ? null : Date.parse(s));
-
-function view(s: SaleRecord) {
-  return {
-    id: s.id,
-    name: s.name,
-    stock: s.stock,
-    sold: s.sold,
-    startsAt: iso(s.startsAt)!,
-    prequeueOpensAt: iso(s.prequeueOpensAt),
-    endsAt: iso(s.endsAt),
-    ratePerMinute: s.ratePerMinute,
-    maxActive: s.maxActive,
-    checkoutSeconds: s.checkoutSeconds,
-    maxPerShopper: s.maxPerShopper,
-    queueMode: s.queueMode,
-    windowSeconds: s.windowSeconds,
-    paused: s.paused,
-    powDifficulty: s.powDifficulty,
-    adaptiveRate: s.adaptiveRate,
-    minRatePerMinute: s.minRatePerMinute,
-    seedCommitment: seedCommitment(s.seed),
-    createdAt: iso(s.createdAt)!,
-    updatedAt: iso(s.updatedAt)!,
-  };
-}
 
 const adminErrors = { 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, ...commonErrors };
 
@@ -57,34 +28,16 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/sales',
     { schema: { tags: ['admin'], body: CreateSaleBody, response: { 201: AdminSale, ...adminErrors } } },
     async (req, reply) => {
-      const b = req.body;
-      const sale = await app.sales.create({
-        id: b.id,
-        name: b.name,
-        stock: b.stock,
-        startsAt: Date.parse(b.startsAt),
-        prequeueOpensAt: time(b.prequeueOpensAt) ?? null,
-        endsAt: time(b.endsAt) ?? null,
-        ratePerMinute: b.ratePerMinute,
-        maxActive: b.maxActive ?? Math.max(1, b.stock),
-        checkoutSeconds: b.checkoutSeconds ?? 120,
-        maxPerShopper: b.maxPerShopper ?? 1,
-        queueMode: b.queueMode ?? 'prequeue-random',
-        windowSeconds: b.windowSeconds ?? 30,
-        paused: b.paused ?? false,
-        powDifficulty: b.powDifficulty ?? 0,
-        adaptiveRate: b.adaptiveRate ?? false,
-        minRatePerMinute: b.minRatePerMinute ?? 0,
-      });
+      const sale = await app.sales.create(configFromApi(req.body));
       req.log.info({ saleId: sale.id }, 'sale created');
-      return reply.code(201).send(view(sale));
+      return reply.code(201).send(adminView(sale));
     },
   );
 
   app.get(
     '/api/admin/sales',
     { schema: { tags: ['admin'], response: { 200: Type.Object({ sales: Type.Array(AdminSale) }), ...adminErrors } } },
-    async () => ({ sales: (await app.sales.list()).map(view) }),
+    async () => ({ sales: (await app.sales.list()).map(adminView) }),
   );
 
   app.get(
@@ -93,7 +46,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const sale = await app.sales.get(req.params.saleId);
       if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
-      return view(sale);
+      return adminView(sale);
     },
   );
 
@@ -102,17 +55,9 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { tags: ['admin'], params: SaleIdParams, body: UpdateSaleBody, response: { 200: AdminSale, ...adminErrors } } },
     async (req) => {
       const b = req.body;
-      // only the keys sent: an absent key keeps its value (undefined would hide it from the checks)
-      const { startsAt, prequeueOpensAt, endsAt, ...rest } = b;
-      const changes: SaleChanges = {
-        ...rest,
-        ...(startsAt !== undefined ? { startsAt: Date.parse(startsAt) } : {}),
-        ...(prequeueOpensAt !== undefined ? { prequeueOpensAt: time(prequeueOpensAt) ?? null } : {}),
-        ...(endsAt !== undefined ? { endsAt: time(endsAt) ?? null } : {}),
-      };
-      const sale = await app.sales.update(req.params.saleId, changes);
+      const sale = await app.sales.update(req.params.saleId, changesFromApi(b));
       req.log.info({ saleId: sale.id, changed: Object.keys(b) }, 'sale changed');
-      return view(sale);
+      return adminView(sale);
     },
   );
 
@@ -121,27 +66,9 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { tags: ['admin'], params: SaleIdParams, response: { 200: SaleStats, ...adminErrors } } },
     async (req) => {
       const { saleId } = req.params;
-      const [live, db] = await Promise.all([app.sales.live(saleId), app.sales.confirmedFigures(saleId)]);
+      const [live, db] = await Promise.all([app.sales.live(saleId), app.orders.confirmedFigures(saleId)]);
       if (!live) throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
-      return {
-        id: saleId,
-        status: live.status,
-        stock: live.stock,
-        waiting: live.waiting,
-        admitted: live.admitted,
-        admittedTotal: live.admittedTotal,
-        remaining: live.remaining,
-        pending: live.pending,
-        sold: db.sold,
-        confirmedOrders: db.confirmedOrders,
-        rejectedOrders: db.rejectedOrders,
-        ratePerMinute: live.ratePerMinute,
-        effectiveRatePerMinute: live.effectiveRatePerMinute,
-        adaptiveRate: live.adaptiveRate,
-        maxActive: live.maxActive,
-        paused: live.paused,
-        at: new Date(live.now).toISOString(),
-      };
+      return statsView(live, db);
     },
   );
 };

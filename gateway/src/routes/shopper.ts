@@ -12,6 +12,7 @@ import { FAIRNESS_ALGORITHM, seedCommitment } from '../queue/fairness-score.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { JoinBody, JoinResponse, OrderResponse, PurchaseBody, PurchaseResponse, StandingResponse } from '../schemas/queue.js';
 import { Fairness, PublicSale } from '../schemas/sale.js';
+import { publicView } from '../sales/sale.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -43,27 +44,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const sale = await app.sales.live(req.params.saleId);
       if (!sale) throw await app.sales.missing(req.params.saleId);
-      return {
-        id: sale.id,
-        name: sale.name,
-        status: sale.status,
-        startsAt: iso(sale.startsAt)!,
-        prequeueOpensAt: iso(sale.prequeueOpensAt),
-        endsAt: iso(sale.endsAt),
-        stock: sale.stock,
-        remaining: sale.remaining,
-        waiting: sale.waiting,
-        admitted: sale.admitted,
-        admittedTotal: sale.admittedTotal,
-        // the rate in force (the closed loop's when on): what the page's ETA needs
-        ratePerMinute: sale.effectiveRatePerMinute,
-        maxPerShopper: sale.maxPerShopper,
-        checkoutSeconds: sale.checkoutSeconds,
-        queueMode: sale.queueMode,
-        windowSeconds: sale.windowSeconds,
-        powDifficulty: sale.powDifficulty,
-        serverTime: iso(sale.now)!,
-      };
+      return publicView(sale);
     },
   );
 
@@ -222,7 +203,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         }
       }
       if (!owner) throw new AppError('INVALID_TOKEN', 'the token is not valid');
-      const order = await app.purchases.findOrder(req.params.orderId, owner.visitorId, owner.saleId);
+      const order = await app.orders.findOrder(req.params.orderId, owner.visitorId, owner.saleId);
       if (!order) throw new AppError('ORDER_NOT_FOUND', 'no such order for this shopper');
       return order;
     },

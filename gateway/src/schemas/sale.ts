@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TOptional, type TSchema } from 'typebox';
 import { DateTime, Nullable, QueueModeSchema, SaleStatusSchema } from './common.js';
 import { SALE_ID_PATTERN } from '@velvet-rope/contracts';
 
@@ -24,91 +24,90 @@ export const PublicSale = Type.Object({
   serverTime: DateTime,
 });
 
-const saleFields = {
-  name: Type.String({ minLength: 1, maxLength: 200 }),
-  stock: Type.Integer({ minimum: 0, maximum: 100_000_000 }),
-  startsAt: DateTime,
-  prequeueOpensAt: Nullable(DateTime),
-  endsAt: Nullable(DateTime),
-  ratePerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'shoppers admitted per minute' }),
-  maxActive: Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'cap on shoppers admitted at once' }),
-  checkoutSeconds: Type.Integer({ minimum: 1, maximum: 3600, description: 'checkout window after admission' }),
-  maxPerShopper: Type.Integer({ minimum: 1, maximum: 100 }),
-  queueMode: QueueModeSchema,
-  windowSeconds: Type.Integer({ minimum: 0, maximum: 86_400, description: 'fairness window after the start; 0 = strict FIFO' }),
-  powDifficulty: Type.Integer({ minimum: 0, maximum: 32, description: 'proof of work on join: leading zero bits (0: off; 16 is ~65,000 hashes)' }),
-  adaptiveRate: Type.Boolean({ description: 'closed loop: the rate follows downstream health, up to ratePerMinute' }),
-  minRatePerMinute: Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'the closed loop never goes below this' }),
+/** One setting of a sale as the marketer API checks it (requests) and shows it (answers). */
+interface Setting<In extends TSchema = TSchema, Out extends TSchema = TSchema, C extends 'required' | 'optional' = 'required' | 'optional'> {
+  readonly request: In;
+  readonly response: Out;
+  /** whether a create must give it (else the sale's default applies, sales/sale.ts) */
+  readonly create: C;
+}
+
+function setting<In extends TSchema, Out extends TSchema, C extends 'required' | 'optional'>(request: In, response: Out, create: C): Setting<In, Out, C> {
+  return { request, response, create };
+}
+
+/**
+ * Every setting a marketer gives a sale, in the order the API lists them: create, change and
+ * answer are all made from this table (a new setting is one entry here and one in
+ * sales/sale.ts's field table, which the compiler holds to this one).
+ */
+export const saleSettings = {
+  name: setting(Type.String({ minLength: 1, maxLength: 200 }), Type.String(), 'required'),
+  stock: setting(Type.Integer({ minimum: 0, maximum: 100_000_000 }), Type.Integer(), 'required'),
+  startsAt: setting(DateTime, DateTime, 'required'),
+  prequeueOpensAt: setting(Nullable(DateTime), Nullable(DateTime), 'optional'),
+  endsAt: setting(Nullable(DateTime), Nullable(DateTime), 'optional'),
+  ratePerMinute: setting(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'shoppers admitted per minute' }), Type.Integer(), 'required'),
+  maxActive: setting(Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'cap on shoppers admitted at once' }), Type.Integer(), 'optional'),
+  checkoutSeconds: setting(Type.Integer({ minimum: 1, maximum: 3600, description: 'checkout window after admission' }), Type.Integer(), 'optional'),
+  maxPerShopper: setting(Type.Integer({ minimum: 1, maximum: 100 }), Type.Integer(), 'optional'),
+  queueMode: setting(QueueModeSchema, QueueModeSchema, 'optional'),
+  windowSeconds: setting(
+    Type.Integer({ minimum: 0, maximum: 86_400, description: 'fairness window after the start; 0 = strict FIFO' }),
+    Type.Integer(),
+    'optional',
+  ),
+  paused: setting(Type.Boolean(), Type.Boolean(), 'optional'),
+  powDifficulty: setting(
+    Type.Integer({ minimum: 0, maximum: 32, description: 'proof of work on join: leading zero bits (0: off; 16 is ~65,000 hashes)' }),
+    Type.Integer(),
+    'optional',
+  ),
+  adaptiveRate: setting(Type.Boolean({ description: 'closed loop: the rate follows downstream health, up to ratePerMinute' }), Type.Boolean(), 'optional'),
+  minRatePerMinute: setting(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'the closed loop never goes below this' }), Type.Integer(), 'optional'),
 };
+export type SaleSettingSchemas = typeof saleSettings;
+
+type S = SaleSettingSchemas;
+type CreateProperties = { [K in keyof S]: S[K]['create'] extends 'required' ? S[K]['request'] : TOptional<S[K]['request']> };
+type UpdateProperties = { [K in keyof S]: TOptional<S[K]['request']> };
+type ResponseProperties = { [K in keyof S]: S[K]['response'] };
+
+/** the table's schemas, one per setting, in its order */
+function properties<P>(schemaOf: (s: Setting) => TSchema): P {
+  return Object.fromEntries(Object.entries(saleSettings).map(([name, s]) => [name, schemaOf(s)])) as P;
+}
 
 export const CreateSaleBody = Type.Object(
   {
     id: Type.String({ pattern: SALE_ID_PATTERN }),
-    name: saleFields.name,
-    stock: saleFields.stock,
-    startsAt: saleFields.startsAt,
-    prequeueOpensAt: Type.Optional(saleFields.prequeueOpensAt),
-    endsAt: Type.Optional(saleFields.endsAt),
-    ratePerMinute: saleFields.ratePerMinute,
-    maxActive: Type.Optional(saleFields.maxActive),
-    checkoutSeconds: Type.Optional(saleFields.checkoutSeconds),
-    maxPerShopper: Type.Optional(saleFields.maxPerShopper),
-    queueMode: Type.Optional(saleFields.queueMode),
-    windowSeconds: Type.Optional(saleFields.windowSeconds),
-    paused: Type.Optional(Type.Boolean()),
-    powDifficulty: Type.Optional(saleFields.powDifficulty),
-    adaptiveRate: Type.Optional(saleFields.adaptiveRate),
-    minRatePerMinute: Type.Optional(saleFields.minRatePerMinute),
+    ...properties<CreateProperties>((s) => (s.create === 'required' ? s.request : Type.Optional(s.request))),
   },
   { additionalProperties: false },
 );
 export type CreateSaleBody = Static<typeof CreateSaleBody>;
 
-export const UpdateSaleBody = Type.Object(
-  {
-    name: Type.Optional(saleFields.name),
-    stock: Type.Optional(saleFields.stock),
-    startsAt: Type.Optional(saleFields.startsAt),
-    prequeueOpensAt: Type.Optional(saleFields.prequeueOpensAt),
-    endsAt: Type.Optional(saleFields.endsAt),
-    ratePerMinute: Type.Optional(saleFields.ratePerMinute),
-    maxActive: Type.Optional(saleFields.maxActive),
-    checkoutSeconds: Type.Optional(saleFields.checkoutSeconds),
-    maxPerShopper: Type.Optional(saleFields.maxPerShopper),
-    queueMode: Type.Optional(saleFields.queueMode),
-    windowSeconds: Type.Optional(saleFields.windowSeconds),
-    paused: Type.Optional(Type.Boolean()),
-    powDifficulty: Type.Optional(saleFields.powDifficulty),
-    adaptiveRate: Type.Optional(saleFields.adaptiveRate),
-    minRatePerMinute: Type.Optional(saleFields.minRatePerMinute),
-  },
-  { additionalProperties: false, minProperties: 1 },
-);
+export const UpdateSaleBody = Type.Object(properties<UpdateProperties>((s) => Type.Optional(s.request)), {
+  additionalProperties: false,
+  minProperties: 1,
+});
 export type UpdateSaleBody = Static<typeof UpdateSaleBody>;
+
+// `sold` next to `stock`, where the answers have always had it
+const { name, stock, ...laterSettings } = properties<ResponseProperties>((s) => s.response);
 
 /** What the marketer sees: the whole configuration and the fairness commitment. */
 export const AdminSale = Type.Object({
   id: Type.String(),
-  name: Type.String(),
-  stock: Type.Integer(),
+  name,
+  stock,
   sold: Type.Integer(),
-  startsAt: DateTime,
-  prequeueOpensAt: Nullable(DateTime),
-  endsAt: Nullable(DateTime),
-  ratePerMinute: Type.Integer(),
-  maxActive: Type.Integer(),
-  checkoutSeconds: Type.Integer(),
-  maxPerShopper: Type.Integer(),
-  queueMode: QueueModeSchema,
-  windowSeconds: Type.Integer(),
-  paused: Type.Boolean(),
-  powDifficulty: Type.Integer(),
-  adaptiveRate: Type.Boolean(),
-  minRatePerMinute: Type.Integer(),
+  ...laterSettings,
   seedCommitment: Type.String(),
   createdAt: DateTime,
   updatedAt: DateTime,
 });
+export type AdminSale = Static<typeof AdminSale>;
 
 export const SaleStats = Type.Object({
   id: Type.String(),
