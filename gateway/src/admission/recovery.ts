@@ -18,6 +18,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { OrderPublisher } from '../purchase/order-publisher.js';
 import type { KeySpace } from '../redis/keyspace.js';
+import { RedisCommands } from '../redis/commands.js';
 import type { SaleStore } from '../sales/sale-store.js';
 
 /** how long the orders queue must stay empty before the in-flight orders count as committed */
@@ -26,14 +27,17 @@ const DRAIN_GRACE_MS = 2_000;
 export class RedisRecovery {
   /** since when the orders queue was seen empty, and how many orders PostgreSQL had then */
   readonly #drainedSince = new Map<string, { at: number; orders: number }>();
+  readonly #commands: RedisCommands;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keyspace: KeySpace,
+    redis: Redis,
+    keyspace: KeySpace,
     private readonly sales: SaleStore,
     private readonly publisher: OrderPublisher,
     private readonly logger: FastifyBaseLogger,
-  ) {}
+  ) {
+    this.#commands = new RedisCommands(redis, keyspace);
+  }
 
   /** Called each tick with the generation marker's value; re-publishes when it is gone. */
   async check(generation: string | null): Promise<void> {
@@ -73,20 +77,7 @@ export class RedisRecovery {
     // admissions made before the loss: whoever is back in the queue from a ticket but was let
     // in already is not let in a second time (lapsed: expired; live: admitted again)
     const { admissions, maxSequence } = await this.sales.lastAdmissions(saleId);
-    const k = this.keyspace.sale(saleId);
-    const marked = await this.redis.finishRecovery(
-      k.config,
-      k.stock,
-      k.visitors,
-      k.queue,
-      k.admitted,
-      k.state,
-      sale.stock - sale.sold,
-      maxSequence,
-      orders.length,
-      ...orders.flatMap((o) => [o.visitorId, o.orderId]),
-      ...admissions.flatMap((a) => [a.visitorId, a.jti, a.expiresAt, a.sequence]),
-    );
+    const marked = await this.#commands.finishRecovery({ saleId, remaining: sale.stock - sale.sold, maxSequence, orders, admissions });
     this.#drainedSince.delete(saleId);
     this.logger.warn({ saleId, remaining: sale.stock - sale.sold, ordered: marked }, 'recovery finished: stock rebuilt from PostgreSQL, admission resumes');
     return true;
