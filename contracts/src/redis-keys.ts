@@ -29,7 +29,7 @@ export interface SaleKeys {
   readonly pending: string;
   /** sorted set: orderId -> when the reconciler should next re-publish it (ms). */
   readonly pendingDue: string;
-  /** hash: visitorId -> state record (see visitor-state in the gateway). */
+  /** hash: visitorId -> state record (its codec: gateway/src/redis/visitor-record.ts). */
   readonly visitors: string;
   /** integer: arrival sequence, for FIFO scores. */
   readonly seq: string;

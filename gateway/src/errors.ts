@@ -5,6 +5,7 @@
  */
 import { ERROR_CODES, type ErrorBody, type ErrorCode } from '@velvet-rope/contracts';
 import { STATUS_CODES } from 'node:http';
+import type { JoinRefusal, ReserveAnswer, SaleNotFound } from './redis/commands.js';
 
 export class AppError extends Error {
   readonly statusCode: number;
@@ -25,4 +26,56 @@ export class AppError extends Error {
 export function errorBody(code: ErrorCode, message: string): ErrorBody {
   const statusCode = ERROR_CODES[code];
   return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message };
+}
+
+/**
+ * A script's refusal of a shopper's request (decoded in redis/commands.ts), but those the
+ * services answer themselves: NOT_FOUND (`SaleStore.missing`: a 503 while Redis recovers),
+ * RATE_LIMITED (`rateLimited`: each route words its limit) and CLAIMS (not a refusal: the
+ * token is verified, then bought with as verified).
+ */
+export type ScriptRefusal = Exclude<JoinRefusal | ReserveAnswer, { readonly outcome: string } | SaleNotFound | { readonly refused: 'RATE_LIMITED' | 'CLAIMS' }>;
+
+/**
+ * The one table from the scripts' refusal codes to the error catalogue: each refusal's code
+ * and message, as the API answers it.
+ */
+export function refusalError(r: ScriptRefusal, saleId: string): AppError {
+  switch (r.refused) {
+    // join.lua
+    case 'UNKNOWN':
+      return new AppError('INVALID_TICKET', 'this ticket holds no place in the queue');
+    case 'REFUSED':
+      if (r.saleStatus === 'sold_out') return new AppError('SOLD_OUT', SOLD_OUT_MESSAGE);
+      if (r.saleStatus === 'ended') return new AppError('SALE_ENDED', SALE_ENDED_MESSAGE);
+      return new AppError('SALE_NOT_OPEN', 'the queue for this sale is not open yet');
+    case 'POW_REQUIRED':
+      return new AppError('POW_REQUIRED', 'this sale asks for a proof of work: solve a challenge first', {
+        difficulty: r.difficulty,
+        challengeUrl: `/api/sales/${saleId}/challenge`,
+      });
+    case 'POW_REUSED':
+      return new AppError('POW_INVALID', 'this proof of work was used already');
+    // reserve.lua
+    case 'NOT_ADMITTED':
+      return new AppError('NOT_ADMITTED', 'this admission is not (or no longer) valid for buying');
+    case 'EXPIRED':
+      return new AppError('TOKEN_EXPIRED', 'the checkout window is over');
+    case 'SALE_ENDED':
+      return new AppError('SALE_ENDED', SALE_ENDED_MESSAGE);
+    case 'LIMIT':
+      return new AppError('QUANTITY_OUT_OF_RANGE', `at most ${r.maxPerShopper} per shopper`);
+    case 'SOLD_OUT':
+      return new AppError('SOLD_OUT', SOLD_OUT_MESSAGE);
+    case 'INSUFFICIENT':
+      return new AppError('INSUFFICIENT_STOCK', `only ${r.remaining} left`, { remaining: r.remaining });
+  }
+}
+
+const SOLD_OUT_MESSAGE = 'this sale is sold out';
+const SALE_ENDED_MESSAGE = 'this sale has ended';
+
+/** A script's RATE_LIMITED (or the new-place limit's refusal): Retry-After the window's rest, in whole seconds. */
+export function rateLimited(retryAfterMs: number, message: string): AppError {
+  return new AppError('RATE_LIMITED', message, undefined, Math.max(1, Math.ceil(retryAfterMs / 1000)));
 }

@@ -13,6 +13,7 @@ import type { Reconciler } from '../purchase/reconciler.js';
 import type { ClosedLoopController } from './closed-loop-controller.js';
 import type { RedisRecovery } from './recovery.js';
 import type { KeySpace } from '../redis/keyspace.js';
+import { RedisCommands, type Admission } from '../redis/commands.js';
 import { randomId128 } from '../tokens/visitor-id.js';
 
 export interface AdmissionLoopOptions {
@@ -43,12 +44,8 @@ export interface AdmissionLoopOptions {
   readonly recordAdmissions?: (saleId: string, admitted: readonly AdmittedVisitor[]) => Promise<void>;
 }
 
-export interface AdmittedVisitor {
-  readonly visitorId: string;
-  readonly jti: string;
-  readonly expiresAt: number;
-  readonly sequence: number;
-}
+/** one admission a tick made (admit.lua) */
+export type AdmittedVisitor = Admission;
 
 /** admissions kept for a retry while PostgreSQL does not take them, per sale, at most */
 const MAX_UNRECORDED = 100_000;
@@ -71,6 +68,7 @@ export interface AdmissionTick {
 
 export class AdmissionLoop {
   readonly #o: AdmissionLoopOptions;
+  readonly #commands: RedisCommands;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #stopped = true;
@@ -83,6 +81,7 @@ export class AdmissionLoop {
 
   constructor(options: AdmissionLoopOptions) {
     this.#o = options;
+    this.#commands = new RedisCommands(options.redis, options.keyspace);
   }
 
   /** Sales this gateway currently leads (for readiness and tests). */
@@ -131,7 +130,7 @@ export class AdmissionLoop {
     const k = this.#o.keyspace.sale(saleId);
     // the lock outlives several ticks: a busy event loop must not hand the lead around, while a
     // dead leader is still replaced within a couple of seconds
-    const [held, epoch, changed] = await redis.leader(k.leader, k.leaderEpoch, this.#o.ownerId, Math.max(2_000, tickMs * 8), '0');
+    const { held, epoch, changed } = await this.#commands.leader({ saleId, owner: this.#o.ownerId, ttlMs: Math.max(2_000, tickMs * 8), release: false });
     if (!held) {
       if (this.#leading.delete(saleId)) {
         logger.info({ saleId }, 'admission leadership lost');
@@ -148,58 +147,38 @@ export class AdmissionLoop {
     // with no way to accept orders, admitting shoppers would only burn their checkout window
     if (!this.#o.publisher.ready) return undefined;
 
-    const reply = await redis.admit(
-      k.config,
-      k.state,
-      k.queue,
-      k.admitted,
-      k.stock,
-      k.visitors,
-      k.leader,
-      k.tickLog,
-      this.#o.ownerId,
-      // the tick's secret for the admissions' jti (never leaves Redis and this call)
-      randomId128(),
-      this.#o.oversubscription,
-      this.#o.maxBatch ?? 5_000,
-      Math.max(1_000, tickMs * 4),
+    const reply = await this.#commands.admit({
+      saleId,
+      owner: this.#o.ownerId,
+      jtiKey: randomId128(),
+      oversubscription: this.#o.oversubscription,
+      maxBatch: this.#o.maxBatch ?? 5_000,
+      maxElapsedMs: Math.max(1_000, tickMs * 4),
       epoch,
-      this.#o.maxOversubscription,
-    );
-    if (reply[0] === 'RECOVERING') {
-      await this.#o.recovery.finish(saleId);
+      maxOversubscription: this.#o.maxOversubscription,
+    });
+    if ('refused' in reply) {
+      if (reply.refused === 'RECOVERING') await this.#o.recovery.finish(saleId);
+      if (reply.refused === 'NOT_FOUND') await redis.srem(this.#o.keyspace.activeSales, saleId);
       return undefined;
     }
-    if (reply[0] === 'NOT_FOUND') {
-      await redis.srem(this.#o.keyspace.activeSales, saleId);
-      return undefined;
-    }
-    if (reply[0] !== 'OK') return undefined;
-    const admitted: AdmittedVisitor[] = [];
-    for (let i = 13; i + 3 < reply.length; i += 4) {
-      admitted.push({
-        visitorId: String(reply[i]),
-        jti: String(reply[i + 1]),
-        expiresAt: Number(reply[i + 2]),
-        sequence: Number(reply[i + 3]),
-      });
-    }
+    const { admitted } = reply;
     const tick: AdmissionTick = {
       saleId,
       epoch,
-      status: reply[1] as SaleStatus,
-      waiting: Number(reply[2]),
-      active: Number(reply[3]),
-      remaining: Number(reply[4]),
-      admittedTotal: Number(reply[5]),
-      ratePerMinute: Number(reply[6]),
-      expired: Number(reply[7]),
-      maxPerShopper: Number(reply[9]),
-      adaptive: Number(reply[10]) === 1,
+      status: reply.status,
+      waiting: reply.waiting,
+      active: reply.active,
+      remaining: reply.remaining,
+      admittedTotal: reply.admittedTotal,
+      ratePerMinute: reply.ratePerMinute,
+      expired: reply.expired,
+      maxPerShopper: reply.maxPerShopper,
+      adaptive: reply.adaptive,
       admitted,
     };
     if (tick.adaptive && this.#o.closedLoop) {
-      await this.#o.closedLoop.step(saleId, tick.ratePerMinute, { floor: Number(reply[11]), ceiling: Number(reply[12]) });
+      await this.#o.closedLoop.step(saleId, tick.ratePerMinute, { floor: reply.minRate, ceiling: reply.maxRate });
     }
     // recorded while the tick is broadcast (one message to the sale's room, one per admitted visitor)
     const recorded = this.#record(saleId, admitted);
@@ -244,12 +223,9 @@ export class AdmissionLoop {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#current;
-    const { redis, ownerId } = this.#o;
+    const { ownerId } = this.#o;
     await Promise.all(
-      [...this.#leading.keys()].map((saleId) => {
-        const k = this.#o.keyspace.sale(saleId);
-        return redis.leader(k.leader, k.leaderEpoch, ownerId, 1, '1').catch(() => undefined);
-      }),
+      [...this.#leading.keys()].map((saleId) => this.#commands.leader({ saleId, owner: ownerId, ttlMs: 1, release: true }).catch(() => undefined)),
     );
     this.#leading.clear();
   }

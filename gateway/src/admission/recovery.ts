@@ -18,6 +18,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { OrderPublisher } from '../purchase/order-publisher.js';
 import type { KeySpace } from '../redis/keyspace.js';
+import { RedisCommands } from '../redis/commands.js';
 import type { SaleStore } from '../sales/sale-store.js';
 import type { SaleRepublisher } from '../sales/republish.js';
 import type { Orders } from '../purchase/orders.js';
@@ -29,17 +30,20 @@ const DRAIN_GRACE_MS = 2_000;
 export class RedisRecovery {
   /** since when the orders queue was seen empty, and how many orders PostgreSQL had then */
   readonly #drainedSince = new Map<string, { at: number; orders: number }>();
+  readonly #commands: RedisCommands;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keyspace: KeySpace,
+    redis: Redis,
+    keyspace: KeySpace,
     private readonly sales: SaleStore,
     private readonly republisher: SaleRepublisher,
     private readonly orders: Orders,
     private readonly admissionRecords: AdmissionRecords,
     private readonly publisher: OrderPublisher,
     private readonly logger: FastifyBaseLogger,
-  ) {}
+  ) {
+    this.#commands = new RedisCommands(redis, keyspace);
+  }
 
   /** Called each tick with the generation marker's value; re-publishes when it is gone. */
   async check(generation: string | null): Promise<void> {
@@ -79,20 +83,7 @@ export class RedisRecovery {
     // admissions made before the loss: whoever is back in the queue from a ticket but was let
     // in already is not let in a second time (lapsed: expired; live: admitted again)
     const { admissions, maxSequence } = await this.admissionRecords.lastAdmissions(saleId);
-    const k = this.keyspace.sale(saleId);
-    const marked = await this.redis.finishRecovery(
-      k.config,
-      k.stock,
-      k.visitors,
-      k.queue,
-      k.admitted,
-      k.state,
-      sale.stock - sale.sold,
-      maxSequence,
-      orders.length,
-      ...orders.flatMap((o) => [o.visitorId, o.orderId]),
-      ...admissions.flatMap((a) => [a.visitorId, a.jti, a.expiresAt, a.sequence]),
-    );
+    const marked = await this.#commands.finishRecovery({ saleId, remaining: sale.stock - sale.sold, maxSequence, orders, admissions });
     this.#drainedSince.delete(saleId);
     this.logger.warn({ saleId, remaining: sale.stock - sale.sold, ordered: marked }, 'recovery finished: stock rebuilt from PostgreSQL, admission resumes');
     return true;

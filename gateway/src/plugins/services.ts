@@ -45,7 +45,7 @@ export default fp(
     let newPlaces: NewPlaceLimit | undefined;
     if (rl.enabled && rl.perIpPerMinute > 0) {
       newPlaces =
-        rl.store === 'redis' ? new RedisNewPlaceLimit(app.redis, app.keyspace.newPlaces, rl.perIpPerMinute) : new MemoryNewPlaceLimit(rl.perIpPerMinute);
+        rl.store === 'redis' ? new RedisNewPlaceLimit(app.redis, app.keyspace, rl.perIpPerMinute) : new MemoryNewPlaceLimit(rl.perIpPerMinute);
     }
     app.decorate(
       'queue',

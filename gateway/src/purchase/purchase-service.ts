@@ -9,10 +9,11 @@ import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { AdmissionClaims, AdmissionTokens, UnverifiedAdmission } from '../tokens/admission-token.js';
 import { limitsInScripts, type GatewayConfig } from '../config.js';
 import { decodeVisitorRecord } from '../redis/visitor-record.js';
-import { AppError } from '../errors.js';
+import { AppError, rateLimited, refusalError } from '../errors.js';
 import { PublishUnavailableError, type OrderPublisher } from './order-publisher.js';
 import { TurnBatcher } from '../lib/turn-batcher.js';
 import type { KeySpace } from '../redis/keyspace.js';
+import { MAX_SCRIPT_BATCH, RedisCommands, type ReserveAnswer, type ReserveRequest } from '../redis/commands.js';
 import type { SaleStore } from '../sales/sale-store.js';
 import type { Orders } from './orders.js';
 
@@ -43,33 +44,6 @@ export function scriptSenderLimit(limits: GatewayConfig['rateLimits']): number {
   return limitsInScripts(limits) ? limits.perIpPerMinute : 0;
 }
 
-/** One purchase for the reserve script (see redis/scripts/reserve.lua). */
-interface Reservation {
-  /** '' for an attempt that only counts against its sender (a token that failed verification) */
-  readonly visitorId: string;
-  readonly jti: string;
-  /** an unverified token's claims, for the script to compare with the admission; none when verified */
-  readonly claims: UnverifiedAdmission | undefined;
-  readonly quantity: number;
-  readonly orderId: string;
-  /** the order message kept in the outbox */
-  readonly message: string;
-  /** the sender's rate-limit bucket (`ip:<address>`): pays for attempts that prove no admission */
-  readonly sender: string;
-}
-
-/** one answer of the reserve script: a code, then its values */
-type Reply = readonly [string, ...(string | number)[]];
-
-const NOT_FOUND: Reply = ['NOT_FOUND'];
-
-function isReply(a: unknown): a is Reply {
-  return Array.isArray(a) && typeof a[0] === 'string' && a.every((v) => typeof v === 'string' || typeof v === 'number');
-}
-
-/** purchases in one script call at most: it runs atomically, holding up the sale's shard */
-const MAX_RESERVE_BATCH = 256;
-
 /** The quantity rule as the verified token states it (checked before the script, as always). */
 function checkQuantity(quantity: number, claims: { readonly max_qty: number }): void {
   if (!Number.isInteger(quantity) || quantity < 1 || quantity > claims.max_qty) {
@@ -81,37 +55,32 @@ function checkQuantity(quantity: number, claims: { readonly max_qty: number }): 
 const UNAVAILABLE_RETRY_SECONDS = 2;
 
 export class PurchaseService {
+  readonly #commands: RedisCommands;
+  /** what every reserve call passes besides its purchases */
+  readonly #limits: Parameters<RedisCommands['reserve']>[1];
+
   constructor(
     private readonly redis: Redis,
     private readonly keyspace: KeySpace,
     private readonly orders: Orders,
     private readonly admissions: AdmissionTokens,
     private readonly publisher: OrderPublisher,
-    private readonly republishAfterMs: number,
+    republishAfterMs: number,
     private readonly sales: SaleStore,
     /** the purchase rate limit per visitor counted in the reserve script (0: not counted there) */
     private readonly purchasesPerMinute = 0,
     /** the limit on unproven attempts per sender counted in the reserve script (0: not counted there) */
     private readonly perSenderPerMinute = 0,
-  ) {}
+  ) {
+    this.#commands = new RedisCommands(redis, keyspace);
+    this.#limits = { republishAfterMs, purchasesPerMinute, perSenderPerMinute };
+  }
 
   /** the purchases of one event-loop turn, per sale, in one reserve script call */
-  readonly #reservations = new TurnBatcher<Reservation, Reply>((saleId, batch) => this.#reserveBatch(saleId, batch), MAX_RESERVE_BATCH);
+  readonly #reservations = new TurnBatcher<ReserveRequest, ReserveAnswer>((saleId, batch) => this.#reserveBatch(saleId, batch), MAX_SCRIPT_BATCH);
 
-  async #reserveBatch(saleId: string, batch: readonly Reservation[]): Promise<Reply[]> {
-    const k = this.keyspace.sale(saleId);
-    const args: (string | number)[] = [k.config, k.visitors, k.admitted, k.stock, k.pending, k.pendingDue];
-    args.push(this.republishAfterMs, this.purchasesPerMinute, this.perSenderPerMinute, batch.length);
-    for (const r of batch) {
-      const c = r.claims;
-      args.push(r.visitorId, r.jti, c ? c.exp : '', c ? c.adm : '', c ? c.max_qty : '', r.quantity, r.orderId, r.message, r.sender);
-    }
-    const answers = await this.redis.reserve(...args);
-    if (answers[0] === 'NOT_FOUND') return batch.map(() => NOT_FOUND);
-    return answers.map((a) => {
-      if (!isReply(a)) throw new Error(`reserve script answered ${JSON.stringify(a)}`);
-      return a;
-    });
+  #reserveBatch(saleId: string, batch: readonly ReserveRequest[]): Promise<ReserveAnswer[]> {
+    return this.#commands.reserve(saleId, this.#limits, batch);
   }
 
   /**
@@ -154,16 +123,14 @@ export class PurchaseService {
     } catch (err) {
       if (err instanceof AppError && this.perSenderPerMinute > 0) {
         const reply = await this.#reservations.add(saleId, { visitorId: '', jti: '', claims: undefined, quantity: 0, orderId: '', message: '', sender });
-        if (reply[0] === 'RATE_LIMITED') throw this.#rateLimited(reply);
+        if ('refused' in reply && reply.refused === 'RATE_LIMITED') throw this.#rateLimited(reply);
       }
       throw err;
     }
   }
 
-  #rateLimited(reply: Reply): AppError {
-    const seconds = Math.max(1, Math.ceil(Number(reply[1]) / 1000));
-    const max = reply[2] === undefined ? this.purchasesPerMinute : Number(reply[2]);
-    return new AppError('RATE_LIMITED', `too many requests: at most ${max} per 1 minute`, undefined, seconds);
+  #rateLimited(reply: { readonly retryAfterMs: number; readonly perMinute: number | undefined }): AppError {
+    return rateLimited(reply.retryAfterMs, `too many requests: at most ${reply.perMinute ?? this.purchasesPerMinute} per 1 minute`);
   }
 
   /**
@@ -216,49 +183,35 @@ export class PurchaseService {
       message,
       sender,
     });
-    if (reply[0] === 'OK') {
+    if (!('refused' in reply) && reply.outcome === 'OK') {
       await this.#publishOrRefuse(orderId, message);
-      return { created: true, orderId, status: 'pending', remaining: Number(reply[1]) };
+      return { created: true, orderId, status: 'pending', remaining: reply.remaining };
     }
-    if (reply[0] === 'RATE_LIMITED') throw this.#rateLimited(reply);
+    if ('refused' in reply && reply.refused === 'RATE_LIMITED') throw this.#rateLimited(reply);
     if (unverifiedToken !== undefined) {
       // the script counted this attempt already (against the visitor or the sender)
       const verified = await this.#verifyToken(unverifiedToken, saleId);
       if ('existingOrder' in verified) return verified.existingOrder;
       // a genuine token whose claims Redis no longer matches (the limit changed since it was
       // signed): buy as a verified token does
-      if (reply[0] === 'CLAIMS') return this.#reserve(saleId, verified, quantity, sender);
+      if ('refused' in reply && reply.refused === 'CLAIMS') return this.#reserve(saleId, verified, quantity, sender);
       checkQuantity(quantity, verified);
     }
-    switch (reply[0]) {
-      case 'TOKEN_USED': {
-        const existingId = String(reply[1]);
-        const pendingMessage = String(reply[2] ?? '');
-        if (pendingMessage) {
-          // still pending: the first publish may never have reached the broker (it answered
-          // 503), so publish again; the worker de-duplicates by order id
-          await this.#publishOrRefuse(existingId, pendingMessage);
-          return { created: false, orderId: existingId, status: 'pending' };
-        }
-        return { created: false, orderId: existingId, status: await this.#orderStatus(existingId) };
+    if (!('refused' in reply)) {
+      // TOKEN_USED
+      const existingId = reply.orderId;
+      if (reply.pendingMessage) {
+        // still pending: the first publish may never have reached the broker (it answered
+        // 503), so publish again; the worker de-duplicates by order id
+        await this.#publishOrRefuse(existingId, reply.pendingMessage);
+        return { created: false, orderId: existingId, status: 'pending' };
       }
-      case 'NOT_FOUND':
-        throw await this.sales.missing(saleId);
-      case 'NOT_ADMITTED':
-        throw new AppError('NOT_ADMITTED', 'this admission is not (or no longer) valid for buying');
-      case 'EXPIRED':
-        throw new AppError('TOKEN_EXPIRED', 'the checkout window is over');
-      case 'SALE_ENDED':
-        throw new AppError('SALE_ENDED', 'this sale has ended');
-      case 'LIMIT':
-        throw new AppError('QUANTITY_OUT_OF_RANGE', `at most ${String(reply[1])} per shopper`);
-      case 'SOLD_OUT':
-        throw new AppError('SOLD_OUT', 'this sale is sold out');
-      case 'INSUFFICIENT':
-        throw new AppError('INSUFFICIENT_STOCK', `only ${String(reply[1])} left`, { remaining: Number(reply[1]) });
-      default:
-        throw new Error(`reserve script answered ${String(reply[0])}`);
+      return { created: false, orderId: existingId, status: await this.#orderStatus(existingId) };
     }
+    if (reply.refused === 'NOT_FOUND') throw await this.sales.missing(saleId);
+    // a verified token's claims are what it says: CLAIMS only comes with an unverified one
+    if (reply.refused === 'CLAIMS') throw new Error(`reserve script answered ${reply.refused}`);
+    throw refusalError(reply, saleId);
   }
 
   /** (the order reads are `orders.ts`'s; this keeps the reserve path's calls as they are) */

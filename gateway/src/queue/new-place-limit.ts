@@ -12,6 +12,8 @@
  */
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import { TurnBatcher } from '../lib/turn-batcher.js';
+import type { KeySpace } from '../redis/keyspace.js';
+import { RedisCommands } from '../redis/commands.js';
 
 export interface NewPlaceLimit {
   /** new places per address and minute */
@@ -29,14 +31,12 @@ export class RedisNewPlaceLimit implements NewPlaceLimit {
 
   constructor(
     redis: Redis,
-    /** the counter's base key (KeySpace.newPlaces) */
-    base: string,
+    /** the counter lives under KeySpace.newPlaces */
+    keyspace: KeySpace,
     readonly perMinute: number,
   ) {
-    this.#turns = new TurnBatcher(async (_key, callers) => {
-      const answers = await redis.newPlaces(base, perMinute, ...callers);
-      return answers.map(Number);
-    }, MAX_BATCH);
+    const commands = new RedisCommands(redis, keyspace);
+    this.#turns = new TurnBatcher((_key, callers) => commands.newPlaces({ perMinute, callers }), MAX_BATCH);
   }
 
   count(address: string): Promise<number> {

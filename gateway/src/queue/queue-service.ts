@@ -6,7 +6,7 @@
 import type { SaleStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { AdmissionTokens } from '../tokens/admission-token.js';
-import { AppError } from '../errors.js';
+import { rateLimited, refusalError } from '../errors.js';
 import { auditPseudonym, pseudonymFraction } from './fairness-score.js';
 import type { TicketClaims, TicketSigner } from '../tokens/queue-ticket.js';
 import type { NewPlaceLimit } from './new-place-limit.js';
@@ -15,7 +15,8 @@ import type { SaleStore } from '../sales/sale-store.js';
 import type { AdmissionRecords, KnownVisitor } from '../admission/admission-records.js';
 import { TurnBatcher } from '../lib/turn-batcher.js';
 import { newVisitorId } from '../tokens/visitor-id.js';
-import { NOT_FOUND, QueueBatcher, type QueueOp, type QueueReply } from './queue-batcher.js';
+import { QueueBatcher } from './queue-batcher.js';
+import { RedisCommands, type JoinPlace, type JoinRequest } from '../redis/commands.js';
 
 export type VisitorStatus = 'prequeue' | 'queued' | 'admitted' | 'expired' | 'ordered' | 'sold_out' | 'ended';
 
@@ -72,13 +73,14 @@ const PREQUEUE_RECHECK_MS = 60_000;
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
 export class QueueService {
+  readonly #commands: RedisCommands;
   readonly #batcher: QueueBatcher;
   /** PostgreSQL lookups for restored visitors, one query per sale and event-loop turn */
   readonly #known: TurnBatcher<string, KnownVisitor>;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly keyspace: KeySpace,
+    redis: Redis,
+    keyspace: KeySpace,
     private readonly sales: SaleStore,
     private readonly admissionRecords: AdmissionRecords,
     private readonly tickets: TicketSigner,
@@ -88,7 +90,8 @@ export class QueueService {
     /** new places per address, across sales (none: not limited) */
     private readonly newPlaces?: NewPlaceLimit,
   ) {
-    this.#batcher = new QueueBatcher(redis, keyspace, observeBatch);
+    this.#commands = new RedisCommands(redis, keyspace);
+    this.#batcher = new QueueBatcher(this.#commands, observeBatch);
     this.#known = new TurnBatcher((saleId, visitorIds) => this.admissionRecords.knownOf(saleId, visitorIds), 500);
   }
 
@@ -103,20 +106,13 @@ export class QueueService {
     if (!seed) throw await this.sales.missing(saleId);
     if (this.newPlaces && !who.ticketOfThisSale) {
       const waitMs = await this.newPlaces.count(address);
-      if (waitMs > 0) {
-        throw new AppError(
-          'RATE_LIMITED',
-          `too many new places from this address: at most ${this.newPlaces.perMinute} per minute`,
-          undefined,
-          Math.max(1, Math.ceil(waitMs / 1000)),
-        );
-      }
+      if (waitMs > 0) throw rateLimited(waitMs, `too many new places from this address: at most ${this.newPlaces.perMinute} per minute`);
     }
     const visitorId = who.visitorId ?? newVisitorId();
     // the pseudonym once: the fraction is derived from it, and the answer carries it
     const auditId = auditPseudonym(seed, visitorId);
     const [caller, limit] = who.visitorId ? [`v:${who.visitorId}`, this.limits.joinPerVisitor] : ['', 0];
-    const reply = await this.#run(saleId, {
+    const place = await this.#run(saleId, {
       visitorId,
       fraction: String(pseudonymFraction(seed, auditId)),
       ticketScore: who.ticketScore === undefined ? '' : String(who.ticketScore),
@@ -126,33 +122,18 @@ export class QueueService {
       caller,
       limit,
     });
-    const outcome = reply[0];
-    if (outcome === 'POW_REQUIRED') {
-      throw new AppError('POW_REQUIRED', 'this sale asks for a proof of work: solve a challenge first', {
-        difficulty: Number(reply[1]),
-        challengeUrl: `/api/sales/${saleId}/challenge`,
-      });
-    }
-    if (outcome === 'POW_REUSED') throw new AppError('POW_INVALID', 'this proof of work was used already');
-    if (outcome === 'REFUSED') {
-      const status = reply[1] as SaleStatus;
-      if (status === 'sold_out') throw new AppError('SOLD_OUT', 'this sale is sold out');
-      if (status === 'ended') throw new AppError('SALE_ENDED', 'this sale has ended');
-      throw new AppError('SALE_NOT_OPEN', 'the queue for this sale is not open yet');
-    }
-    const score = String(reply[3]);
     const standing =
-      outcome === 'RESTORED' ? await this.#restored(saleId, visitorId, auditId, reply) : await this.#standing(saleId, visitorId, auditId, reply);
+      place.outcome === 'RESTORED' ? await this.#restored(saleId, visitorId, auditId, place) : await this.#standing(saleId, visitorId, auditId, place);
     // the ticket carries the score, so an emptied Redis can put the visitor back in place
-    const ticket = this.tickets.sign(visitorId, saleId, score === '' ? -1 : Number(score));
-    return { created: outcome === 'NEW', visitorId, ticket, standing };
+    const ticket = this.tickets.sign(visitorId, saleId, place.score ?? -1);
+    return { created: place.outcome === 'NEW', visitorId, ticket, standing };
   }
 
   async status(saleId: string, ticket: TicketClaims): Promise<Standing> {
     const seed = await this.sales.seed(saleId);
     if (!seed) throw await this.sales.missing(saleId);
     const auditId = auditPseudonym(seed, ticket.sub);
-    const reply = await this.#run(saleId, {
+    const place = await this.#run(saleId, {
       visitorId: ticket.sub,
       fraction: '0',
       ticketScore: ticket.scr >= 0 ? String(ticket.scr) : '',
@@ -162,19 +143,17 @@ export class QueueService {
       caller: `v:${ticket.sub}`,
       limit: this.limits.statusPerVisitor,
     });
-    if (reply[0] === 'UNKNOWN') throw new AppError('INVALID_TICKET', 'this ticket holds no place in the queue');
-    if (reply[0] === 'RESTORED') return this.#restored(saleId, ticket.sub, auditId, reply);
-    return this.#standing(saleId, ticket.sub, auditId, reply);
+    if (place.outcome === 'RESTORED') return this.#restored(saleId, ticket.sub, auditId, place);
+    return this.#standing(saleId, ticket.sub, auditId, place);
   }
 
-  async #run(saleId: string, op: QueueOp): Promise<QueueReply> {
-    const reply = await this.#batcher.run(saleId, op);
-    if (reply === NOT_FOUND) throw await this.sales.missing(saleId);
-    if (reply[0] === 'RATE_LIMITED') {
-      const perMinute = op.limit;
-      throw new AppError('RATE_LIMITED', `too many requests: at most ${perMinute} per minute`, undefined, Math.max(1, Math.ceil(Number(reply[1]) / 1000)));
-    }
-    return reply;
+  /** The join script's answer to one request; its refusals thrown as the API answers them. */
+  async #run(saleId: string, request: JoinRequest): Promise<JoinPlace> {
+    const answer = await this.#batcher.run(saleId, request);
+    if (!('refused' in answer)) return answer;
+    if (answer.refused === 'NOT_FOUND') throw await this.sales.missing(saleId);
+    if (answer.refused === 'RATE_LIMITED') throw rateLimited(answer.retryAfterMs, `too many requests: at most ${request.limit} per minute`);
+    throw refusalError(answer, saleId);
   }
 
   /**
@@ -184,45 +163,24 @@ export class QueueService {
    * they are expired (and may join again at the back); still live, admitted again with the
    * same jti, so the token they hold keeps working (restore.lua).
    */
-  async #restored(saleId: string, visitorId: string, auditId: string, reply: (string | number)[]): Promise<Standing> {
+  async #restored(saleId: string, visitorId: string, auditId: string, place: JoinPlace): Promise<Standing> {
     const known = await this.#known.add(saleId, visitorId);
-    if (!known.orderId && !known.admission) return this.#standing(saleId, visitorId, auditId, reply);
-    const k = this.keyspace.sale(saleId);
-    const a = known.admission;
-    const [state, jti, expiresAt, seq] = await this.redis.restore(
-      k.config,
-      k.visitors,
-      k.queue,
-      k.admitted,
-      visitorId,
-      known.orderId ?? '',
-      a?.jti ?? '',
-      a?.expiresAt ?? '',
-      a?.sequence ?? '',
-    );
-    if (state === 'queued' || state === undefined) return this.#standing(saleId, visitorId, auditId, reply);
-    const restored = [...reply];
-    restored[2] = state;
-    if (state === 'ordered') restored[12] = known.orderId!;
-    if (state === 'admitted') {
-      restored[9] = jti!;
-      restored[10] = expiresAt!;
-      restored[11] = seq!;
-    }
-    return this.#standing(saleId, visitorId, auditId, restored);
+    if (!known.orderId && !known.admission) return this.#standing(saleId, visitorId, auditId, place);
+    const [restored] = await this.#commands.restore(saleId, [{ visitorId, orderId: known.orderId, admission: known.admission }]);
+    if (restored === undefined || restored.state === 'queued') return this.#standing(saleId, visitorId, auditId, place);
+    const changed: JoinPlace =
+      restored.state === 'admitted'
+        ? { ...place, state: 'admitted', jti: restored.jti, expiresAt: restored.expiresAt, admission: restored.admission }
+        : { ...place, state: restored.state, orderId: restored.state === 'ordered' ? (known.orderId ?? null) : place.orderId };
+    return this.#standing(saleId, visitorId, auditId, changed);
   }
 
-  async #standing(saleId: string, visitorId: string, auditId: string, r: (string | number)[]): Promise<Standing> {
-    const saleStatus = r[1] as SaleStatus;
-    const state = String(r[2]);
-    const rank = Number(r[4]);
-    const waiting = Number(r[5]);
-    const startsAt = Number(r[7]);
-    const rate = Number(r[8]);
+  async #standing(saleId: string, visitorId: string, auditId: string, place: JoinPlace): Promise<Standing> {
+    const { state, rank, waiting, sale } = place;
+    const { status: saleStatus, startsAt, ratePerMinute: rate, admittedTotal } = sale;
     const now = Date.now();
     const position = state === 'queued' && rank >= 0 ? rank + 1 : null;
     const etaSeconds = position !== null && rate > 0 ? Math.ceil((position * 60) / rate) : null;
-    const admittedTotal = Number(r[14]);
     // every answer has the same fields in the same order (one object shape, no copies: this
     // runs for every poll of every waiting shopper)
     const answer = (
@@ -234,16 +192,16 @@ export class QueueService {
       orderId?: string,
     ): Standing => ({ status, saleStatus, position: at, waiting, admittedTotal, etaSeconds: eta, retryAfterMs, admission, orderId, auditId });
 
-    if (state === 'ordered') return answer('ordered', position, null, null, undefined, String(r[12]));
+    if (state === 'ordered') return answer('ordered', position, null, null, undefined, place.orderId ?? '');
     if (saleStatus === 'ended') return answer('ended', null, null, null);
     if (state === 'admitted') {
-      const expiresAt = Number(r[10]);
+      const expiresAt = place.expiresAt ?? 0;
       const token = await this.admissions.sign({
         visitorId,
         saleId,
-        jti: String(r[9]),
-        maxQuantity: Number(r[13]),
-        sequence: Number(r[11]),
+        jti: place.jti ?? '',
+        maxQuantity: sale.maxPerShopper,
+        sequence: place.admission ?? 0,
         expiresAt,
       });
       return answer('admitted', position, 0, Math.round(clamp((expiresAt - now) / 2, MIN_RETRY_MS, 10_000)), {
@@ -258,8 +216,8 @@ export class QueueService {
       // draw will put the shopper, so 100,000 pre-queue pages do not all ask in the same second:
       // the front asks at once, the back later (the score is the fraction of the line ahead)
       const untilStart = Math.max(0, startsAt - now);
-      const score = Number(r[3]);
-      const frontShare = Number.isFinite(score) && score >= 0 && score < 1 ? score : 0;
+      const score = place.score;
+      const frontShare = score !== null && Number.isFinite(score) && score >= 0 && score < 1 ? score : 0;
       const spread = rate > 0 ? (frontShare * waiting * 60_000) / rate / 2 : 0;
       const retry = untilStart > PREQUEUE_RECHECK_MS ? PREQUEUE_RECHECK_MS : untilStart + Math.min(spread, MAX_RETRY_MS);
       return answer('prequeue', position, null, Math.round(Math.max(MIN_RETRY_MS, retry)));

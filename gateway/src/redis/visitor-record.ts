@@ -1,7 +1,9 @@
 /**
  * The visitor record in a sale's `visitors` hash: the TypeScript half of the codec whose Lua
- * half is in redis/scripts/includes/common.lua (the scripts write it, the gateway reads it for
- * the purchase path and the fairness audit). Fields are separated by '|':
+ * half is in redis/scripts/includes/common.lua (visitor_decode and the visitor_* writers; the
+ * scripts write it, the gateway reads it for the purchase path and the fairness audit). This is
+ * the only TypeScript code that knows the format: nothing else splits a record. Change both
+ * halves together. Fields are separated by '|':
  *
  *   q|score|joinedAt|after|rounds                       queued
  *   a|score|jti|expiresAt|seq|joinedAt|after|rounds     admitted

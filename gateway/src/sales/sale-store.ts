@@ -5,12 +5,13 @@
  * codecs are `sale.ts`; the re-publishing after a Redis loss is `republish.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import { withClient, type SaleStatus } from '@velvet-rope/contracts';
+import { withClient } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
 import { AppError } from '../errors.js';
 import type { KeySpace } from '../redis/keyspace.js';
+import { RedisCommands } from '../redis/commands.js';
 import {
   assignment,
   checkChanges,
@@ -29,13 +30,16 @@ import {
 export class SaleStore {
   /** seeds never change, so a gateway keeps them once read */
   readonly #seeds = new Map<string, Buffer>();
+  readonly #commands: RedisCommands;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly redis: Redis,
     private readonly keyspace: KeySpace,
     private readonly log?: FastifyBaseLogger,
-  ) {}
+  ) {
+    this.#commands = new RedisCommands(redis, keyspace);
+  }
 
   async create(config: SaleConfig): Promise<SaleRecord> {
     checkSaleConfig(config);
@@ -60,10 +64,13 @@ export class SaleStore {
    */
   async publish(sale: SaleRecord, recovering = false): Promise<void> {
     const keys = this.keyspace.sale(sale.id);
-    await this.redis
-      .multi()
-      // over an older version only: a change committed since this row was read stays
-      .writeConfig(keys.config, sale.configVersion, ...Object.entries({ ...configHash(sale), ...(recovering ? { recovering: '1' } : {}) }).flat())
+    // over an older version only: a change committed since this row was read stays
+    await this.#commands
+      .writeConfigIn(this.redis.multi(), {
+        saleId: sale.id,
+        version: sale.configVersion,
+        fields: { ...configHash(sale), ...(recovering ? { recovering: '1' } : {}) },
+      })
       .set(keys.stock, String(sale.stock - sale.sold), 'NX')
       // FIFO scores count up from the time (in µs-sized steps): a Redis that lost the counter
       // restarts it above every score issued before, so restored tickets stay ahead of new
@@ -101,7 +108,6 @@ export class SaleStore {
    */
   async update(saleId: string, changes: SaleChanges): Promise<SaleRecord> {
     const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as SaleChanges;
-    const keys = this.keyspace.sale(saleId);
     /** units taken out of Redis before the COMMIT, given back when it is refused */
     let lowered = 0;
     let committing = false;
@@ -134,7 +140,7 @@ export class SaleStore {
           const delta = sale.stock - before.stock;
           if (delta < 0) {
             // units already reserved in Redis cannot be taken back
-            const [outcome, remaining] = await this.redis.adjustStock(keys.stock, delta);
+            const { outcome, remaining } = await this.#commands.adjustStock({ saleId, delta });
             if (outcome === 'REFUSED') {
               throw new AppError('INVALID_SALE_CONFIG', `stock can go down by at most ${remaining}: the rest is sold or reserved`);
             }
@@ -168,7 +174,7 @@ export class SaleStore {
     if (!changed) return sale;
     if (raise > 0) {
       try {
-        const [outcome] = await this.redis.adjustStock(keys.stock, raise);
+        const { outcome } = await this.#commands.adjustStock({ saleId, delta: raise });
         // MISSING: Redis lost its data; the rebuild reads the committed stock
         if (outcome === 'MISSING') this.log?.warn({ saleId, raise }, 'stock raised while Redis had lost the sale');
       } catch (err) {
@@ -176,7 +182,7 @@ export class SaleStore {
         throw err;
       }
     }
-    await this.redis.writeConfig(keys.config, sale.configVersion, ...Object.entries(configHash(sale)).flat());
+    await this.#commands.writeConfig({ saleId, version: sale.configVersion, fields: configHash(sale) });
     return sale;
   }
 
@@ -193,7 +199,7 @@ export class SaleStore {
       return;
     }
     try {
-      await this.redis.adjustStock(this.keyspace.sale(saleId).stock, units);
+      await this.#commands.adjustStock({ saleId, delta: units });
     } catch (giveBackErr) {
       this.log?.error({ saleId, units, err: giveBackErr }, 'stock lowering rolled back but not given back in Redis: those units are not on sale');
     }
@@ -225,21 +231,18 @@ export class SaleStore {
 
   /** Configuration and live figures from Redis, one round trip. */
   async live(saleId: string): Promise<LiveSale | undefined> {
-    const k = this.keyspace.sale(saleId);
-    const reply = await this.redis.saleInfo(k.config, k.state, k.queue, k.admitted, k.stock, k.pending);
-    if (reply[0] !== 'OK') return undefined;
-    const h: Record<string, string> = {};
-    for (let i = 9; i < reply.length; i += 2) h[String(reply[i])] = String(reply[i + 1]);
+    const info = await this.#commands.saleInfo(saleId);
+    if (!info) return undefined;
     return {
-      ...fromConfigHash(saleId, h),
-      status: reply[1] as SaleStatus,
-      now: Number(reply[2]),
-      waiting: Number(reply[3]),
-      admitted: Number(reply[4]),
-      remaining: Number(reply[5]),
-      pending: Number(reply[6]),
-      admittedTotal: Number(reply[7]),
-      effectiveRatePerMinute: Number(reply[8]),
+      ...fromConfigHash(saleId, info.config),
+      status: info.status,
+      now: info.now,
+      waiting: info.waiting,
+      admitted: info.admitted,
+      remaining: info.remaining,
+      pending: info.pending,
+      admittedTotal: info.admittedTotal,
+      effectiveRatePerMinute: info.effectiveRatePerMinute,
     };
   }
 

@@ -1,11 +1,11 @@
 /**
- * Loads the worker's Lua scripts into an ioredis client once (`defineCommand`: EVALSHA with
- * a transparent EVAL fallback), and types them on every client through module augmentation.
- * Each script's header comment is its contract.
+ * Loads the worker's Lua scripts into an ioredis client once, through the loader the gateway
+ * uses too (contracts' lua-scripts.ts), and types them on every client through module
+ * augmentation. Each script's header comment is its contract; confirm-orders.ts is the typed
+ * function that calls it.
  */
-import { readFileSync } from 'node:fs';
 import type { RedisKey, Result } from 'ioredis';
-import type { RedisClient as Redis } from '@velvet-rope/contracts';
+import { defineLuaScripts, type LuaScript, type RedisClient as Redis } from '@velvet-rope/contracts';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -20,25 +20,13 @@ declare module 'ioredis' {
   }
 }
 
-const SCRIPTS = {
-  confirmOrders: { file: 'confirm-orders.lua', numberOfKeys: 3 },
-} as const;
+/** KEYS: pending, pendingDue, events (scripts/confirm-orders.lua) */
+const SCRIPTS: readonly LuaScript[] = [{ name: 'confirmOrders', file: 'confirm-orders', numberOfKeys: 3 }];
 
-const sources = new Map<string, string>();
-
-function source(file: string): string {
-  let lua = sources.get(file);
-  if (lua === undefined) {
-    // next to this module: src/redis/scripts under vitest, dist/redis/scripts when built
-    lua = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
-    sources.set(file, lua);
-  }
-  return lua;
-}
+/** next to this module: src/redis/scripts under vitest, dist/redis/scripts when built */
+const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
 
 /** Defines every script as a command on `redis`; idempotent. */
 export function loadScripts(redis: Redis): void {
-  for (const [name, { file, numberOfKeys }] of Object.entries(SCRIPTS)) {
-    redis.defineCommand(name, { lua: source(file), numberOfKeys });
-  }
+  defineLuaScripts(redis, SCRIPTS_DIR, SCRIPTS);
 }

@@ -30,8 +30,9 @@ local function sale_status(cfg, remaining, now)
   return 'open'
 end
 
--- Visitor records in the `visitors` hash, fields separated by '|' (the TypeScript side of this
--- codec is gateway/src/visitor-record.ts: change both together):
+-- Visitor records in the `visitors` hash, fields separated by '|'. The TypeScript twin of this
+-- codec, the one every gateway module that reads a record uses, is
+-- gateway/src/redis/visitor-record.ts: change both together:
 --   q|score|joinedAt|after|rounds                         queued
 --   a|score|jti|expiresAt|seq|joinedAt|after|rounds       admitted (seq: admission sequence number)
 --   x|score|seq|joinedAt|after|rounds                     admission expired unused

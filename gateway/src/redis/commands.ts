@@ -1,0 +1,660 @@
+/**
+ * The seam between TypeScript and Lua: the only module that calls the gateway's scripts.
+ *
+ * Each script has one typed method here that takes named arguments, builds the KEYS from the
+ * keyspace and the ARGV in the order the script's header lists them, and returns a named,
+ * typed reply decoded once, in this file (the pure decoders are exported for the unit tests).
+ * The script's header (scripts/<file>.lua) stays the authority for what each argument and
+ * answer means; a reply's shape changes there and here, nowhere else. Each script's KEYS
+ * count sits next to its method (`RedisCommands.JOIN`, ...); `SCRIPTS` lists them all for
+ * the loader (script-loader.ts).
+ *
+ * Answers come in two kinds: what the script did (`outcome`), and what it refused to do
+ * (`refused`, with the script's own code; errors.ts maps each to the error catalogue).
+ */
+import type { ChainableCommander, Result } from 'ioredis';
+import type { LuaScript, RedisClient, SaleStatus } from '@velvet-rope/contracts';
+import type { KeySpace } from './keyspace.js';
+
+type Arg = string | number;
+
+/** The raw commands the loader defines; only this module calls them. */
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    join(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    admit(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    reserve(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    leader(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    claimDuePending(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    saleInfo(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    adjustStock(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    writeConfig(...keysAndArgs: Arg[]): Result<unknown, Context>;
+    finishRecovery(...keysAndArgs: Arg[]): Result<unknown, Context>;
+    newPlaces(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    restore(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+  }
+}
+
+const script = (name: string, file: string, numberOfKeys: number): LuaScript => ({ name, file, numberOfKeys });
+
+/**
+ * At most this many requests in one batched script call (join, reserve): a script runs
+ * atomically, holding up the sale's shard while it runs.
+ */
+export const MAX_SCRIPT_BATCH = 256;
+
+/** The sale does not exist in Redis: a batched script answers this once for the whole batch. */
+export interface SaleNotFound {
+  readonly refused: 'NOT_FOUND';
+}
+export const NOT_FOUND: SaleNotFound = Object.freeze({ refused: 'NOT_FOUND' });
+
+/** One admission as admit.lua makes it (and as finish-recovery.lua puts it back). */
+export interface Admission {
+  readonly visitorId: string;
+  readonly jti: string;
+  /** ms */
+  readonly expiresAt: number;
+  /** the admission sequence number */
+  readonly sequence: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// join.lua
+
+/** One request of a join batch (see scripts/join.lua, ARGV). */
+export interface JoinRequest {
+  readonly visitorId: string;
+  /** the visitor's random part in [0, 1), as a decimal string */
+  readonly fraction: string;
+  /** the score from a valid ticket, '' when none */
+  readonly ticketScore: string;
+  readonly op: 'join' | 'status';
+  /** '' when none */
+  readonly powNonce: string;
+  readonly powBits: number;
+  /** the rate-limit bucket, '' for none */
+  readonly caller: string;
+  /** requests per minute for that bucket, 0 for none */
+  readonly limit: number;
+}
+
+/** The sale's figures, once per join batch: every answer of the batch shares this object. */
+export interface JoinSale {
+  readonly status: SaleStatus;
+  readonly remaining: number;
+  readonly startsAt: number;
+  readonly ratePerMinute: number;
+  readonly maxPerShopper: number;
+  /** shoppers admitted so far in this sale */
+  readonly admittedTotal: number;
+}
+
+export type PlaceState = 'queued' | 'admitted' | 'expired' | 'ordered';
+
+/** Where a visitor stands, as join.lua answers a request it did not refuse. */
+export interface JoinPlace {
+  /** 'NEW' placed now, 'RESTORED' placed again at the ticket's score, 'EXISTING' */
+  readonly outcome: 'NEW' | 'EXISTING' | 'RESTORED';
+  readonly state: PlaceState;
+  /** the fairness score; null when the answer carries none (ordered) */
+  readonly score: number | null;
+  /** 0-based place in the queue, -1 when not queued or while the pre-queue is unordered */
+  readonly rank: number;
+  /** the queue's length once this request was done */
+  readonly waiting: number;
+  /** admitted: the admission's jti, expiry (ms) and sequence number, else null */
+  readonly jti: string | null;
+  readonly expiresAt: number | null;
+  readonly admission: number | null;
+  /** ordered: the order's id, else null */
+  readonly orderId: string | null;
+  readonly sale: JoinSale;
+}
+
+export type JoinRefusal =
+  | SaleNotFound
+  | { readonly refused: 'RATE_LIMITED'; readonly retryAfterMs: number }
+  /** 'status' for a visitor never seen, without a ticket */
+  | { readonly refused: 'UNKNOWN' }
+  /** 'join' while the sale is scheduled, sold out or ended */
+  | { readonly refused: 'REFUSED'; readonly saleStatus: SaleStatus }
+  | { readonly refused: 'POW_REQUIRED'; readonly difficulty: number }
+  | { readonly refused: 'POW_REUSED' };
+
+export type JoinAnswer = JoinPlace | JoinRefusal;
+
+const UNKNOWN: JoinRefusal = Object.freeze({ refused: 'UNKNOWN' });
+const POW_REUSED: JoinRefusal = Object.freeze({ refused: 'POW_REUSED' });
+
+/** the fields of one join answer: outcome|state|score|rank|waiting|jti|expiresAt|admSeq|orderId */
+type PlaceFields = [string, string, string, string, string, string, string, string, string];
+
+const orNull = (s: string): string | null => (s === '' ? null : s);
+const numOrNull = (s: string): number | null => (s === '' ? null : Number(s));
+
+function placeOutcome(s: string): JoinPlace['outcome'] {
+  if (s === 'NEW' || s === 'EXISTING' || s === 'RESTORED') return s;
+  throw new Error(`join script: unknown outcome ${JSON.stringify(s)}`);
+}
+
+function placeState(s: string): PlaceState {
+  if (s === 'queued' || s === 'admitted' || s === 'expired' || s === 'ordered') return s;
+  throw new Error(`join script: unknown state ${JSON.stringify(s)}`);
+}
+
+/** 'OK' and the sale's figures come before the answers */
+const JOIN_SALE_FIELDS = 7;
+
+/**
+ * Decodes a join batch's reply: one answer per request, in order. Each answer string is split
+ * once and becomes its final object at once (the sale's figures are decoded once per batch).
+ */
+export function decodeJoin(reply: readonly unknown[], requests: number): JoinAnswer[] {
+  if (reply[0] === 'NOT_FOUND') return new Array<JoinAnswer>(requests).fill(NOT_FOUND);
+  if (reply[0] !== 'OK' || reply.length !== JOIN_SALE_FIELDS + requests) {
+    throw new Error(`join script: ${reply.length} values for ${requests} requests (${String(reply[0])})`);
+  }
+  const [, status, remaining, startsAt, rate, maxPerShopper, admittedTotal] = reply;
+  const sale: JoinSale = {
+    status: status as SaleStatus,
+    remaining: Number(remaining),
+    startsAt: Number(startsAt),
+    ratePerMinute: Number(rate),
+    maxPerShopper: Number(maxPerShopper),
+    admittedTotal: Number(admittedTotal),
+  };
+  const answers = new Array<JoinAnswer>(requests);
+  for (let i = 0; i < requests; i++) {
+    const answer = reply[JOIN_SALE_FIELDS + i];
+    if (typeof answer !== 'string') throw new Error(`join script: no answer for request ${i} of ${requests}`);
+    answers[i] = decodeJoinAnswer(answer, sale);
+  }
+  return answers;
+}
+
+function decodeJoinAnswer(answer: string, sale: JoinSale): JoinAnswer {
+  const f = answer.split('|');
+  if (f.length < 9) {
+    const [code, detail = ''] = f as [string, string?];
+    switch (code) {
+      case 'RATE_LIMITED':
+        return { refused: 'RATE_LIMITED', retryAfterMs: Number(detail) };
+      case 'UNKNOWN':
+        return UNKNOWN;
+      case 'REFUSED':
+        return { refused: 'REFUSED', saleStatus: sale.status };
+      case 'POW_REQUIRED':
+        return { refused: 'POW_REQUIRED', difficulty: Number(detail) };
+      case 'POW_REUSED':
+        return POW_REUSED;
+      default:
+        throw new Error(`join script answered ${JSON.stringify(answer)}`);
+    }
+  }
+  const [outcome, state, score, rank, waiting, jti, expiresAt, admSeq, orderId] = f as PlaceFields;
+  return {
+    outcome: placeOutcome(outcome),
+    state: placeState(state),
+    score: numOrNull(score),
+    rank: Number(rank),
+    waiting: Number(waiting),
+    jti: orNull(jti),
+    expiresAt: numOrNull(expiresAt),
+    admission: numOrNull(admSeq),
+    orderId: orNull(orderId),
+    sale,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// admit.lua
+
+/** One tick's figures and admissions, as admit.lua answers its leader. */
+export interface AdmitTick {
+  readonly outcome: 'OK';
+  readonly status: SaleStatus;
+  readonly waiting: number;
+  readonly active: number;
+  readonly remaining: number;
+  readonly admittedTotal: number;
+  /** the rate in force: the closed loop's when the sale is adaptive, else the marketer's */
+  readonly ratePerMinute: number;
+  readonly expired: number;
+  readonly maxPerShopper: number;
+  readonly adaptive: boolean;
+  /** the closed loop's bounds: the sale's minimum rate and the marketer's rate */
+  readonly minRate: number;
+  readonly maxRate: number;
+  readonly admitted: Admission[];
+}
+
+export type AdmitReply =
+  | AdmitTick
+  /** this gateway does not hold the lock (any more) */
+  | { readonly refused: 'NOT_LEADER' }
+  | SaleNotFound
+  /** Redis lost its data: the leader must finish the recovery first */
+  | { readonly refused: 'RECOVERING' };
+
+const ADMIT_FIELDS = 13;
+
+export function decodeAdmit(reply: readonly unknown[]): AdmitReply {
+  const code = reply[0];
+  if (code === 'NOT_FOUND') return NOT_FOUND;
+  if (code === 'NOT_LEADER' || code === 'RECOVERING') return { refused: code };
+  if (code !== 'OK' || reply.length < ADMIT_FIELDS) throw new Error(`admit script answered ${String(code)} (${reply.length} values)`);
+  const admitted: Admission[] = [];
+  for (let i = ADMIT_FIELDS; i + 3 < reply.length; i += 4) {
+    admitted.push({
+      visitorId: String(reply[i]),
+      jti: String(reply[i + 1]),
+      expiresAt: Number(reply[i + 2]),
+      sequence: Number(reply[i + 3]),
+    });
+  }
+  const [, status, waiting, active, remaining, admittedTotal, rate, expired, , maxPerShopper, adaptive, minRate, maxRate] = reply;
+  return {
+    outcome: 'OK',
+    status: status as SaleStatus,
+    waiting: Number(waiting),
+    active: Number(active),
+    remaining: Number(remaining),
+    admittedTotal: Number(admittedTotal),
+    ratePerMinute: Number(rate),
+    expired: Number(expired),
+    maxPerShopper: Number(maxPerShopper),
+    adaptive: Number(adaptive) === 1,
+    minRate: Number(minRate),
+    maxRate: Number(maxRate),
+    admitted,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// reserve.lua
+
+/** One purchase of a reserve batch (see scripts/reserve.lua, ARGV). */
+export interface ReserveRequest {
+  /** '' for an attempt that only counts against its sender (a token that failed verification) */
+  readonly visitorId: string;
+  readonly jti: string;
+  /** an unverified token's claims, for the script to compare with the admission; none when verified */
+  readonly claims: { readonly exp: number; readonly adm: number; readonly max_qty: number } | undefined;
+  readonly quantity: number;
+  readonly orderId: string;
+  /** the order message kept in the outbox */
+  readonly message: string;
+  /** the sender's rate-limit bucket (`ip:<address>`): pays for attempts that prove no admission */
+  readonly sender: string;
+}
+
+export type ReserveAnswer =
+  | { readonly outcome: 'OK'; readonly remaining: number }
+  /** this visitor ordered already: that order, and its outbox message while still pending ('' when not) */
+  | { readonly outcome: 'TOKEN_USED'; readonly orderId: string; readonly pendingMessage: string }
+  | SaleNotFound
+  /** perMinute: the limit that refused (the visitor's or the sender's), when the script says */
+  | { readonly refused: 'RATE_LIMITED'; readonly retryAfterMs: number; readonly perMinute: number | undefined }
+  | { readonly refused: 'NOT_ADMITTED' }
+  /** the token's claims are not what this admission holds: verify the token, then buy as verified */
+  | { readonly refused: 'CLAIMS' }
+  | { readonly refused: 'EXPIRED' }
+  | { readonly refused: 'SALE_ENDED' }
+  | { readonly refused: 'SOLD_OUT' }
+  | { readonly refused: 'LIMIT'; readonly maxPerShopper: number }
+  | { readonly refused: 'INSUFFICIENT'; readonly remaining: number };
+
+/** Decodes a reserve batch's reply: one answer per purchase, in order. */
+export function decodeReserve(reply: readonly unknown[], requests: number): ReserveAnswer[] {
+  if (reply[0] === 'NOT_FOUND') return new Array<ReserveAnswer>(requests).fill(NOT_FOUND);
+  if (reply.length !== requests) throw new Error(`reserve script: ${reply.length} answers for ${requests} purchases`);
+  return reply.map(decodeReserveAnswer);
+}
+
+/** the refusals without values: one object each, shared */
+const BARE_REFUSALS = {
+  NOT_ADMITTED: Object.freeze({ refused: 'NOT_ADMITTED' }),
+  CLAIMS: Object.freeze({ refused: 'CLAIMS' }),
+  EXPIRED: Object.freeze({ refused: 'EXPIRED' }),
+  SALE_ENDED: Object.freeze({ refused: 'SALE_ENDED' }),
+  SOLD_OUT: Object.freeze({ refused: 'SOLD_OUT' }),
+} as const satisfies Record<string, ReserveAnswer>;
+
+function decodeReserveAnswer(a: unknown): ReserveAnswer {
+  if (!Array.isArray(a)) throw new Error(`reserve script answered ${JSON.stringify(a)}`);
+  const [code, x, y] = a as unknown[];
+  switch (code) {
+    case 'OK':
+      return { outcome: 'OK', remaining: Number(x) };
+    case 'TOKEN_USED':
+      return { outcome: 'TOKEN_USED', orderId: String(x), pendingMessage: y === undefined ? '' : String(y) };
+    case 'RATE_LIMITED':
+      return { refused: 'RATE_LIMITED', retryAfterMs: Number(x), perMinute: y === undefined ? undefined : Number(y) };
+    case 'NOT_ADMITTED':
+    case 'CLAIMS':
+    case 'EXPIRED':
+    case 'SALE_ENDED':
+    case 'SOLD_OUT':
+      return BARE_REFUSALS[code];
+    case 'LIMIT':
+      return { refused: 'LIMIT', maxPerShopper: Number(x) };
+    case 'INSUFFICIENT':
+      return { refused: 'INSUFFICIENT', remaining: Number(x) };
+    default:
+      throw new Error(`reserve script answered ${JSON.stringify(a)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// leader.lua, claim-due-pending.lua, sale-info.lua, adjust-stock.lua, restore.lua
+
+export interface Leadership {
+  /** this gateway holds the lock now */
+  readonly held: boolean;
+  /** the fencing token */
+  readonly epoch: number;
+  /** this call made this gateway the leader */
+  readonly changed: boolean;
+}
+
+export function decodeLeader(reply: readonly unknown[]): Leadership {
+  const [held, epoch, changed] = reply;
+  return { held: Number(held) === 1, epoch: Number(epoch), changed: Number(changed) === 1 };
+}
+
+export interface DuePending {
+  readonly orderId: string;
+  /** the order message from the outbox */
+  readonly message: string;
+}
+
+export function decodeClaimDuePending(reply: readonly unknown[]): DuePending[] {
+  const due: DuePending[] = [];
+  for (let i = 0; i + 1 < reply.length; i += 2) due.push({ orderId: String(reply[i]), message: String(reply[i + 1]) });
+  return due;
+}
+
+/** A sale's live figures and its configuration hash, as sale-info.lua answers. */
+export interface SaleInfo {
+  readonly status: SaleStatus;
+  /** Redis's clock, ms */
+  readonly now: number;
+  readonly waiting: number;
+  readonly admitted: number;
+  readonly remaining: number;
+  readonly pending: number;
+  readonly admittedTotal: number;
+  /** the rate in force (the closed loop's when adaptive) */
+  readonly effectiveRatePerMinute: number;
+  /** the sale's config hash, field by field */
+  readonly config: Readonly<Record<string, string>>;
+}
+
+const SALE_INFO_FIELDS = 9;
+
+/** undefined: no such sale in Redis */
+export function decodeSaleInfo(reply: readonly unknown[]): SaleInfo | undefined {
+  if (reply[0] !== 'OK') return undefined;
+  const config: Record<string, string> = {};
+  for (let i = SALE_INFO_FIELDS; i + 1 < reply.length; i += 2) config[String(reply[i])] = String(reply[i + 1]);
+  const [, status, now, waiting, admitted, remaining, pending, admittedTotal, effectiveRate] = reply;
+  return {
+    status: status as SaleStatus,
+    now: Number(now),
+    waiting: Number(waiting),
+    admitted: Number(admitted),
+    remaining: Number(remaining),
+    pending: Number(pending),
+    admittedTotal: Number(admittedTotal),
+    effectiveRatePerMinute: Number(effectiveRate),
+    config,
+  };
+}
+
+export interface StockAdjustment {
+  /** 'REFUSED': it would take back units already reserved; 'MISSING': Redis lost the sale's stock */
+  readonly outcome: 'OK' | 'REFUSED' | 'MISSING';
+  /** the units reservable now (REFUSED: by how much the stock could go down at most) */
+  readonly remaining: number;
+}
+
+export function decodeAdjustStock(reply: readonly unknown[]): StockAdjustment {
+  const [outcome, remaining] = reply;
+  if (outcome !== 'OK' && outcome !== 'REFUSED' && outcome !== 'MISSING') throw new Error(`adjust-stock script answered ${String(outcome)}`);
+  return { outcome, remaining: Number(remaining) };
+}
+
+/** What PostgreSQL knows of one visitor that Redis had forgotten (restore.lua). */
+export interface KnownToRestore {
+  readonly visitorId: string;
+  readonly orderId: string | undefined;
+  readonly admission: Omit<Admission, 'visitorId'> | undefined;
+}
+
+export type Restored =
+  /** 'queued': unchanged */
+  | { readonly state: 'queued' | 'ordered' | 'expired' }
+  | { readonly state: 'admitted'; readonly jti: string; readonly expiresAt: number; readonly admission: number };
+
+export function decodeRestore(reply: readonly unknown[]): Restored[] {
+  const out: Restored[] = [];
+  for (let i = 0; i + 3 < reply.length; i += 4) {
+    const state = reply[i];
+    if (state === 'admitted') {
+      out.push({ state, jti: String(reply[i + 1]), expiresAt: Number(reply[i + 2]), admission: Number(reply[i + 3]) });
+    } else if (state === 'queued' || state === 'ordered' || state === 'expired') {
+      out.push({ state });
+    } else {
+      throw new Error(`restore script answered ${String(state)}`);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The gateway's scripts, each as one typed method (the only callers of the scripts). */
+export class RedisCommands {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keyspace: KeySpace,
+  ) {}
+
+  /** KEYS config, queue, visitors, seq, stock, admitted, state */
+  static readonly JOIN = script('join', 'join', 7);
+  /**
+   * Joins and status requests of one sale, at most MAX_SCRIPT_BATCH (scripts/join.lua):
+   * one answer per request, in order.
+   */
+  async join(saleId: string, requests: readonly JoinRequest[]): Promise<JoinAnswer[]> {
+    const k = this.keyspace.sale(saleId);
+    const args: Arg[] = [k.config, k.queue, k.visitors, k.seq, k.stock, k.admitted, k.state, requests.length];
+    for (const o of requests) args.push(o.visitorId, o.fraction, o.ticketScore, o.op, o.powNonce, o.powBits, o.caller, o.limit);
+    return decodeJoin(await this.redis.join(...args), requests.length);
+  }
+
+  /** KEYS config, state, queue, admitted, stock, visitors, leader, tickLog */
+  static readonly ADMIT = script('admit', 'admit', 8);
+  /** One tick of a sale's admission, run by its leader (scripts/admit.lua). */
+  async admit(a: {
+    readonly saleId: string;
+    readonly owner: string;
+    /** the tick's secret for the admissions' jti (never leaves Redis and this call) */
+    readonly jtiKey: string;
+    readonly oversubscription: number;
+    readonly maxBatch: number;
+    readonly maxElapsedMs: number;
+    readonly epoch: number;
+    readonly maxOversubscription: number;
+  }): Promise<AdmitReply> {
+    const k = this.keyspace.sale(a.saleId);
+    const reply = await this.redis.admit(
+      k.config,
+      k.state,
+      k.queue,
+      k.admitted,
+      k.stock,
+      k.visitors,
+      k.leader,
+      k.tickLog,
+      a.owner,
+      a.jtiKey,
+      a.oversubscription,
+      a.maxBatch,
+      a.maxElapsedMs,
+      a.epoch,
+      a.maxOversubscription,
+    );
+    return decodeAdmit(reply);
+  }
+
+  /** KEYS config, visitors, admitted, stock, pending, pendingDue */
+  static readonly RESERVE = script('reserve', 'reserve', 6);
+  /** Purchases of one sale, at most MAX_SCRIPT_BATCH (scripts/reserve.lua): one answer per purchase, in order. */
+  async reserve(
+    saleId: string,
+    limits: {
+      readonly republishAfterMs: number;
+      /** each visitor's purchase rate limit (0: not counted here) */
+      readonly purchasesPerMinute: number;
+      /** the limit on unproven attempts per sender (0: not counted here) */
+      readonly perSenderPerMinute: number;
+    },
+    purchases: readonly ReserveRequest[],
+  ): Promise<ReserveAnswer[]> {
+    const k = this.keyspace.sale(saleId);
+    const args: Arg[] = [k.config, k.visitors, k.admitted, k.stock, k.pending, k.pendingDue];
+    args.push(limits.republishAfterMs, limits.purchasesPerMinute, limits.perSenderPerMinute, purchases.length);
+    for (const r of purchases) {
+      const c = r.claims;
+      args.push(r.visitorId, r.jti, c ? c.exp : '', c ? c.adm : '', c ? c.max_qty : '', r.quantity, r.orderId, r.message, r.sender);
+    }
+    return decodeReserve(await this.redis.reserve(...args), purchases.length);
+  }
+
+  /** KEYS leader, leaderEpoch */
+  static readonly LEADER = script('leader', 'leader', 2);
+  /** Takes or keeps a sale's admission lock, or gives it up (`release`) (scripts/leader.lua). */
+  async leader(a: { readonly saleId: string; readonly owner: string; readonly ttlMs: number; readonly release: boolean }): Promise<Leadership> {
+    const k = this.keyspace.sale(a.saleId);
+    return decodeLeader(await this.redis.leader(k.leader, k.leaderEpoch, a.owner, a.ttlMs, a.release ? '1' : '0'));
+  }
+
+  /** KEYS pending, pendingDue */
+  static readonly CLAIM_DUE_PENDING = script('claimDuePending', 'claim-due-pending', 2);
+  /** The outbox entries due for a re-publish, their next due time pushed on (scripts/claim-due-pending.lua). */
+  async claimDuePending(a: { readonly saleId: string; readonly limit: number; readonly retryAfterMs: number }): Promise<DuePending[]> {
+    const k = this.keyspace.sale(a.saleId);
+    return decodeClaimDuePending(await this.redis.claimDuePending(k.pending, k.pendingDue, a.limit, a.retryAfterMs));
+  }
+
+  /** KEYS config, state, queue, admitted, stock, pending */
+  static readonly SALE_INFO = script('saleInfo', 'sale-info', 6);
+  /** A sale's configuration and live figures, one round trip (scripts/sale-info.lua); undefined: no such sale. */
+  async saleInfo(saleId: string): Promise<SaleInfo | undefined> {
+    const k = this.keyspace.sale(saleId);
+    return decodeSaleInfo(await this.redis.saleInfo(k.config, k.state, k.queue, k.admitted, k.stock, k.pending));
+  }
+
+  /** KEYS stock */
+  static readonly ADJUST_STOCK = script('adjustStock', 'adjust-stock', 1);
+  /** Moves the reservable units by `delta` (new stock - old stock), never below what is reserved (scripts/adjust-stock.lua). */
+  async adjustStock(a: { readonly saleId: string; readonly delta: number }): Promise<StockAdjustment> {
+    return decodeAdjustStock(await this.redis.adjustStock(this.keyspace.sale(a.saleId).stock, a.delta));
+  }
+
+  /** KEYS config */
+  static readonly WRITE_CONFIG = script('writeConfig', 'write-config', 1);
+  /**
+   * Writes a sale's hot copy unless Redis holds a later version (scripts/write-config.lua);
+   * true when written.
+   */
+  async writeConfig(a: WriteConfig): Promise<boolean> {
+    return Number(await this.redis.writeConfig(...this.#writeConfigArgs(a))) === 1;
+  }
+
+  /** The same write, queued on a MULTI/pipeline (its answer is the raw 1 or 0 in `exec()`'s results). */
+  writeConfigIn(multi: ChainableCommander, a: WriteConfig): ChainableCommander {
+    return multi.writeConfig(...this.#writeConfigArgs(a));
+  }
+
+  #writeConfigArgs(a: WriteConfig): Arg[] {
+    const args: Arg[] = [this.keyspace.sale(a.saleId).config, a.version];
+    for (const [field, value] of Object.entries(a.fields)) args.push(field, value);
+    return args;
+  }
+
+  /** KEYS config, stock, visitors, queue, admitted, state */
+  static readonly FINISH_RECOVERY = script('finishRecovery', 'finish-recovery', 6);
+  /**
+   * Ends a sale's recovery after a Redis data loss: its stock, orders and admissions from
+   * PostgreSQL (scripts/finish-recovery.lua). Returns the number of visitors marked ordered.
+   */
+  async finishRecovery(a: {
+    readonly saleId: string;
+    /** stock - sold, from PostgreSQL */
+    readonly remaining: number;
+    /** the highest admission sequence PostgreSQL recorded (0: none) */
+    readonly maxSequence: number;
+    readonly orders: readonly { readonly visitorId: string; readonly orderId: string }[];
+    /** each visitor's last recorded admission (visitors without an order) */
+    readonly admissions: readonly Admission[];
+  }): Promise<number> {
+    const k = this.keyspace.sale(a.saleId);
+    const args: Arg[] = [k.config, k.stock, k.visitors, k.queue, k.admitted, k.state, a.remaining, a.maxSequence, a.orders.length];
+    for (const o of a.orders) args.push(o.visitorId, o.orderId);
+    for (const v of a.admissions) args.push(v.visitorId, v.jti, v.expiresAt, v.sequence);
+    return Number(await this.redis.finishRecovery(...args));
+  }
+
+  /** KEYS the deployment's new-place counter base */
+  static readonly NEW_PLACES = script('newPlaces', 'new-places', 1);
+  /**
+   * Counts joins that may create a new place, per address bucket (scripts/new-places.lua):
+   * per caller, 0 when counted, else the ms until the window ends (refused).
+   */
+  async newPlaces(a: { readonly perMinute: number; readonly callers: readonly string[] }): Promise<number[]> {
+    const answers = await this.redis.newPlaces(this.keyspace.newPlaces, a.perMinute, ...a.callers);
+    return answers.map(Number);
+  }
+
+  /** KEYS config, visitors, queue, admitted */
+  static readonly RESTORE = script('restore', 'restore', 4);
+  /**
+   * Applies what PostgreSQL knows of visitors join.lua restored from their tickets
+   * (scripts/restore.lua): one answer per visitor, in order.
+   */
+  async restore(saleId: string, visitors: readonly KnownToRestore[]): Promise<Restored[]> {
+    const k = this.keyspace.sale(saleId);
+    const args: Arg[] = [k.config, k.visitors, k.queue, k.admitted];
+    for (const v of visitors) {
+      const a = v.admission;
+      args.push(v.visitorId, v.orderId ?? '', a?.jti ?? '', a?.expiresAt ?? '', a?.sequence ?? '');
+    }
+    return decodeRestore(await this.redis.restore(...args));
+  }
+}
+
+export interface WriteConfig {
+  readonly saleId: string;
+  /** sales.config_version of the row written */
+  readonly version: number;
+  /** the hash's fields */
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+/** Every script the gateway defines (script-loader.ts): exactly those RedisCommands calls. */
+export const SCRIPTS: readonly LuaScript[] = [
+  RedisCommands.JOIN,
+  RedisCommands.ADMIT,
+  RedisCommands.RESERVE,
+  RedisCommands.LEADER,
+  RedisCommands.CLAIM_DUE_PENDING,
+  RedisCommands.SALE_INFO,
+  RedisCommands.ADJUST_STOCK,
+  RedisCommands.WRITE_CONFIG,
+  RedisCommands.FINISH_RECOVERY,
+  RedisCommands.NEW_PLACES,
+  RedisCommands.RESTORE,
+];
