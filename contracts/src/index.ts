@@ -9,3 +9,4 @@ export * from './env.js';
 export * from './redis-client.js';
 export * from './metrics-server.js';
 export * from './process-policy.js';
+export type * from './socket-events.js';

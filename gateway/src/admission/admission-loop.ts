@@ -66,7 +66,8 @@ export interface AdmissionTick {
   readonly maxPerShopper: number;
   /** the closed loop sets this sale's rate */
   readonly adaptive: boolean;
-  readonly admitted: readonly AdmittedVisitor[];
+  /** the visitors admitted in this tick (`active` counts everyone holding an admission) */
+  readonly admissions: readonly AdmittedVisitor[];
 }
 
 export class AdmissionLoop {
@@ -196,7 +197,7 @@ export class AdmissionLoop {
       expired: Number(reply[7]),
       maxPerShopper: Number(reply[9]),
       adaptive: Number(reply[10]) === 1,
-      admitted,
+      admissions: admitted,
     };
     if (tick.adaptive && this.#o.closedLoop) {
       await this.#o.closedLoop.step(saleId, tick.ratePerMinute, { floor: Number(reply[11]), ceiling: Number(reply[12]) });

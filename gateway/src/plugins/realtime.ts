@@ -1,18 +1,10 @@
 import { createAdapter } from '@socket.io/redis-adapter';
-import { duplicateRedisClient, isSaleId, orderUpdatesOf, saleEventsPattern, type SaleEvent } from '@velvet-rope/contracts';
+import { duplicateRedisClient, isSaleId, parseSaleEvent, saleEventsPattern, type SaleUpdate, type SocketData } from '@velvet-rope/contracts';
 import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
 import { cookieValue, TICKET_COOKIE } from '../http/credentials.js';
 import { originAllowed } from '../http/origin.js';
-import {
-  Realtime,
-  saleRoom,
-  saleUpdate,
-  visitorRoom,
-  type ClientToServerEvents,
-  type ServerToClientEvents,
-  type SocketData,
-} from '../realtime/live-updates.js';
+import { Realtime, saleRoom, saleUpdate, visitorRoom, type LiveServer } from '../realtime/live-updates.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,7 +40,7 @@ export default fp(
       });
     await Promise.all([pub.connect(), sub.connect(), events.connect()]);
 
-    const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(app.server, {
+    const io: LiveServer = new Server(app.server, {
       serveClient: false,
       adapter: createAdapter(pub, sub, { key: `${app.keyspace.prefix}:socket.io` }),
       // clients send nothing but the handshake
@@ -105,7 +97,7 @@ export default fp(
     });
 
     // the figures a newly connected page starts from, shared by the connections of one tick
-    const snapshots = new Map<string, { at: number; value: Promise<ReturnType<typeof saleUpdate> | undefined> }>();
+    const snapshots = new Map<string, { at: number; value: Promise<SaleUpdate | undefined> }>();
     const snapshot = (saleId: string) => {
       const hit = snapshots.get(saleId);
       if (hit && Date.now() - hit.at < app.config.tickMs) return hit.value;
@@ -137,11 +129,18 @@ export default fp(
 
     // the worker's order events
     await events.psubscribe(saleEventsPattern(app.keyspace.prefix));
-    events.on('pmessage', (_pattern: string, _channel: string, message: string) => {
-      // a listener that throws would be an uncaught exception: an event that cannot be read is dropped
+    // a listener that throws would be an uncaught exception: a message that is not an order
+    // event (parseSaleEvent checks every field) is dropped, logged and counted
+    let dropped = 0;
+    events.on('pmessage', (_pattern: string, channel: string, message: string) => {
+      const event = parseSaleEvent(message);
+      if (!event) {
+        dropped++;
+        app.log.warn({ channel, dropped, bytes: message.length }, 'a message on a sale events channel is not an order event; dropped');
+        return;
+      }
       try {
-        const event = JSON.parse(message) as SaleEvent;
-        for (const update of orderUpdatesOf(event)) realtime.deliverOrderUpdate(update);
+        realtime.deliverOrderOutcomes(event);
       } catch (err) {
         app.log.warn({ err }, 'an order event could not be delivered');
       }
