@@ -1,43 +1,25 @@
 /**
- * Events that cross process boundaries over Redis pub/sub (the sale's `events` channel),
- * and that gateways forward to browsers over socket.io.
+ * What the order worker tells the gateways over Redis pub/sub (the sale's `events` channel):
+ * the outcome of each committed order. The worker's batch event is built in Lua
+ * (order-worker's confirm-orders.lua, whose header is its format); a gateway reads every
+ * message with `parseSaleEvent`, which checks it rather than trusting it.
+ *
+ * What the gateways then send to browsers is in socket-events.ts.
  */
 
 export type SaleStatus = 'scheduled' | 'prequeue' | 'open' | 'paused' | 'sold_out' | 'ended';
 export type OrderStatus = 'pending' | 'confirmed' | 'rejected';
+/** how an order ends once the worker has committed it (`pending` is the gateway's answer before that) */
+export type OrderOutcomeStatus = Exclude<OrderStatus, 'pending'>;
 
-/** One per admission tick, to the sale's room. */
-export interface SaleUpdateEvent {
-  readonly type: 'sale:update';
-  readonly saleId: string;
-  readonly status: SaleStatus;
-  readonly waiting: number;
-  readonly admitted: number;
-  readonly remaining: number;
-  readonly ratePerMinute: number;
-  /** admitted in this tick */
-  readonly admittedNow: number;
-  /** total admitted since the sale began: the front of the queue has moved this far */
-  readonly admittedTotal: number;
-  readonly at: number;
-}
-
-/** To one visitor's room when the admission loop lets them in. */
-export interface QueueAdmittedEvent {
-  readonly type: 'queue:admitted';
-  readonly saleId: string;
-  readonly visitorId: string;
-  readonly token: string;
-  readonly expiresAt: number;
-}
-
-/** From the worker, once an order is committed or refused. */
-export interface OrderUpdateEvent {
-  readonly type: 'order:update';
-  readonly saleId: string;
+/**
+ * An order's outcome: the one shape the worker hands to Redis (confirm-orders.ts), the batch
+ * event carries (`orders`) and the gateway delivers, each order to its buyer.
+ */
+export interface OrderOutcome {
   readonly visitorId: string;
   readonly orderId: string;
-  readonly status: Exclude<OrderStatus, 'pending'>;
+  readonly status: OrderOutcomeStatus;
 }
 
 /**
@@ -47,17 +29,57 @@ export interface OrderUpdateEvent {
 export interface OrderUpdatesEvent {
   readonly type: 'order:updates';
   readonly saleId: string;
-  readonly orders: readonly Pick<OrderUpdateEvent, 'visitorId' | 'orderId' | 'status'>[];
+  readonly orders: readonly OrderOutcome[];
 }
 
-export type SaleEvent = SaleUpdateEvent | QueueAdmittedEvent | OrderUpdateEvent | OrderUpdatesEvent;
+/** One order's outcome in an event of its own: what workers before batching published; still understood. */
+export interface OrderUpdateEvent extends OrderOutcome {
+  readonly type: 'order:update';
+  readonly saleId: string;
+}
+
+/** Every message a sale's events channel carries. */
+export type SaleEvent = OrderUpdatesEvent | OrderUpdateEvent;
+
+const OUTCOME_STATUSES: ReadonlySet<unknown> = new Set<OrderOutcomeStatus>(['confirmed', 'rejected']);
+
+function isOutcome(v: unknown): v is OrderOutcome {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.visitorId === 'string' && typeof o.orderId === 'string' && OUTCOME_STATUSES.has(o.status);
+}
 
 /**
- * The order outcomes an event carries, one per order: a batch, or a single `order:update`
- * (what workers before batching published; still understood). None for other events.
+ * A message of a sale's events channel, checked: an `order:updates` batch whose every order
+ * is an outcome, or a single `order:update`. Anything else (not JSON, another type, a field
+ * missing or of the wrong type) is `undefined`, for the caller to drop. Never throws.
  */
+export function parseSaleEvent(json: string): SaleEvent | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null) return undefined;
+  const e = v as Record<string, unknown>;
+  if (typeof e.saleId !== 'string') return undefined;
+  if (e.type === 'order:updates') {
+    const { orders } = e;
+    if (!Array.isArray(orders)) return undefined;
+    for (const o of orders) if (!isOutcome(o)) return undefined;
+    return v as OrderUpdatesEvent;
+  }
+  if (e.type === 'order:update') return isOutcome(v) ? (v as OrderUpdateEvent) : undefined;
+  return undefined;
+}
+
+/** The outcomes an event carries, as they are in it (nothing copied): a batch's, or the single event itself. */
+export function outcomesOf(event: SaleEvent): readonly OrderOutcome[] {
+  return event.type === 'order:updates' ? event.orders : [event];
+}
+
+/** The outcomes an event carries, each as an `order:update` event of its own. */
 export function orderUpdatesOf(event: SaleEvent): OrderUpdateEvent[] {
-  if (event.type === 'order:update') return [event];
-  if (event.type !== 'order:updates' || !Array.isArray(event.orders)) return [];
-  return event.orders.map((o) => ({ type: 'order:update', saleId: event.saleId, visitorId: o.visitorId, orderId: o.orderId, status: o.status }));
+  return outcomesOf(event).map((o) => ({ type: 'order:update', saleId: event.saleId, visitorId: o.visitorId, orderId: o.orderId, status: o.status }));
 }

@@ -10,3 +10,4 @@ export * from './redis-client.js';
 export * from './metrics-server.js';
 export * from './process-policy.js';
 export * from './lua-scripts.js';
+export type * from './socket-events.js';

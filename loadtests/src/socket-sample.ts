@@ -7,7 +7,10 @@
  * Optional by design: the sampled shoppers keep polling, so a gateway without live updates
  * (or a socket that never connects) changes the figures reported here, never the outcome.
  */
+import type { ClientToServerEvents, ServerToClientEvents } from '@velvet-rope/contracts';
 import { io, type Socket } from 'socket.io-client';
+
+type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export interface SocketHandlers {
   onAdmitted(token: string, expiresAt: number): void;
@@ -42,7 +45,7 @@ export class SocketSample {
   admittedByPush = 0;
   #firstError: string | null = null;
   #connectedMs = 0;
-  readonly #open = new Map<Socket, number>();
+  readonly #open = new Map<LiveSocket, number>();
 
   constructor(
     private readonly baseUrl: string,
@@ -52,7 +55,7 @@ export class SocketSample {
 
   open(ticket: string, handlers: SocketHandlers): void {
     this.#sampled++;
-    const socket = io(this.baseUrl, {
+    const socket: LiveSocket = io(this.baseUrl, {
       auth: { ticket },
       transports: ['websocket'],
       reconnection: false,
@@ -90,7 +93,7 @@ export class SocketSample {
     });
   }
 
-  #closed(socket: Socket): void {
+  #closed(socket: LiveSocket): void {
     const since = this.#open.get(socket);
     if (since !== undefined) {
       this.#connectedMs += Date.now() - since;

@@ -4,6 +4,7 @@
  * a network failure; a refusal by the server (a bad or expired ticket) is final for that ticket,
  * so it is handed to the page, which gets a fresh one and reconnects.
  */
+import type { ClientToServerEvents, ServerToClientEvents, SocketAuth } from '@velvet-rope/contracts/socket-events';
 import { io, type Socket } from 'socket.io-client';
 import { parseAdmitted, parseOrderUpdate, parseSaleUpdate, type Admission, type OrderStatus, type SaleUpdate } from './shapes.js';
 
@@ -19,7 +20,7 @@ export interface LiveHandlers {
 }
 
 export class LiveChannel {
-  private _socket: Socket | null = null;
+  private _socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
   private _auth: string | null = null;
   private _state: LiveState = 'down';
 
@@ -39,8 +40,9 @@ export class LiveChannel {
     if (this._socket && this._auth === auth && this._socket.active) return;
     this.close();
     this._auth = auth;
-    const socket = io({
-      auth: ticket ? { ticket } : { saleId: this.saleId },
+    const handshakeAuth: SocketAuth = ticket ? { ticket } : { saleId: this.saleId };
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io({
+      auth: handshakeAuth,
       reconnectionDelay: 1000,
       reconnectionDelayMax: 10_000,
       randomizationFactor: 0.5,

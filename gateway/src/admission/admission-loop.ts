@@ -63,7 +63,8 @@ export interface AdmissionTick {
   readonly maxPerShopper: number;
   /** the closed loop sets this sale's rate */
   readonly adaptive: boolean;
-  readonly admitted: readonly AdmittedVisitor[];
+  /** the visitors admitted in this tick (`active` counts everyone holding an admission) */
+  readonly admissions: readonly AdmittedVisitor[];
 }
 
 export class AdmissionLoop {
@@ -175,7 +176,7 @@ export class AdmissionLoop {
       expired: reply.expired,
       maxPerShopper: reply.maxPerShopper,
       adaptive: reply.adaptive,
-      admitted,
+      admissions: admitted,
     };
     if (tick.adaptive && this.#o.closedLoop) {
       await this.#o.closedLoop.step(saleId, tick.ratePerMinute, { floor: reply.minRate, ceiling: reply.maxRate });

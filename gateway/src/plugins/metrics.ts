@@ -115,8 +115,8 @@ export default fp(
         active.set(sale, tick.active);
         remaining.set(sale, tick.remaining);
         effectiveRate.set(sale, tick.ratePerMinute);
-        admissions.inc(sale, tick.admitted.length);
-        admittedPerTick.observe(tick.admitted.length);
+        admissions.inc(sale, tick.admissions.length);
+        admittedPerTick.observe(tick.admissions.length);
       },
       leadership(saleId: string, isLeader: boolean) {
         leaderChanges.inc({ change: isLeader ? 'taken' : 'lost' });

@@ -6,7 +6,6 @@ import fp from 'fastify-plugin';
 import { limitsInScripts } from '../config.js';
 import { EventLoopPressure } from '../http/event-loop-pressure.js';
 import { AppError, errorBody } from '../errors.js';
-import { bearerToken, cookieValue, TICKET_COOKIE } from '../http/credentials.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -119,31 +118,13 @@ export default fp(
 
       /**
        * One limiter per route (the plugin runs only the first limiter a request meets): a
-       * request that proves it speaks for a visitor (a ticket, HMAC-verified; on the purchase
-       * route an admission token, verified) counts against that visitor; any other counts
-       * against its address. Nothing unverified names the bucket: a forged token carrying a
-       * shopper's `sub` would otherwise spend that shopper's budget.
+       * request that proves it speaks for a visitor (a ticket; on the purchase route an
+       * admission token) counts against that visitor, any other against its address. Who is
+       * asking is answered by http/identity.ts, which the route then asks again for free.
        */
-      const ticketKey = (req: FastifyRequest): string | undefined => {
-        const token = bearerToken(req) ?? cookieValue(req, TICKET_COOKIE);
-        if (!token) return undefined;
-        const ticket = app.tickets.verify(token);
-        return ticket.ok ? `v:${ticket.claims.sub}` : undefined;
-      };
-      const requestKey = (req: FastifyRequest): string => ticketKey(req) ?? `ip:${req.ip}`;
-      const purchaseKey = async (req: FastifyRequest): Promise<string> => {
-        const fromTicket = ticketKey(req);
-        if (fromTicket) return fromTicket;
-        const token = bearerToken(req);
-        const { saleId } = req.params as { saleId?: unknown };
-        if (token && typeof saleId === 'string') {
-          // a full verification (the purchase service may skip it on its fast path, where
-          // Redis is the proof; here nothing else proves whose budget this is)
-          const verified = await app.admissions.verify(token, saleId);
-          if (verified.ok) return `v:${verified.claims.sub}`;
-        }
-        return `ip:${req.ip}`;
-      };
+      const { identity } = app;
+      const requestKey = (req: FastifyRequest): string => identity.rateLimitKey(req);
+      const purchaseKey = (req: FastifyRequest): Promise<string> => identity.purchaseRateLimitKey(req);
       const perIp = config.rateLimits.perIpPerMinute;
       const limiter = (perVisitor: number, groupId: string, keyGenerator: (req: FastifyRequest) => string | Promise<string>, countAddresses = true) =>
         app.rateLimit({

@@ -1,18 +1,10 @@
 import { createAdapter } from '@socket.io/redis-adapter';
-import { duplicateRedisClient, isSaleId, orderUpdatesOf, saleEventsPattern, type SaleEvent } from '@velvet-rope/contracts';
+import { duplicateRedisClient, parseSaleEvent, saleEventsPattern, type SaleUpdate, type SocketData } from '@velvet-rope/contracts';
 import fp from 'fastify-plugin';
 import { Server } from 'socket.io';
-import { cookieValue, TICKET_COOKIE } from '../http/credentials.js';
+import type { Handshake, SocketRefusal } from '../http/identity.js';
 import { originAllowed } from '../http/origin.js';
-import {
-  Realtime,
-  saleRoom,
-  saleUpdate,
-  visitorRoom,
-  type ClientToServerEvents,
-  type ServerToClientEvents,
-  type SocketData,
-} from '../realtime/live-updates.js';
+import { Realtime, saleRoom, saleUpdate, visitorRoom, type LiveServer } from '../realtime/live-updates.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,7 +13,7 @@ declare module 'fastify' {
 }
 
 /** a refused handshake: the client's `connect_error`, with the code in `err.data.code` */
-function refusal(code: 'INVALID_TICKET' | 'TOKEN_EXPIRED' | 'WRONG_SALE'): Error {
+function refusal(code: SocketRefusal): Error {
   return Object.assign(new Error(code), { data: { code } });
 }
 
@@ -48,7 +40,7 @@ export default fp(
       });
     await Promise.all([pub.connect(), sub.connect(), events.connect()]);
 
-    const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(app.server, {
+    const io: LiveServer = new Server(app.server, {
       serveClient: false,
       adapter: createAdapter(pub, sub, { key: `${app.keyspace.prefix}:socket.io` }),
       // clients send nothing but the handshake
@@ -69,27 +61,12 @@ export default fp(
     });
     const realtime = new Realtime(io, app.admissions);
 
-    // Who a socket speaks for. Everything here comes from the client (the handshake's headers
-    // and auth object), and socket.io runs the middleware inside its async namespace join: an
-    // exception thrown here would be an unhandled rejection, so the middleware is total and
-    // any failure is the client's connect_error.
-    const authenticate = (socket: { handshake: { auth: unknown; headers: { cookie?: string | undefined } } }): SocketData | Error => {
-      const given = socket.handshake.auth;
-      const auth = (given !== null && typeof given === 'object' ? given : {}) as { ticket?: unknown; saleId?: unknown };
-      const wantedSale = typeof auth.saleId === 'string' && isSaleId(auth.saleId) ? auth.saleId : undefined;
-      if (auth.ticket !== undefined) {
-        if (typeof auth.ticket !== 'string') return refusal('INVALID_TICKET');
-        const result = app.tickets.verify(auth.ticket, wantedSale);
-        if (!result.ok) return refusal(result.code);
-        return { saleId: result.claims.sale, visitorId: result.claims.sub };
-      }
-      // the cookie holds the ticket of the sale joined last: it speaks for this socket only
-      // when it is for the sale the page asks about (read by the one cookie reader: nothing decoded)
-      const cookie = cookieValue(socket.handshake, TICKET_COOKIE);
-      const fromCookie = cookie ? app.tickets.verify(cookie, wantedSale) : undefined;
-      if (fromCookie?.ok) return { saleId: fromCookie.claims.sale, visitorId: fromCookie.claims.sub };
-      if (wantedSale) return { saleId: wantedSale };
-      return refusal('INVALID_TICKET');
+    // Who a socket speaks for: http/identity.ts. socket.io runs the middleware inside its async
+    // namespace join, so an exception thrown here would be an unhandled rejection: the
+    // identity's answer is total, and anything else is still caught below.
+    const authenticate = (socket: { handshake: Handshake }): SocketData | Error => {
+      const outcome = app.identity.socket(socket.handshake);
+      return typeof outcome === 'string' ? refusal(outcome) : outcome;
     };
     io.use((socket, next) => {
       let outcome: SocketData | Error;
@@ -105,7 +82,7 @@ export default fp(
     });
 
     // the figures a newly connected page starts from, shared by the connections of one tick
-    const snapshots = new Map<string, { at: number; value: Promise<ReturnType<typeof saleUpdate> | undefined> }>();
+    const snapshots = new Map<string, { at: number; value: Promise<SaleUpdate | undefined> }>();
     const snapshot = (saleId: string) => {
       const hit = snapshots.get(saleId);
       if (hit && Date.now() - hit.at < app.config.tickMs) return hit.value;
@@ -137,11 +114,18 @@ export default fp(
 
     // the worker's order events
     await events.psubscribe(saleEventsPattern(app.keyspace.prefix));
-    events.on('pmessage', (_pattern: string, _channel: string, message: string) => {
-      // a listener that throws would be an uncaught exception: an event that cannot be read is dropped
+    // a listener that throws would be an uncaught exception: a message that is not an order
+    // event (parseSaleEvent checks every field) is dropped, logged and counted
+    let dropped = 0;
+    events.on('pmessage', (_pattern: string, channel: string, message: string) => {
+      const event = parseSaleEvent(message);
+      if (!event) {
+        dropped++;
+        app.log.warn({ channel, dropped, bytes: message.length }, 'a message on a sale events channel is not an order event; dropped');
+        return;
+      }
       try {
-        const event = JSON.parse(message) as SaleEvent;
-        for (const update of orderUpdatesOf(event)) realtime.deliverOrderUpdate(update);
+        realtime.deliverOrderOutcomes(event);
       } catch (err) {
         app.log.warn({ err }, 'an order event could not be delivered');
       }

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { Identities } from '../http/identity.js';
 import { AdmissionTokens } from '../tokens/admission-token.js';
 import { ProofOfWork } from '../tokens/proof-of-work.js';
 import { TicketSigner } from '../tokens/queue-ticket.js';
@@ -12,19 +13,30 @@ declare module 'fastify' {
     admissions: AdmissionTokens;
     visitorCookie: VisitorCookie;
     proofOfWork: ProofOfWork;
+    /** who is asking (http/identity.ts): routes, rate limits and sockets */
+    identity: Identities;
   }
 }
 
-/** Signing keys (EdDSA, admission tokens) and the ticket secret (HS256), shared by all gateways. */
+/**
+ * Signing keys (EdDSA, admission tokens) and the ticket secret (HS256), shared by all
+ * gateways, and the one answer to who is asking built from them.
+ */
 export default fp(
   async (app) => {
     const { config } = app;
     const keys = config.signingKeys ? await keyRingFromJwks(config.signingKeys) : await keyRingFromDatabase(app.pg);
     const ticketSecret = await sharedSecret(app.pg, 'ticket_secret', config.ticketSecret);
     app.decorate('keys', keys);
-    app.decorate('tickets', new TicketSigner([ticketSecret], config.issuer));
-    app.decorate('admissions', new AdmissionTokens(keys, config.issuer));
-    app.decorate('visitorCookie', new VisitorCookie(ticketSecret));
+    const tickets = new TicketSigner([ticketSecret], config.issuer);
+    const admissions = new AdmissionTokens(keys, config.issuer);
+    const visitorCookie = new VisitorCookie(ticketSecret);
+    app.decorate('tickets', tickets);
+    app.decorate('admissions', admissions);
+    app.decorate('visitorCookie', visitorCookie);
+    app.decorate('identity', new Identities(tickets, admissions, visitorCookie));
+    // each request's ticket, verified once (identity.ts); declared here so every request has the same shape
+    app.decorateRequest('presentedTicket', null);
     app.decorate('proofOfWork', new ProofOfWork(ticketSecret));
   },
   { name: 'tokens', dependencies: ['config', 'postgres'] },

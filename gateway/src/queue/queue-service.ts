@@ -7,6 +7,7 @@ import type { SaleStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { AdmissionTokens } from '../tokens/admission-token.js';
 import { rateLimited, refusalError } from '../errors.js';
+import type { Identity } from '../http/identity.js';
 import { auditPseudonym, pseudonymFraction } from './fairness-score.js';
 import type { TicketClaims, TicketSigner } from '../tokens/queue-ticket.js';
 import type { NewPlaceLimit } from './new-place-limit.js';
@@ -40,17 +41,6 @@ export interface JoinResult {
   readonly visitorId: string;
   readonly ticket: string;
   readonly standing: Standing;
-}
-
-/** who is asking: a visitor id we trust (from a ticket or the sealed cookie) and the ticket's score */
-export interface Identity {
-  readonly visitorId?: string;
-  /** the score of a valid ticket for this very sale */
-  readonly ticketScore?: number;
-  /** a valid ticket of this very sale came with the join: it cannot create a new place for a stranger */
-  readonly ticketOfThisSale?: boolean;
-  /** a verified proof of work (its nonce and strength), for sales that ask for one */
-  readonly proof?: { readonly nonce: string; readonly bits: number };
 }
 
 /**

@@ -11,28 +11,19 @@
  */
 import type { AdmissionTick } from '../admission/admission-loop.js';
 import type { AdmissionTokens } from '../tokens/admission-token.js';
-import type { SaleStatus, SaleUpdateEvent, OrderUpdateEvent } from '@velvet-rope/contracts';
+import { outcomesOf, type SaleEvent } from '@velvet-rope/contracts';
+import type { ClientToServerEvents, InterServerEvents, SaleUpdate, ServerToClientEvents, SocketData } from '@velvet-rope/contracts';
 import type { Server } from 'socket.io';
+
+export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export const saleRoom = (saleId: string) => `sale:${saleId}`;
 export const visitorRoom = (saleId: string, visitorId: string) => `visitor:${saleId}:${visitorId}`;
 
-/** What the server sends (typed events, shared with the page and the simulator). */
-export interface ServerToClientEvents {
-  'sale:update': (e: Omit<SaleUpdateEvent, 'type'>) => void;
-  'queue:admitted': (e: { saleId: string; token: string; expiresAt: string }) => void;
-  'order:update': (e: { saleId: string; orderId: string; status: OrderUpdateEvent['status'] }) => void;
-}
-export type ClientToServerEvents = Record<string, never>;
-export interface SocketData {
-  saleId: string;
-  visitorId?: string;
-}
-
-export function saleUpdate(tick: Pick<AdmissionTick, 'saleId' | 'status' | 'waiting' | 'active' | 'remaining' | 'ratePerMinute' | 'admittedTotal'> & { admittedNow: number }): Omit<SaleUpdateEvent, 'type'> {
+export function saleUpdate(tick: Pick<AdmissionTick, 'saleId' | 'status' | 'waiting' | 'active' | 'remaining' | 'ratePerMinute' | 'admittedTotal'> & { admittedNow: number }): SaleUpdate {
   return {
     saleId: tick.saleId,
-    status: tick.status as SaleStatus,
+    status: tick.status,
     waiting: tick.waiting,
     admitted: tick.active,
     remaining: tick.remaining,
@@ -45,14 +36,14 @@ export function saleUpdate(tick: Pick<AdmissionTick, 'saleId' | 'status' | 'wait
 
 export class Realtime {
   constructor(
-    readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>,
+    readonly io: LiveServer,
     private readonly admissions: AdmissionTokens,
   ) {}
 
   /** The leader's tick: one broadcast to the sale, one push per admitted shopper. */
   async broadcastTick(tick: AdmissionTick): Promise<void> {
-    this.io.to(saleRoom(tick.saleId)).emit('sale:update', saleUpdate({ ...tick, admittedNow: tick.admitted.length }));
-    for (const a of tick.admitted) {
+    this.io.to(saleRoom(tick.saleId)).emit('sale:update', saleUpdate({ ...tick, admittedNow: tick.admissions.length }));
+    for (const a of tick.admissions) {
       const token = await this.admissions.sign({
         visitorId: a.visitorId,
         saleId: tick.saleId,
@@ -68,14 +59,18 @@ export class Realtime {
   }
 
   /**
-   * The worker's order event, heard on the events channel by every gateway: to the buyer's
-   * pages on this gateway, if any (most gateways hold none of a given buyer's sockets, and
-   * an emit to an empty room still encodes the packet).
+   * The worker's order event (checked by `parseSaleEvent`), heard on the events channel by
+   * every gateway: each outcome to its buyer's pages on this gateway, if any (most gateways
+   * hold none of a given buyer's sockets, and an emit to an empty room still encodes the packet).
    */
-  deliverOrderUpdate(e: OrderUpdateEvent): void {
-    const room = visitorRoom(e.saleId, e.visitorId);
-    if (!this.io.of('/').adapter.rooms.has(room)) return;
-    this.io.local.to(room).emit('order:update', { saleId: e.saleId, orderId: e.orderId, status: e.status });
+  deliverOrderOutcomes(event: SaleEvent): void {
+    const { saleId } = event;
+    const { rooms } = this.io.of('/').adapter;
+    for (const o of outcomesOf(event)) {
+      const room = visitorRoom(saleId, o.visitorId);
+      if (!rooms.has(room)) continue;
+      this.io.local.to(room).emit('order:update', { saleId, orderId: o.orderId, status: o.status });
+    }
   }
 
   /** Told at once, not at the next tick: the last unit just went. */

@@ -2,12 +2,10 @@
  * The shopper API: sale, queue, purchase, order, fairness.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
-import { decodeJwt } from 'jose';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../errors.js';
-import { bearerToken, cookieValue, setShopperCookies, TICKET_COOKIE, VISITOR_COOKIE } from '../http/credentials.js';
-import type { Identity, Standing } from '../queue/queue-service.js';
+import { bearerToken, setShopperCookies } from '../http/credentials.js';
+import type { Standing } from '../queue/queue-service.js';
 import { FAIRNESS_ALGORITHM, seedCommitment } from '../queue/fairness-score.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { JoinBody, JoinResponse, OrderResponse, PurchaseBody, PurchaseResponse, StandingResponse } from '../schemas/queue.js';
@@ -23,15 +21,8 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
  */
 const standingBody = (s: Standing) => s;
 
+/** Who is asking is answered by `app.identity` (http/identity.ts), for every route here. */
 const shopper: FastifyPluginAsyncTypebox = async (app) => {
-  /** The ticket a request carries (header first, then cookie), verified for this sale. */
-  function ticketFor(req: FastifyRequest, saleId: string) {
-    const fromHeader = bearerToken(req);
-    const token = fromHeader ?? cookieValue(req, TICKET_COOKIE);
-    if (!token) return { token: undefined, result: undefined };
-    return { token, fromHeader: fromHeader !== undefined, result: app.tickets.verify(token, saleId) };
-  }
-
   app.get(
     '/api/sales/:saleId',
     {
@@ -62,20 +53,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { saleId } = req.params;
-      const { result, fromHeader } = ticketFor(req, saleId);
-      let who: Identity = {};
-      if (result?.ok) {
-        who = { visitorId: result.claims.sub, ticketScore: result.claims.scr >= 0 ? result.claims.scr : undefined, ticketOfThisSale: true };
-      } else if (result && !result.ok && fromHeader && result.code !== 'WRONG_SALE') {
-        // a client that presents a ticket explicitly is told it is bad, not silently given a new place
-        throw new AppError(result.code, 'the queue ticket is not valid');
-      } else {
-        // a ticket of another sale, or the sealed cookie, still proves who the visitor is
-        const other = bearerToken(req) ?? cookieValue(req, TICKET_COOKIE);
-        const otherClaims = other ? app.tickets.verify(other) : undefined;
-        const visitorId = otherClaims?.ok ? otherClaims.claims.sub : app.visitorCookie.open(cookieValue(req, VISITOR_COOKIE));
-        if (visitorId) who = { visitorId };
-      }
+      let who = app.identity.joiner(req, saleId);
       const proofHeader = req.headers['x-proof-of-work'];
       if (typeof proofHeader === 'string') {
         const proof = app.proofOfWork.verify(proofHeader, saleId);
@@ -129,10 +107,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { saleId } = req.params;
-      const { result } = ticketFor(req, saleId);
-      if (!result) throw new AppError('INVALID_TICKET', 'a queue ticket is required: join the queue first');
-      if (!result.ok) throw new AppError(result.code, 'the queue ticket is not valid for this sale');
-      const standing = await app.queue.status(saleId, result.claims);
+      const standing = await app.queue.status(saleId, app.identity.ticketClaims(req, saleId));
       reply.header('cache-control', 'no-store');
       return standingBody(standing);
     },
@@ -184,25 +159,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const token = bearerToken(req) ?? cookieValue(req, TICKET_COOKIE);
-      if (!token) throw new AppError('INVALID_TICKET', 'a queue ticket or admission token is required');
-      let owner: { visitorId: string; saleId: string } | undefined;
-      const ticket = app.tickets.verify(token);
-      if (ticket.ok) owner = { visitorId: ticket.claims.sub, saleId: ticket.claims.sale };
-      else {
-        // an admission token: its sale claim picks the audience to verify against
-        let sale: unknown;
-        try {
-          sale = decodeJwt(token).sale;
-        } catch {
-          sale = undefined;
-        }
-        if (typeof sale === 'string') {
-          const verified = await app.admissions.verify(token, sale);
-          if (verified.ok) owner = { visitorId: verified.claims.sub, saleId: sale };
-        }
-      }
-      if (!owner) throw new AppError('INVALID_TOKEN', 'the token is not valid');
+      const owner = await app.identity.orderOwner(req);
       const order = await app.orders.findOrder(req.params.orderId, owner.visitorId, owner.saleId);
       if (!order) throw new AppError('ORDER_NOT_FOUND', 'no such order for this shopper');
       return order;

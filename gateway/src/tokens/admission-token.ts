@@ -175,6 +175,20 @@ export class AdmissionTokens {
       },
     };
   }
+
+  /**
+   * Verifies a token for the sale it names: its `sale` claim, read before verifying, picks
+   * the audience, which the verification then checks like any other (a token whose claim was
+   * altered fails its signature). Undefined when the token names no sale (not a compact JWS,
+   * or no string `sale` claim). For callers that have no sale in hand: the order look-up.
+   */
+  async verifyForItsSale(token: string): Promise<AdmissionResult | undefined> {
+    const dot1 = token.indexOf('.');
+    const dot2 = token.indexOf('.', dot1 + 1);
+    if (dot1 < 0 || dot2 < 0 || token.indexOf('.', dot2 + 1) !== -1) return undefined;
+    const sale = parseJsonObject(token.slice(dot1 + 1, dot2))?.sale;
+    return typeof sale === 'string' ? this.verify(token, sale) : undefined;
+  }
 }
 
 function parseJsonObject(b64url: string): Record<string, unknown> | undefined {

@@ -30,7 +30,7 @@ describe('admission loop', () => {
     await app.admissionLoop.tickSale(sale); // starts the clock: nothing accrued yet
     await sleep(1_200);
     const tick = await app.admissionLoop.tickSale(sale);
-    expect(tick?.admitted.length).toBe(10);
+    expect(tick?.admissions.length).toBe(10);
     const states = await statuses(sale, shoppers.map((s) => s.ticket));
     const admitted = states.flatMap((s, i) => (s.status === 'admitted' ? [i] : []));
     // FIFO: exactly the first ten arrivals
@@ -153,16 +153,16 @@ describe('admission loop', () => {
     expect(second?.active).toBe(25);
     await buyers(100, 105); // 5 of them buy at once; 15 units left, 20 holders
     // just admitted, the 20 are as likely to buy as anyone (1 - p each): nobody more
-    expect((await tick())?.admitted).toHaveLength(0);
+    expect((await tick())?.admissions).toHaveLength(0);
     // every buyer so far bought within a second: 1.3 s on, a holder who has not bought is most
     // likely gone (w = S (1 - p) / (S (1 - p) + p), S the share of buyers who took that long),
     // and the next shoppers are let in before the 20 windows lapse
     await sleep(1_300);
     const third = await tick();
-    expect(third?.admitted.length).toBeGreaterThan(0);
+    expect(third?.admissions.length).toBeGreaterThan(0);
     // never more newcomers than the ceiling (2 per unit left); the holders who probably
     // walked away are not counted whole against it
-    expect(third!.admitted.length).toBeLessThanOrEqual(2 * third!.remaining);
+    expect(third!.admissions.length).toBeLessThanOrEqual(2 * third!.remaining);
   });
 
   it("weighs a holder by how many of this sale's buyers took that long, not by a multiple of their mean", async () => {
@@ -183,8 +183,8 @@ describe('admission loop', () => {
     await sleep(2_300);
     const third = await tick();
     expect(third?.remaining).toBe(20);
-    expect(third?.admitted.length).toBeGreaterThan(0);
-    expect(third!.admitted.length).toBeLessThanOrEqual(2 * third!.remaining);
+    expect(third?.admissions.length).toBeGreaterThan(0);
+    expect(third!.admissions.length).toBeLessThanOrEqual(2 * third!.remaining);
   });
 
   it('lets the next shoppers in for the last units even when holders who walked away outnumber them', async () => {
@@ -194,16 +194,16 @@ describe('admission loop', () => {
     expect((await tick())?.active).toBe(25); // p = 0.2: 25 for the 20 units left
     await buyers(100, 117); // 17 buy at once: 3 units left, 8 holders
     // just admitted, the 8 are as likely to buy as anyone: 6.4 buyers expected for 3 units
-    expect((await tick())?.admitted).toHaveLength(0);
+    expect((await tick())?.admissions).toHaveLength(0);
     // every buyer so far bought within a second; 1.3 s on, the 8 holders are very probably
     // gone. They are more than the ceiling of 2 per unit left, yet the door stays open: the
     // ceiling counts the buyers plausibly among them (well under one), not each of them whole
     await sleep(1_300);
     const last = await tick();
     expect(last?.remaining).toBe(3);
-    expect(last!.active - last!.admitted.length).toBe(8);
-    expect(last!.admitted.length).toBeGreaterThan(0);
-    expect(last!.admitted.length).toBeLessThanOrEqual(2 * last!.remaining);
+    expect(last!.active - last!.admissions.length).toBe(8);
+    expect(last!.admissions.length).toBeGreaterThan(0);
+    expect(last!.admissions.length).toBeLessThanOrEqual(2 * last!.remaining);
   });
 
   it('pauses and resumes within one tick of the marketer’s change', async () => {

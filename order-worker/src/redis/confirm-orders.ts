@@ -3,10 +3,11 @@
  * outcomes in one `order:updates` event, in one script call per sale.
  */
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
-import { DEFAULT_KEY_PREFIX, saleKeys, type OrderUpdateEvent } from '@velvet-rope/contracts';
+import { DEFAULT_KEY_PREFIX, saleKeys, type OrderOutcome } from '@velvet-rope/contracts';
 import './script-loader.js';
 
-export type OrderUpdate = Pick<OrderUpdateEvent, 'orderId' | 'visitorId' | 'status'>;
+/** an order's outcome, as the batch event carries it (contracts' one shape for it) */
+export type OrderUpdate = OrderOutcome;
 
 /** Returns how many pending entries were removed. `redis` must have had `loadScripts`. */
 export async function confirmOrders(
