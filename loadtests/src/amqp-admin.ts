@@ -54,7 +54,7 @@ export async function fillOrdersQueue(url: string, queue: string, saleId: string
     const ch = await conn.createConfirmChannel();
     const topology = await assertOrderTopology(ch, queue);
     const CHUNK = 1000;
-    for (let sent = 0; sent < count; ) {
+    for (let sent = 0; sent < count;) {
       const n = Math.min(CHUNK, count - sent);
       for (let i = 0; i < n; i++) {
         const order = syntheticOrder(saleId);

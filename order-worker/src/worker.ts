@@ -210,10 +210,7 @@ export class OrderWorker {
     const before = this.buffer.length;
     this.buffer = this.buffer.filter((d) => d.channel !== lost);
     this.bufferedOrders = this.buffer.reduce((n, d) => n + d.orders.length, 0);
-    this.logger.warn(
-      { dropped: before - this.buffer.length },
-      'RabbitMQ connection lost; unacknowledged orders will be redelivered',
-    );
+    this.logger.warn({ dropped: before - this.buffer.length }, 'RabbitMQ connection lost; unacknowledged orders will be redelivered');
   }
 
   private onMessage(channel: Channel, msg: ConsumeMessage | null): void {

@@ -134,7 +134,7 @@ export class OrderPublisher {
     return this.#batches.add('', { orderId, body });
   }
 
-  async #publishBatch(orders: readonly { orderId: string; body: string }[]): Promise<void[]> {
+  async #publishBatch(orders: readonly { orderId: string; body: string }[]): Promise<undefined[]> {
     // one order alone goes out in the single form, exactly as the outbox holds it
     const first = orders[0]!;
     if (orders.length === 1) await this.publish(first.orderId, first.body);
