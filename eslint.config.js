@@ -27,7 +27,6 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
-      '@typescript-eslint/return-await': ['error', 'in-try-catch'],
       // `!` is how this code marks an index proven in range on the line above (with
       // noUncheckedIndexedAccess on); a narrowing the compiler cannot see is not a bug
       '@typescript-eslint/no-non-null-assertion': 'off',
