@@ -22,7 +22,21 @@ import { fileURLToPath } from 'node:url';
 
 const DEFAULT_DASHBOARD = fileURLToPath(new URL('./grafana/dashboards/velvet-rope.json', import.meta.url));
 const MADE_BY_PROMETHEUS = /^(up|scrape_[a-z_]+|ALERTS|ALERTS_FOR_STATE)$/;
-const KEYWORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 function usage(message) {
   if (message) process.stderr.write(`check-dashboard: ${message}\n`);
@@ -134,7 +148,7 @@ export function dashboardQueries(dashboard) {
   for (const row of dashboard.rows ?? []) for (const panel of row.panels ?? []) visitPanel(panel, ' (old-style row)');
   for (const v of dashboard.templating?.list ?? []) {
     if (v.type !== 'query') continue;
-    const query = typeof v.query === 'string' ? v.query : v.query?.query ?? v.definition;
+    const query = typeof v.query === 'string' ? v.query : (v.query?.query ?? v.definition);
     if (typeof query === 'string' && query.trim()) {
       found.push({ where: `variable $${v.name}`, expr: query, names: variableQueryNames(query) });
     }

@@ -43,5 +43,11 @@ for (const file of modules) {
   folders.set(folder, (folders.get(folder) ?? 0) + 1);
 }
 console.log(`${relative(process.cwd(), root)}: ${modules.length} modules, ${arrows} import arrows (${typeOnly} type-only)`);
-console.log('modules per folder: ' + [...folders].sort().map(([f, n]) => `${f} ${n}`).join(', '));
+console.log(
+  'modules per folder: ' +
+    [...folders]
+      .sort()
+      .map(([f, n]) => `${f} ${n}`)
+      .join(', '),
+);
 if (list) for (const [m, n] of [...fanIn].sort((a, b) => b[1] - a[1])) console.log(`  ${n}\t${relative(root, m)}`);

@@ -55,7 +55,7 @@ class Heap {
   push(x) {
     const a = this.#a;
     a.push(x);
-    for (let i = a.length - 1; i > 0; ) {
+    for (let i = a.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (a[p].score <= a[i].score) break;
       [a[p], a[i]] = [a[i], a[p]];
@@ -68,7 +68,7 @@ class Heap {
     const last = a.pop();
     if (a.length > 0) {
       a[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;

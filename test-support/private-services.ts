@@ -396,7 +396,7 @@ abstract class ManagedService implements PrivateService {
       await this.waitReady(began + this.startTimeoutMs);
     } catch (err) {
       await this.kill();
-      throw new Error(`${this.name} did not start: ${(err as Error).message}\n${this.output().slice(-4000)}`);
+      throw new Error(`${this.name} did not start: ${(err as Error).message}\n${this.output().slice(-4000)}`, { cause: err });
     }
     this.lastStartMs = Date.now() - began;
   }
@@ -482,14 +482,22 @@ class RedisService extends ManagedService implements PrivateRedis {
     return {
       cmd: findBinary([process.env.REDIS_SERVER_BIN ?? '', '/usr/bin/redis-server', '/usr/local/bin/redis-server'], 'redis-server'),
       args: [
-        '--port', String(this.port),
-        '--bind', '127.0.0.1',
-        '--save', '',
-        '--appendonly', 'no',
-        '--dir', this.dir,
-        '--daemonize', 'no',
-        '--protected-mode', 'yes',
-        '--loglevel', 'warning',
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        '--daemonize',
+        'no',
+        '--protected-mode',
+        'yes',
+        '--loglevel',
+        'warning',
       ],
     };
   }
@@ -547,7 +555,12 @@ class PostgresService extends ManagedService implements PrivatePostgres {
   // SIGINT: "fast shutdown" (roll back open transactions, disconnect, checkpoint, exit)
   protected readonly stopSignal = 'SIGINT';
 
-  constructor(port: number, dir: string, user: OsUser | undefined, private readonly bin: string) {
+  constructor(
+    port: number,
+    dir: string,
+    user: OsUser | undefined,
+    private readonly bin: string,
+  ) {
     // its own group, so that a SIGKILL reaches the backends too (as a machine crash would)
     super('postgres', port, dir, user, true);
   }
@@ -564,16 +577,25 @@ class PostgresService extends ManagedService implements PrivatePostgres {
     return {
       cmd: join(this.bin, 'postgres'),
       args: [
-        '-D', join(this.dir, 'data'),
-        '-p', String(this.port),
-        '-k', this.dir,
-        '-c', 'listen_addresses=127.0.0.1',
+        '-D',
+        join(this.dir, 'data'),
+        '-p',
+        String(this.port),
+        '-k',
+        this.dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
         // tests only: durability is not what these tests measure
-        '-c', 'fsync=off',
-        '-c', 'full_page_writes=off',
-        '-c', 'max_connections=200',
-        '-c', 'shared_buffers=64MB',
-        '-c', 'log_min_messages=warning',
+        '-c',
+        'fsync=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=200',
+        '-c',
+        'shared_buffers=64MB',
+        '-c',
+        'log_min_messages=warning',
       ],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' },
     };

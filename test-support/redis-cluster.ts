@@ -23,7 +23,9 @@ export async function startRedisCluster(masters = 3): Promise<LocalCluster> {
   const children: ChildProcess[] = [];
   const stop = async () => {
     for (const c of children) c.kill('SIGKILL');
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await Promise.all(
+      children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : Promise.resolve())),
+    );
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -35,16 +37,26 @@ export async function startRedisCluster(masters = 3): Promise<LocalCluster> {
       const child = spawn(
         'redis-server',
         [
-          '--port', String(port),
-          '--bind', '127.0.0.1',
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-          '--cluster-node-timeout', '2000',
-          '--dir', dir,
-          '--save', '',
-          '--appendonly', 'no',
-          '--daemonize', 'no',
-          '--logfile', join(dir, `redis-${port}.log`),
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '2000',
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--daemonize',
+          'no',
+          '--logfile',
+          join(dir, `redis-${port}.log`),
         ],
         { stdio: 'ignore' },
       );

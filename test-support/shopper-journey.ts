@@ -19,7 +19,10 @@ export class Gateways {
   /** requests that found their gateway gone and were sent to another */
   failovers = 0;
 
-  constructor(readonly bases: readonly string[], connectionsPerGateway = 64) {
+  constructor(
+    readonly bases: readonly string[],
+    connectionsPerGateway = 64,
+  ) {
     this.#pools = bases.map((b) => new Pool(b, { connections: connectionsPerGateway, pipelining: 1 }));
   }
 
@@ -99,18 +102,22 @@ export interface JourneyOptions {
 
 /** Joins `n` shoppers in arrival order (at most `parallel` joins in flight). */
 export async function joinShoppers(gw: Gateways, saleId: string, n: number, parallel = 32): Promise<Shopper[]> {
-  return inOrder(Array.from({ length: n }, (_, i) => i), parallel, async (i): Promise<Shopper> => {
-    const j = await gw.call('POST', `/api/sales/${saleId}/queue`, undefined, {}, i);
-    expect(j.status, JSON.stringify(j.body)).toBe(201);
-    return {
-      arrival: i,
-      visitorId: j.body.visitorId,
-      ticket: j.body.ticket,
-      score: Number(decodeJwt(j.body.ticket).scr),
-      accepted: [],
-      answers5xx: 0,
-    };
-  });
+  return inOrder(
+    Array.from({ length: n }, (_, i) => i),
+    parallel,
+    async (i): Promise<Shopper> => {
+      const j = await gw.call('POST', `/api/sales/${saleId}/queue`, undefined, {}, i);
+      expect(j.status, JSON.stringify(j.body)).toBe(201);
+      return {
+        arrival: i,
+        visitorId: j.body.visitorId,
+        ticket: j.body.ticket,
+        score: Number(decodeJwt(j.body.ticket).scr),
+        accepted: [],
+        answers5xx: 0,
+      };
+    },
+  );
 }
 
 export async function journey(gw: Gateways, saleId: string, s: Shopper, deadline: number, opts: JourneyOptions): Promise<void> {

@@ -65,9 +65,7 @@ for (const page of pages) {
   const js = output(page.script);
   const css = output(page.style);
   const template = await readFile(join(src, page.html), 'utf8');
-  const html = minifyHtml(
-    template.replace('{{js}}', `/assets/${basename(js)}`).replace('{{css}}', `/assets/${basename(css)}`),
-  );
+  const html = minifyHtml(template.replace('{{js}}', `/assets/${basename(js)}`).replace('{{css}}', `/assets/${basename(css)}`));
   if (/<script(?![^>]*\bsrc=)[^>]*>/i.test(html) || /\son[a-z]+=/i.test(html) || /\sstyle=/i.test(html)) {
     throw new Error(`${page.html}: inline scripts, event handlers or styles would break the CSP`);
   }

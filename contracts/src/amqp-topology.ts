@@ -1,3 +1,5 @@
+import type { Channel } from 'amqplib';
+
 /**
  * The RabbitMQ topology both services declare (idempotently, with identical arguments:
  * RabbitMQ refuses a re-declaration whose arguments differ).
@@ -32,4 +34,15 @@ export function orderTopology(queue = 'orders'): OrderTopology {
       'x-delivery-limit': ORDER_DELIVERY_LIMIT,
     },
   };
+}
+
+/**
+ * Declares the `orders` queue and its dead-letter queue on `channel`: the one place the topology
+ * is asserted (gateway publisher, order worker, load tests). Idempotent.
+ */
+export async function assertOrderTopology(channel: Channel, queue?: string): Promise<OrderTopology> {
+  const topology = orderTopology(queue);
+  await channel.assertQueue(topology.queue, { durable: true, arguments: { ...topology.queueArguments } });
+  await channel.assertQueue(topology.deadLetterQueue, { durable: true });
+  return topology;
 }

@@ -127,7 +127,7 @@ export function envRedisClusterNodes(env: Env): { host: string; port: number }[]
   const v = envRaw(env, 'REDIS_CLUSTER_NODES');
   if (v === undefined) return undefined;
   return v.split(',').map((part) => {
-    const m = /^\s*([A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s*$/.exec(part);
+    const m = /^\s*([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s*$/.exec(part);
     const port = m ? Number(m[2]) : NaN;
     if (!m || port < 1 || port > 65535) {
       throw new ConfigError('REDIS_CLUSTER_NODES', `must be host:port[,host:port...], got ${JSON.stringify(part)}`);

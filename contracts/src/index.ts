@@ -5,6 +5,8 @@ export * from './error-codes.js';
 export * from './database.js';
 export * from './service-check.js';
 export * from './amqp-topology.js';
+export * from './amqp-connection.js';
+export * from './backoff.js';
 export * from './env.js';
 export * from './redis-client.js';
 export * from './metrics-server.js';

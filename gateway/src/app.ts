@@ -86,7 +86,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
       const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
       const code = tooLong ? 'URI_TOO_LONG' : 'VALIDATION_FAILED';
       const r = reply as unknown as FastifyReply;
-      return r.code(ERROR_CODES[code]).send(errorBody(code, tooLong ? 'a path parameter is too long' : 'the URL is malformed'));
+      void r.code(ERROR_CODES[code]).send(errorBody(code, tooLong ? 'a path parameter is too long' : 'the URL is malformed'));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

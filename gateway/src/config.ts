@@ -149,7 +149,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   const headersTimeoutMs = envInt(env, 'HEADERS_TIMEOUT_MS', 10_000, 1_000, 600_000);
   const requestTimeoutMs = envInt(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000);
   // Node refuses a request timeout shorter than the headers timeout (the headers are part of it)
-  if (requestTimeoutMs < headersTimeoutMs) throw new ConfigError('REQUEST_TIMEOUT_MS', `must be at least HEADERS_TIMEOUT_MS (${headersTimeoutMs})`);
+  if (requestTimeoutMs < headersTimeoutMs)
+    throw new ConfigError('REQUEST_TIMEOUT_MS', `must be at least HEADERS_TIMEOUT_MS (${headersTimeoutMs})`);
   const metricsPort = envInt(env, 'METRICS_PORT', 0, 0, 65535);
   const publicUrl = envRaw(env, 'PUBLIC_URL');
   return {
@@ -209,7 +210,8 @@ function allowedOrigins(publicUrl: string | undefined, list: string | undefined)
     } catch {
       throw new ConfigError(variable, `must be http(s) URLs, got ${JSON.stringify(value)}`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(variable, `must be http(s) URLs, got ${JSON.stringify(value)}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ConfigError(variable, `must be http(s) URLs, got ${JSON.stringify(value)}`);
     if (!origins.includes(url.origin)) origins.push(url.origin);
   };
   if (publicUrl !== undefined) add('PUBLIC_URL', publicUrl);

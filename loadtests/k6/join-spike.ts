@@ -46,7 +46,13 @@ export const options: Options = {
 
 export function setup(): SaleData {
   // the sale starts long after the spike: everyone lands in the pre-queue
-  return setupSale({ namePrefix: 'k6-join-spike', stock: envNumber('STOCK', 1000), ratePerMinute: 0, startsInSeconds: 3600, checkoutSeconds: 120 });
+  return setupSale({
+    namePrefix: 'k6-join-spike',
+    stock: envNumber('STOCK', 1000),
+    ratePerMinute: 0,
+    startsInSeconds: 3600,
+    checkoutSeconds: 120,
+  });
 }
 
 export default function (data: SaleData): void {

@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
-import { encodeOrderMessage, orderTopology, ORDER_MESSAGE_VERSION, type OrderMessage } from '@velvet-rope/contracts';
+import { assertOrderTopology, encodeOrderMessage, ORDER_MESSAGE_VERSION, type OrderMessage } from '@velvet-rope/contracts';
 
 export async function deleteQueues(url: string, queues: readonly string[]): Promise<void> {
   if (queues.length === 0) return;
@@ -49,14 +49,12 @@ export function syntheticOrder(saleId: string, createdAt = Date.now()): OrderMes
  * broker confirmed them all.
  */
 export async function fillOrdersQueue(url: string, queue: string, saleId: string, count: number): Promise<void> {
-  const topology = orderTopology(queue);
   const conn = await amqp.connect(url);
   try {
     const ch = await conn.createConfirmChannel();
-    await ch.assertQueue(topology.queue, { durable: true, arguments: { ...topology.queueArguments } });
-    await ch.assertQueue(topology.deadLetterQueue, { durable: true });
+    const topology = await assertOrderTopology(ch, queue);
     const CHUNK = 1000;
-    for (let sent = 0; sent < count; ) {
+    for (let sent = 0; sent < count;) {
       const n = Math.min(CHUNK, count - sent);
       for (let i = 0; i < n; i++) {
         const order = syntheticOrder(saleId);

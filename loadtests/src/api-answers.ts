@@ -97,7 +97,17 @@ export function parseError(body: unknown): ErrorAnswer | undefined {
 export function parseStats(body: unknown): SaleStats | undefined {
   const b = obj(body);
   if (!b || !isStr(b.status)) return undefined;
-  const fields = ['stock', 'waiting', 'admitted', 'admittedTotal', 'remaining', 'pending', 'sold', 'confirmedOrders', 'rejectedOrders'] as const;
+  const fields = [
+    'stock',
+    'waiting',
+    'admitted',
+    'admittedTotal',
+    'remaining',
+    'pending',
+    'sold',
+    'confirmedOrders',
+    'rejectedOrders',
+  ] as const;
   for (const f of fields) if (!isNum(b[f])) return undefined;
   return {
     status: b.status,

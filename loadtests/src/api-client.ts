@@ -10,15 +10,7 @@ import { Pool } from 'undici';
 import { LatencyHistogram } from './latency-histogram.js';
 import { Semaphore } from './semaphore.js';
 
-export type Endpoint =
-  | 'join'
-  | 'rejoin'
-  | 'status'
-  | 'purchase'
-  | 'purchase-retry'
-  | 'bot-join'
-  | 'admin'
-  | 'stats';
+export type Endpoint = 'join' | 'rejoin' | 'status' | 'purchase' | 'purchase-retry' | 'bot-join' | 'admin' | 'stats';
 
 export interface Answer {
   /** 0: no answer (connection error or timeout) */

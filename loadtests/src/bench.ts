@@ -145,7 +145,12 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
     const base = stack.baseUrl;
     prep = new ApiClient(base, { connections: 32, maxInFlight: 64, timeoutMs: 60_000 });
     const p = prep;
-    const load = async (next: (i: number) => LoadRequest | undefined, ok: (s: number) => boolean, baseUrl = base, server: ServiceProcess = stack!.gateway): Promise<MeasuredLoad> => {
+    const load = async (
+      next: (i: number) => LoadRequest | undefined,
+      ok: (s: number) => boolean,
+      baseUrl = base,
+      server: ServiceProcess = stack!.gateway,
+    ): Promise<MeasuredLoad> => {
       const serverPid = server.pid;
       const cpu: Promise<number | undefined>[] = [];
       const window: number[] = [];
@@ -171,11 +176,17 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
       const a = await p.call('admin', 'POST', '/api/admin/sales', { token: stack!.adminKey, body });
       if (a.status !== 201) throw new Error(`creating a sale failed: ${a.status} ${JSON.stringify(a.body)}`);
     };
-    const inParallel = async <T>(n: number, fn: (i: number) => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: n }, (_, i) => fn(i)));
+    const inParallel = async <T>(n: number, fn: (i: number) => Promise<T>): Promise<T[]> =>
+      Promise.all(Array.from({ length: n }, (_, i) => fn(i)));
 
     // baseline
     say('baseline: a bare Fastify route');
-    const baseline = await load(() => ({ method: 'GET', path: '/baseline' }), (s) => s === 200, `http://127.0.0.1:${port}`, baselineServer);
+    const baseline = await load(
+      () => ({ method: 'GET', path: '/baseline' }),
+      (s) => s === 200,
+      `http://127.0.0.1:${port}`,
+      baselineServer,
+    );
     await baselineServer.stop();
     const ratio = (r: MeasuredLoad): PathFigures => ({
       ...r,
@@ -187,10 +198,26 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
 
     // join: a new visitor each request, in the pre-queue
     const joinSale = uniqueId('bench-join-');
-    await createSale({ id: joinSale, name: 'bench join', stock: 1000, startsAt: new Date(Date.now() + 3_600_000).toISOString(), ratePerMinute: 0 });
+    await createSale({
+      id: joinSale,
+      name: 'bench join',
+      stock: 1000,
+      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      ratePerMinute: 0,
+    });
     say('join: new visitors, pre-queue');
-    const joinReq: LoadRequest = { method: 'POST', path: `/api/sales/${joinSale}/queue`, headers: { 'content-type': 'application/json' }, body: '{}' };
-    const join = ratio(await load(() => joinReq, (s) => s === 201));
+    const joinReq: LoadRequest = {
+      method: 'POST',
+      path: `/api/sales/${joinSale}/queue`,
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    };
+    const join = ratio(
+      await load(
+        () => joinReq,
+        (s) => s === 201,
+      ),
+    );
 
     // status: the sale opens with nobody admitted; tickets of visitors who wait in it
     say(`status: preparing ${o.statusTickets} tickets`);
@@ -212,7 +239,11 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
     say('status: queued visitors, round robin');
     const status = ratio(
       await load(
-        (i) => ({ method: 'GET', path: `/api/sales/${joinSale}/queue/me`, headers: { authorization: `Bearer ${tickets[i % tickets.length]}` } }),
+        (i) => ({
+          method: 'GET',
+          path: `/api/sales/${joinSale}/queue/me`,
+          headers: { authorization: `Bearer ${tickets[i % tickets.length]}` },
+        }),
         (s) => s === 200,
       ),
     );
@@ -239,7 +270,11 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
       await sleep(100);
     }
     const tokens = (
-      await inParallel(buyers.length, async (i) => parseStanding((await p.call('status', 'GET', `/api/sales/${buySale}/queue/me`, { token: buyers[i] })).body)?.admission?.token)
+      await inParallel(
+        buyers.length,
+        async (i) =>
+          parseStanding((await p.call('status', 'GET', `/api/sales/${buySale}/queue/me`, { token: buyers[i] })).body)?.admission?.token,
+      )
     ).filter((t): t is string => t !== undefined);
     if (tokens.length < n * 0.99) throw new Error(`purchase: only ${tokens.length} of ${n} visitors admitted`);
     say(`purchase: ${tokens.length} tokens, each used once`);
@@ -260,7 +295,13 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
 
     // worker: a queue filled while no worker runs, then one worker drains it into PostgreSQL
     const workerSale = uniqueId('bench-worker-');
-    await createSale({ id: workerSale, name: 'bench worker', stock: o.workerOrders, startsAt: new Date(Date.now() + 3_600_000).toISOString(), ratePerMinute: 0 });
+    await createSale({
+      id: workerSale,
+      name: 'bench worker',
+      stock: o.workerOrders,
+      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      ratePerMinute: 0,
+    });
     say(`worker: filling a queue with ${o.workerOrders} orders`);
     const tFill = Date.now();
     await fillOrdersQueue(stack.amqpUrl, workerQueue, workerSale, o.workerOrders);
@@ -322,7 +363,8 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
 
 /** where each path sits in the gateway's CPU profile, when it was made with one */
 function windows(r: BenchReport): string {
-  const w = (name: string, f: MeasuredLoad) => (f.serverWindowSeconds ? `${name} ${f.serverWindowSeconds[0]}–${f.serverWindowSeconds[1]} s` : '');
+  const w = (name: string, f: MeasuredLoad) =>
+    f.serverWindowSeconds ? `${name} ${f.serverWindowSeconds[0]}–${f.serverWindowSeconds[1]} s` : '';
   const parts = [w('join', r.join), w('status', r.status), w('purchase', r.purchase)].filter(Boolean);
   return parts.length ? `  (in the gateway's clock, from its start: ${parts.join(', ')}; see flamegraph.js --from --to)\n` : '';
 }

@@ -26,7 +26,14 @@ export interface BotRun {
 }
 
 /** `bots` bots, each sending `joinsEach` joins back to back; all start at once. */
-export async function runBots(api: ApiClient, saleId: string, bots: number, joinsEach: number, deadline: number, firstBot = 0): Promise<BotRun> {
+export async function runBots(
+  api: ApiClient,
+  saleId: string,
+  bots: number,
+  joinsEach: number,
+  deadline: number,
+  firstBot = 0,
+): Promise<BotRun> {
   const identities: BotIdentity[] = [];
   const refused: Record<number, number> = {};
   await Promise.all(

@@ -137,9 +137,7 @@ function botFigures(input: FairnessInput, scored: readonly ShopperRecord[]): Bot
   }
   const botPositions = bots.map((b) => b.position).filter((p): p is number => p !== null);
   const botWindows = new Set(scoredBots.filter((b) => b.position !== null).map((b) => key(b.score!)));
-  const honestPositions = scored
-    .filter((s) => s.joinPosition !== null && botWindows.has(key(s.score!)))
-    .map((s) => s.joinPosition!);
+  const honestPositions = scored.filter((s) => s.joinPosition !== null && botWindows.has(key(s.score!))).map((s) => s.joinPosition!);
   const orNull = (v: number) => (Number.isNaN(v) ? null : Math.round(v * 10_000) / 10_000);
   return {
     bots: input.botCount,

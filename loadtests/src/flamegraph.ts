@@ -217,7 +217,13 @@ export async function flamegraphCli(argv: readonly string[]): Promise<number> {
     args = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { from: { type: 'string' }, to: { type: 'string' }, out: { type: 'string' }, top: { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        from: { type: 'string' },
+        to: { type: 'string' },
+        out: { type: 'string' },
+        top: { type: 'string' },
+        help: { type: 'boolean' },
+      },
     });
   } catch (err) {
     process.stderr.write(`flamegraph: ${(err as Error).message}\n${usage}`);
@@ -232,7 +238,11 @@ export async function flamegraphCli(argv: readonly string[]): Promise<number> {
   const fromSeconds = seconds(values.from);
   const toSeconds = seconds(values.to);
   const top = Number(values.top ?? 25);
-  for (const [name, v] of [['from', fromSeconds], ['to', toSeconds], ['top', top]] as const) {
+  for (const [name, v] of [
+    ['from', fromSeconds],
+    ['to', toSeconds],
+    ['top', top],
+  ] as const) {
     if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
       process.stderr.write(`flamegraph: --${name} must be a number >= 0\n${usage}`);
       return 2;

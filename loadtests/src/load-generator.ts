@@ -67,7 +67,7 @@ export async function generateLoad(o: LoadOptions): Promise<LoadResult> {
             return;
           }
           const start = performance.now();
-          let status = 0;
+          let status: number;
           try {
             const res = await pool.request({ method: req.method, path: req.path, headers: req.headers, body: req.body });
             await res.body.dump();

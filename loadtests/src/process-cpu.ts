@@ -13,7 +13,10 @@ export function parseProcStat(text: string): number | undefined {
   // the command name (field 2) is in parentheses and may itself hold spaces and parentheses
   const end = text.lastIndexOf(')');
   if (end < 0) return undefined;
-  const fields = text.slice(end + 2).trim().split(/\s+/);
+  const fields = text
+    .slice(end + 2)
+    .trim()
+    .split(/\s+/);
   // fields after the name start at field 3 (state); utime and stime are fields 14 and 15
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);

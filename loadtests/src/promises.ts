@@ -101,7 +101,9 @@ export function evaluatePromises(f: PromiseFacts): PromiseCheck[] {
   if (fair.prequeueShoppers < 30) {
     rhoItems.push(item('pre-queue too small to judge its order', true, fair.prequeueShoppers, '>= 30 to test'));
   } else if (fair.mode === 'fifo') {
-    rhoItems.push(item('rho(arrival, queue order) in the pre-queue (fifo: arrival order)', fair.prequeueRho > 0.99, fair.prequeueRho, '> 0.99'));
+    rhoItems.push(
+      item('rho(arrival, queue order) in the pre-queue (fifo: arrival order)', fair.prequeueRho > 0.99, fair.prequeueRho, '> 0.99'),
+    );
   } else {
     const bound = randomOrderRhoBound(fair.prequeueShoppers);
     rhoItems.push(
@@ -135,17 +137,42 @@ export function evaluatePromises(f: PromiseFacts): PromiseCheck[] {
     ]),
     check('I4', 'no undersell', [
       f.buyersWanting > f.stock
-        ? item('sold == stock (demand exceeded stock)', f.sold === f.stock, `${f.sold} / ${f.stock}`, `${f.stock} (demand ${f.buyersWanting})`)
+        ? item(
+            'sold == stock (demand exceeded stock)',
+            f.sold === f.stock,
+            `${f.sold} / ${f.stock}`,
+            `${f.stock} (demand ${f.buyersWanting})`,
+          )
         : item('demand did not exceed stock: nothing to check', true, `demand ${f.buyersWanting}`, `> ${f.stock} to test`),
-      item('reservations left hanging (Redis outbox after the worker drained)', f.outboxLeft === null || f.outboxLeft === 0, f.outboxLeft ?? 'not read', '0'),
+      item(
+        'reservations left hanging (Redis outbox after the worker drained)',
+        f.outboxLeft === null || f.outboxLeft === 0,
+        f.outboxLeft ?? 'not read',
+        '0',
+      ),
     ]),
     check('I5', 'fairness', [
       ...rhoItems,
-      item('inversions across windows (a later window admitted before an earlier one)', fair.inversions === 0, `${fair.inversions} over ${fair.windowsCompared} windows`, '0'),
+      item(
+        'inversions across windows (a later window admitted before an earlier one)',
+        fair.inversions === 0,
+        `${fair.inversions} over ${fair.windowsCompared} windows`,
+        '0',
+      ),
       item("scores in a window the client's clock does not allow", fair.windowDisagreements === 0, fair.windowDisagreements, '0'),
-      item('re-joins with the ticket that got another place', fair.rejoinMismatches === 0, `${fair.rejoinMismatches} of ${fair.rejoins}`, '0'),
+      item(
+        're-joins with the ticket that got another place',
+        fair.rejoinMismatches === 0,
+        `${fair.rejoinMismatches} of ${fair.rejoins}`,
+        '0',
+      ),
       item('honest shoppers sharing an identity', fair.duplicateIdentities === 0, fair.duplicateIdentities, '0'),
-      item('bot joins that got a new identity each', fair.botDistinctIdentities === fair.botJoins, `${fair.botDistinctIdentities} of ${fair.botJoins}`, String(fair.botJoins)),
+      item(
+        'bot joins that got a new identity each',
+        fair.botDistinctIdentities === fair.botJoins,
+        `${fair.botDistinctIdentities} of ${fair.botJoins}`,
+        String(fair.botJoins),
+      ),
     ]),
     check('I6', 'stability', [
       item('5xx answers other than 503', st.answers5xx === 0, st.answers5xx, '0'),

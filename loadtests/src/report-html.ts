@@ -61,7 +61,17 @@ function latencyChart(r: SimulationReport): string {
         }),
       };
     });
-  return lineChart({ title: 'Latency distribution (share of requests answered within x ms)', xLabel: 'ms (log scale)', yLabel: '% of requests', logX: true, yMin: 0, yMax: 100 }, series);
+  return lineChart(
+    {
+      title: 'Latency distribution (share of requests answered within x ms)',
+      xLabel: 'ms (log scale)',
+      yLabel: '% of requests',
+      logX: true,
+      yMin: 0,
+      yMax: 100,
+    },
+    series,
+  );
 }
 
 function scatter(r: SimulationReport): string {
@@ -78,10 +88,16 @@ export function renderReportHtml(r: SimulationReport): string {
   const verdict = r.passed ? '<span class="pass">PASSED</span>' : '<span class="fail">FAILED</span>';
   const checks = r.checks
     .map(
-      (c) => `<section class="check"><h3>${c.pass ? '✔' : '✘'} ${esc(c.id)} ${esc(c.promise)}</h3>${table(
-        ['', 'what', 'measured', 'expected'],
-        c.items.map((i) => [i.pass ? '<span class="pass">ok</span>' : '<span class="fail">broken</span>', esc(i.name), esc(i.value), esc(i.expected)]),
-      )}</section>`,
+      (c) =>
+        `<section class="check"><h3>${c.pass ? '✔' : '✘'} ${esc(c.id)} ${esc(c.promise)}</h3>${table(
+          ['', 'what', 'measured', 'expected'],
+          c.items.map((i) => [
+            i.pass ? '<span class="pass">ok</span>' : '<span class="fail">broken</span>',
+            esc(i.name),
+            esc(i.value),
+            esc(i.expected),
+          ]),
+        )}</section>`,
     )
     .join('');
   const f = r.figures;
@@ -91,20 +107,34 @@ export function renderReportHtml(r: SimulationReport): string {
     [
       ['shoppers / stock', `${fmt(Number(r.options.shoppers))} / ${fmt(r.sale.stock)}`],
       ['joins in total (incl. bots)', fmt(f.joins.total)],
-      ['pre-queue join throughput', `${fmt(f.joins.prequeuePerSecond, 0)} joins/s (${fmt(f.joins.prequeue)} in ${fmt(f.joins.prequeueSeconds, 1)} s)`],
+      [
+        'pre-queue join throughput',
+        `${fmt(f.joins.prequeuePerSecond, 0)} joins/s (${fmt(f.joins.prequeue)} in ${fmt(f.joins.prequeueSeconds, 1)} s)`,
+      ],
       ['peak joins in one second', fmt(f.joins.peakPerSecond)],
-      ['requests (all endpoints)', `${fmt(f.requests.total)}; ${fmt(f.requests.perSecond, 0)}/s on average, ${fmt(f.requests.peakPerSecond, 0)}/s peak`],
+      [
+        'requests (all endpoints)',
+        `${fmt(f.requests.total)}; ${fmt(f.requests.perSecond, 0)}/s on average, ${fmt(f.requests.peakPerSecond, 0)}/s peak`,
+      ],
       ['sold out (reserved in Redis) after the start', `${fmt(f.sellOut.reservedSeconds, 1)} s`],
       ['sold == stock in PostgreSQL after the start', `${fmt(f.sellOut.committedSeconds, 1)} s`],
       ['fastest the admission rate allows (stock / rate)', `${fmt(f.sellOut.rateAllowsSeconds, 1)} s at ${fmt(r.sale.ratePerMinute)}/min`],
       ['admitted in total', fmt(f.sellOut.admittedTotal)],
-      ['gateway RSS before joins / with the queue / peak', `${fmt(mem.gatewayRssBeforeMb)} / ${fmt(mem.gatewayRssWithQueueMb)} / ${fmt(mem.gatewayPeakRssMb)} MiB`],
+      [
+        'gateway RSS before joins / with the queue / peak',
+        `${fmt(mem.gatewayRssBeforeMb)} / ${fmt(mem.gatewayRssWithQueueMb)} / ${fmt(mem.gatewayPeakRssMb)} MiB`,
+      ],
       ['worker peak RSS', `${fmt(mem.workerPeakRssMb)} MiB`],
       [
         'Redis bytes per queued shopper (queue + visitors)',
-        mem.redis ? `${fmt(mem.redis.bytesPerShopper)} B (${fmt(mem.redis.queueBytes)} + ${fmt(mem.redis.visitorsBytes)} B for ${fmt(mem.redis.visitors)}); ${fmt(mem.redis.bytesPerShopperWithLimits)} B with the rate-limit counters` : '–',
+        mem.redis
+          ? `${fmt(mem.redis.bytesPerShopper)} B (${fmt(mem.redis.queueBytes)} + ${fmt(mem.redis.visitorsBytes)} B for ${fmt(mem.redis.visitors)}); ${fmt(mem.redis.bytesPerShopperWithLimits)} B with the rate-limit counters`
+          : '–',
       ],
-      ['orders: 202 / told / confirmed / rejected', `${fmt(f.orders.accepted)} / ${fmt(f.orders.told)} / ${fmt(f.orders.confirmed)} / ${fmt(f.orders.rejected)}`],
+      [
+        'orders: 202 / told / confirmed / rejected',
+        `${fmt(f.orders.accepted)} / ${fmt(f.orders.told)} / ${fmt(f.orders.confirmed)} / ${fmt(f.orders.rejected)}`,
+      ],
       ['purchases sent twice / answered another order', `${fmt(f.orders.retried)} / ${fmt(f.orders.retryMismatches)}`],
       [
         'simulator: CPU / most requests queued / wait for a slot p99',
@@ -116,11 +146,26 @@ export function renderReportHtml(r: SimulationReport): string {
   );
   const lat = table(
     ['endpoint', 'requests', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'mean ms'],
-    Object.entries(r.latency).map(([e, s]) => [esc(e), fmt(s.count), fmt(s.p50, 2), fmt(s.p90, 2), fmt(s.p99, 2), fmt(s.max, 2), fmt(s.mean, 2)]),
+    Object.entries(r.latency).map(([e, s]) => [
+      esc(e),
+      fmt(s.count),
+      fmt(s.p50, 2),
+      fmt(s.p90, 2),
+      fmt(s.p99, 2),
+      fmt(s.max, 2),
+      fmt(s.mean, 2),
+    ]),
   );
   const codes = table(
     ['endpoint', 'answers by status (0 = no answer)'],
-    Object.entries(r.statusCodes).map(([e, m]) => [esc(e), esc(Object.entries(m).map(([c, n]) => `${c}: ${n.toLocaleString('en')}`).join(', '))]),
+    Object.entries(r.statusCodes).map(([e, m]) => [
+      esc(e),
+      esc(
+        Object.entries(m)
+          .map(([c, n]) => `${c}: ${n.toLocaleString('en')}`)
+          .join(', '),
+      ),
+    ]),
   );
   const fair = r.fairness;
   const b = fair.bots;
@@ -130,13 +175,28 @@ export function renderReportHtml(r: SimulationReport): string {
       ['mode / window', `${esc(fair.mode)} / ${fair.windowSeconds} s`],
       ['rho(arrival, queue order), pre-queue', `${fmt(fair.prequeueRho, 4)} over ${fmt(fair.prequeueShoppers)} shoppers`],
       ['rho(arrival, admission), pre-queue shoppers admitted', fmt(fair.prequeueAdmittedRho, 4)],
-      ['inversions across windows', `${fmt(fair.windows.inversions)} (${fmt(fair.windows.admitted)} admitted, ${fmt(fair.windows.neverAdmitted)} waited until sold out, ${fmt(fair.windows.windows)} windows)`],
+      [
+        'inversions across windows',
+        `${fmt(fair.windows.inversions)} (${fmt(fair.windows.admitted)} admitted, ${fmt(fair.windows.neverAdmitted)} waited until sold out, ${fmt(fair.windows.windows)} windows)`,
+      ],
       ['scores outside the client-observed window', fmt(fair.windowDisagreements)],
-      ['re-joins with the ticket / other place / new place after a lapsed turn', `${fmt(fair.rejoins)} / ${fmt(fair.rejoinMismatches)} / ${fmt(fair.rejoinsAfterExpiry)}`],
+      [
+        're-joins with the ticket / other place / new place after a lapsed turn',
+        `${fmt(fair.rejoins)} / ${fmt(fair.rejoinMismatches)} / ${fmt(fair.rejoinsAfterExpiry)}`,
+      ],
       ['bots / joins / distinct identities', `${fmt(b.bots)} / ${fmt(b.joins)} / ${fmt(b.distinctIdentities)}`],
-      ['bot place in its window (0 front, 1 back): mean / best', `${fmt(b.meanNormalizedRank, 3)} / ${fmt(b.bestNormalizedRank, 3)} (honest: ${fmt(b.honestMeanNormalizedRank, 3)})`],
-      ['bot identities in the front tenth of their window', b.shareInFrontTenth === null ? '–' : `${(100 * b.shareInFrontTenth).toFixed(1)} % (no advantage: 10 %)`],
-      ['position at join after the start: bots / honest (same windows)', `${fmt(b.meanPositionAtJoin)} / ${fmt(b.honestMeanPositionAtJoin)}`],
+      [
+        'bot place in its window (0 front, 1 back): mean / best',
+        `${fmt(b.meanNormalizedRank, 3)} / ${fmt(b.bestNormalizedRank, 3)} (honest: ${fmt(b.honestMeanNormalizedRank, 3)})`,
+      ],
+      [
+        'bot identities in the front tenth of their window',
+        b.shareInFrontTenth === null ? '–' : `${(100 * b.shareInFrontTenth).toFixed(1)} % (no advantage: 10 %)`,
+      ],
+      [
+        'position at join after the start: bots / honest (same windows)',
+        `${fmt(b.meanPositionAtJoin)} / ${fmt(b.honestMeanPositionAtJoin)}`,
+      ],
     ],
   );
   const so = r.socket;
@@ -150,9 +210,18 @@ export function renderReportHtml(r: SimulationReport): string {
       ['first error', esc(so.firstError ?? '–')],
     ],
   );
-  const journeys = table(['journey ended', 'shoppers'], Object.entries(r.journeys).map(([k, v]) => [esc(k), fmt(v)]));
-  const behaviours = table(['behaviour', 'shoppers'], Object.entries(r.behaviours).map(([k, v]) => [esc(k), fmt(v)]));
-  const options = table(['option', 'value'], Object.entries(r.options).map(([k, v]) => [esc(k), esc(JSON.stringify(v) ?? 'undefined')]));
+  const journeys = table(
+    ['journey ended', 'shoppers'],
+    Object.entries(r.journeys).map(([k, v]) => [esc(k), fmt(v)]),
+  );
+  const behaviours = table(
+    ['behaviour', 'shoppers'],
+    Object.entries(r.behaviours).map(([k, v]) => [esc(k), fmt(v)]),
+  );
+  const options = table(
+    ['option', 'value'],
+    Object.entries(r.options).map(([k, v]) => [esc(k), esc(JSON.stringify(v) ?? 'undefined')]),
+  );
   const problems = r.problems.length ? `<h2>Problems seen</h2><pre>${esc(r.problems.join('\n'))}</pre>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Velvet Rope simulation ${esc(r.startedAt)}</title>

@@ -46,7 +46,7 @@ export async function readSaleLedger(pool: pg.Pool, saleId: string): Promise<Sal
 /** Polls until PostgreSQL holds at least `expected` orders for the sale, or `timeoutMs` passed. */
 export async function waitForOrders(pool: pg.Pool, saleId: string, expected: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  let stored = 0;
+  let stored: number;
   for (;;) {
     const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM orders WHERE sale_id = $1', [saleId]);
     stored = Number(rows[0]!.n);

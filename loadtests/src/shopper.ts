@@ -5,30 +5,14 @@
  * impatient refreshes and re-joins with the ticket (which must keep the place), and a
  * socket.io push that may announce the turn before the next poll.
  */
-import {
-  parseError,
-  parseJoin,
-  parsePurchase,
-  parseStanding,
-  retryAfterMs,
-  type Standing,
-} from './api-answers.js';
+import { parseError, parseJoin, parsePurchase, parseStanding, retryAfterMs, type Standing } from './api-answers.js';
 import type { Answer, ApiClient } from './api-client.js';
 import type { Traits } from './behaviour.js';
 import { numericClaim } from './jwt-claims.js';
 import type { SocketSample } from './socket-sample.js';
 
 export type JourneyEnd =
-  | 'pending'
-  | 'ordered'
-  | 'sold_out'
-  | 'sold_out_at_join'
-  | 'expired'
-  | 'abandoned'
-  | 'left'
-  | 'ended'
-  | 'timed_out'
-  | 'failed';
+  'pending' | 'ordered' | 'sold_out' | 'sold_out_at_join' | 'expired' | 'abandoned' | 'left' | 'ended' | 'timed_out' | 'failed';
 
 export interface ShopperRecord {
   readonly index: number;
@@ -289,7 +273,8 @@ async function waitAndBuy(ctx: JourneyContext, s: ShopperRecord, joined: Standin
         s.end = 'failed';
         return;
       }
-      if (next.status !== 'admitted') s.last = { status: next.status, position: next.position, retryAfterMs: next.retryAfterMs, at: a.answeredAt };
+      if (next.status !== 'admitted')
+        s.last = { status: next.status, position: next.position, retryAfterMs: next.retryAfterMs, at: a.answeredAt };
       standing = next;
       errors = 0;
       continue;

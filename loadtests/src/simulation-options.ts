@@ -133,7 +133,8 @@ export function resolveOptions(input: Partial<SimulationOptions> = {}): Simulati
   fraction('impatient', o.impatient);
   whole('bots', o.bots, 0, 1000);
   whole('bot-joins', o.botJoins, 0, 100_000);
-  if (!['prequeue-random', 'fifo', 'random'].includes(o.mode)) throw new OptionError(`--mode must be prequeue-random, fifo or random, got ${o.mode}`);
+  if (!['prequeue-random', 'fifo', 'random'].includes(o.mode))
+    throw new OptionError(`--mode must be prequeue-random, fifo or random, got ${o.mode}`);
   whole('window', o.windowSeconds, 0, 86_400);
   whole('socket-sample', o.socketSample, 0, 10_000);
   const prequeue = o.prequeue ?? Math.min(o.shoppers, Math.round(o.stock * 0.6));

@@ -63,7 +63,8 @@ function redactUrl(u: string | undefined): string | undefined {
 }
 
 export async function runSimulation(input: Partial<SimulationOptions> | SimulationRun = {}): Promise<SimulationResult> {
-  const run: SimulationRun = 'options' in input && typeof input.options === 'object' ? (input as SimulationRun) : { options: input as Partial<SimulationOptions> };
+  const run: SimulationRun =
+    'options' in input && typeof input.options === 'object' ? (input as SimulationRun) : { options: input as Partial<SimulationOptions> };
   const o = resolveOptions(run.options);
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
@@ -141,7 +142,11 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
     sampler.start();
     const rssBefore = gatewayPid ? await readProcessMemory(gatewayPid) : undefined;
 
-    const traits = drawTraits(o.shoppers, { abandon: o.abandon, retry: o.retry, impatient: o.impatient, socketSample: o.socketSample }, o.seed);
+    const traits = drawTraits(
+      o.shoppers,
+      { abandon: o.abandon, retry: o.retry, impatient: o.impatient, socketSample: o.socketSample },
+      o.seed,
+    );
     const shoppers = traits.map((t, i) => newShopper(i, t, i < o.prequeue));
     sockets = o.socketSample > 0 ? new SocketSample(baseUrl, saleId) : undefined;
     const ctx: JourneyContext = {
@@ -200,7 +205,9 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
 
     // 3. the start (on its own, at the time set when the sale was made), and the arrivals after it
     if (Date.now() > startsAt) {
-      progress.say(`note: the pre-queue joins took longer than --prequeue-seconds ${o.prequeueSeconds}; the late ones joined after the start`);
+      progress.say(
+        `note: the pre-queue joins took longer than --prequeue-seconds ${o.prequeueSeconds}; the late ones joined after the start`,
+      );
     }
     phase = 'sale';
     const botsStart: Promise<BotRun> = sleep(startsAt - Date.now()).then(() =>
@@ -307,10 +314,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       const hit = afterStart.find((s) => pred(s.stats!));
       return hit ? Math.round((hit.t - startT) * 10) / 10 : null;
     };
-    const joinTimes = [
-      ...shoppers.filter((s) => s.visitorId).map((s) => s.answeredAt),
-      ...bots.map((b) => b.sentAt),
-    ];
+    const joinTimes = [...shoppers.filter((s) => s.visitorId).map((s) => s.answeredAt), ...bots.map((b) => b.sentAt)];
     const perSecond = countBy(joinTimes, (t) => String(Math.floor(t / 1000)));
     const requests = api.completed + botApi.completed;
     const lastStats = sampler.latest();
@@ -454,7 +458,8 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
   } catch (err) {
     if (stack) {
       const tail = (s: string) => s.slice(-3000);
-      (err as Error).message += `\n--- gateway output ---\n${tail(stack.gateway.output())}\n--- worker output ---\n${tail(stack.worker?.output() ?? '')}`;
+      (err as Error).message +=
+        `\n--- gateway output ---\n${tail(stack.gateway.output())}\n--- worker output ---\n${tail(stack.worker?.output() ?? '')}`;
     }
     throw err;
   } finally {

@@ -49,10 +49,11 @@ export function logTicks(min: number, max: number): number[] {
   const hi = Math.ceil(Math.log10(max));
   const mult = hi - lo <= 4 ? [1, 2, 5] : [1];
   const out: number[] = [];
-  for (let e = lo; e <= hi; e++) for (const m of mult) {
-    const v = m * 10 ** e;
-    if (v >= min * 0.999 && v <= max * 1.001) out.push(Number(v.toPrecision(6)));
-  }
+  for (let e = lo; e <= hi; e++)
+    for (const m of mult) {
+      const v = m * 10 ** e;
+      if (v >= min * 0.999 && v <= max * 1.001) out.push(Number(v.toPrecision(6)));
+    }
   return out;
 }
 

@@ -155,10 +155,7 @@ async function addToSold(client: Queryable, saleId: string, orders: readonly Ord
   if (guarded.rowCount === 1) return [];
 
   // Only after a Redis data loss: Redis reserved more than PostgreSQL has left.
-  const { rows } = await client.query<{ stock: number; sold: number }>(
-    'SELECT stock, sold FROM sales WHERE id = $1 FOR UPDATE',
-    [saleId],
-  );
+  const { rows } = await client.query<{ stock: number; sold: number }>('SELECT stock, sold FROM sales WHERE id = $1 FOR UPDATE', [saleId]);
   const sale = rows[0];
   // the insert's foreign key proved the sale exists; a vanished row is worth a retry
   if (!sale) throw new Error(`sale ${saleId} disappeared during commit`);
@@ -177,10 +174,7 @@ async function addToSold(client: Queryable, saleId: string, orders: readonly Ord
     }
   }
   if (rejected.length > 0) {
-    await client.query(
-      "UPDATE orders SET status = 'rejected', confirmed_at = NULL WHERE order_id = ANY($1::uuid[])",
-      [rejected],
-    );
+    await client.query("UPDATE orders SET status = 'rejected', confirmed_at = NULL WHERE order_id = ANY($1::uuid[])", [rejected]);
   }
   if (accepted > 0) {
     await client.query('UPDATE sales SET sold = sold + $2, updated_at = now() WHERE id = $1', [saleId, accepted]);

@@ -23,7 +23,11 @@ const logger = pino({ name: 'order-worker', level: config.logLevel });
 try {
   await Promise.all([
     requireService('PostgreSQL', config.databaseUrl, 5432),
-    requireService('Redis', config.redisClusterNodes ? `redis://${config.redisClusterNodes[0]!.host}:${config.redisClusterNodes[0]!.port}` : config.redisUrl, 6379),
+    requireService(
+      'Redis',
+      config.redisClusterNodes ? `redis://${config.redisClusterNodes[0]!.host}:${config.redisClusterNodes[0]!.port}` : config.redisUrl,
+      6379,
+    ),
     requireService('RabbitMQ', config.amqpUrl, config.amqpUrl.startsWith('amqps:') ? 5671 : 5672),
   ]);
 } catch (err) {
@@ -41,7 +45,10 @@ const pool = await prepareDatabase(config.databaseUrl).catch((err: unknown) => {
 const redis = createRedisClient({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, { commandTimeout: 2_000 });
 redis.on('error', (err: Error) => logger.warn({ err }, 'Redis connection error'));
 await redis.connect().catch((err: unknown) => {
-  logger.fatal({ err, redis: redactUrl(redisAddress({ url: config.redisUrl, clusterNodes: config.redisClusterNodes })) }, 'connecting to Redis failed');
+  logger.fatal(
+    { err, redis: redactUrl(redisAddress({ url: config.redisUrl, clusterNodes: config.redisClusterNodes })) },
+    'connecting to Redis failed',
+  );
   process.exit(1);
 });
 
@@ -50,7 +57,10 @@ await worker.start().catch((err: unknown) => {
   logger.fatal({ err, amqp: redactUrl(config.amqpUrl) }, 'connecting to RabbitMQ failed');
   process.exit(1);
 });
-logger.info({ queue: config.ordersQueue, batchMax: config.batchMax, batchMs: config.batchMs, commitsInFlight: config.commitsInFlight }, 'order-worker ready');
+logger.info(
+  { queue: config.ordersQueue, batchMax: config.batchMax, batchMs: config.batchMs, commitsInFlight: config.commitsInFlight },
+  'order-worker ready',
+);
 
 // an unhandled rejection is logged and counted, and the worker serves on; an uncaught
 // exception closes it (bounded) and exits 1 for the supervisor (docs/operations.md)

@@ -23,14 +23,24 @@
  *   which commits as a duplicate, and that confirmation clears the outbox entry.
  */
 import type { Server } from 'node:http';
-import amqp from 'amqplib';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { closeServer, orderTopology, parseOrderMessages, redactUrl, serveMetrics, type OrderMessage } from '@velvet-rope/contracts';
+import {
+  AmqpConnection,
+  assertOrderTopology,
+  backoffDelay,
+  closeServer,
+  DEFAULT_BACKOFF,
+  parseOrderMessages,
+  redactUrl,
+  serveMetrics,
+  sleep,
+  type BackoffOptions,
+  type OrderMessage,
+  type RedisClient as Redis,
+} from '@velvet-rope/contracts';
 import { commitBatch, type CommitResult } from './batch-committer.js';
-import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffOptions } from './backoff.js';
 import type { WorkerConfig } from './config.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { confirmOrders, type OrderUpdate } from './redis/confirm-orders.js';
@@ -43,7 +53,7 @@ export type OrderWorkerConfig = Pick<
   Partial<Pick<WorkerConfig, 'commitsInFlight'>>;
 
 export interface OrderWorkerOptions {
-  /** backoff of commit retries and of RabbitMQ reconnects */
+  /** backoff of commit retries and of RabbitMQ reconnects (`AmqpConnection`) */
   readonly backoff?: BackoffOptions;
   /** also collect the process's default metrics (CPU, memory, event loop) */
   readonly defaultMetrics?: boolean;
@@ -65,10 +75,8 @@ export class OrderWorker {
   private stopping = false;
   private stopped: Promise<void> | undefined;
 
-  private connection: ChannelModel | undefined;
-  private channel: Channel | undefined;
+  private readonly amqp: AmqpConnection<{ readonly channel: Channel }>;
   private consumerTag: string | undefined;
-  private reconnecting: Promise<void> | undefined;
 
   private buffer: Delivery[] = [];
   /** orders in `buffer` (a delivery may carry many) */
@@ -100,6 +108,21 @@ export class OrderWorker {
   ) {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.metrics = createWorkerMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+    this.amqp = new AmqpConnection({
+      url: config.amqpUrl,
+      socketOptions: { timeout: 5_000, clientProperties: { connection_name: `order-worker ${process.pid}` } },
+      setup: async (connection, watch) => {
+        const channel = await connection.createChannel();
+        watch(channel);
+        await assertOrderTopology(channel, config.ordersQueue);
+        await channel.prefetch(config.prefetch);
+        return { channel };
+      },
+      onReady: (session, reconnected) => this.consume(session.channel, reconnected),
+      onLost: (session) => this.onConnectionLost(session.channel),
+      backoff: (attempt) => backoffDelay(attempt, this.backoff),
+      logger,
+    });
     loadScripts(redis);
     // An idle pooled connection that PostgreSQL drops emits 'error' on the pool; unheard,
     // it would crash the process. The next commit fails instead, and is retried.
@@ -113,9 +136,9 @@ export class OrderWorker {
       this.logger.info({ port: this.config.metricsPort }, 'metrics served at /metrics');
     }
     try {
-      await this.connect();
+      await this.amqp.start();
     } catch (err) {
-      await this.stop(); // also ends a reconnect that a close during setup may have begun
+      await this.stop();
       throw err;
     }
   }
@@ -137,7 +160,7 @@ export class OrderWorker {
     this.batchTimer = undefined;
     // a reconnect wakes from its backoff at once; one already connecting finishes first,
     // so that its connection is closed below and not left behind
-    await this.reconnecting;
+    await this.amqp.stopReconnecting();
 
     const channel = this.channel;
     if (channel && this.consumerTag) {
@@ -151,95 +174,43 @@ export class OrderWorker {
     this.buffer = [];
     this.bufferedOrders = 0;
 
-    const connection = this.connection;
-    this.connection = undefined;
-    this.channel = undefined;
-    // acknowledgements already written go out before the close on the same socket
-    await connection?.close().catch((err: unknown) => {
-      this.logger.warn({ err }, 'closing the RabbitMQ connection failed');
-    });
+    await this.amqp.close();
     if (this.metricsServer) await closeServer(this.metricsServer);
     this.logger.info('order worker stopped');
   }
 
   // --- RabbitMQ ------------------------------------------------------------------------
 
-  private async connect(): Promise<void> {
-    const topology = orderTopology(this.config.ordersQueue);
-    const connection = await amqp.connect(this.config.amqpUrl, {
-      timeout: 5_000,
-      clientProperties: { connection_name: `order-worker ${process.pid}` },
-    });
-    try {
-      connection.on('error', (err: Error) => this.logger.warn({ err }, 'RabbitMQ connection error'));
-      connection.on('close', () => this.onConnectionLost(connection));
-      const channel = await connection.createChannel();
-      channel.on('error', (err: Error) => this.logger.warn({ err }, 'RabbitMQ channel error'));
-      // A channel the broker closed (e.g. a precondition failed) takes its connection with
-      // it: one recovery path rebuilds both.
-      channel.on('close', () => {
-        if (this.channel === channel && !this.stopping) void connection.close().catch(() => undefined);
-      });
-      await channel.assertQueue(topology.queue, { durable: true, arguments: { ...topology.queueArguments } });
-      await channel.assertQueue(topology.deadLetterQueue, { durable: true });
-      await channel.prefetch(this.config.prefetch);
-      if (this.stopping) {
-        await connection.close();
-        return;
-      }
-      this.connection = connection;
-      this.channel = channel;
-      const { consumerTag } = await channel.consume(topology.queue, (msg) => this.onMessage(channel, msg), {
-        noAck: false,
-      });
-      this.consumerTag = consumerTag;
-      this.logger.info(
-        { queue: topology.queue, prefetch: this.config.prefetch, amqp: redactUrl(this.config.amqpUrl) },
-        'consuming orders',
-      );
-    } catch (err) {
-      if (this.connection === connection) {
-        this.connection = undefined;
-        this.channel = undefined;
-      }
-      await connection.close().catch(() => undefined);
-      throw err;
-    }
+  /** the channel of the current connection: only it can settle what it delivered */
+  private get channel(): Channel | undefined {
+    return this.amqp.session?.channel;
   }
 
-  private onConnectionLost(connection: ChannelModel): void {
-    if (connection !== this.connection) return; // closed by us, or a failed connect
-    const lost = this.channel;
-    this.connection = undefined;
-    this.channel = undefined;
+  /** the current RabbitMQ connection, undefined while it is down (a test closes it, as a broker restart would) */
+  get connection(): ChannelModel | undefined {
+    return this.amqp.connection;
+  }
+
+  /** Starts consuming on a new connection's channel (`setup` declared the topology). */
+  private async consume(channel: Channel, reconnected: boolean): Promise<void> {
+    const { consumerTag } = await channel.consume(this.config.ordersQueue, (msg) => this.onMessage(channel, msg), {
+      noAck: false,
+    });
+    this.consumerTag = consumerTag;
+    if (reconnected) this.metrics.amqpReconnects.inc();
+    this.logger.info(
+      { queue: this.config.ordersQueue, prefetch: this.config.prefetch, amqp: redactUrl(this.config.amqpUrl) },
+      'consuming orders',
+    );
+  }
+
+  private onConnectionLost(lost: Channel): void {
     this.consumerTag = undefined;
     // only the lost channel could settle these; RabbitMQ delivers them again
     const before = this.buffer.length;
     this.buffer = this.buffer.filter((d) => d.channel !== lost);
     this.bufferedOrders = this.buffer.reduce((n, d) => n + d.orders.length, 0);
-    this.logger.warn(
-      { dropped: before - this.buffer.length },
-      'RabbitMQ connection lost; unacknowledged orders will be redelivered',
-    );
-    if (this.stopping) return;
-    this.reconnecting ??= this.reconnect().finally(() => {
-      this.reconnecting = undefined;
-    });
-  }
-
-  private async reconnect(): Promise<void> {
-    for (let attempt = 0; !this.stopping; attempt++) {
-      const delay = backoffDelay(attempt, this.backoff);
-      await sleep(delay, this.stopController.signal);
-      if (this.stopping) return;
-      try {
-        await this.connect();
-        this.metrics.amqpReconnects.inc();
-        return;
-      } catch (err) {
-        this.logger.warn({ err, attempt, amqp: redactUrl(this.config.amqpUrl) }, 'reconnecting to RabbitMQ failed');
-      }
-    }
+    this.logger.warn({ dropped: before - this.buffer.length }, 'RabbitMQ connection lost; unacknowledged orders will be redelivered');
   }
 
   private onMessage(channel: Channel, msg: ConsumeMessage | null): void {
@@ -247,7 +218,7 @@ export class OrderWorker {
       // the broker cancelled the consumer (queue deleted): rebuild topology and consumer
       if (this.stopping || channel !== this.channel) return;
       this.logger.warn({ queue: this.config.ordersQueue }, 'consumer cancelled by RabbitMQ; reconnecting');
-      void this.connection?.close().catch(() => undefined);
+      this.amqp.drop('consumer cancelled');
       return;
     }
     const parsed = parseOrderMessages(msg.content);
@@ -305,7 +276,7 @@ export class OrderWorker {
       .catch((err: unknown) => {
         // a bug, not an outage: drop the connection so RabbitMQ redelivers what is unsettled
         this.logger.error({ err }, 'batch loop failed; reconnecting');
-        void this.connection?.close().catch(() => undefined);
+        this.amqp.drop('batch loop failed');
       })
       .finally(() => {
         this.loops.delete(loop);

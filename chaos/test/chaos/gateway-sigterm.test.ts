@@ -94,7 +94,9 @@ describe('chaos: gateway SIGTERM during purchases (rolling restart)', () => {
       accepted202ByOldAfterTerm: answeredByOldAfterTerm.length,
       acceptedByReplacement: run.rec.accepted.filter((a) => a.gateway === fresh.name).length,
       netErrorsDuringDrain: run.rec.netErrors.filter((e) => e.at >= termAt && e.at <= restartedAt).length,
-      purchaseNetErrorsOnOld: [...new Set(run.rec.netErrors.filter((e) => e.gateway === old.name && e.path === 'purchase' && e.at >= termAt).map((e) => e.error))],
+      purchaseNetErrorsOnOld: [
+        ...new Set(run.rec.netErrors.filter((e) => e.gateway === old.name && e.path === 'purchase' && e.at >= termAt).map((e) => e.error)),
+      ],
       closing503WithoutRetryAfter: o.missingRetryAfter.length,
       probeWhileDraining: probed,
     });

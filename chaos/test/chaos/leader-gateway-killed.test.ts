@@ -92,7 +92,10 @@ describe('chaos: the admission leader gateway killed', () => {
     const deadIndex = fleet.gateways.indexOf(leader!);
     // shoppers who joined on the dead gateway and bought on the survivor after the kill
     const carriedOver = run.rec.accepted.filter(
-      (a) => a.answeredAt > killedAt && a.gateway === survivor.name && run.shoppers.find((s) => s.visitorId === a.visitorId)!.index % 2 === deadIndex,
+      (a) =>
+        a.answeredAt > killedAt &&
+        a.gateway === survivor.name &&
+        run.shoppers.find((s) => s.visitorId === a.visitorId)!.index % 2 === deadIndex,
     ).length;
     const purchasesCut = run.rec.purchases.filter((p) => p.gateway === leader!.name && p.status === 'net').length;
     report(o, {

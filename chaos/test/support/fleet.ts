@@ -64,11 +64,7 @@ export async function startFleet(): Promise<Fleet> {
   let postgres: PrivatePostgres | undefined;
   let rabbit: PrivateRabbitMQ | undefined;
   try {
-    const started = await Promise.all([
-      timed(startPrivateRedis()),
-      timed(startPrivatePostgres()),
-      timed(startPrivateRabbitMQ()),
-    ]);
+    const started = await Promise.all([timed(startPrivateRedis()), timed(startPrivatePostgres()), timed(startPrivateRabbitMQ())]);
     [[redis], [postgres], [rabbit]] = started;
     const startTimes = { redis: started[0][1], postgres: started[1][1], rabbitmq: started[2][1] };
 
@@ -163,7 +159,9 @@ export async function startFleet(): Promise<Fleet> {
       logs() {
         const tail = (s: string, n = 6_000) => (s.length > n ? `…${s.slice(-n)}` : s);
         return [
-          ...everyService.map((s) => `===== ${s.name} (pid ${s.child.pid}, exit ${s.child.exitCode ?? s.child.signalCode})\n${tail(s.output())}`),
+          ...everyService.map(
+            (s) => `===== ${s.name} (pid ${s.child.pid}, exit ${s.child.exitCode ?? s.child.signalCode})\n${tail(s.output())}`,
+          ),
           `===== redis\n${tail(redis!.output(), 2_000)}`,
           `===== postgres\n${tail(postgres!.output(), 2_000)}`,
           `===== rabbitmq\n${tail(rabbit!.output(), 3_000)}`,

@@ -65,7 +65,7 @@ async function figures(run: SaleRun): Promise<Figures> {
     'SELECT order_id::text AS order_id, visitor_id, quantity, status FROM orders WHERE sale_id = $1',
     [run.saleId],
   );
-  let pending: number | null = null;
+  let pending: number | null;
   try {
     pending = await redisClient.hlen(`${run.fleet.prefix}:{sale:${run.saleId}}:pending`);
   } catch {
@@ -194,7 +194,10 @@ export function checkPromises(o: Outcome, logs: () => string, opts: PromiseOptio
   }
   // I3: one order per visitor; a purchase never answered two order ids
   expect(o.duplicates, ctx('I3 one order per visitor')).toBe(0);
-  expect(Object.keys(o.unexpected).filter((k) => k.includes('second order id')), ctx('I3 one order id per purchase')).toEqual([]);
+  expect(
+    Object.keys(o.unexpected).filter((k) => k.includes('second order id')),
+    ctx('I3 one order id per purchase'),
+  ).toEqual([]);
   // I4: demand exceeded stock, and everything sold once recovered
   expect(o.shoppers - (o.ends.abandoned ?? 0), ctx('demand exceeded stock')).toBeGreaterThan(o.stock);
   expect(o.sold, ctx('I4 sold == stock')).toBe(o.stock);

@@ -170,7 +170,9 @@ export class SaleRun {
   /** Seconds from a 429/503's Retry-After, recording a missing one. */
   #retryAfterMs(a: Answer, what: string): number {
     if (a.status === 429 && this.rec.rateLimited.length < 20) {
-      this.rec.rateLimited.push(`${Date.now() - this.openedAt}ms ${what}: ${a.body?.message ?? ''} retry-after=${a.headers['retry-after']}`);
+      this.rec.rateLimited.push(
+        `${Date.now() - this.openedAt}ms ${what}: ${a.body?.message ?? ''} retry-after=${a.headers['retry-after']}`,
+      );
     }
     const h = a.headers['retry-after'];
     const v = Array.isArray(h) ? h[0] : h;
@@ -214,7 +216,15 @@ export class SaleRun {
           for (let attempt = 0; ; attempt++) {
             const j = await this.call(this.gateways[home]!, 'POST', `/api/sales/${this.saleId}/queue`, undefined, {});
             if (j.status === 201) {
-              out[i] = { index: i, visitorId: j.body.visitorId, ticket: j.body.ticket, home, orderIds: new Set(), purchaseRequests: 0, history: [] };
+              out[i] = {
+                index: i,
+                visitorId: j.body.visitorId,
+                ticket: j.body.ticket,
+                home,
+                orderIds: new Set(),
+                purchaseRequests: 0,
+                history: [],
+              };
               break;
             }
             if ((j.status === 503 || j.status === 429) && attempt < 20) {
@@ -371,7 +381,9 @@ export class SaleRun {
           this.rec.purchase503.push({ at: answeredAt, code: p.body?.code, message: p.body?.message, visitor: s.visitorId });
           if (p.body?.orderId) this.rec.unavailableOrderIds.add(String(p.body.orderId));
         }
-        await sleep(this.#retryAfterMs(p, `purchase (visitor #${s.index}, ${s.purchaseRequests} requests, ${s.history.slice(-12).join(' ')})`));
+        await sleep(
+          this.#retryAfterMs(p, `purchase (visitor #${s.index}, ${s.purchaseRequests} requests, ${s.history.slice(-12).join(' ')})`),
+        );
         continue;
       }
       const code = p.body?.code as string | undefined;

@@ -25,9 +25,7 @@ export async function setUpScenario(opts: ScenarioOptions = {}): Promise<Stage> 
     await fleet.startGateway('gateway-1', { env: opts.gatewayEnv ?? {} });
     await Promise.all([
       fleet.startWorker('worker-1', opts.workerEnv ?? {}),
-      ...Array.from({ length: (opts.gateways ?? 1) - 1 }, (_, i) =>
-        fleet.startGateway(`gateway-${i + 2}`, { env: opts.gatewayEnv ?? {} }),
-      ),
+      ...Array.from({ length: (opts.gateways ?? 1) - 1 }, (_, i) => fleet.startGateway(`gateway-${i + 2}`, { env: opts.gatewayEnv ?? {} })),
     ]);
     // fleet.gateways is in start order; keep it sorted by name for the shoppers' homes
     fleet.gateways.sort((a, b) => a.name.localeCompare(b.name));

@@ -23,8 +23,7 @@ function withField(field: string, value: unknown): string {
 }
 
 function without(field: keyof OrderMessage): string {
-  const copy: Record<string, unknown> = { ...valid };
-  delete copy[field];
+  const { [field]: _omitted, ...copy } = valid;
   return JSON.stringify(copy);
 }
 

@@ -136,8 +136,7 @@ export default fp(
       const route = req.routeOptions.url ?? 'unmatched';
       httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
       if (route === '/api/sales/:saleId/purchases') {
-        const outcome =
-          reply.statusCode === 202 ? 'accepted' : reply.statusCode === 200 ? 'repeated' : String(reply.statusCode);
+        const outcome = reply.statusCode === 202 ? 'accepted' : reply.statusCode === 200 ? 'repeated' : String(reply.statusCode);
         purchases.inc({ outcome });
       }
       done();

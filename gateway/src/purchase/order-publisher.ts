@@ -3,13 +3,12 @@
  * only once the broker confirmed its message. Purchases go through `publishBatched`: the
  * orders accepted in one event-loop turn travel as one persistent message, confirmed once
  * (one message per purchase put the broker's message rate, and its CPU on the same cores,
- * on the purchase path). The connection heals itself with backoff;
+ * on the purchase path). The connection heals itself with backoff (`AmqpConnection`);
  * while it is down, `publish` fails at once (the purchase answers `503` and the order stays
  * in the outbox for the reconciler).
  */
-import { encodeOrderBatch, orderTopology, redactUrl } from '@velvet-rope/contracts';
-import { connect as amqpConnect } from 'amqplib';
-import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import { AmqpConnection, assertOrderTopology, encodeOrderBatch, redactUrl } from '@velvet-rope/contracts';
+import type { ConfirmChannel } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
 import { TurnBatcher } from '../lib/turn-batcher.js';
 
@@ -39,85 +38,43 @@ export class OrderPublisher {
     MAX_BATCH_ORDERS,
     'microtask',
   );
-  #connection: ChannelModel | undefined;
-  #channel: ConfirmChannel | undefined;
-  #closing = false;
-  #backoffMs = 250;
-  #reconnectTimer: NodeJS.Timeout | undefined;
-  #lastError: string | undefined;
+  readonly #amqp: AmqpConnection<{ readonly channel: ConfirmChannel }>;
   /** publishes since the last health sample: count, failures, summed confirm latency */
   #window = { count: 0, failed: 0, latencyMs: 0 };
 
-  constructor(private readonly opts: OrderPublisherOptions) {}
+  constructor(private readonly opts: OrderPublisherOptions) {
+    const { logger } = opts;
+    this.#amqp = new AmqpConnection({
+      url: opts.url,
+      // Nagle off: a publish and its confirm are small writes that must not wait for the
+      // previous segment's ACK (with few purchases in flight, a confirm took ~40 ms instead of ~1)
+      socketOptions: { noDelay: true },
+      setup: async (connection, watch) => {
+        const channel = await connection.createConfirmChannel();
+        watch(channel);
+        await assertOrderTopology(channel, opts.queue);
+        return { channel };
+      },
+      onReady: () => logger.info({ url: redactUrl(opts.url), queue: opts.queue }, 'RabbitMQ publisher ready'),
+      onLost: (_session, reason) => logger.warn({ reason }, 'RabbitMQ publisher lost its channel; reconnecting'),
+      // 250 ms doubling up to 5 s, each 50-150 % of it
+      backoff: (attempt) => Math.min(250 * 2 ** attempt, 5_000) * (0.5 + Math.random()),
+      logger,
+      unref: true,
+    });
+  }
 
   get ready(): boolean {
-    return this.#channel !== undefined;
+    return this.#amqp.ready;
   }
 
   get lastError(): string | undefined {
-    return this.#lastError;
+    return this.#amqp.lastError;
   }
 
   /** Connects once; throws when the broker cannot be reached (boot fails loudly). */
-  async start(): Promise<void> {
-    await this.#connect();
-  }
-
-  async #connect(): Promise<void> {
-    // Nagle off: a publish and its confirm are small writes that must not wait for the
-    // previous segment's ACK (with few purchases in flight, a confirm took ~40 ms instead of ~1)
-    const connection = await amqpConnect(this.opts.url, { noDelay: true });
-    try {
-      const channel = await connection.createConfirmChannel();
-      const t = orderTopology(this.opts.queue);
-      await channel.assertQueue(t.queue, { durable: true, arguments: { ...t.queueArguments } });
-      await channel.assertQueue(t.deadLetterQueue, { durable: true });
-      connection.on('error', (err: Error) => {
-        this.#lastError = err.message;
-        this.opts.logger.warn({ err }, 'RabbitMQ connection error');
-      });
-      connection.on('close', () => this.#lost('connection closed'));
-      channel.on('error', (err: Error) => {
-        this.#lastError = err.message;
-        this.opts.logger.warn({ err }, 'RabbitMQ channel error');
-      });
-      channel.on('close', () => this.#lost('channel closed'));
-      this.#connection = connection;
-      this.#channel = channel;
-      this.#backoffMs = 250;
-      this.#lastError = undefined;
-      this.opts.logger.info({ url: redactUrl(this.opts.url), queue: t.queue }, 'RabbitMQ publisher ready');
-    } catch (err) {
-      await connection.close().catch(() => undefined);
-      throw err;
-    }
-  }
-
-  #lost(reason: string): void {
-    if (this.#channel === undefined && this.#connection === undefined) return;
-    this.#channel = undefined;
-    const conn = this.#connection;
-    this.#connection = undefined;
-    conn?.close().catch(() => undefined);
-    if (this.#closing) return;
-    this.#lastError ??= reason;
-    this.opts.logger.warn({ reason }, 'RabbitMQ publisher lost its channel; reconnecting');
-    this.#scheduleReconnect();
-  }
-
-  #scheduleReconnect(): void {
-    if (this.#closing || this.#reconnectTimer) return;
-    const delay = this.#backoffMs * (0.5 + Math.random());
-    this.#backoffMs = Math.min(this.#backoffMs * 2, 5_000);
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      this.#connect().catch((err: Error) => {
-        this.#lastError = err.message;
-        this.opts.logger.warn({ err: err.message }, 'RabbitMQ reconnect failed');
-        this.#scheduleReconnect();
-      });
-    }, delay);
-    this.#reconnectTimer.unref();
+  start(): Promise<void> {
+    return this.#amqp.start();
   }
 
   /**
@@ -125,7 +82,7 @@ export class OrderPublisher {
    * PublishUnavailableError on nack, timeout or no channel.
    */
   publish(orderId: string, body: string): Promise<void> {
-    const channel = this.#channel;
+    const channel = this.#amqp.session?.channel;
     if (!channel) return Promise.reject(new PublishUnavailableError('order queue unavailable'));
     const started = process.hrtime.bigint();
     const observe = (result: 'confirmed' | 'refused' | 'timeout') => {
@@ -173,11 +130,11 @@ export class OrderPublisher {
    * confirmed, or refused, together.
    */
   publishBatched(orderId: string, body: string): Promise<void> {
-    if (!this.#channel) return Promise.reject(new PublishUnavailableError('order queue unavailable'));
+    if (!this.#amqp.ready) return Promise.reject(new PublishUnavailableError('order queue unavailable'));
     return this.#batches.add('', { orderId, body });
   }
 
-  async #publishBatch(orders: readonly { orderId: string; body: string }[]): Promise<void[]> {
+  async #publishBatch(orders: readonly { orderId: string; body: string }[]): Promise<undefined[]> {
     // one order alone goes out in the single form, exactly as the outbox holds it
     const first = orders[0]!;
     if (orders.length === 1) await this.publish(first.orderId, first.body);
@@ -198,20 +155,13 @@ export class OrderPublisher {
 
   /** Messages waiting in the orders queue (not counting those a worker holds unacked). */
   async queueDepth(): Promise<number> {
-    const channel = this.#channel;
+    const channel = this.#amqp.session?.channel;
     if (!channel) throw new PublishUnavailableError('order queue unavailable');
     const { messageCount } = await channel.checkQueue(this.opts.queue);
     return messageCount;
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
-    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
-    const channel = this.#channel;
-    const connection = this.#connection;
-    this.#channel = undefined;
-    this.#connection = undefined;
-    await channel?.close().catch(() => undefined);
-    await connection?.close().catch(() => undefined);
+  close(): Promise<void> {
+    return this.#amqp.close();
   }
 }

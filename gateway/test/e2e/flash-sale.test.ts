@@ -97,10 +97,9 @@ async function runSale(queueMode: 'prequeue-random' | 'fifo') {
   const accepted = shoppers.flatMap((s) => s.accepted);
   let confirmed = 0;
   for (let i = 0; i < 300 && confirmed < accepted.length; i++) {
-    const { rows } = await db.pool.query<{ n: string }>(
-      "SELECT count(*) AS n FROM orders WHERE sale_id = $1 AND status = 'confirmed'",
-      [saleId],
-    );
+    const { rows } = await db.pool.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE sale_id = $1 AND status = 'confirmed'", [
+      saleId,
+    ]);
     confirmed = Number(rows[0]!.n);
     if (confirmed < accepted.length) await sleep(100);
   }
@@ -146,7 +145,12 @@ async function checkPromises(run: Awaited<ReturnType<typeof runSale>>) {
   // nobody left hanging: every journey ended, and no 5xx came back
   expect(shoppers.filter((s) => s.end === 'timed_out').length).toBe(0);
   expect(shoppers.reduce((n, s) => n + s.answers5xx, 0)).toBe(0);
-  expect(gateway.output().split('\n').filter((l) => l.includes('unhandled error'))).toEqual([]);
+  expect(
+    gateway
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('unhandled error')),
+  ).toEqual([]);
   // abandoned admissions gave their share back: more admitted than sold
   const abandoned = shoppers.filter((s) => s.abandoned).length;
   expect(abandoned).toBeGreaterThan(0);

@@ -75,10 +75,14 @@ describe('a fleet of three gateways and two workers', () => {
     });
     expect(created.status).toBe(201);
     const shoppers = await joinShoppers(gw, saleId, SHOPPERS);
-    expect((await gw.call('PATCH', `/api/admin/sales/${saleId}`, ADMIN_KEY, { startsAt: new Date(Date.now() + 1_000).toISOString() })).status).toBe(200);
+    expect(
+      (await gw.call('PATCH', `/api/admin/sales/${saleId}`, ADMIN_KEY, { startsAt: new Date(Date.now() + 1_000).toISOString() })).status,
+    ).toBe(200);
 
     const deadline = Date.now() + 120_000;
-    const journeys = Promise.all(shoppers.map((s) => journey(gw, saleId, s, deadline, { abandons: (i) => i % 10 === 3, retries: (i) => i % 5 === 0 })));
+    const journeys = Promise.all(
+      shoppers.map((s) => journey(gw, saleId, s, deadline, { abandons: (i) => i % 10 === 3, retries: (i) => i % 5 === 0 })),
+    );
 
     // once about a third is sold, kill whichever gateway leads the sale
     const leaderKey = `${prefix}:{sale:${saleId}}:leader`;
@@ -112,7 +116,12 @@ describe('a fleet of three gateways and two workers', () => {
     const ids = new Set(confirmed.map((o) => o.order_id));
     expect(accepted.filter((id) => !ids.has(id))).toEqual([]);
     expect(shoppers.filter((s) => s.end === 'timed_out')).toEqual([]);
-    const unhandled = gateways.flatMap((g) => g.output().split('\n').filter((l) => l.includes('unhandled error')));
+    const unhandled = gateways.flatMap((g) =>
+      g
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('unhandled error')),
+    );
     expect(unhandled.slice(0, 3)).toEqual([]);
 
     // one leader at any time: in the tick log's order, the fencing token never goes back, and
@@ -134,7 +143,12 @@ describe('a fleet of three gateways and two workers', () => {
 
     // every surviving gateway tells the same figures
     const views = await Promise.all(
-      bases.filter((_, i) => i !== killed).map(async (b) => (await (await fetch(`${b}/api/sales/${saleId}`)).json()) as { admittedTotal: number; remaining: number; waiting: number }),
+      bases
+        .filter((_, i) => i !== killed)
+        .map(
+          async (b) =>
+            (await (await fetch(`${b}/api/sales/${saleId}`)).json()) as { admittedTotal: number; remaining: number; waiting: number },
+        ),
     );
     expect(new Set(views.map((v) => JSON.stringify([v.admittedTotal, v.remaining, v.waiting]))).size).toBe(1);
     process.stdout.write(

@@ -136,7 +136,13 @@ describe('live updates across gateway instances', () => {
     const created = await fetch(`${bases[0]}/api/admin/sales`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id: saleId, name: 'Orders', stock: 10, startsAt: new Date(Date.now() - 1000).toISOString(), ratePerMinute: 0 }),
+      body: JSON.stringify({
+        id: saleId,
+        name: 'Orders',
+        stock: 10,
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        ratePerMinute: 0,
+      }),
     });
     expect(created.status).toBe(201);
     const joined = (await (
@@ -153,7 +159,14 @@ describe('live updates across gateway instances', () => {
       });
       return socket;
     });
-    await Promise.all(pages.map((s) => new Promise<void>((resolve, reject) => (s.connected ? resolve() : (s.once('connect', () => resolve()), s.once('connect_error', reject))))));
+    await Promise.all(
+      pages.map(
+        (s) =>
+          new Promise<void>((resolve, reject) =>
+            s.connected ? resolve() : (s.once('connect', () => resolve()), s.once('connect_error', reject)),
+          ),
+      ),
+    );
 
     const redis = await testRedis();
     try {
@@ -171,7 +184,10 @@ describe('live updates across gateway instances', () => {
           ],
         }),
       );
-      await redis.publish(channel, JSON.stringify({ type: 'order:update', saleId, visitorId: joined.visitorId, orderId: 'o-single', status: 'rejected' }));
+      await redis.publish(
+        channel,
+        JSON.stringify({ type: 'order:update', saleId, visitorId: joined.visitorId, orderId: 'o-single', status: 'rejected' }),
+      );
       const deadline = Date.now() + 60_000;
       while (got.some((g) => g.length < 2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     } finally {

@@ -48,7 +48,10 @@ describe('admission loop', () => {
     await sleep(30);
     await app.admissionLoop.tickSale(sale);
     for (let i = 0; i < 20; i++) {
-      const states = await statuses(sale, shoppers.map((s) => s.ticket));
+      const states = await statuses(
+        sale,
+        shoppers.map((s) => s.ticket),
+      );
       for (const s of states) {
         expect(s.status).toBe('admitted');
         expect(Number.isInteger(s.retryAfterMs)).toBe(true);
@@ -98,7 +101,10 @@ describe('admission loop', () => {
     live = (await app.inject({ url: `/api/sales/${sale}` })).json();
     expect(live.admittedTotal).toBe(6);
     expect(live.admitted).toBe(3);
-    const states = await statuses(sale, shoppers.map((s) => s.ticket));
+    const states = await statuses(
+      sale,
+      shoppers.map((s) => s.ticket),
+    );
     expect(states.slice(0, 3).map((s) => s.status)).toEqual(['expired', 'expired', 'expired']);
     expect(states.slice(3, 6).map((s) => s.status)).toEqual(['admitted', 'admitted', 'admitted']);
   });
@@ -134,7 +140,10 @@ describe('admission loop', () => {
       return app.admissionLoop.tickSale(sale);
     };
     const buyers = async (from: number, to: number) => {
-      const standing = await statuses(sale, shoppers.slice(from, to).map((s) => s.ticket));
+      const standing = await statuses(
+        sale,
+        shoppers.slice(from, to).map((s) => s.ticket),
+      );
       const answers = await Promise.all(standing.map((st) => buy(app, sale, st.admission.token)));
       expect(answers.every((r) => r.statusCode === 202)).toBe(true);
     };
@@ -168,7 +177,12 @@ describe('admission loop', () => {
   it("weighs a holder by how many of this sale's buyers took that long, not by a multiple of their mean", async () => {
     const { app, sale, shoppers, tick } = await tailSale();
     // 80 buy together a little over a second after their admission, 20 never do
-    const tokens = (await statuses(sale, shoppers.slice(0, 80).map((s) => s.ticket))).map((st) => st.admission.token);
+    const tokens = (
+      await statuses(
+        sale,
+        shoppers.slice(0, 80).map((s) => s.ticket),
+      )
+    ).map((st) => st.admission.token);
     await sleep(1_100);
     const answers = await Promise.all(tokens.map((t) => buy(app, sale, t)));
     expect(answers.every((r) => r.statusCode === 202)).toBe(true);
@@ -237,7 +251,22 @@ describe('admission loop', () => {
     expect(second.admissionLoop.leading.has(sale)).toBe(false);
     // the admit script itself refuses a gateway that does not hold the lock
     const k = first.keyspace.sale(sale);
-    const refused = await second.redis.admit(k.config, k.state, k.queue, k.admitted, k.stock, k.visitors, k.leader, k.tickLog, 'not-the-leader', 'x.', 1, 100, 1000, 0);
+    const refused = await second.redis.admit(
+      k.config,
+      k.state,
+      k.queue,
+      k.admitted,
+      k.stock,
+      k.visitors,
+      k.leader,
+      k.tickLog,
+      'not-the-leader',
+      'x.',
+      1,
+      100,
+      1000,
+      0,
+    );
     expect(refused[0]).toBe('NOT_LEADER');
 
     await first.admissionLoop.stop();

@@ -70,7 +70,9 @@ describe('what a bot gains in the pre-queue', () => {
     const live = (await h.app().inject({ url: `/api/sales/${sale}` })).json();
     expect(live.waiting).toBe(HONEST + 1);
     const botScore = Number(decodeJwt(answers[0]!.body.ticket!).scr);
-    process.stdout.write(`bots: cookie-keeping bot, 300 joins at 100/s: 1 place, rank ${rankOf(botScore, [...honest, botScore])} of ${HONEST + 1} (a person's expected rank: ${(HONEST + 2) / 2})\n`);
+    process.stdout.write(
+      `bots: cookie-keeping bot, 300 joins at 100/s: 1 place, rank ${rankOf(botScore, [...honest, botScore])} of ${HONEST + 1} (a person's expected rank: ${(HONEST + 2) / 2})\n`,
+    );
   });
 
   it('dropping its cookies: at most the per-IP limit of places, each a fresh draw', async () => {
@@ -101,7 +103,12 @@ describe('what a bot gains in the pre-queue', () => {
   it('with a proof of work: no place without one, none twice for one proof, and every place costs hashing', async () => {
     const app = h.app();
     const sale = await createSale(app, { startsInMs: 3_600_000 });
-    const patch = await app.inject({ method: 'PATCH', url: `/api/admin/sales/${sale}`, headers: adminHeaders, payload: { powDifficulty: 14 } });
+    const patch = await app.inject({
+      method: 'PATCH',
+      url: `/api/admin/sales/${sale}`,
+      headers: adminHeaders,
+      payload: { powDifficulty: 14 },
+    });
     expect(patch.statusCode).toBe(200);
 
     // another address: the bot's own used up its per-IP allowance in the test before
@@ -119,12 +126,16 @@ describe('what a bot gains in the pre-queue', () => {
     const replay = await joinAs(sale, honestIp(2), { 'x-proof-of-work': `${challenge}:${solution}` });
     expect(replay.status).toBe(403);
     expect(replay.body.code).toBe('POW_INVALID');
-    const weak = await joinAs(sale, honestIp(3), { 'x-proof-of-work': `${(await app.inject({ url: `/api/sales/${sale}/challenge` })).json().challenge}:0` });
+    const weak = await joinAs(sale, honestIp(3), {
+      'x-proof-of-work': `${(await app.inject({ url: `/api/sales/${sale}/challenge` })).json().challenge}:0`,
+    });
     expect([403, 428]).toContain(weak.status);
     // a shopper who already holds a place needs no new proof to see it again
     const again = await joinAs(sale, honestIp(1), { authorization: `Bearer ${first.body.ticket}` });
     expect(again.status).toBe(200);
     expect((await app.inject({ url: `/api/sales/${sale}` })).json().waiting).toBe(1);
-    process.stdout.write(`bots: proof of work at 14 bits: one solve took ${solveMs.toFixed(1)} ms here (~${Math.round(1000 / Math.max(solveMs, 0.001))} identities per second per core)\n`);
+    process.stdout.write(
+      `bots: proof of work at 14 bits: one solve took ${solveMs.toFixed(1)} ms here (~${Math.round(1000 / Math.max(solveMs, 0.001))} identities per second per core)\n`,
+    );
   });
 });

@@ -26,7 +26,12 @@ describe('closed-loop admission', () => {
   it('lowers the rate while the orders queue backs up and raises it again once it drains', async () => {
     const app = h.app();
     const sale = await createSale(app, { ratePerMinute: 6_000, stock: 100_000, maxActive: 100_000 });
-    const on = await app.inject({ method: 'PATCH', url: `/api/admin/sales/${sale}`, headers: adminHeaders, payload: { adaptiveRate: true, minRatePerMinute: 600 } });
+    const on = await app.inject({
+      method: 'PATCH',
+      url: `/api/admin/sales/${sale}`,
+      headers: adminHeaders,
+      payload: { adaptiveRate: true, minRatePerMinute: 600 },
+    });
     expect(on.statusCode).toBe(200);
     expect(on.json()).toMatchObject({ adaptiveRate: true, minRatePerMinute: 600 });
     const stats = async () => (await app.inject({ url: `/api/admin/sales/${sale}/stats`, headers: adminHeaders })).json();

@@ -32,7 +32,11 @@ describe('the Grafana dashboard', () => {
     // what GET /metrics serves (on METRICS_PORT; not on the public port by default)
     writeFileSync(join(dir, 'gateway.txt'), await app.metrics.registry.metrics());
     writeFileSync(join(dir, 'worker.txt'), await createWorkerMetrics({ defaultMetrics: true }).registry.metrics());
-    const { stdout } = await promisify(execFile)(process.execPath, ['deploy/check-dashboard.mjs', join(dir, 'gateway.txt'), join(dir, 'worker.txt')]);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      'deploy/check-dashboard.mjs',
+      join(dir, 'gateway.txt'),
+      join(dir, 'worker.txt'),
+    ]);
     expect(stdout).toContain('every metric the dashboard uses is exported');
   });
 });

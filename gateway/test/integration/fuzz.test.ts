@@ -18,10 +18,7 @@ beforeAll(async () => {
   // limits off: the fuzzer is one client hammering, and a 429 would hide the route's answer
   h = await createHarness({ RATE_LIMIT_ENABLED: 'false' });
   const app = h.app();
-  sales = [
-    await createSale(app, { ratePerMinute: 600_000, stock: 50 }),
-    await createSale(app, { startsInMs: 3_600_000 }),
-  ];
+  sales = [await createSale(app, { ratePerMinute: 600_000, stock: 50 }), await createSale(app, { startsInMs: 3_600_000 })];
   tickets = [];
   for (let i = 0; i < 3; i++) tickets.push((await join(app, sales[0]!)).ticket);
   await app.admissionLoop.tickSale(sales[0]!);
@@ -73,8 +70,12 @@ function tokenArb() {
   return fc.oneof(
     fc.constantFrom(...real),
     // a real token with one character changed
-    fc.tuple(fc.constantFrom(...real), fc.nat(), fc.string({ minLength: 1, maxLength: 1 })).map(([t, i, c]) => t.slice(0, i % t.length) + c + t.slice((i % t.length) + 1)),
-    fc.constant(`${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"x","sale":"s"}').toString('base64url')}.`),
+    fc
+      .tuple(fc.constantFrom(...real), fc.nat(), fc.string({ minLength: 1, maxLength: 1 }))
+      .map(([t, i, c]) => t.slice(0, i % t.length) + c + t.slice((i % t.length) + 1)),
+    fc.constant(
+      `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"x","sale":"s"}').toString('base64url')}.`,
+    ),
     weird,
   );
 }
@@ -87,8 +88,16 @@ const headersArb = () =>
         fc.constant(`Bearer ${ADMIN_KEY}`),
         weird,
       ),
-      cookie: fc.oneof(tokenArb().map((t) => `vr_ticket=${t}`), weird.map((w) => `vr_vid=${w}`)),
-      'content-type': fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-16'),
+      cookie: fc.oneof(
+        tokenArb().map((t) => `vr_ticket=${t}`),
+        weird.map((w) => `vr_vid=${w}`),
+      ),
+      'content-type': fc.constantFrom(
+        'application/json',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'application/json; charset=utf-16',
+      ),
       'x-forwarded-for': weird,
     },
     { requiredKeys: [] },
@@ -98,18 +107,23 @@ const bodyArb = () =>
   fc.oneof(
     fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
     fc.record({ quantity: fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(null)) }).map((v) => JSON.stringify(v)),
-    fc.record(
-      {
-        id: weird,
-        name: weird,
-        stock: fc.oneof(fc.integer(), fc.double()),
-        startsAt: fc.oneof(weird, fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
-        ratePerMinute: fc.integer(),
-        queueMode: weird,
-        paused: fc.oneof(fc.boolean(), weird),
-      },
-      { requiredKeys: [] },
-    ).map((v) => JSON.stringify(v)),
+    fc
+      .record(
+        {
+          id: weird,
+          name: weird,
+          stock: fc.oneof(fc.integer(), fc.double()),
+          startsAt: fc.oneof(
+            weird,
+            fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          ),
+          ratePerMinute: fc.integer(),
+          queueMode: weird,
+          paused: fc.oneof(fc.boolean(), weird),
+        },
+        { requiredKeys: [] },
+      )
+      .map((v) => JSON.stringify(v)),
     weird,
     fc.constant('{"quantity": 1'),
   );

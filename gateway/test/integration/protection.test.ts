@@ -5,7 +5,12 @@ const logs: string[] = [];
 let h: Harness;
 beforeAll(async () => {
   h = await createHarness(
-    { RATE_LIMIT_STATUS_PER_VISITOR: '5', RATE_LIMIT_JOIN_PER_VISITOR: '3', RATE_LIMIT_PER_IP: '1000', TICKET_SECRET: 'a-ticket-secret-that-is-long-enough-0123' },
+    {
+      RATE_LIMIT_STATUS_PER_VISITOR: '5',
+      RATE_LIMIT_JOIN_PER_VISITOR: '3',
+      RATE_LIMIT_PER_IP: '1000',
+      TICKET_SECRET: 'a-ticket-secret-that-is-long-enough-0123',
+    },
     { logStream: { write: (line) => void logs.push(line) } },
   );
 });
@@ -19,8 +24,7 @@ describe('rate limits', () => {
     const sale = await createSale(app, { ratePerMinute: 0 });
     const a = await join(app, sale);
     const b = await join(app, sale);
-    const status = (ticket: string) =>
-      app.inject({ url: `/api/sales/${sale}/queue/me`, headers: { authorization: `Bearer ${ticket}` } });
+    const status = (ticket: string) => app.inject({ url: `/api/sales/${sale}/queue/me`, headers: { authorization: `Bearer ${ticket}` } });
     for (let i = 0; i < 5; i++) expect((await status(a.ticket)).statusCode).toBe(200);
     const limited = await status(a.ticket);
     expect(limited.statusCode).toBe(429);
@@ -56,7 +60,11 @@ describe('headers, bodies and the marketer API', () => {
     expect(api.headers['x-frame-options']).toBe('DENY');
     expect(api.headers['cross-origin-resource-policy']).toBe('same-site');
     expect(api.headers['access-control-allow-origin']).toBeUndefined();
-    const preflight = await h.app().inject({ method: 'OPTIONS', url: '/api/admin/sales', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const preflight = await h.app().inject({
+      method: 'OPTIONS',
+      url: '/api/admin/sales',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
   });
 
@@ -86,7 +94,12 @@ describe('headers, bodies and the marketer API', () => {
     // requests that log: refusals, errors, an admin change
     await app.inject({ url: '/api/admin/sales', headers: { authorization: 'Bearer not-the-key-but-secret-looking' } });
     await app.inject({ method: 'PATCH', url: `/api/admin/sales/${sale}`, headers: adminHeaders, payload: { ratePerMinute: 5 } });
-    await app.inject({ method: 'POST', url: `/api/sales/${sale}/purchases`, headers: { authorization: `Bearer ${j.ticket}` }, payload: { quantity: 1 } });
+    await app.inject({
+      method: 'POST',
+      url: `/api/sales/${sale}/purchases`,
+      headers: { authorization: `Bearer ${j.ticket}` },
+      payload: { quantity: 1 },
+    });
     await app.inject({ url: `/api/sales/${sale}/queue/me`, headers: { cookie: `vr_ticket=${j.ticket}` } });
     const text = logs.join('');
     expect(logs.length).toBeGreaterThan(0);

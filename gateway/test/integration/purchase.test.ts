@@ -102,7 +102,12 @@ describe('purchase', () => {
     const payload = JSON.parse(Buffer.from(pl!, 'base64url').toString());
     const tampered = `${hd}.${Buffer.from(JSON.stringify({ ...payload, max_qty: 50 })).toString('base64url')}.${sig}`;
     const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${pl}.`;
-    for (const [name, token] of [['garbage', 'not-a-token'], ['tampered', tampered], ['alg none', none], ['a queue ticket', s!.ticket]] as const) {
+    for (const [name, token] of [
+      ['garbage', 'not-a-token'],
+      ['tampered', tampered],
+      ['alg none', none],
+      ['a queue ticket', s!.ticket],
+    ] as const) {
       const r = await buy(app, sale, token);
       expect(r.statusCode, name).toBe(401);
       expect(r.body.code, name).toBe('INVALID_TOKEN');

@@ -179,7 +179,7 @@ describe('requests that arrive together', () => {
     // FIFO: the places are 1..40, one each, and every answer counts the queue after itself
     expect(joined.map((j) => j.position ?? 0).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     // every answer counts the queue as it stood after that request
-    for (const j of joined as (typeof joined[number] & { waiting: number })[]) expect(j.waiting).toBeGreaterThanOrEqual(j.position ?? 0);
+    for (const j of joined as ((typeof joined)[number] & { waiting: number })[]) expect(j.waiting).toBeGreaterThanOrEqual(j.position ?? 0);
 
     // status and join of other visitors mixed in one batch, an unknown sale in another
     const [s1, s2, again, missing] = await Promise.all([

@@ -194,9 +194,7 @@ export async function createSale(app: FastifyInstance, input: SaleInput = {}): P
       stock: input.stock ?? 10,
       startsAt: new Date(now + (input.startsInMs ?? -1_000)).toISOString(),
       ...(input.endsInMs !== undefined ? { endsAt: new Date(now + input.endsInMs).toISOString() } : {}),
-      ...(input.prequeueOpensInMs !== undefined
-        ? { prequeueOpensAt: new Date(now + input.prequeueOpensInMs).toISOString() }
-        : {}),
+      ...(input.prequeueOpensInMs !== undefined ? { prequeueOpensAt: new Date(now + input.prequeueOpensInMs).toISOString() } : {}),
       ratePerMinute: input.ratePerMinute ?? 60_000,
       ...(input.maxActive !== undefined ? { maxActive: input.maxActive } : {}),
       checkoutSeconds: input.checkoutSeconds ?? 60,

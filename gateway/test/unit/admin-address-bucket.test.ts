@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addressBucket } from '../../src/http/credentials.js';
 
-describe('issue 12 item 9: wrong admin keys counted per address, an IPv6 subscriber\'s /64 as one', () => {
+describe("issue 12 item 9: wrong admin keys counted per address, an IPv6 subscriber's /64 as one", () => {
   it('keeps an IPv4 address, also when IPv4-mapped', () => {
     expect(addressBucket('203.0.113.7')).toBe('203.0.113.7');
     expect(addressBucket('::ffff:203.0.113.7')).toBe('203.0.113.7');

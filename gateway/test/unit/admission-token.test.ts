@@ -67,7 +67,11 @@ describe('AdmissionTokens', () => {
     const token = await tokens.sign(admission);
     expect(await tokens.verify(token, 'drop-1', new Date(EXPIRES_AT_MS - 1000))).toMatchObject({ ok: true });
     // a genuine token past its expiry still tells whose it was (so a late retry can find its order)
-    expect(await tokens.verify(token, 'drop-1', new Date(EXPIRES_AT_MS))).toEqual({ ok: false, code: 'TOKEN_EXPIRED', expiredSubject: admission.visitorId });
+    expect(await tokens.verify(token, 'drop-1', new Date(EXPIRES_AT_MS))).toEqual({
+      ok: false,
+      code: 'TOKEN_EXPIRED',
+      expiredSubject: admission.visitorId,
+    });
     expect(await tokens.verify(token, 'drop-1', new Date(EXPIRES_AT_MS + 3_600_000))).toEqual({
       ok: false,
       code: 'TOKEN_EXPIRED',
@@ -217,7 +221,13 @@ describe('AdmissionTokens.decodeUnverified (the purchase fast path: shape only, 
 
   it('reads sub, jti, exp, adm and max_qty of a token we signed', async () => {
     const token = await tokens.sign(admission);
-    expect(tokens.decodeUnverified(token, 'drop-1', NOW)).toEqual({ sub: admission.visitorId, jti: admission.jti, exp: EXP, adm: 17, max_qty: 2 });
+    expect(tokens.decodeUnverified(token, 'drop-1', NOW)).toEqual({
+      sub: admission.visitorId,
+      jti: admission.jti,
+      exp: EXP,
+      adm: 17,
+      max_qty: 2,
+    });
   });
 
   it('does not check the signature: a changed signature still decodes (the reserve script must prove the rest)', async () => {

@@ -42,7 +42,13 @@ describe('loadConfig', () => {
 
   it('treats empty strings as unset', () => {
     const config = loadConfig({ ...base, PORT: '', REDIS_URL: '', TICKET_SECRET: '', SIGNING_KEYS: '', TRUST_PROXY: '' });
-    expect(config).toMatchObject({ port: 3000, redisUrl: 'redis://127.0.0.1:6379', ticketSecret: undefined, signingKeys: undefined, trustProxy: false });
+    expect(config).toMatchObject({
+      port: 3000,
+      redisUrl: 'redis://127.0.0.1:6379',
+      ticketSecret: undefined,
+      signingKeys: undefined,
+      trustProxy: false,
+    });
   });
 
   it('reads every variable it is given', () => {
@@ -154,7 +160,10 @@ describe('issue 12 items 2 and 10: timeouts, connections, metrics and origins', 
       metricsOnPublicPort: false,
       allowedOrigins: [],
     });
-    expect(loadConfig({ ...base, METRICS_PORT: '9464', MAX_CONNECTIONS: '500' })).toMatchObject({ metricsPort: 9464, http: { maxConnections: 500 } });
+    expect(loadConfig({ ...base, METRICS_PORT: '9464', MAX_CONNECTIONS: '500' })).toMatchObject({
+      metricsPort: 9464,
+      http: { maxConnections: 500 },
+    });
   });
 
   it('refuses a request timeout shorter than the headers timeout', () => {
@@ -162,21 +171,24 @@ describe('issue 12 items 2 and 10: timeouts, connections, metrics and origins', 
   });
 
   it('takes the allowed origins from PUBLIC_URL and ALLOWED_ORIGINS, and refuses what is not an http(s) URL', () => {
-    expect(loadConfig({ ...base, PUBLIC_URL: 'https://shop.example/sales/', ALLOWED_ORIGINS: 'https://m.shop.example, https://shop.example' }).allowedOrigins).toEqual([
-      'https://shop.example',
-      'https://m.shop.example',
-    ]);
+    expect(
+      loadConfig({ ...base, PUBLIC_URL: 'https://shop.example/sales/', ALLOWED_ORIGINS: 'https://m.shop.example, https://shop.example' })
+        .allowedOrigins,
+    ).toEqual(['https://shop.example', 'https://m.shop.example']);
     expect(configError({ ...base, ALLOWED_ORIGINS: 'shop.example' }).variable).toBe('ALLOWED_ORIGINS');
     expect(configError({ ...base, PUBLIC_URL: 'ftp://shop.example' }).variable).toBe('PUBLIC_URL');
   });
 
   it('keeps MAX_CONNECTIONS below the soft descriptor limit, with a reserve', () => {
-    const limits = (soft: string) => `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 1048576              files\n`;
+    const limits = (soft: string) =>
+      `Limit                     Soft Limit           Hard Limit           Units\nMax open files            ${soft}                 1048576              files\n`;
     expect(openFilesLimit(() => limits('600'))).toBe(600);
     expect(openFilesLimit(() => limits('unlimited'))).toBeUndefined();
-    expect(openFilesLimit(() => {
-      throw new Error('no /proc');
-    })).toBeUndefined();
+    expect(
+      openFilesLimit(() => {
+        throw new Error('no /proc');
+      }),
+    ).toBeUndefined();
     expect(defaultMaxConnections(600)).toBe(472);
     expect(defaultMaxConnections(1024)).toBe(896);
     expect(defaultMaxConnections(100)).toBe(75);

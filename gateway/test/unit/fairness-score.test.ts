@@ -27,9 +27,7 @@ function prng(seed: number): () => number {
 
 /** Visitor-id-like strings (22 base64url chars), deterministic. */
 function visitorIds(n: number): string[] {
-  return Array.from({ length: n }, (_, i) =>
-    createHash('sha256').update(`visitor-${i}`).digest().subarray(0, 16).toString('base64url'),
-  );
+  return Array.from({ length: n }, (_, i) => createHash('sha256').update(`visitor-${i}`).digest().subarray(0, 16).toString('base64url'));
 }
 
 const START = 1_750_000_000_000;

@@ -39,7 +39,12 @@ describe('lazyChildLogger', () => {
     log.error('and again');
     expect(c.children()).toBe(1);
     expect(c.lines).toHaveLength(2);
-    expect(c.lines[0]).toMatchObject({ level: 40, reqId: 'req-2', msg: 'dependency unavailable', req: { headers: { authorization: '[Redacted]' } } });
+    expect(c.lines[0]).toMatchObject({
+      level: 40,
+      reqId: 'req-2',
+      msg: 'dependency unavailable',
+      req: { headers: { authorization: '[Redacted]' } },
+    });
     expect(c.lines[1]).toMatchObject({ level: 50, reqId: 'req-2', msg: 'and again' });
   });
 

@@ -82,7 +82,12 @@ describe('TicketSigner', () => {
     const [header, payload, signature] = parts(token);
     const last = signature.at(-1)!;
     const sibling = String.fromCharCode(last.charCodeAt(0) ^ 1);
-    for (const variant of [`${token}~~`, `${token}=`, `${header}.${payload}.${signature.slice(0, 5)}!${signature.slice(5)}`, `${header}.${payload}.${signature.slice(0, -1)}${sibling}`]) {
+    for (const variant of [
+      `${token}~~`,
+      `${token}=`,
+      `${header}.${payload}.${signature.slice(0, 5)}!${signature.slice(5)}`,
+      `${header}.${payload}.${signature.slice(0, -1)}${sibling}`,
+    ]) {
       expectInvalid(signer.verify(variant, 'drop-1', NOW));
     }
   });

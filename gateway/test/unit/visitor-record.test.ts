@@ -7,7 +7,14 @@ import { arrivalWindow } from '../../src/queue/fairness-score.js';
 
 describe('the visitor record codec', () => {
   it('reads every state with its audit fields and earlier rounds', () => {
-    expect(decodeVisitorRecord('q|1.5|1700000000000|3|')).toMatchObject({ kind: 'queued', score: 1.5, joinedAt: 1700000000000, after: 3, admission: null, rounds: [] });
+    expect(decodeVisitorRecord('q|1.5|1700000000000|3|')).toMatchObject({
+      kind: 'queued',
+      score: 1.5,
+      joinedAt: 1700000000000,
+      after: 3,
+      admission: null,
+      rounds: [],
+    });
     expect(decodeVisitorRecord('a|0.25|7.abc|1700000060000|4|1700000000000|0|')).toMatchObject({
       kind: 'admitted',
       score: 0.25,

@@ -193,7 +193,9 @@ export function join(saleId: string): Joined | undefined {
   for (let attempt = 0; attempt < 5; attempt++) {
     const r = http.post(`${BASE_URL}/api/sales/${saleId}/queue`, '{}', { headers: JSON_HEADERS, jar, tags: { endpoint: 'join' } });
     const ok = account(r, [201]);
-    check(r, { 'join: a new place, or a documented refusal': (x) => x.status === 201 || x.status === 409 || x.status === 429 || x.status === 503 });
+    check(r, {
+      'join: a new place, or a documented refusal': (x) => x.status === 201 || x.status === 409 || x.status === 429 || x.status === 503,
+    });
     if (ok) {
       const b = body(r);
       const visitorId = str(b.visitorId);
@@ -327,7 +329,10 @@ export function buy(saleId: string, token: string, twice: boolean): void {
   for (let attempt = 0; attempt < 5 && orderId === undefined; attempt++) {
     const r = http.post(`${BASE_URL}/api/sales/${saleId}/purchases`, '{"quantity":1}', params);
     account(r, [202, 200]);
-    check(r, { 'purchase: 202 accepted (or sold out)': (x) => x.status === 202 || x.status === 200 || x.status === 409 || x.status === 429 || x.status === 503 });
+    check(r, {
+      'purchase: 202 accepted (or sold out)': (x) =>
+        x.status === 202 || x.status === 200 || x.status === 409 || x.status === 429 || x.status === 503,
+    });
     if (r.status === 202 || r.status === 200) {
       orderId = str(body(r).orderId);
       if (r.status === 202) ordersAccepted.add(1);
@@ -344,7 +349,10 @@ export function buy(saleId: string, token: string, twice: boolean): void {
     }
   }
   if (twice && orderId !== undefined) {
-    const again = http.post(`${BASE_URL}/api/sales/${saleId}/purchases`, '{"quantity":1}', { ...params, tags: { endpoint: 'purchase-retry' } });
+    const again = http.post(`${BASE_URL}/api/sales/${saleId}/purchases`, '{"quantity":1}', {
+      ...params,
+      tags: { endpoint: 'purchase-retry' },
+    });
     account(again, [200]);
     const same = check(again, { 'purchase again: 200, same order': (x) => x.status === 200 && str(body(x).orderId) === orderId });
     if (!same && again.status !== 429 && again.status !== 503) orderMismatch.add(1);
@@ -382,13 +390,29 @@ export function summary(script: string, data: SummaryData): Record<string, strin
   const pick = (name: string, keys: string[]) => {
     const m = data.metrics[name];
     if (!m) return;
-    lines.push(`  ${name}: ${keys.filter((k) => m.values[k] !== undefined).map((k) => `${k}=${round(m.values[k]!)}`).join(' ')}`);
+    lines.push(
+      `  ${name}: ${keys
+        .filter((k) => m.values[k] !== undefined)
+        .map((k) => `${k}=${round(m.values[k]!)}`)
+        .join(' ')}`,
+    );
   };
   pick('http_reqs', ['count', 'rate']);
   pick('http_req_failed', ['rate']);
   pick('checks', ['rate']);
-  for (const name of Object.keys(data.metrics).filter((n) => n.startsWith('http_req_duration{endpoint:'))) pick(name, ['med', 'p(90)', 'p(99)', 'max']);
-  for (const name of ['orders_accepted', 'told_sold_out', 'shoppers_abandoned', 'admissions_expired', 'journeys_timed_out', 'rate_limited', 'retry_after_missing', 'purchase_order_mismatch', 'rejoin_place_mismatch']) {
+  for (const name of Object.keys(data.metrics).filter((n) => n.startsWith('http_req_duration{endpoint:')))
+    pick(name, ['med', 'p(90)', 'p(99)', 'max']);
+  for (const name of [
+    'orders_accepted',
+    'told_sold_out',
+    'shoppers_abandoned',
+    'admissions_expired',
+    'journeys_timed_out',
+    'rate_limited',
+    'retry_after_missing',
+    'purchase_order_mismatch',
+    'rejoin_place_mismatch',
+  ]) {
     pick(name, ['count']);
   }
   pick('time_to_admission', ['med', 'p(90)', 'max']);

@@ -28,7 +28,10 @@ describe('benchmarks, quick', () => {
 
     for (const name of ['baseline', 'join', 'status', 'purchase'] as const) {
       const r = report[name];
-      expect([name, r.requests, r.perSecond, r.seconds, r.latency.p50, r.latency.p99].every((v, i) => i === 0 || positive(v)), `${name}: ${JSON.stringify(r)}`).toBe(true);
+      expect(
+        [name, r.requests, r.perSecond, r.seconds, r.latency.p50, r.latency.p99].every((v, i) => i === 0 || positive(v)),
+        `${name}: ${JSON.stringify(r)}`,
+      ).toBe(true);
       // the answers counted are the expected ones; anything else is an error of the path
       expect(r.errors, `${name}: ${JSON.stringify(r.statuses)}`).toBe(0);
     }
@@ -47,7 +50,13 @@ describe('benchmarks, quick', () => {
       for (const name of ['join', 'status', 'purchase'] as const) expect(positive(report[name].cpuRatio)).toBe(true);
     }
     expect(report.worker.orders).toBe(10_000);
-    for (const v of [report.worker.perSecond, report.worker.commitSeconds, report.worker.fromSpawnSeconds, report.worker.fillSeconds, report.worker.ratio]) {
+    for (const v of [
+      report.worker.perSecond,
+      report.worker.commitSeconds,
+      report.worker.fromSpawnSeconds,
+      report.worker.fillSeconds,
+      report.worker.ratio,
+    ]) {
       expect(positive(v), JSON.stringify(report.worker)).toBe(true);
     }
   });

@@ -56,7 +56,14 @@ describe('the flash-sale simulator (spawned gateway and worker)', () => {
     expect(report.passed).toBe(true);
 
     // the run did what it claims: the stock sold exactly once per shopper ...
-    expect(report.figures.orders).toMatchObject({ sold: 2_000, stock: 2_000, confirmed: 2_000, accepted: 2_000, rejected: 0, retryMismatches: 0 });
+    expect(report.figures.orders).toMatchObject({
+      sold: 2_000,
+      stock: 2_000,
+      confirmed: 2_000,
+      accepted: 2_000,
+      rejected: 0,
+      retryMismatches: 0,
+    });
     expect(report.figures.orders.retried).toBeGreaterThan(0);
     // ... with walk-aways, impatient re-joins and bots in the mix ...
     expect(report.journeys.ordered).toBe(2_000);

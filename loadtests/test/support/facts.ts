@@ -43,4 +43,3 @@ export function goodFacts(): PromiseFacts {
     },
   };
 }
-

@@ -14,7 +14,13 @@ describe('gateway answers', () => {
   });
 
   it('parses an admitted standing with its admission token', () => {
-    const s = parseStanding({ status: 'admitted', position: null, waiting: 0, retryAfterMs: 1000, admission: { token: 'a.b.c', expiresAt: '2030-01-01T00:00:00Z' } });
+    const s = parseStanding({
+      status: 'admitted',
+      position: null,
+      waiting: 0,
+      retryAfterMs: 1000,
+      admission: { token: 'a.b.c', expiresAt: '2030-01-01T00:00:00Z' },
+    });
     expect(s?.admission?.token).toBe('a.b.c');
     expect(parseStanding({ status: 'admitted', position: null, waiting: 0, retryAfterMs: 1000, admission: { token: 1 } })).toBeUndefined();
   });
@@ -23,7 +29,18 @@ describe('gateway answers', () => {
     expect(parsePurchase({ orderId: 'o', status: 'pending' })).toEqual({ orderId: 'o', status: 'pending' });
     expect(parsePurchase({ orderId: 'o' })).toBeUndefined();
     expect(parseError({ statusCode: 409, code: 'TOKEN_USED', orderId: 'o' })).toEqual({ code: 'TOKEN_USED', orderId: 'o' });
-    const stats = { status: 'open', stock: 10, waiting: 1, admitted: 1, admittedTotal: 2, remaining: 9, pending: 0, sold: 1, confirmedOrders: 1, rejectedOrders: 0 };
+    const stats = {
+      status: 'open',
+      stock: 10,
+      waiting: 1,
+      admitted: 1,
+      admittedTotal: 2,
+      remaining: 9,
+      pending: 0,
+      sold: 1,
+      confirmedOrders: 1,
+      rejectedOrders: 0,
+    };
     expect(parseStats(stats)).toEqual(stats);
     expect(parseStats({ ...stats, sold: '1' })).toBeUndefined();
   });

@@ -20,16 +20,26 @@ function sale(n: number, pre: number, admit: number, windowMs = 1000, seed = 1):
     s.end = 'sold_out';
     return s;
   });
-  [...shoppers].sort((a, b) => a.score! - b.score!).slice(0, admit).forEach((s, k) => {
-    s.admission = k + 1;
-    s.end = 'ordered';
-  });
+  [...shoppers]
+    .sort((a, b) => a.score! - b.score!)
+    .slice(0, admit)
+    .forEach((s, k) => {
+      s.admission = k + 1;
+      s.end = 'ordered';
+    });
   return shoppers;
 }
 
 describe('analyseFairness', () => {
   it('finds a fair sale fair: random pre-queue, no inversions, windows as the clock says', () => {
-    const f = analyseFairness({ shoppers: sale(3000, 1000, 1500), bots: [], botCount: 0, mode: 'prequeue-random', windowSeconds: 1, startsAt: START });
+    const f = analyseFairness({
+      shoppers: sale(3000, 1000, 1500),
+      bots: [],
+      botCount: 0,
+      mode: 'prequeue-random',
+      windowSeconds: 1,
+      startsAt: START,
+    });
     expect(f.prequeueShoppers).toBe(1000);
     expect(Math.abs(f.prequeueRho)).toBeLessThan(0.13);
     expect(f.windows.inversions).toBe(0);
@@ -64,7 +74,14 @@ describe('analyseFairness', () => {
   it('sets bots against honest shoppers of the same window', () => {
     const shoppers = sale(2000, 1000, 10);
     const rnd = seededRandom(5);
-    const bots: BotIdentity[] = Array.from({ length: 200 }, (_, i) => ({ bot: i % 4, visitorId: `b${i}`, score: rnd(), position: null, sentAt: START - 20_000, status: 201 }));
+    const bots: BotIdentity[] = Array.from({ length: 200 }, (_, i) => ({
+      bot: i % 4,
+      visitorId: `b${i}`,
+      score: rnd(),
+      position: null,
+      sentAt: START - 20_000,
+      status: 201,
+    }));
     const f = analyseFairness({ shoppers, bots, botCount: 4, mode: 'prequeue-random', windowSeconds: 1, startsAt: START });
     expect(f.bots.distinctIdentities).toBe(200);
     expect(f.bots.meanNormalizedRank!).toBeGreaterThan(0.4);

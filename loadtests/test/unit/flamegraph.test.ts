@@ -103,7 +103,10 @@ describe('flameGraphSvg', () => {
     // all, main, hot, cold, GC
     expect(svg.match(/<rect x=/g)).toHaveLength(5);
     // the inner width is 600: hot holds 3 of 6 busy samples
-    const hot = /<title>hot pkg\/index\.js:11\n3 samples, 50\.00 % of the busy time; self 3 \(50\.00 %\)<\/title><rect x="[\d.]+" y="\d+" width="([\d.]+)"/.exec(svg);
+    const hot =
+      /<title>hot pkg\/index\.js:11\n3 samples, 50\.00 % of the busy time; self 3 \(50\.00 %\)<\/title><rect x="[\d.]+" y="\d+" width="([\d.]+)"/.exec(
+        svg,
+      );
     expect(hot).not.toBeNull();
     expect(Number(hot![1])).toBeCloseTo(300 - 0.3, 1);
     expect(svg).toContain('6 busy samples over 0.7 s (busy 75 % of the window)');

@@ -1,13 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  countInversions,
-  normalizedRanks,
-  randomOrderRhoBound,
-  ranks,
-  spearman,
-  windowInversions,
-} from '../../src/rank-statistics.js';
+import { countInversions, normalizedRanks, randomOrderRhoBound, ranks, spearman, windowInversions } from '../../src/rank-statistics.js';
 import { seededRandom } from '../../src/behaviour.js';
 
 function bruteInversions(v: readonly number[]): number {
@@ -23,8 +16,18 @@ describe('ranks and spearman', () => {
 
   it('is 1 for the same order, -1 for the reverse, whatever the scale', () => {
     const xs = [1, 2, 3, 4, 5, 6];
-    expect(spearman(xs, xs.map((x) => x ** 3))).toBeCloseTo(1, 12);
-    expect(spearman(xs, xs.map((x) => -Math.exp(x)))).toBeCloseTo(-1, 12);
+    expect(
+      spearman(
+        xs,
+        xs.map((x) => x ** 3),
+      ),
+    ).toBeCloseTo(1, 12);
+    expect(
+      spearman(
+        xs,
+        xs.map((x) => -Math.exp(x)),
+      ),
+    ).toBeCloseTo(-1, 12);
   });
 
   it('is near 0 for a shuffled order, within the bound used by I5', () => {

@@ -18,7 +18,16 @@ function sampleReport(overrides: Partial<SimulationReport> = {}): SimulationRepo
     passed: true,
     options: { shoppers: 1000, stock: 100 },
     target: { baseUrl: 'http://127.0.0.1:3000', spawned: true, gatewayExitCode: 0, workerExitCode: 0, isolation: null },
-    sale: { id: 'sim-<x>', stock: 100, ratePerMinute: 600, checkoutSeconds: 5, mode: 'prequeue-random', windowSeconds: 2, startsAt: '2026-01-01T10:00:05.000Z', startT: 5 },
+    sale: {
+      id: 'sim-<x>',
+      stock: 100,
+      ratePerMinute: 600,
+      checkoutSeconds: 5,
+      mode: 'prequeue-random',
+      windowSeconds: 2,
+      startsAt: '2026-01-01T10:00:05.000Z',
+      startT: 5,
+    },
     checks,
     figures: {
       joins: { total: 1000, prequeue: 60, prequeueSeconds: 0.2, prequeuePerSecond: 300, peakPerSecond: 700 },
@@ -29,7 +38,15 @@ function sampleReport(overrides: Partial<SimulationReport> = {}): SimulationRepo
         gatewayRssWithQueueMb: 110,
         gatewayPeakRssMb: 150,
         workerPeakRssMb: 80,
-        redis: { queued: 900, visitors: 1000, queueBytes: 100_000, visitorsBytes: 90_000, bytesPerShopper: 201, rateLimitBytes: 7_700, bytesPerShopperWithLimits: 209 },
+        redis: {
+          queued: 900,
+          visitors: 1000,
+          queueBytes: 100_000,
+          visitorsBytes: 90_000,
+          bytesPerShopper: 201,
+          rateLimitBytes: 7_700,
+          bytesPerShopperWithLimits: 209,
+        },
         redisPrequeue: null,
       },
       simulator: { cpuSeconds: 10, maxQueued: 0, slotWaitP99Ms: 0.1, slotWaitMeanMs: 0 },
@@ -64,7 +81,17 @@ function sampleReport(overrides: Partial<SimulationReport> = {}): SimulationRepo
         honestMeanPositionAtJoin: 320,
       },
     },
-    socket: { sampled: 10, connected: 0, failed: 10, saleUpdates: 0, saleUpdatesPerSocketSecond: 0, admittedEvents: 0, orderUpdates: 0, admittedByPush: 0, firstError: 'connect_error: <websocket error>' },
+    socket: {
+      sampled: 10,
+      connected: 0,
+      failed: 10,
+      saleUpdates: 0,
+      saleUpdatesPerSocketSecond: 0,
+      admittedEvents: 0,
+      orderUpdates: 0,
+      admittedByPush: 0,
+      firstError: 'connect_error: <websocket error>',
+    },
     series: Array.from({ length: 40 }, (_, i) => ({
       t: i * 0.5,
       waiting: 1000 - i * 20,
@@ -77,7 +104,16 @@ function sampleReport(overrides: Partial<SimulationReport> = {}): SimulationRepo
       workerRssMb: 80,
       requestsPerSecond: 100,
     })),
-    scatter: { prequeue: [[1, 5], [2, 3]], later: [[70, 61], [80, 65]] },
+    scatter: {
+      prequeue: [
+        [1, 5],
+        [2, 3],
+      ],
+      later: [
+        [70, 61],
+        [80, 65],
+      ],
+    },
     problems: [],
     ...overrides,
   };
@@ -93,7 +129,9 @@ describe('renderReportHtml', () => {
     expect(html.match(/<svg /g)!.length).toBeGreaterThanOrEqual(6);
     expect(html).not.toMatch(/<script/i);
     expect(html).not.toMatch(/(src|href)=["']?https?:/i);
-    expect(html.match(/https?:\/\/[^"' <]+/g)!.every((u) => u === 'http://www.w3.org/2000/svg' || u.startsWith('http://127.0.0.1'))).toBe(true);
+    expect(html.match(/https?:\/\/[^"' <]+/g)!.every((u) => u === 'http://www.w3.org/2000/svg' || u.startsWith('http://127.0.0.1'))).toBe(
+      true,
+    );
   });
 
   it('escapes what came from outside (sale id, error messages)', () => {

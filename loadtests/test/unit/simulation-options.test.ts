@@ -13,11 +13,39 @@ describe('simulation options', () => {
 
   it('reads the command line', () => {
     const cli = parseCommandLine([
-      '--shoppers', '100_000', '--stock', '10000', '--rate', '6000', '--abandon', '0.1', '--bots', '20',
-      '--mode', 'fifo', '--window', '10', '--socket-sample', '200', '--out', 'x', '--no-progress',
+      '--shoppers',
+      '100_000',
+      '--stock',
+      '10000',
+      '--rate',
+      '6000',
+      '--abandon',
+      '0.1',
+      '--bots',
+      '20',
+      '--mode',
+      'fifo',
+      '--window',
+      '10',
+      '--socket-sample',
+      '200',
+      '--out',
+      'x',
+      '--no-progress',
     ]);
     const o = resolveOptions(cli);
-    expect(o).toMatchObject({ shoppers: 100_000, stock: 10_000, ratePerMinute: 6000, abandon: 0.1, bots: 20, mode: 'fifo', windowSeconds: 10, socketSample: 200, out: 'x', progress: false });
+    expect(o).toMatchObject({
+      shoppers: 100_000,
+      stock: 10_000,
+      ratePerMinute: 6000,
+      abandon: 0.1,
+      bots: 20,
+      mode: 'fifo',
+      windowSeconds: 10,
+      socketSample: 200,
+      out: 'x',
+      progress: false,
+    });
   });
 
   it('refuses bad values, naming the option', () => {
@@ -38,6 +66,8 @@ describe('simulation options', () => {
     expect(() => resolveOptions({ baseUrl: 'http://example.com:3000', adminKey: 'k', databaseUrl: 'postgres://x' })).toThrow(/local/);
     expect(() => resolveOptions({ baseUrl: 'http://127.0.0.1:3000' })).toThrow(/--admin-key/);
     expect(() => resolveOptions({ baseUrl: 'http://127.0.0.1:3000', adminKey: 'k' })).toThrow(/--database-url/);
-    expect(resolveOptions({ baseUrl: 'http://127.0.0.1:3000', adminKey: 'k', databaseUrl: 'postgres://x' }).baseUrl).toBe('http://127.0.0.1:3000');
+    expect(resolveOptions({ baseUrl: 'http://127.0.0.1:3000', adminKey: 'k', databaseUrl: 'postgres://x' }).baseUrl).toBe(
+      'http://127.0.0.1:3000',
+    );
   });
 });

@@ -27,8 +27,23 @@ describe('ticks', () => {
 describe('charts', () => {
   it('draws one polyline per series with points, and a legend entry each', () => {
     const svg = lineChart({ title: 'T', xLabel: 'x', yLabel: 'y' }, [
-      { name: 'a', color: '#f00', points: [[0, 1], [1, 2], [2, 3]] },
-      { name: 'b', color: '#0f0', points: [[0, 3], [2, 1]] },
+      {
+        name: 'a',
+        color: '#f00',
+        points: [
+          [0, 1],
+          [1, 2],
+          [2, 3],
+        ],
+      },
+      {
+        name: 'b',
+        color: '#0f0',
+        points: [
+          [0, 3],
+          [2, 1],
+        ],
+      },
       { name: 'empty', color: '#00f', points: [] },
     ]);
     expect(svg.startsWith('<svg')).toBe(true);
@@ -42,7 +57,17 @@ describe('charts', () => {
   });
 
   it('drops points a log axis cannot show', () => {
-    const svg = lineChart({ title: 'T', xLabel: 'x', yLabel: 'y', logX: true }, [{ name: 'a', color: '#f00', points: [[0, 1], [10, 2], [100, 3]] }]);
+    const svg = lineChart({ title: 'T', xLabel: 'x', yLabel: 'y', logX: true }, [
+      {
+        name: 'a',
+        color: '#f00',
+        points: [
+          [0, 1],
+          [10, 2],
+          [100, 3],
+        ],
+      },
+    ]);
     const coords = /points="([^"]+)"/.exec(svg)![1]!.split(' ');
     expect(coords).toHaveLength(2);
   });

@@ -64,13 +64,7 @@ describe('commitBatch', () => {
     const results = await commitBatch(db.pool, shuffled);
 
     const statusOf = new Map(results.map((r) => [r.orderId, r.status]));
-    expect(batch.map((o) => statusOf.get(o.orderId))).toEqual([
-      'confirmed',
-      'confirmed',
-      'rejected',
-      'rejected',
-      'rejected',
-    ]);
+    expect(batch.map((o) => statusOf.get(o.orderId))).toEqual(['confirmed', 'confirmed', 'rejected', 'rejected', 'rejected']);
     expect(await soldOf(db.pool, saleId)).toBe(10);
     const rows = await ordersOf(db.pool, saleId);
     expect(rows.map((r) => [r.status, r.confirmed_at === null])).toEqual([

@@ -4,7 +4,17 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { encodeOrderBatch, encodeOrderMessage, migrate, ensureDatabase, orderUpdatesOf, saleKeys, type OrderMessage, type OrderUpdateEvent, type SaleEvent } from '@velvet-rope/contracts';
+import {
+  encodeOrderBatch,
+  encodeOrderMessage,
+  migrate,
+  ensureDatabase,
+  orderUpdatesOf,
+  saleKeys,
+  type OrderMessage,
+  type OrderUpdateEvent,
+  type SaleEvent,
+} from '@velvet-rope/contracts';
 import { OrderWorker, type OrderWorkerConfig } from '../../src/worker.js';
 import { createTestDatabase, PG_ROOT_URL, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
 import { insertSale, order, ordersOf, soldOf, waitFor } from '../helpers.js';
@@ -318,9 +328,7 @@ describe('OrderWorker', () => {
     // what a broker restart or a network cut looks like from the worker: its connection closes
     const connection = Reflect.get(worker, 'connection') as ChannelModel;
     await connection.close();
-    await waitFor('a reconnect', async () =>
-      (await worker.metrics.amqpReconnects.get()).values[0]!.value === 1 ? true : undefined,
-    );
+    await waitFor('a reconnect', async () => ((await worker.metrics.amqpReconnects.get()).values[0]!.value === 1 ? true : undefined));
 
     await publish(queue, [order(saleId, { quantity: 2 })]);
     await waitFor('the second order', async () => ((await outcomes(worker)).confirmed === 2 ? true : undefined));
@@ -336,17 +344,13 @@ describe('OrderWorker', () => {
 
     const first = await startWorker(queue, away);
     await publish(queue, orders);
-    await waitFor('a failed commit', async () =>
-      (await first.metrics.commitRetries.get()).values[0]!.value >= 1 ? true : undefined,
-    );
+    await waitFor('a failed commit', async () => ((await first.metrics.commitRetries.get()).values[0]!.value >= 1 ? true : undefined));
     const stopping = performance.now();
     await first.stop();
     expect(performance.now() - stopping).toBeLessThan(2_000);
 
     const second = await startWorker(queue, db.pool);
-    await waitFor('the next worker committed the batch', async () =>
-      (await outcomes(second)).confirmed === 2 ? true : undefined,
-    );
+    await waitFor('the next worker committed the batch', async () => ((await outcomes(second)).confirmed === 2 ? true : undefined));
     expect(await soldOf(db.pool, saleId)).toBe(3);
     expect((await publisher.checkQueue(`${queue}.dead`)).messageCount).toBe(0);
   });

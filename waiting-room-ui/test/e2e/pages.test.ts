@@ -32,7 +32,12 @@ const pageProblems: string[] = [];
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  const built = ['gateway/dist/server.js', 'order-worker/dist/server.js', 'waiting-room-ui/dist/sale.html', 'waiting-room-ui/dist/admin.html'];
+  const built = [
+    'gateway/dist/server.js',
+    'order-worker/dist/server.js',
+    'waiting-room-ui/dist/sale.html',
+    'waiting-room-ui/dist/admin.html',
+  ];
   if (!built.every((f) => existsSync(join(ROOT, f)))) {
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
@@ -42,10 +47,25 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${port}`;
   const env = { DATABASE_URL: db.url, REDIS_URL, AMQP_URL, ORDERS_QUEUE: queue, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
   worker = startService('order-worker', 'order-worker/dist/server.js', { ...env, LOG_LEVEL: 'info' });
-  gateway = startService('gateway', 'gateway/dist/server.js', { ...env, PORT: String(port), ADMIN_API_KEY: ADMIN_KEY, TICK_MS: '100', RATE_LIMIT_PER_IP: '1000000' });
+  gateway = startService('gateway', 'gateway/dist/server.js', {
+    ...env,
+    PORT: String(port),
+    ADMIN_API_KEY: ADMIN_KEY,
+    TICK_MS: '100',
+    RATE_LIMIT_PER_IP: '1000000',
+  });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   await waitForHttp(`${base}/readyz`, gateway);
   await waitForOutput(worker, 'order-worker ready');
@@ -59,7 +79,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  let codes: unknown[] = [];
+  let codes: unknown[] | undefined;
   try {
     codes = await Promise.all([gateway?.stop(), worker?.stop()]);
   } finally {
@@ -193,7 +213,9 @@ describe('the waiting room and the console in a browser', () => {
     const page = await (await newContext()).newPage();
     const answer = await page.goto(`${base}/sales/${saleId}`);
     // the page's own policy: nothing inline could run
-    expect(await answer!.text()).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self';`);
+    expect(await answer!.text()).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self'; style-src 'self';`,
+    );
 
     await waitState(page, 'prequeue');
     expect(await text(page, '#sale-name')).toBe('Velvet sneakers drop');
@@ -232,7 +254,9 @@ describe('the waiting room and the console in a browser', () => {
     expect(await text(page, '#order-detail')).toContain('2 units');
     await shot(page, 'order-confirmed');
 
-    const { rows } = await db.pool.query<{ status: string; quantity: number }>('SELECT status, quantity FROM orders WHERE sale_id = $1', [saleId]);
+    const { rows } = await db.pool.query<{ status: string; quantity: number }>('SELECT status, quantity FROM orders WHERE sale_id = $1', [
+      saleId,
+    ]);
     expect(rows).toEqual([{ status: 'confirmed', quantity: 2 }]);
   });
 
@@ -356,7 +380,9 @@ describe('the waiting room and the console in a browser', () => {
     const changedAt = Date.now();
 
     // the shopper's range moves up and out of the old one
-    await shopper.waitForFunction((hi) => Number((globalThis as any).document.getElementById('eta').dataset.lo) >= hi, before.hi, { timeout: 10_000 });
+    await shopper.waitForFunction((hi) => Number((globalThis as any).document.getElementById('eta').dataset.lo) >= hi, before.hi, {
+      timeout: 10_000,
+    });
     const after = await etaRange(shopper);
     expect(after.hi).toBeGreaterThan(before.hi);
     process.stdout.write(
@@ -443,7 +469,8 @@ describe('issue 12 item 10: the ticket sat in localStorage, readable by any scri
       page.evaluate(() => {
         const g = globalThis as any;
         const all: string[] = [];
-        for (const s of [g.localStorage, g.sessionStorage]) for (let i = 0; i < s.length; i++) all.push(`${s.key(i)}=${s.getItem(s.key(i))}`);
+        for (const s of [g.localStorage, g.sessionStorage])
+          for (let i = 0; i < s.length; i++) all.push(`${s.key(i)}=${s.getItem(s.key(i))}`);
         return all;
       });
     expect(await stored()).toEqual([]);

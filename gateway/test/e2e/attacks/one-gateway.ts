@@ -52,13 +52,24 @@ export async function startOneGateway(env: Record<string, string> = {}, wrap?: r
       const res = await fetch(`${base}/api/admin/sales`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ id, name: 'Attack', stock: 10, startsAt: new Date(Date.now() - 1000).toISOString(), ratePerMinute: 0, ...body }),
+        body: JSON.stringify({
+          id,
+          name: 'Attack',
+          stock: 10,
+          startsAt: new Date(Date.now() - 1000).toISOString(),
+          ratePerMinute: 0,
+          ...body,
+        }),
       });
       if (res.status !== 201) throw new Error(`creating a sale answered ${res.status}: ${await res.text()}`);
       return id;
     },
     async join(saleId) {
-      const res = await fetch(`${base}/api/sales/${saleId}/queue`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const res = await fetch(`${base}/api/sales/${saleId}/queue`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       if (res.status !== 201 && res.status !== 200) throw new Error(`join answered ${res.status}: ${await res.text()}`);
       return (await res.json()) as { visitorId: string; ticket: string };
     },

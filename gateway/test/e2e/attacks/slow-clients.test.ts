@@ -46,8 +46,7 @@ async function trickle(head: string, drip: string, deadlineMs = 45_000): Promise
 
 describe('issue 12 item 2: slow clients held their connections', () => {
   it('cuts a body trickled a byte at a time with 408 (request timeout)', async () => {
-    const head =
-      `POST /api/sales/${saleId}/queue HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 10000\r\n\r\n{`;
+    const head = `POST /api/sales/${saleId}/queue HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 10000\r\n\r\n{`;
     const { closed, received } = await trickle(head, ' ');
     expect(closed).toBe(true);
     expect(received).toMatch(/^HTTP\/1\.1 408 /);

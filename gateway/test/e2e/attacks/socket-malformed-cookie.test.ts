@@ -43,7 +43,11 @@ describe('issue 12 item 1: a socket.io handshake with a malformed cookie killed 
     const open = await fetch(url, { headers: { cookie: BAD_COOKIE } });
     expect(open.status).toBe(200);
     const sid = (JSON.parse((await open.text()).slice(1)) as { sid: string }).sid;
-    const sent = await fetch(`${url}&sid=${sid}`, { method: 'POST', headers: { cookie: BAD_COOKIE, 'content-type': 'text/plain;charset=UTF-8' }, body: '40' });
+    const sent = await fetch(`${url}&sid=${sid}`, {
+      method: 'POST',
+      headers: { cookie: BAD_COOKIE, 'content-type': 'text/plain;charset=UTF-8' },
+      body: '40',
+    });
     expect(sent.status).toBe(200);
     // the server's answer to the connect packet: a connect error (44), never a dropped process
     const answer = await fetch(`${url}&sid=${sid}`, { headers: { cookie: BAD_COOKIE } }).then(
@@ -56,10 +60,17 @@ describe('issue 12 item 1: a socket.io handshake with a malformed cookie killed 
   });
 
   it('refuses the same cookie over the websocket transport with a connect error, and keeps serving', async () => {
-    const socket = connect(gw.base, { transports: ['websocket'], extraHeaders: { cookie: BAD_COOKIE }, reconnection: false, forceNew: true });
+    const socket = connect(gw.base, {
+      transports: ['websocket'],
+      extraHeaders: { cookie: BAD_COOKIE },
+      reconnection: false,
+      forceNew: true,
+    });
     const outcome = await new Promise<string>((resolve) => {
       socket.once('connect', () => resolve('connected'));
-      socket.once('connect_error', (err: Error & { data?: { code?: string } }) => resolve(err.data?.code ?? `connect_error: ${err.message}`));
+      socket.once('connect_error', (err: Error & { data?: { code?: string } }) =>
+        resolve(err.data?.code ?? `connect_error: ${err.message}`),
+      );
       socket.once('disconnect', (reason) => resolve(`disconnected: ${reason}`));
     });
     socket.disconnect();
@@ -72,7 +83,9 @@ describe('issue 12 item 1: a socket.io handshake with a malformed cookie killed 
       const socket = connect(gw.base, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
       const outcome = await new Promise<string>((resolve) => {
         socket.once('connect', () => resolve('connected'));
-        socket.once('connect_error', (err: Error & { data?: { code?: string } }) => resolve(err.data?.code ?? `connect_error: ${err.message}`));
+        socket.once('connect_error', (err: Error & { data?: { code?: string } }) =>
+          resolve(err.data?.code ?? `connect_error: ${err.message}`),
+        );
       });
       socket.disconnect();
       expect(outcome).toBe('INVALID_TICKET');

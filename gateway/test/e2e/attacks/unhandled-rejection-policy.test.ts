@@ -49,7 +49,9 @@ describe('issue 12 item 1: an unhandled rejection ended the gateway process', ()
   it('on an uncaught exception, logs it, closes and exits 1 for the supervisor to restart', async () => {
     const { child } = gw.service;
     const exited =
-      child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.exitCode !== null
+        ? Promise.resolve(child.exitCode)
+        : new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     gw.service.child.kill('SIGHUP');
     expect(await exited).toBe(1);
     expect(gw.service.output()).toContain('uncaught exception');

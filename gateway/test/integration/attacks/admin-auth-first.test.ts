@@ -55,18 +55,29 @@ describe('issue 12 item 9: admin routes validated the body before the key, and w
       const right = await app.inject({ method: 'GET', url: '/api/admin/sales', headers: adminHeaders, remoteAddress: attacker });
       expect(right.statusCode).toBe(429);
     }
-    const elsewhere = await gateways[1]!.inject({ method: 'GET', url: '/api/admin/sales', headers: adminHeaders, remoteAddress: '192.0.2.50' });
+    const elsewhere = await gateways[1]!.inject({
+      method: 'GET',
+      url: '/api/admin/sales',
+      headers: adminHeaders,
+      remoteAddress: '192.0.2.50',
+    });
     expect(elsewhere.statusCode).toBe(200);
   });
 
   it('counts an IPv6 /64 as one address', async () => {
     for (let i = 0; i < LIMIT; i++) {
-      const res = await h.app().inject({ method: 'GET', url: '/api/admin/sales', headers: wrongKey, remoteAddress: `2001:db8:7:7::${i + 1}` });
+      const res = await h
+        .app()
+        .inject({ method: 'GET', url: '/api/admin/sales', headers: wrongKey, remoteAddress: `2001:db8:7:7::${i + 1}` });
       expect(res.statusCode).toBe(401);
     }
-    const neighbour = await h.app().inject({ method: 'GET', url: '/api/admin/sales', headers: wrongKey, remoteAddress: '2001:db8:7:7:ffff::99' });
+    const neighbour = await h
+      .app()
+      .inject({ method: 'GET', url: '/api/admin/sales', headers: wrongKey, remoteAddress: '2001:db8:7:7:ffff::99' });
     expect(neighbour.statusCode).toBe(429);
-    const otherNetwork = await h.app().inject({ method: 'GET', url: '/api/admin/sales', headers: adminHeaders, remoteAddress: '2001:db8:7:8::1' });
+    const otherNetwork = await h
+      .app()
+      .inject({ method: 'GET', url: '/api/admin/sales', headers: adminHeaders, remoteAddress: '2001:db8:7:8::1' });
     expect(otherNetwork.statusCode).toBe(200);
   });
 });

@@ -40,9 +40,7 @@ describe('issue 12 item 4: concurrent stock changes left Redis and PostgreSQL di
     };
     const statuses: number[] = [];
     for (let round = 0; round < 25; round++) {
-      const answers = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => patchStock(gateways[i % 2]!, saleId, 1 + random(8))),
-      );
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => patchStock(gateways[i % 2]!, saleId, 1 + random(8))));
       statuses.push(...answers.map((a) => a.statusCode));
       for (const a of answers) if (a.statusCode !== 200) expect(a.json().code, a.body).toBe('INVALID_SALE_CONFIG');
     }
@@ -67,7 +65,10 @@ describe('issue 12 item 4: concurrent stock changes left Redis and PostgreSQL di
     // the worker's commit: every accepted order confirmed, none rejected, sold == stock
     const orders = await drainOrders(h.queue);
     const ids = new Set(answers.map((a) => a.body.orderId as string));
-    const results = await commitBatch(h.db.pool, orders.filter((o) => ids.has(o.orderId)));
+    const results = await commitBatch(
+      h.db.pool,
+      orders.filter((o) => ids.has(o.orderId)),
+    );
     expect(new Set(results.map((r) => r.orderId))).toEqual(ids);
     expect(results.filter((r) => r.status !== 'confirmed')).toEqual([]);
     const final = await pgSale(saleId);
@@ -108,7 +109,10 @@ describe('issue 12 item 4: concurrent stock changes left Redis and PostgreSQL di
       BEGIN IF NEW.stock = 13 THEN RAISE EXCEPTION 'stock 13 refused at COMMIT'; END IF; RETURN NEW; END $$;
       CREATE CONSTRAINT TRIGGER refuse_stock_13 AFTER UPDATE ON sales DEFERRABLE INITIALLY DEFERRED
         FOR EACH ROW EXECUTE FUNCTION refuse_stock_13();`);
-    for (const [stock, label] of [[20, 'lowering'], [10, 'raise']] as const) {
+    for (const [stock, label] of [
+      [20, 'lowering'],
+      [10, 'raise'],
+    ] as const) {
       const saleId = await createSale(h.app(), { stock });
       const keys = h.app().keyspace.sale(saleId);
       const res = await patchStock(gateways[1]!, saleId, 13);

@@ -65,7 +65,10 @@ describe('issue 12 item 13c: /fairness and the audit hit PostgreSQL or streamed 
       expect(a.body).toBe(ok[0]!.body);
       expect(a.headers['etag']).toBe(ok[0]!.headers['etag']);
     }
-    const again = await app.inject({ url: `/api/sales/${sale}/fairness/audit`, headers: { 'if-none-match': String(ok[0]!.headers['etag']) } });
+    const again = await app.inject({
+      url: `/api/sales/${sale}/fairness/audit`,
+      headers: { 'if-none-match': String(ok[0]!.headers['etag']) },
+    });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
     expect(app.audit.builds - before).toBe(1);

@@ -18,7 +18,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-
 interface AuditLine {
   auditId: string;
   round: number;
@@ -49,7 +48,14 @@ describe('issue 12 item 12: the fairness audit let an outsider check less than i
   beforeAll(async () => {
     const app = h.app();
     // a pre-queue, then one-second windows; three admitted at a time, three-second checkout
-    sale = await createSale(app, { queueMode: 'prequeue-random', windowSeconds: 1, startsInMs: 1_500, stock: 5, maxActive: 3, checkoutSeconds: 3 });
+    sale = await createSale(app, {
+      queueMode: 'prequeue-random',
+      windowSeconds: 1,
+      startsInMs: 1_500,
+      stock: 5,
+      maxActive: 3,
+      checkoutSeconds: 3,
+    });
     shoppers = [];
     for (let i = 0; i < 4; i++) shoppers.push(await join(app, sale));
     await until('the sale started', async () => (await app.inject({ url: `/api/sales/${sale}` })).json().status === 'open');
@@ -84,7 +90,10 @@ describe('issue 12 item 12: the fairness audit let an outsider check less than i
     const res = await app.inject({ url: `/api/sales/${sale}/fairness/audit` });
     expect(res.statusCode).toBe(200);
     auditBody = res.body;
-    lines = auditBody.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditLine);
+    lines = auditBody
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as AuditLine);
   }, 120_000);
 
   it('publishes per-sale pseudonyms, never a visitor id, and tells each shopper theirs', async () => {
@@ -103,7 +112,7 @@ describe('issue 12 item 12: the fairness audit let an outsider check less than i
     expect((there as unknown as { auditId: string }).auditId).not.toBe((await me(h.app(), sale, shoppers[0]!.ticket)).body.auditId);
   });
 
-  it('puts the arrival on every line, the admission sequence on every line ever admitted, and keeps a rejoin\'s earlier place', async () => {
+  it("puts the arrival on every line, the admission sequence on every line ever admitted, and keeps a rejoin's earlier place", async () => {
     expect(lines.length).toBe(shoppers.length + 1);
     for (const l of lines) {
       expect(typeof l.window).toBe('number');

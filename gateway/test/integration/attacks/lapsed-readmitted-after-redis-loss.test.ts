@@ -15,7 +15,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-
 /** Loses Redis's data, re-publishes, lets the recovery finish (nothing in flight here). */
 async function loseRedisAndRecover(sale: string, during: () => Promise<void> = async () => {}): Promise<void> {
   const app = h.app();

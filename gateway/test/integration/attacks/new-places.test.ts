@@ -18,7 +18,8 @@ async function joinFrom(app: FastifyInstance, saleId: string, remoteAddress: str
   return { status: res.statusCode, body: res.json(), cookies };
 }
 
-const waiting = async (app: FastifyInstance, saleId: string) => (await app.inject({ url: `/api/sales/${saleId}` })).json().waiting as number;
+const waiting = async (app: FastifyInstance, saleId: string) =>
+  (await app.inject({ url: `/api/sales/${saleId}` })).json().waiting as number;
 
 /** the limits count in fixed one-minute windows: start a test well inside one, so it meets only one */
 async function awayFromAMinuteBoundary(roomMs: number): Promise<void> {
@@ -108,7 +109,9 @@ describe('issue 12 item 6: turning the per-address limit off was silent', () => 
   });
 
   it('RATE_LIMIT_PER_IP=0 is warned about at boot and shown in /readyz details', async () => {
-    const warned = logs.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40 && l.msg.includes('RATE_LIMIT_PER_IP=0'));
+    const warned = logs
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 40 && l.msg.includes('RATE_LIMIT_PER_IP=0'));
     expect(warned.length).toBeGreaterThanOrEqual(1);
     const ready = await h.app().inject({ url: '/readyz' });
     expect(ready.statusCode).toBe(200);

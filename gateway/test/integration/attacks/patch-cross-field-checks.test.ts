@@ -87,9 +87,9 @@ describe('issue 12 item 7: PATCH skipped the cross-field checks', () => {
 
   it('the database refuses dates out of order, whoever writes them', async () => {
     const saleId = await createSale(app, { startsInMs: 3_600_000 });
-    await expect(
-      h.db.pool.query(`UPDATE sales SET ends_at = starts_at - interval '1 hour' WHERE id = $1`, [saleId]),
-    ).rejects.toMatchObject({ code: '23514', constraint: 'sales_ends_after_start' });
+    await expect(h.db.pool.query(`UPDATE sales SET ends_at = starts_at - interval '1 hour' WHERE id = $1`, [saleId])).rejects.toMatchObject(
+      { code: '23514', constraint: 'sales_ends_after_start' },
+    );
     await expect(
       h.db.pool.query(`UPDATE sales SET prequeue_opens_at = starts_at + interval '1 hour' WHERE id = $1`, [saleId]),
     ).rejects.toMatchObject({ code: '23514', constraint: 'sales_prequeue_not_after_start' });
@@ -100,7 +100,10 @@ describe('issue 12 item 7: PATCH skipped the cross-field checks', () => {
     try {
       const all = loadMigrations();
       const checks = all.find((m) => m.sql.includes('sales_ends_after_start'))!;
-      await migrate(db.pool, all.filter((m) => m.version < checks.version));
+      await migrate(
+        db.pool,
+        all.filter((m) => m.version < checks.version),
+      );
       const insert = (id: string, starts: string, ends: string | null, opens: string | null) =>
         db.pool.query(
           `INSERT INTO sales (id, name, stock, starts_at, ends_at, prequeue_opens_at, rate_per_minute, max_active,

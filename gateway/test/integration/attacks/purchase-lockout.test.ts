@@ -76,7 +76,7 @@ for (const store of ['redis', 'memory'] as const) {
       await h?.close();
     });
 
-    it('forged tokens with the shopper\'s sub spend nothing of the shopper\'s purchase budget: the genuine purchase answers 202', async () => {
+    it("forged tokens with the shopper's sub spend nothing of the shopper's purchase budget: the genuine purchase answers 202", async () => {
       const app = h.app();
       const sale = await createSale(app, { stock: 5 });
       const [victim] = await admittedShoppers(app, sale, 1);
@@ -92,13 +92,17 @@ for (const store of ['redis', 'memory'] as const) {
       expect(Number(await app.redis.get(app.keyspace.sale(sale).stock))).toBe(4);
     });
 
-    it('forged tokens on the status and join routes spend nothing of the shopper\'s budgets either', async () => {
+    it("forged tokens on the status and join routes spend nothing of the shopper's budgets either", async () => {
       const app = h.app();
       const sale = await createSale(app, { ratePerMinute: 0 });
       const victim = await join(app, sale);
       const forged = await forgedTokens(app, sale, victim.visitorId, 100); // 300 > 240 status polls
       for (const token of forged) {
-        const res = await app.inject({ url: `/api/sales/${sale}/queue/me`, headers: { authorization: `Bearer ${token}` }, remoteAddress: FORGER });
+        const res = await app.inject({
+          url: `/api/sales/${sale}/queue/me`,
+          headers: { authorization: `Bearer ${token}` },
+          remoteAddress: FORGER,
+        });
         expect(res.statusCode).toBe(401);
       }
       for (const token of forged.slice(0, 40)) {

@@ -16,8 +16,11 @@ export function backoffDelay(attempt: number, { initialMs, maxMs }: BackoffOptio
   return Math.round(base / 2 + (Math.random() * base) / 2);
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Resolves after `ms`, or at once when `signal` aborts (never rejects). `unref`: the timer does
+ * not keep the process alive.
+ */
+export function sleep(ms: number, signal?: AbortSignal, unref = false): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = (): void => {
@@ -26,6 +29,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       resolve();
     };
     const timer = setTimeout(done, ms);
+    if (unref) timer.unref();
     signal?.addEventListener('abort', done, { once: true });
   });
 }

@@ -1,0 +1,168 @@
+/**
+ * One RabbitMQ connection that heals itself, for the gateway's publisher and the order worker.
+ *
+ * `start` connects once and throws when the broker cannot be reached (boot fails loudly).
+ * After that, a lost connection (or a lost channel that `setup` watched: one recovery path
+ * rebuilds both) is reconnected with backoff, and `setup` runs again on every new connection:
+ * it opens the channels and declares the topology, and returns the session (the channels) that
+ * the service uses until the next loss. While the connection is down, `session` is undefined.
+ */
+import { connect } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
+import { sleep } from './backoff.js';
+import { redactUrl } from './service-check.js';
+
+/** What the connection logs through (pino's and Fastify's loggers both fit). */
+export interface AmqpLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface AmqpConnectionOptions<S> {
+  readonly url: string;
+  /** amqplib's socket options (`noDelay`, `timeout`, `clientProperties`, ...) */
+  readonly socketOptions?: Record<string, unknown>;
+  /**
+   * Opens the channels and declares the topology on a new connection; runs on every
+   * (re)connect. A channel passed to `watch` that closes takes the connection with it.
+   */
+  readonly setup: (connection: ChannelModel, watch: (channel: Channel) => void) => Promise<S>;
+  /** runs once `session` is current (e.g. start consuming); a throw counts as a failed connect */
+  readonly onReady?: (session: S, reconnected: boolean) => Promise<void> | void;
+  /** the session is gone (connection or a watched channel closed); a reconnect follows unless closing */
+  readonly onLost?: (session: S, reason: string) => void;
+  /** delay before reconnect attempt `attempt` (0-based; counts from 0 again after every loss) */
+  readonly backoff: (attempt: number) => number;
+  readonly logger: AmqpLogger;
+  /** the backoff timer does not keep the process alive */
+  readonly unref?: boolean;
+}
+
+export class AmqpConnection<S> {
+  #connection: ChannelModel | undefined;
+  #session: S | undefined;
+  #lastError: string | undefined;
+  #closing = false;
+  #reconnecting: Promise<void> | undefined;
+  readonly #stop = new AbortController();
+
+  constructor(private readonly opts: AmqpConnectionOptions<S>) {}
+
+  /** the channels of the current connection; undefined while it is down */
+  get session(): S | undefined {
+    return this.#session;
+  }
+
+  /** the current connection; undefined while it is down */
+  get connection(): ChannelModel | undefined {
+    return this.#connection;
+  }
+
+  get ready(): boolean {
+    return this.#session !== undefined;
+  }
+
+  /** why the connection is down (or the last error it reported); cleared on every connect */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  /** Connects once; throws when the broker cannot be reached (and then reconnects no more). */
+  async start(): Promise<void> {
+    try {
+      await this.#connect(false);
+    } catch (err) {
+      await this.close(); // also ends a reconnect that a loss during setup may have begun
+      throw err;
+    }
+  }
+
+  /** Drops the current connection (consumer cancelled, a bug): the loss path reconnects. */
+  drop(reason: string): void {
+    if (this.#connection) this.#lost(this.#connection, reason);
+  }
+
+  /**
+   * Reconnects no more: wakes a reconnect from its backoff; one already connecting finishes
+   * first, so that `close` closes its connection. The current connection stays open.
+   */
+  async stopReconnecting(): Promise<void> {
+    this.#closing = true;
+    this.#stop.abort();
+    await this.#reconnecting;
+  }
+
+  /** Stops reconnecting, then closes the connection (and with it its channels). */
+  async close(): Promise<void> {
+    await this.stopReconnecting();
+    const connection = this.#connection;
+    this.#connection = undefined;
+    this.#session = undefined;
+    // acknowledgements already written go out before the close on the same socket
+    await connection?.close().catch((err: unknown) => {
+      this.opts.logger.warn({ err }, 'closing the RabbitMQ connection failed');
+    });
+  }
+
+  async #connect(reconnected: boolean): Promise<void> {
+    const { logger } = this.opts;
+    const connection = await connect(this.opts.url, this.opts.socketOptions);
+    try {
+      connection.on('error', (err: Error) => {
+        this.#lastError = err.message;
+        logger.warn({ err }, 'RabbitMQ connection error');
+      });
+      connection.on('close', () => this.#lost(connection, 'connection closed'));
+      const session = await this.opts.setup(connection, (channel) => {
+        channel.on('error', (err: Error) => {
+          this.#lastError = err.message;
+          logger.warn({ err }, 'RabbitMQ channel error');
+        });
+        channel.on('close', () => this.#lost(connection, 'channel closed'));
+      });
+      if (this.#closing) {
+        await connection.close();
+        return;
+      }
+      this.#connection = connection;
+      this.#session = session;
+      this.#lastError = undefined;
+      await this.opts.onReady?.(session, reconnected);
+    } catch (err) {
+      if (this.#connection === connection) {
+        this.#connection = undefined;
+        this.#session = undefined;
+      }
+      await connection.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  #lost(connection: ChannelModel, reason: string): void {
+    if (connection !== this.#connection) return; // closed by us, or a failed connect
+    const session = this.#session as S;
+    this.#connection = undefined;
+    this.#session = undefined;
+    connection.close().catch(() => undefined); // a lost channel: its connection goes too
+    this.#lastError ??= reason;
+    this.opts.onLost?.(session, reason);
+    if (this.#closing) return;
+    this.#reconnecting ??= this.#reconnect().finally(() => {
+      this.#reconnecting = undefined;
+    });
+  }
+
+  async #reconnect(): Promise<void> {
+    for (let attempt = 0; !this.#closing; attempt++) {
+      await sleep(this.opts.backoff(attempt), this.#stop.signal, this.opts.unref ?? false);
+      if (this.#closing) return;
+      try {
+        await this.#connect(true);
+        return;
+      } catch (err) {
+        this.#lastError = err instanceof Error ? err.message : String(err);
+        this.opts.logger.warn({ err, attempt, amqp: redactUrl(this.opts.url) }, 'reconnecting to RabbitMQ failed');
+      }
+    }
+  }
+}
