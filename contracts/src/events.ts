@@ -81,5 +81,11 @@ export function outcomesOf(event: SaleEvent): readonly OrderOutcome[] {
 
 /** The outcomes an event carries, each as an `order:update` event of its own. */
 export function orderUpdatesOf(event: SaleEvent): OrderUpdateEvent[] {
-  return outcomesOf(event).map((o) => ({ type: 'order:update', saleId: event.saleId, visitorId: o.visitorId, orderId: o.orderId, status: o.status }));
+  return outcomesOf(event).map((o) => ({
+    type: 'order:update',
+    saleId: event.saleId,
+    visitorId: o.visitorId,
+    orderId: o.orderId,
+    status: o.status,
+  }));
 }

@@ -34,7 +34,10 @@ export function errorBody(code: ErrorCode, message: string): ErrorBody {
  * RATE_LIMITED (`rateLimited`: each route words its limit) and CLAIMS (not a refusal: the
  * token is verified, then bought with as verified).
  */
-export type ScriptRefusal = Exclude<JoinRefusal | ReserveAnswer, { readonly outcome: string } | SaleNotFound | { readonly refused: 'RATE_LIMITED' | 'CLAIMS' }>;
+export type ScriptRefusal = Exclude<
+  JoinRefusal | ReserveAnswer,
+  { readonly outcome: string } | SaleNotFound | { readonly refused: 'RATE_LIMITED' | 'CLAIMS' }
+>;
 
 /**
  * The one table from the scripts' refusal codes to the error catalogue: each refusal's code

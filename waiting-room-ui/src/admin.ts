@@ -298,7 +298,13 @@ class Console {
       maxActive: `max active ${sale.maxActive}→${changes.maxActive}`,
       checkoutSeconds: `checkout ${sale.checkoutSeconds}→${changes.checkoutSeconds} s`,
     };
-    await this._patch(changes, `Changed: ${Object.keys(changes).map((k) => labels[k]).join(', ')}`, labels);
+    await this._patch(
+      changes,
+      `Changed: ${Object.keys(changes)
+        .map((k) => labels[k])
+        .join(', ')}`,
+      labels,
+    );
   }
 
   private async _patch(changes: Record<string, number | boolean>, done: string, labels: Record<string, string> = {}): Promise<void> {

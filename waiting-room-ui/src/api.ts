@@ -75,7 +75,14 @@ export async function request<T>(path: string, parse: (v: unknown) => T, opts: R
     });
     text = await res.text();
   } catch (err) {
-    return { ok: false, status: 0, code: 'NETWORK', message: err instanceof Error ? err.message : String(err), retryAfterMs: null, body: {} };
+    return {
+      ok: false,
+      status: 0,
+      code: 'NETWORK',
+      message: err instanceof Error ? err.message : String(err),
+      retryAfterMs: null,
+      body: {},
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -141,6 +148,5 @@ export const shopperApi = {
       token: admissionToken,
       body: { quantity },
     }),
-  order: (orderId: string, token: string | null) =>
-    request<Order>(`/api/orders/${encodeURIComponent(orderId)}`, parseOrder, { token }),
+  order: (orderId: string, token: string | null) => request<Order>(`/api/orders/${encodeURIComponent(orderId)}`, parseOrder, { token }),
 };

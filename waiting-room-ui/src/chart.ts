@@ -76,7 +76,12 @@ export class LineChart {
       // labels of changes made close together take turns on three rows
       const ly = PAD.top + 6 + (row++ % 3) * 11;
       s.append(svg('line', { x1: mx, x2: mx, y1: PAD.top - 4, y2: H - PAD.bottom, class: 'marker' }));
-      const t = svg('text', { x: mx + (mx > W * 0.7 ? -4 : 4), y: ly, 'text-anchor': mx > W * 0.7 ? 'end' : 'start', class: 'marker-label' });
+      const t = svg('text', {
+        x: mx + (mx > W * 0.7 ? -4 : 4),
+        y: ly,
+        'text-anchor': mx > W * 0.7 ? 'end' : 'start',
+        class: 'marker-label',
+      });
       t.textContent = m.label;
       s.append(t);
     }
@@ -94,7 +99,10 @@ export class LineChart {
       if (pts.length === 0) return `${ser.name}: no data yet`;
       return `${ser.name} from ${short(pts[0]![1])} to ${short(pts[pts.length - 1]![1])}`;
     });
-    s.setAttribute('aria-label', `${this.title}, from ${ago(to - from)} to now: ${parts.join('; ')}${markers.length ? `; ${markers.length} changes marked` : ''}`);
+    s.setAttribute(
+      'aria-label',
+      `${this.title}, from ${ago(to - from)} to now: ${parts.join('; ')}${markers.length ? `; ${markers.length} changes marked` : ''}`,
+    );
     this.host.dataset.points = String(series[0]?.points.length ?? 0);
   }
 }

@@ -58,9 +58,12 @@ export class LiveChannel {
       }
       // the server closed us (a gateway shutting down): come back, to another one, in a while
       this._set('down');
-      setTimeout(() => {
-        if (this._socket === socket) socket.connect();
-      }, 1000 + Math.random() * 4000);
+      setTimeout(
+        () => {
+          if (this._socket === socket) socket.connect();
+        },
+        1000 + Math.random() * 4000,
+      );
     });
     socket.on('connect_error', (err: Error) => {
       if (socket.active) {
@@ -71,18 +74,29 @@ export class LiveChannel {
       this._set('down');
       this.on.refused(err.message);
     });
-    const guard = <T extends { saleId: string }>(parse: (v: unknown) => T, handle: (e: T) => void) => (raw: unknown) => {
-      let e: T;
-      try {
-        e = parse(raw);
-      } catch {
-        return; // a message we do not understand is dropped, not a broken page
-      }
-      if (e.saleId === this.saleId) handle(e);
-    };
-    socket.on('sale:update', guard(parseSaleUpdate, (e) => this.on.saleUpdate(e)));
-    socket.on('queue:admitted', guard(parseAdmitted, (e) => this.on.admitted(e)));
-    socket.on('order:update', guard(parseOrderUpdate, (e) => this.on.orderUpdate(e)));
+    const guard =
+      <T extends { saleId: string }>(parse: (v: unknown) => T, handle: (e: T) => void) =>
+      (raw: unknown) => {
+        let e: T;
+        try {
+          e = parse(raw);
+        } catch {
+          return; // a message we do not understand is dropped, not a broken page
+        }
+        if (e.saleId === this.saleId) handle(e);
+      };
+    socket.on(
+      'sale:update',
+      guard(parseSaleUpdate, (e) => this.on.saleUpdate(e)),
+    );
+    socket.on(
+      'queue:admitted',
+      guard(parseAdmitted, (e) => this.on.admitted(e)),
+    );
+    socket.on(
+      'order:update',
+      guard(parseOrderUpdate, (e) => this.on.orderUpdate(e)),
+    );
   }
 
   close(): void {

@@ -135,7 +135,11 @@ export class SaleView {
     setText(this._position, f.position === null ? '…' : count(f.position));
     setText(
       this._ahead,
-      f.ahead === null ? 'Drawing your place…' : f.ahead === 0 ? "You're next" : `${count(f.ahead)} ${f.ahead === 1 ? 'shopper' : 'shoppers'}`,
+      f.ahead === null
+        ? 'Drawing your place…'
+        : f.ahead === 0
+          ? "You're next"
+          : `${count(f.ahead)} ${f.ahead === 1 ? 'shopper' : 'shoppers'}`,
     );
     if (f.eta) {
       setText(this._eta, formatRange(f.eta));

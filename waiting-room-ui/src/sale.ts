@@ -398,7 +398,8 @@ class WaitingRoom implements CheckoutHost {
       case 'scheduled':
       case 'prequeue':
         this._view.card('before', phase);
-        if (phase === 'prequeue' && was !== 'prequeue') this.announcer.now('You are in the pre-queue. Your place is drawn when the sale starts.');
+        if (phase === 'prequeue' && was !== 'prequeue')
+          this.announcer.now('You are in the pre-queue. Your place is drawn when the sale starts.');
         break;
       case 'queued':
         this._view.card('queue', phase);
@@ -439,7 +440,11 @@ class WaitingRoom implements CheckoutHost {
         break;
       case 'not_found':
         this._view.saleName('Sale not found');
-        this._view.outcome({ kind: phase, title: "We can't find this sale", text: 'Check the link you followed: this sale does not exist.' });
+        this._view.outcome({
+          kind: phase,
+          title: "We can't find this sale",
+          text: 'Check the link you followed: this sale does not exist.',
+        });
         this._view.card('outcome', phase);
         break;
       case 'retrying':

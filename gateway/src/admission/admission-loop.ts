@@ -131,7 +131,12 @@ export class AdmissionLoop {
     const k = this.#o.keyspace.sale(saleId);
     // the lock outlives several ticks: a busy event loop must not hand the lead around, while a
     // dead leader is still replaced within a couple of seconds
-    const { held, epoch, changed } = await this.#commands.leader({ saleId, owner: this.#o.ownerId, ttlMs: Math.max(2_000, tickMs * 8), release: false });
+    const { held, epoch, changed } = await this.#commands.leader({
+      saleId,
+      owner: this.#o.ownerId,
+      ttlMs: Math.max(2_000, tickMs * 8),
+      release: false,
+    });
     if (!held) {
       if (this.#leading.delete(saleId)) {
         logger.info({ saleId }, 'admission leadership lost');
@@ -226,7 +231,9 @@ export class AdmissionLoop {
     await this.#current;
     const { ownerId } = this.#o;
     await Promise.all(
-      [...this.#leading.keys()].map((saleId) => this.#commands.leader({ saleId, owner: ownerId, ttlMs: 1, release: true }).catch(() => undefined)),
+      [...this.#leading.keys()].map((saleId) =>
+        this.#commands.leader({ saleId, owner: ownerId, ttlMs: 1, release: true }).catch(() => undefined),
+      ),
     );
     this.#leading.clear();
   }

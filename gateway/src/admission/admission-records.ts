@@ -48,7 +48,13 @@ export class AdmissionRecords {
    * read here, not through the orders module, so that it stays one query.
    */
   async knownOf(saleId: string, visitorIds: readonly string[]): Promise<KnownVisitor[]> {
-    const { rows } = await this.pool.query<{ visitor_id: string; order_id: string | null; seq: string | null; jti: string | null; expires_at: Date | null }>(
+    const { rows } = await this.pool.query<{
+      visitor_id: string;
+      order_id: string | null;
+      seq: string | null;
+      jti: string | null;
+      expires_at: Date | null;
+    }>(
       `SELECT v.visitor_id, o.order_id, a.seq::text AS seq, a.jti, a.expires_at
          FROM unnest($2::text[]) AS v (visitor_id)
          LEFT JOIN LATERAL (SELECT order_id::text AS order_id FROM orders
@@ -81,7 +87,12 @@ export class AdmissionRecords {
       this.pool.query<{ max: string | null }>('SELECT max(seq)::text AS max FROM admissions WHERE sale_id = $1', [saleId]),
     ]);
     return {
-      admissions: last.rows.map((r) => ({ visitorId: r.visitor_id, sequence: Number(r.seq), jti: r.jti, expiresAt: r.expires_at.getTime() })),
+      admissions: last.rows.map((r) => ({
+        visitorId: r.visitor_id,
+        sequence: Number(r.seq),
+        jti: r.jti,
+        expiresAt: r.expires_at.getTime(),
+      })),
       maxSequence: Number(max.rows[0]?.max ?? 0),
     };
   }

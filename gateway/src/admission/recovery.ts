@@ -50,7 +50,10 @@ export class RedisRecovery {
     if (generation !== null) return;
     const { sales, recovered } = await this.republisher.publishAll(randomUUID());
     if (recovered) {
-      this.logger.warn({ sales }, 'Redis lost its data: sales re-published from PostgreSQL; admission paused until orders in flight are committed');
+      this.logger.warn(
+        { sales },
+        'Redis lost its data: sales re-published from PostgreSQL; admission paused until orders in flight are committed',
+      );
     }
   }
 
@@ -85,7 +88,10 @@ export class RedisRecovery {
     const { admissions, maxSequence } = await this.admissionRecords.lastAdmissions(saleId);
     const marked = await this.#commands.finishRecovery({ saleId, remaining: sale.stock - sale.sold, maxSequence, orders, admissions });
     this.#drainedSince.delete(saleId);
-    this.logger.warn({ saleId, remaining: sale.stock - sale.sold, ordered: marked }, 'recovery finished: stock rebuilt from PostgreSQL, admission resumes');
+    this.logger.warn(
+      { saleId, remaining: sale.stock - sale.sold, ordered: marked },
+      'recovery finished: stock rebuilt from PostgreSQL, admission resumes',
+    );
     return true;
   }
 }

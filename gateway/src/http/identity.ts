@@ -69,7 +69,11 @@ export interface Handshake {
   readonly headers: { cookie?: string | undefined };
 }
 
-const NO_TICKET: PresentedTicket = Object.freeze({ token: '', fromHeader: false, result: Object.freeze({ ok: false, code: 'INVALID_TICKET' }) });
+const NO_TICKET: PresentedTicket = Object.freeze({
+  token: '',
+  fromHeader: false,
+  result: Object.freeze({ ok: false, code: 'INVALID_TICKET' }),
+});
 const WRONG_SALE: TicketResult = Object.freeze({ ok: false, code: 'WRONG_SALE' });
 
 /**

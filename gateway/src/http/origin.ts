@@ -5,7 +5,11 @@
  * received `queue:admitted { token }` (issue 12 item 10).
  */
 export interface OriginRequest {
-  readonly headers: { readonly origin?: string | undefined; readonly host?: string | undefined; readonly 'x-forwarded-host'?: string | string[] | undefined };
+  readonly headers: {
+    readonly origin?: string | undefined;
+    readonly host?: string | undefined;
+    readonly 'x-forwarded-host'?: string | string[] | undefined;
+  };
 }
 
 /**
@@ -26,6 +30,7 @@ export function originAllowed(req: OriginRequest, allowed: readonly string[], tr
   }
   if (allowed.length > 0) return allowed.includes(url.origin);
   const forwarded = req.headers['x-forwarded-host'];
-  const host = trustProxy && forwarded !== undefined ? (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim() : req.headers.host;
+  const host =
+    trustProxy && forwarded !== undefined ? (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim() : req.headers.host;
   return host !== undefined && url.host === host.toLowerCase();
 }

@@ -113,7 +113,12 @@ export default fp(
         // a Redis that is away fails the route itself with 503; the limiter need not fail first
         skipOnError: true,
         errorResponseBuilder: (_req, ctx) =>
-          new AppError('RATE_LIMITED', `too many requests: at most ${ctx.max} per ${ctx.after}`, undefined, Math.max(1, Math.ceil(ctx.ttl / 1000))),
+          new AppError(
+            'RATE_LIMITED',
+            `too many requests: at most ${ctx.max} per ${ctx.after}`,
+            undefined,
+            Math.max(1, Math.ceil(ctx.ttl / 1000)),
+          ),
       });
 
       /**
@@ -126,7 +131,12 @@ export default fp(
       const requestKey = (req: FastifyRequest): string => identity.rateLimitKey(req);
       const purchaseKey = (req: FastifyRequest): Promise<string> => identity.purchaseRateLimitKey(req);
       const perIp = config.rateLimits.perIpPerMinute;
-      const limiter = (perVisitor: number, groupId: string, keyGenerator: (req: FastifyRequest) => string | Promise<string>, countAddresses = true) =>
+      const limiter = (
+        perVisitor: number,
+        groupId: string,
+        keyGenerator: (req: FastifyRequest) => string | Promise<string>,
+        countAddresses = true,
+      ) =>
         app.rateLimit({
           timeWindow: 60_000,
           keyGenerator,
@@ -151,13 +161,13 @@ export default fp(
 
 /** The headers helmet sets, computed once by running it against a recording response. */
 export function helmetHeaders(options: HelmetOptions): Record<string, string> {
-  const headers: Record<string, string> = {};
+  const headers = new Map<string, string>();
   const recorder = {
     setHeader(name: string, value: string | number | readonly string[]) {
-      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+      headers.set(name.toLowerCase(), Array.isArray(value) ? value.join(', ') : String(value));
     },
     removeHeader(name: string) {
-      delete headers[name.toLowerCase()];
+      headers.delete(name.toLowerCase());
     },
   };
   let failed: unknown;
@@ -165,5 +175,5 @@ export function helmetHeaders(options: HelmetOptions): Record<string, string> {
     failed = err;
   });
   if (failed) throw failed;
-  return headers;
+  return Object.fromEntries(headers);
 }

@@ -50,13 +50,13 @@ export default fp(
       // a page on another origin must not speak with the shopper's cookies (http/origin.ts);
       // refused: 403 `{ code: 4, message: "FORBIDDEN_ORIGIN: ..." }` to the handshake
       allowRequest: (req, callback) => {
-        let ok = false;
+        let ok: boolean;
         try {
           ok = originAllowed(req, app.config.allowedOrigins, app.config.trustProxy);
         } catch {
           ok = false;
         }
-        callback(ok ? null : 'FORBIDDEN_ORIGIN: this page\'s origin may not connect (PUBLIC_URL, ALLOWED_ORIGINS)', ok);
+        callback(ok ? null : "FORBIDDEN_ORIGIN: this page's origin may not connect (PUBLIC_URL, ALLOWED_ORIGINS)", ok);
       },
     });
     const realtime = new Realtime(io, app.admissions);
@@ -90,7 +90,16 @@ export default fp(
         .live(saleId)
         .then((s) =>
           s
-            ? saleUpdate({ saleId, status: s.status, waiting: s.waiting, active: s.admitted, remaining: s.remaining, ratePerMinute: s.effectiveRatePerMinute, admittedTotal: s.admittedTotal, admittedNow: 0 })
+            ? saleUpdate({
+                saleId,
+                status: s.status,
+                waiting: s.waiting,
+                active: s.admitted,
+                remaining: s.remaining,
+                ratePerMinute: s.effectiveRatePerMinute,
+                admittedTotal: s.admittedTotal,
+                admittedNow: 0,
+              })
             : undefined,
         )
         .catch(() => undefined);

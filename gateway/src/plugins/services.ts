@@ -40,16 +40,31 @@ export default fp(
     app.decorate('audit', audit);
     app.addHook('onClose', async () => audit.close());
     const rl = app.config.rateLimits;
-    const queueLimits = limitsInScripts(rl) ? { joinPerVisitor: rl.joinPerVisitorPerMinute, statusPerVisitor: rl.statusPerVisitorPerMinute } : NO_LIMITS;
-    for (const warning of protectionWarnings(app.config)) app.log.warn({ newPlacesPerIpPerMinute: rl.enabled ? rl.perIpPerMinute : 0 }, `UNPROTECTED: ${warning}`);
+    const queueLimits = limitsInScripts(rl)
+      ? { joinPerVisitor: rl.joinPerVisitorPerMinute, statusPerVisitor: rl.statusPerVisitorPerMinute }
+      : NO_LIMITS;
+    for (const warning of protectionWarnings(app.config))
+      app.log.warn({ newPlacesPerIpPerMinute: rl.enabled ? rl.perIpPerMinute : 0 }, `UNPROTECTED: ${warning}`);
     let newPlaces: NewPlaceLimit | undefined;
     if (rl.enabled && rl.perIpPerMinute > 0) {
       newPlaces =
-        rl.store === 'redis' ? new RedisNewPlaceLimit(app.redis, app.keyspace, rl.perIpPerMinute) : new MemoryNewPlaceLimit(rl.perIpPerMinute);
+        rl.store === 'redis'
+          ? new RedisNewPlaceLimit(app.redis, app.keyspace, rl.perIpPerMinute)
+          : new MemoryNewPlaceLimit(rl.perIpPerMinute);
     }
     app.decorate(
       'queue',
-      new QueueService(app.redis, app.keyspace, sales, admissionRecords, app.tickets, app.admissions, queueLimits, (n) => app.metrics.queueBatch.observe(n), newPlaces),
+      new QueueService(
+        app.redis,
+        app.keyspace,
+        sales,
+        admissionRecords,
+        app.tickets,
+        app.admissions,
+        queueLimits,
+        (n) => app.metrics.queueBatch.observe(n),
+        newPlaces,
+      ),
     );
     app.decorate(
       'purchases',

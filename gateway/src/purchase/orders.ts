@@ -68,9 +68,7 @@ export class Orders {
       status: OrderStatus;
       created_at: Date;
       confirmed_at: Date | null;
-    }>('SELECT order_id, sale_id, visitor_id, quantity, status, created_at, confirmed_at FROM orders WHERE order_id = $1', [
-      orderId,
-    ]);
+    }>('SELECT order_id, sale_id, visitor_id, quantity, status, created_at, confirmed_at FROM orders WHERE order_id = $1', [orderId]);
     const row = rows[0];
     if (!row) return undefined;
     return {

@@ -77,7 +77,10 @@ export class PurchaseService {
   }
 
   /** the purchases of one event-loop turn, per sale, in one reserve script call */
-  readonly #reservations = new TurnBatcher<ReserveRequest, ReserveAnswer>((saleId, batch) => this.#reserveBatch(saleId, batch), MAX_SCRIPT_BATCH);
+  readonly #reservations = new TurnBatcher<ReserveRequest, ReserveAnswer>(
+    (saleId, batch) => this.#reserveBatch(saleId, batch),
+    MAX_SCRIPT_BATCH,
+  );
 
   #reserveBatch(saleId: string, batch: readonly ReserveRequest[]): Promise<ReserveAnswer[]> {
     return this.#commands.reserve(saleId, this.#limits, batch);
@@ -122,7 +125,15 @@ export class PurchaseService {
       return await this.#verifyToken(token, saleId);
     } catch (err) {
       if (err instanceof AppError && this.perSenderPerMinute > 0) {
-        const reply = await this.#reservations.add(saleId, { visitorId: '', jti: '', claims: undefined, quantity: 0, orderId: '', message: '', sender });
+        const reply = await this.#reservations.add(saleId, {
+          visitorId: '',
+          jti: '',
+          claims: undefined,
+          quantity: 0,
+          orderId: '',
+          message: '',
+          sender,
+        });
         if ('refused' in reply && reply.refused === 'RATE_LIMITED') throw this.#rateLimited(reply);
       }
       throw err;
@@ -163,7 +174,13 @@ export class PurchaseService {
    * Runs the reserve script for `who`: verified claims, or those of `unverifiedToken` (then
    * every answer but a reservation and a rate limit waits for the token's verification).
    */
-  async #reserve(saleId: string, who: UnverifiedAdmission, quantity: number, sender: string, unverifiedToken?: string): Promise<PurchaseResult> {
+  async #reserve(
+    saleId: string,
+    who: UnverifiedAdmission,
+    quantity: number,
+    sender: string,
+    unverifiedToken?: string,
+  ): Promise<PurchaseResult> {
     if (unverifiedToken === undefined) checkQuantity(quantity, who);
     const orderId = randomUUID();
     const message = encodeOrderMessage({

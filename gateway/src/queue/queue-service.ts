@@ -113,7 +113,9 @@ export class QueueService {
       limit,
     });
     const standing =
-      place.outcome === 'RESTORED' ? await this.#restored(saleId, visitorId, auditId, place) : await this.#standing(saleId, visitorId, auditId, place);
+      place.outcome === 'RESTORED'
+        ? await this.#restored(saleId, visitorId, auditId, place)
+        : await this.#standing(saleId, visitorId, auditId, place);
     // the ticket carries the score, so an emptied Redis can put the visitor back in place
     const ticket = this.tickets.sign(visitorId, saleId, place.score ?? -1);
     return { created: place.outcome === 'NEW', visitorId, ticket, standing };
@@ -180,7 +182,18 @@ export class QueueService {
       retryAfterMs: number | null,
       admission?: Standing['admission'],
       orderId?: string,
-    ): Standing => ({ status, saleStatus, position: at, waiting, admittedTotal, etaSeconds: eta, retryAfterMs, admission, orderId, auditId });
+    ): Standing => ({
+      status,
+      saleStatus,
+      position: at,
+      waiting,
+      admittedTotal,
+      etaSeconds: eta,
+      retryAfterMs,
+      admission,
+      orderId,
+      auditId,
+    });
 
     if (state === 'ordered') return answer('ordered', position, null, null, undefined, place.orderId ?? '');
     if (saleStatus === 'ended') return answer('ended', null, null, null);

@@ -20,7 +20,11 @@ export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, Inte
 export const saleRoom = (saleId: string) => `sale:${saleId}`;
 export const visitorRoom = (saleId: string, visitorId: string) => `visitor:${saleId}:${visitorId}`;
 
-export function saleUpdate(tick: Pick<AdmissionTick, 'saleId' | 'status' | 'waiting' | 'active' | 'remaining' | 'ratePerMinute' | 'admittedTotal'> & { admittedNow: number }): SaleUpdate {
+export function saleUpdate(
+  tick: Pick<AdmissionTick, 'saleId' | 'status' | 'waiting' | 'active' | 'remaining' | 'ratePerMinute' | 'admittedTotal'> & {
+    admittedNow: number;
+  },
+): SaleUpdate {
   return {
     saleId: tick.saleId,
     status: tick.status,
@@ -75,10 +79,9 @@ export class Realtime {
 
   /** Told at once, not at the next tick: the last unit just went. */
   soldOut(saleId: string, figures: { waiting: number; admitted: number; ratePerMinute: number; admittedTotal: number }): void {
-    this.io.to(saleRoom(saleId)).emit(
-      'sale:update',
-      saleUpdate({ saleId, status: 'sold_out', remaining: 0, active: figures.admitted, admittedNow: 0, ...figures }),
-    );
+    this.io
+      .to(saleRoom(saleId))
+      .emit('sale:update', saleUpdate({ saleId, status: 'sold_out', remaining: 0, active: figures.admitted, admittedNow: 0, ...figures }));
   }
 
   get connections(): number {

@@ -421,7 +421,8 @@ export interface StockAdjustment {
 
 export function decodeAdjustStock(reply: readonly unknown[]): StockAdjustment {
   const [outcome, remaining] = reply;
-  if (outcome !== 'OK' && outcome !== 'REFUSED' && outcome !== 'MISSING') throw new Error(`adjust-stock script answered ${String(outcome)}`);
+  if (outcome !== 'OK' && outcome !== 'REFUSED' && outcome !== 'MISSING')
+    throw new Error(`adjust-stock script answered ${String(outcome)}`);
   return { outcome, remaining: Number(remaining) };
 }
 
@@ -536,7 +537,12 @@ export class RedisCommands {
   /** KEYS leader, leaderEpoch */
   static readonly LEADER = script('leader', 'leader', 2);
   /** Takes or keeps a sale's admission lock, or gives it up (`release`) (scripts/leader.lua). */
-  async leader(a: { readonly saleId: string; readonly owner: string; readonly ttlMs: number; readonly release: boolean }): Promise<Leadership> {
+  async leader(a: {
+    readonly saleId: string;
+    readonly owner: string;
+    readonly ttlMs: number;
+    readonly release: boolean;
+  }): Promise<Leadership> {
     const k = this.keyspace.sale(a.saleId);
     return decodeLeader(await this.redis.leader(k.leader, k.leaderEpoch, a.owner, a.ttlMs, a.release ? '1' : '0'));
   }

@@ -2,7 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { protectionWarnings } from '../config.js';
 
-const DependencyState = Type.Object({ status: Type.Union([Type.Literal('up'), Type.Literal('down')]), error: Type.Optional(Type.String()) });
+const DependencyState = Type.Object({
+  status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  error: Type.Optional(Type.String()),
+});
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
   dependencies: Type.Object({ redis: DependencyState, postgres: DependencyState, rabbitmq: DependencyState }),
@@ -55,14 +58,20 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
         }),
       ]);
       const ready = redis.status === 'up' && postgres.status === 'up' && rabbitmq.status === 'up';
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', dependencies: { redis, postgres, rabbitmq }, details });
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'not_ready', dependencies: { redis, postgres, rabbitmq }, details });
     },
   );
 
-  app.get('/.well-known/jwks.json', { schema: { tags: ['operations'], summary: 'public keys that verify admission tokens' } }, async (_req, reply) => {
-    reply.header('cache-control', 'public, max-age=300');
-    return app.keys.jwks();
-  });
+  app.get(
+    '/.well-known/jwks.json',
+    { schema: { tags: ['operations'], summary: 'public keys that verify admission tokens' } },
+    async (_req, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      return app.keys.jwks();
+    },
+  );
 
   // the figures list sale ids, live stock and descriptor counts: served on METRICS_PORT (by
   // server.ts), and on the public port only when the operator opts in

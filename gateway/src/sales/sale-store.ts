@@ -201,7 +201,10 @@ export class SaleStore {
     try {
       await this.#commands.adjustStock({ saleId, delta: units });
     } catch (giveBackErr) {
-      this.log?.error({ saleId, units, err: giveBackErr }, 'stock lowering rolled back but not given back in Redis: those units are not on sale');
+      this.log?.error(
+        { saleId, units, err: giveBackErr },
+        'stock lowering rolled back but not given back in Redis: those units are not on sale',
+      );
     }
   }
 

@@ -88,7 +88,12 @@ interface Field<T, Api> {
   readonly absent?: (saleId: string) => string;
 }
 
-function field<T, Api>(column: string, hash: string, kind: Kind<T, Api>, more: NoInfer<Pick<Field<T, Api>, 'default' | 'absent'>> = {}): Field<T, Api> {
+function field<T, Api>(
+  column: string,
+  hash: string,
+  kind: Kind<T, Api>,
+  more: NoInfer<Pick<Field<T, Api>, 'default' | 'absent'>> = {},
+): Field<T, Api> {
   return { column, hash, kind, ...more };
 }
 

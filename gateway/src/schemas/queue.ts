@@ -17,7 +17,8 @@ const standingFields = {
   admission: Type.Optional(Type.Object({ token: Type.String(), expiresAt: DateTime })),
   orderId: Type.Optional(Type.String()),
   auditId: Type.String({
-    description: "the shopper's pseudonym in this sale's fairness audit (their line once the sale ended); reveals nothing before the seed is out",
+    description:
+      "the shopper's pseudonym in this sale's fairness audit (their line once the sale ended); reveals nothing before the seed is out",
   }),
 };
 

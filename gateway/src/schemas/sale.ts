@@ -25,14 +25,22 @@ export const PublicSale = Type.Object({
 });
 
 /** One setting of a sale as the marketer API checks it (requests) and shows it (answers). */
-interface Setting<In extends TSchema = TSchema, Out extends TSchema = TSchema, C extends 'required' | 'optional' = 'required' | 'optional'> {
+interface Setting<
+  In extends TSchema = TSchema,
+  Out extends TSchema = TSchema,
+  C extends 'required' | 'optional' = 'required' | 'optional',
+> {
   readonly request: In;
   readonly response: Out;
   /** whether a create must give it (else the sale's default applies, sales/sale.ts) */
   readonly create: C;
 }
 
-function setting<In extends TSchema, Out extends TSchema, C extends 'required' | 'optional'>(request: In, response: Out, create: C): Setting<In, Out, C> {
+function setting<In extends TSchema, Out extends TSchema, C extends 'required' | 'optional'>(
+  request: In,
+  response: Out,
+  create: C,
+): Setting<In, Out, C> {
   return { request, response, create };
 }
 
@@ -47,9 +55,21 @@ export const saleSettings = {
   startsAt: setting(DateTime, DateTime, 'required'),
   prequeueOpensAt: setting(Nullable(DateTime), Nullable(DateTime), 'optional'),
   endsAt: setting(Nullable(DateTime), Nullable(DateTime), 'optional'),
-  ratePerMinute: setting(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'shoppers admitted per minute' }), Type.Integer(), 'required'),
-  maxActive: setting(Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'cap on shoppers admitted at once' }), Type.Integer(), 'optional'),
-  checkoutSeconds: setting(Type.Integer({ minimum: 1, maximum: 3600, description: 'checkout window after admission' }), Type.Integer(), 'optional'),
+  ratePerMinute: setting(
+    Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'shoppers admitted per minute' }),
+    Type.Integer(),
+    'required',
+  ),
+  maxActive: setting(
+    Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'cap on shoppers admitted at once' }),
+    Type.Integer(),
+    'optional',
+  ),
+  checkoutSeconds: setting(
+    Type.Integer({ minimum: 1, maximum: 3600, description: 'checkout window after admission' }),
+    Type.Integer(),
+    'optional',
+  ),
   maxPerShopper: setting(Type.Integer({ minimum: 1, maximum: 100 }), Type.Integer(), 'optional'),
   queueMode: setting(QueueModeSchema, QueueModeSchema, 'optional'),
   windowSeconds: setting(
@@ -63,8 +83,16 @@ export const saleSettings = {
     Type.Integer(),
     'optional',
   ),
-  adaptiveRate: setting(Type.Boolean({ description: 'closed loop: the rate follows downstream health, up to ratePerMinute' }), Type.Boolean(), 'optional'),
-  minRatePerMinute: setting(Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'the closed loop never goes below this' }), Type.Integer(), 'optional'),
+  adaptiveRate: setting(
+    Type.Boolean({ description: 'closed loop: the rate follows downstream health, up to ratePerMinute' }),
+    Type.Boolean(),
+    'optional',
+  ),
+  minRatePerMinute: setting(
+    Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'the closed loop never goes below this' }),
+    Type.Integer(),
+    'optional',
+  ),
 };
 export type SaleSettingSchemas = typeof saleSettings;
 
@@ -87,10 +115,13 @@ export const CreateSaleBody = Type.Object(
 );
 export type CreateSaleBody = Static<typeof CreateSaleBody>;
 
-export const UpdateSaleBody = Type.Object(properties<UpdateProperties>((s) => Type.Optional(s.request)), {
-  additionalProperties: false,
-  minProperties: 1,
-});
+export const UpdateSaleBody = Type.Object(
+  properties<UpdateProperties>((s) => Type.Optional(s.request)),
+  {
+    additionalProperties: false,
+    minProperties: 1,
+  },
+);
 export type UpdateSaleBody = Static<typeof UpdateSaleBody>;
 
 // `sold` next to `stock`, where the answers have always had it

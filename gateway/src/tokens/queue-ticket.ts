@@ -30,9 +30,7 @@ export interface TicketClaims {
   readonly exp: number;
 }
 
-export type TicketResult =
-  | { ok: true; claims: TicketClaims }
-  | { ok: false; code: 'INVALID_TICKET' | 'TOKEN_EXPIRED' | 'WRONG_SALE' };
+export type TicketResult = { ok: true; claims: TicketClaims } | { ok: false; code: 'INVALID_TICKET' | 'TOKEN_EXPIRED' | 'WRONG_SALE' };
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
 /** tickets outlive any sale's queue; a week is plenty and bounds replay of very old ones */

@@ -31,7 +31,10 @@ describe('admission loop', () => {
     await sleep(1_200);
     const tick = await app.admissionLoop.tickSale(sale);
     expect(tick?.admissions.length).toBe(10);
-    const states = await statuses(sale, shoppers.map((s) => s.ticket));
+    const states = await statuses(
+      sale,
+      shoppers.map((s) => s.ticket),
+    );
     const admitted = states.flatMap((s, i) => (s.status === 'admitted' ? [i] : []));
     // FIFO: exactly the first ten arrivals
     expect(admitted).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);

@@ -36,7 +36,12 @@ describe('Identities', () => {
     const verify = vi.spyOn(tickets, 'verify');
     const req = request({ authorization: `Bearer ${ticket}` });
     expect(identity.rateLimitKey(req)).toBe(`v:${VISITOR}`);
-    expect(identity.joiner(req, 'drop-1')).toMatchObject({ visitorId: VISITOR, provenBy: 'ticket', ticketScore: 1.5, ticketOfThisSale: true });
+    expect(identity.joiner(req, 'drop-1')).toMatchObject({
+      visitorId: VISITOR,
+      provenBy: 'ticket',
+      ticketScore: 1.5,
+      ticketOfThisSale: true,
+    });
     expect(identity.ticketClaims(req, 'drop-1').sub).toBe(VISITOR);
     expect(verify).toHaveBeenCalledTimes(1);
   });
@@ -44,10 +49,16 @@ describe('Identities', () => {
   it('joins with a ticket of another sale, else the sealed cookie; refuses a bad ticket in the header only', () => {
     const { tickets, cookie, identity } = setup();
     const other = tickets.sign(VISITOR, 'drop-2', 0.5);
-    expect(identity.joiner(request({ authorization: `Bearer ${other}` }), 'drop-1')).toEqual({ visitorId: VISITOR, provenBy: 'ticket-of-another-sale' });
+    expect(identity.joiner(request({ authorization: `Bearer ${other}` }), 'drop-1')).toEqual({
+      visitorId: VISITOR,
+      provenBy: 'ticket-of-another-sale',
+    });
     expect(codeOf(() => identity.ticketClaims(request({ authorization: `Bearer ${other}` }), 'drop-1'))).toBe('WRONG_SALE');
     const sealed = `vr_vid=${cookie.seal(OTHER)}`;
-    expect(identity.joiner(request({ cookie: `vr_ticket=forged; ${sealed}` }), 'drop-1')).toEqual({ visitorId: OTHER, provenBy: 'visitor-cookie' });
+    expect(identity.joiner(request({ cookie: `vr_ticket=forged; ${sealed}` }), 'drop-1')).toEqual({
+      visitorId: OTHER,
+      provenBy: 'visitor-cookie',
+    });
     expect(codeOf(() => identity.joiner(request({ authorization: 'Bearer forged', cookie: sealed }), 'drop-1'))).toBe('INVALID_TICKET');
     expect(identity.joiner(request({}), 'drop-1')).toEqual({});
     expect(identity.rateLimitKey(request({ cookie: sealed }))).toBe('ip:192.0.2.1');

@@ -41,7 +41,10 @@ describe('the join script reply', () => {
   });
 
   it('decodes the refusals', () => {
-    const answers = decodeJoin([...SALE.slice(0, 1), 'sold_out', ...SALE.slice(2), 'RATE_LIMITED|1500', 'UNKNOWN', 'REFUSED', 'POW_REQUIRED|18', 'POW_REUSED'], 5);
+    const answers = decodeJoin(
+      [...SALE.slice(0, 1), 'sold_out', ...SALE.slice(2), 'RATE_LIMITED|1500', 'UNKNOWN', 'REFUSED', 'POW_REQUIRED|18', 'POW_REUSED'],
+      5,
+    );
     expect(answers).toEqual([
       { refused: 'RATE_LIMITED', retryAfterMs: 1500 },
       { refused: 'UNKNOWN' },
@@ -109,7 +112,29 @@ describe('the reserve script reply', () => {
 
 describe('the admit script reply', () => {
   it('decodes a tick with its admissions', () => {
-    const tick = decodeAdmit(['OK', 'open', 90, 10, 50, 110, 600, 3, 2, 2, 1, 60, 600, 'v1', '1.aa', '1700000060000', '1', 'v2', '2.bb', '1700000060000', '2']);
+    const tick = decodeAdmit([
+      'OK',
+      'open',
+      90,
+      10,
+      50,
+      110,
+      600,
+      3,
+      2,
+      2,
+      1,
+      60,
+      600,
+      'v1',
+      '1.aa',
+      '1700000060000',
+      '1',
+      'v2',
+      '2.bb',
+      '1700000060000',
+      '2',
+    ]);
     expect(tick).toEqual({
       outcome: 'OK',
       status: 'open',
@@ -175,7 +200,9 @@ describe('the other scripts replies', () => {
   });
 
   it('restore', () => {
-    expect(decodeRestore(['queued', '', '', '', 'admitted', '3.cc', '1700000060000', '3', 'expired', 'x', '1', '2', 'ordered', '', '', ''])).toEqual([
+    expect(
+      decodeRestore(['queued', '', '', '', 'admitted', '3.cc', '1700000060000', '3', 'expired', 'x', '1', '2', 'ordered', '', '', '']),
+    ).toEqual([
       { state: 'queued' },
       { state: 'admitted', jti: '3.cc', expiresAt: 1700000060000, admission: 3 },
       { state: 'expired' },
@@ -221,7 +248,11 @@ describe('script refusals in the error catalogue', () => {
     for (const [refusal, code, statusCode, message] of cases) {
       expect(refusalError(refusal, 's1')).toMatchObject({ code, statusCode, message });
     }
-    expect(refusalError({ refused: 'INSUFFICIENT', remaining: 1 }, 's1')).toMatchObject({ code: 'INSUFFICIENT_STOCK', message: 'only 1 left', details: { remaining: 1 } });
+    expect(refusalError({ refused: 'INSUFFICIENT', remaining: 1 }, 's1')).toMatchObject({
+      code: 'INSUFFICIENT_STOCK',
+      message: 'only 1 left',
+      details: { remaining: 1 },
+    });
     expect(refusalError({ refused: 'POW_REQUIRED', difficulty: 18 }, 's1')).toMatchObject({
       code: 'POW_REQUIRED',
       statusCode: 428,
