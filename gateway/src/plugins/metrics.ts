@@ -17,6 +17,8 @@ export interface GatewayMetrics {
   readonly queueBatch: Histogram;
   /** promises that failed with nobody awaiting them: bugs, logged; the gateway serves on */
   readonly unhandledRejections: Counter;
+  /** messages on a sale's events channel that are not a valid order event (dropped) */
+  readonly malformedSaleEvents: Counter;
   /** the leader's figures after each tick of a sale */
   observeTick(tick: AdmissionTick): void;
   /** this gateway took or lost the lead of a sale */
@@ -65,6 +67,11 @@ export default fp(
       help: 'promise rejections nobody handled (each a bug, logged with its stack; the gateway serves on)',
       registers: [registry],
     });
+    const malformedSaleEvents = new Counter({
+      name: 'vr_sale_events_malformed_total',
+      help: 'messages on a sale events channel that were not a valid order event: dropped, never sent to a page',
+      registers: [registry],
+    });
     // per-sale figures: only the sale's leader reports them, so a sum or max over gateways is
     // the sale's value; a gateway that loses the lead drops its series
     const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['sale'] as const, registers: [registry] });
@@ -109,6 +116,7 @@ export default fp(
       publishConfirm,
       queueBatch,
       unhandledRejections,
+      malformedSaleEvents,
       observeTick(tick: AdmissionTick) {
         const sale = { sale: tick.saleId };
         waiting.set(sale, tick.waiting);

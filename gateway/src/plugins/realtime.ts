@@ -125,12 +125,11 @@ export default fp(
     await events.psubscribe(saleEventsPattern(app.keyspace.prefix));
     // a listener that throws would be an uncaught exception: a message that is not an order
     // event (parseSaleEvent checks every field) is dropped, logged and counted
-    let dropped = 0;
     events.on('pmessage', (_pattern: string, channel: string, message: string) => {
       const event = parseSaleEvent(message);
       if (!event) {
-        dropped++;
-        app.log.warn({ channel, dropped, bytes: message.length }, 'a message on a sale events channel is not an order event; dropped');
+        app.metrics.malformedSaleEvents.inc();
+        app.log.warn({ channel, bytes: message.length }, 'a message on a sale events channel is not an order event; dropped');
         return;
       }
       try {

@@ -156,7 +156,7 @@ export class PurchaseService {
       const known = record ? decodeVisitorRecord(record) : undefined;
       if (known?.kind === 'ordered' && known.orderId) {
         const orderId = known.orderId;
-        return { existingOrder: { created: false, orderId, status: await this.#orderStatus(orderId) } };
+        return { existingOrder: { created: false, orderId, status: await this.orders.orderStatus(orderId) } };
       }
     }
     if (!result.ok) {
@@ -223,17 +223,12 @@ export class PurchaseService {
         await this.#publishOrRefuse(existingId, reply.pendingMessage);
         return { created: false, orderId: existingId, status: 'pending' };
       }
-      return { created: false, orderId: existingId, status: await this.#orderStatus(existingId) };
+      return { created: false, orderId: existingId, status: await this.orders.orderStatus(existingId) };
     }
     if (reply.refused === 'NOT_FOUND') throw await this.sales.missing(saleId);
     // a verified token's claims are what it says: CLAIMS only comes with an unverified one
     if (reply.refused === 'CLAIMS') throw new Error(`reserve script answered ${reply.refused}`);
     throw refusalError(reply, saleId);
-  }
-
-  /** (the order reads are `orders.ts`'s; this keeps the reserve path's calls as they are) */
-  #orderStatus(orderId: string): Promise<OrderStatus> {
-    return this.orders.orderStatus(orderId);
   }
 
   async #publishOrRefuse(orderId: string, message: string): Promise<void> {
