@@ -5,7 +5,6 @@
  * inside Redis, so two leaders can never both admit), hands the tick to `onTick` (the live
  * broadcast), and runs the outbox reconciler.
  */
-import type { SaleStatus } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { OrderPublisher } from '../purchase/order-publisher.js';
@@ -13,7 +12,7 @@ import type { Reconciler } from '../purchase/reconciler.js';
 import type { ClosedLoopController } from './closed-loop-controller.js';
 import type { RedisRecovery } from './recovery.js';
 import type { KeySpace } from '../redis/keyspace.js';
-import { RedisCommands, type Admission } from '../redis/commands.js';
+import { RedisCommands, type Admission, type AdmitTick } from '../redis/commands.js';
 import { randomId128 } from '../tokens/visitor-id.js';
 
 export interface AdmissionLoopOptions {
@@ -50,21 +49,14 @@ export type AdmittedVisitor = Admission;
 /** admissions kept for a retry while PostgreSQL does not take them, per sale, at most */
 const MAX_UNRECORDED = 100_000;
 
-export interface AdmissionTick {
+/**
+ * One tick of a sale, as the leader hands it on (broadcast, metrics): admit.lua's figures
+ * (`AdmitTick`: `active` counts everyone holding an admission, `admissions` lists the visitors
+ * admitted in this tick) without the closed loop's bounds, with the sale and the lock's epoch.
+ */
+export interface AdmissionTick extends Omit<AdmitTick, 'outcome' | 'minRate' | 'maxRate'> {
   readonly saleId: string;
   readonly epoch: number;
-  readonly status: SaleStatus;
-  readonly waiting: number;
-  readonly active: number;
-  readonly remaining: number;
-  readonly admittedTotal: number;
-  readonly ratePerMinute: number;
-  readonly expired: number;
-  readonly maxPerShopper: number;
-  /** the closed loop sets this sale's rate */
-  readonly adaptive: boolean;
-  /** the visitors admitted in this tick (`active` counts everyone holding an admission) */
-  readonly admissions: readonly AdmittedVisitor[];
 }
 
 export class AdmissionLoop {
@@ -168,23 +160,11 @@ export class AdmissionLoop {
       if (reply.refused === 'NOT_FOUND') await redis.srem(this.#o.keyspace.activeSales, saleId);
       return undefined;
     }
-    const { admitted } = reply;
-    const tick: AdmissionTick = {
-      saleId,
-      epoch,
-      status: reply.status,
-      waiting: reply.waiting,
-      active: reply.active,
-      remaining: reply.remaining,
-      admittedTotal: reply.admittedTotal,
-      ratePerMinute: reply.ratePerMinute,
-      expired: reply.expired,
-      maxPerShopper: reply.maxPerShopper,
-      adaptive: reply.adaptive,
-      admissions: admitted,
-    };
+    const { outcome: _ok, minRate, maxRate, ...figures } = reply;
+    const tick: AdmissionTick = { saleId, epoch, ...figures };
+    const admitted = tick.admissions;
     if (tick.adaptive && this.#o.closedLoop) {
-      await this.#o.closedLoop.step(saleId, tick.ratePerMinute, { floor: reply.minRate, ceiling: reply.maxRate });
+      await this.#o.closedLoop.step(saleId, tick.ratePerMinute, { floor: minRate, ceiling: maxRate });
     }
     // recorded while the tick is broadcast (one message to the sale's room, one per admitted visitor)
     const recorded = this.#record(saleId, admitted);

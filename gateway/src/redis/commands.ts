@@ -226,7 +226,8 @@ export interface AdmitTick {
   /** the closed loop's bounds: the sale's minimum rate and the marketer's rate */
   readonly minRate: number;
   readonly maxRate: number;
-  readonly admitted: Admission[];
+  /** the visitors admitted in this tick */
+  readonly admissions: Admission[];
 }
 
 export type AdmitReply =
@@ -244,9 +245,9 @@ export function decodeAdmit(reply: readonly unknown[]): AdmitReply {
   if (code === 'NOT_FOUND') return NOT_FOUND;
   if (code === 'NOT_LEADER' || code === 'RECOVERING') return { refused: code };
   if (code !== 'OK' || reply.length < ADMIT_FIELDS) throw new Error(`admit script answered ${String(code)} (${reply.length} values)`);
-  const admitted: Admission[] = [];
+  const admissions: Admission[] = [];
   for (let i = ADMIT_FIELDS; i + 3 < reply.length; i += 4) {
-    admitted.push({
+    admissions.push({
       visitorId: String(reply[i]),
       jti: String(reply[i + 1]),
       expiresAt: Number(reply[i + 2]),
@@ -267,7 +268,7 @@ export function decodeAdmit(reply: readonly unknown[]): AdmitReply {
     adaptive: Number(adaptive) === 1,
     minRate: Number(minRate),
     maxRate: Number(maxRate),
-    admitted,
+    admissions,
   };
 }
 

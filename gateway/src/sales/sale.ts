@@ -9,7 +9,7 @@
  * in `schemas/sale.ts` (its validation), a migration, and the Lua that reads it, if any
  * (docs/architecture.md, "A sale's shape").
  */
-import type { SaleStatus } from '@velvet-rope/contracts';
+import type { SaleInfo } from '../redis/commands.js';
 import type { Static } from 'typebox';
 import { AppError } from '../errors.js';
 import { seedCommitment, type QueueMode } from '../queue/fairness-score.js';
@@ -148,18 +148,8 @@ export interface SaleRecord extends SaleConfig {
 
 export type SaleChanges = Partial<SaleSettings>;
 
-/** The sale as the hot copy and the live figures show it (sale-info.lua). */
-export interface LiveSale extends SaleConfig {
-  readonly status: SaleStatus;
-  readonly now: number;
-  readonly waiting: number;
-  readonly admitted: number;
-  readonly remaining: number;
-  readonly pending: number;
-  readonly admittedTotal: number;
-  /** the rate in force: the marketer's, or the closed loop's when it is on */
-  readonly effectiveRatePerMinute: number;
-}
+/** The sale as the hot copy and the live figures show it (sale-info.lua: `SaleInfo`). */
+export interface LiveSale extends SaleConfig, Omit<SaleInfo, 'config'> {}
 
 // ---- PostgreSQL ------------------------------------------------------------------------
 

@@ -148,7 +148,7 @@ describe('the admit script reply', () => {
       adaptive: true,
       minRate: 60,
       maxRate: 600,
-      admitted: [
+      admissions: [
         { visitorId: 'v1', jti: '1.aa', expiresAt: 1700000060000, sequence: 1 },
         { visitorId: 'v2', jti: '2.bb', expiresAt: 1700000060000, sequence: 2 },
       ],
