@@ -8,7 +8,7 @@ import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { AdmissionTokens } from '../tokens/admission-token.js';
 import { rateLimited, refusalError } from '../errors.js';
 import type { Identity } from '../http/identity.js';
-import { auditPseudonym, pseudonymFraction } from './fairness-score.js';
+import { auditPseudonym, pseudonymFraction } from '../sales/fairness-score.js';
 import type { TicketClaims, TicketSigner } from '../tokens/queue-ticket.js';
 import type { NewPlaceLimit } from './new-place-limit.js';
 import type { KeySpace } from '../redis/keyspace.js';

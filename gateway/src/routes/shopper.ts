@@ -6,7 +6,7 @@ import { Type, type Static } from 'typebox';
 import { AppError } from '../errors.js';
 import { bearerToken, setShopperCookies } from '../http/credentials.js';
 import type { Standing } from '../queue/queue-service.js';
-import { FAIRNESS_ALGORITHM, seedCommitment } from '../queue/fairness-score.js';
+import { FAIRNESS_ALGORITHM, seedCommitment } from '../sales/fairness-score.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { JoinBody, JoinResponse, OrderResponse, PurchaseBody, PurchaseResponse, StandingResponse } from '../schemas/queue.js';
 import { Fairness, PublicSale } from '../schemas/sale.js';

@@ -21,7 +21,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, type ReadStre
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
-import { arrivalWindow, auditPseudonym } from '../queue/fairness-score.js';
+import { arrivalWindow, auditPseudonym } from './fairness-score.js';
 import type { KeySpace } from '../redis/keyspace.js';
 import { decodeVisitorRecord, type VisitorPlace } from '../redis/visitor-record.js';
 

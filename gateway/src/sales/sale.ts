@@ -12,7 +12,7 @@
 import type { SaleInfo } from '../redis/commands.js';
 import type { Static } from 'typebox';
 import { AppError } from '../errors.js';
-import { seedCommitment, type QueueMode } from '../queue/fairness-score.js';
+import { seedCommitment, type QueueMode } from './fairness-score.js';
 import type { AdminSale, CreateSaleBody, PublicSale, SaleSettingSchemas, SaleStats, UpdateSaleBody } from '../schemas/sale.js';
 
 /** How one kind of value is spelled in each place. */

@@ -8,7 +8,7 @@ import {
   type ScoreInput,
   FRACTION_BITS,
   MAX_WINDOW,
-} from '../../src/queue/fairness-score.js';
+} from '../../src/sales/fairness-score.js';
 
 const SEED = Buffer.from('0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff', 'hex');
 const OTHER_SEED = Buffer.from('ffeeddccbbaa99887766554433221100f0e1d2c3b4a5968778695a4b3c2d1e0f', 'hex');

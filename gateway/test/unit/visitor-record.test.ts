@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeVisitorRecord } from '../../src/redis/visitor-record.js';
-import { auditPseudonym, pseudonymFraction, visitorFraction } from '../../src/queue/fairness-score.js';
+import { auditPseudonym, pseudonymFraction, visitorFraction } from '../../src/sales/fairness-score.js';
 // @ts-expect-error: a plain .mjs script without types
 import { fractionOf, windowOf } from '../../../scripts/verify-fairness.mjs';
-import { arrivalWindow } from '../../src/queue/fairness-score.js';
+import { arrivalWindow } from '../../src/sales/fairness-score.js';
 
 describe('the visitor record codec', () => {
   it('reads every state with its audit fields and earlier rounds', () => {
