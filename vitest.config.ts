@@ -5,7 +5,8 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['*/test/unit/**/*.test.ts'] },
+        // pure logic; the timeout leaves room for property tests on a machine other jobs load
+        test: { name: 'unit', include: ['*/test/unit/**/*.test.ts'], testTimeout: 30_000 },
       },
       {
         extends: true,
