@@ -13,4 +13,3 @@ export * from './metrics-server.js';
 export * from './process-policy.js';
 export * from './lua-scripts.js';
 export type * from './socket-events.js';
-export * from './shop-events.js';
