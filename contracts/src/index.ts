@@ -13,3 +13,5 @@ export * from './metrics-server.js';
 export * from './process-policy.js';
 export * from './lua-scripts.js';
 export type * from './socket-events.js';
+export * from './shop-events.js';
+export * from './order-lifecycle.js';

@@ -41,6 +41,8 @@ export interface SaleKeys {
   readonly tickLog: string;
   /** pub/sub channel: sale ticks and order events for this sale. */
   readonly events: string;
+  /** set: ids of cancelled orders whose units were put back in `stock` (each once: settle-units.lua). */
+  readonly returned: string;
 }
 
 /** Key prefixes separate deployments (and test runs) sharing one Redis. */
@@ -69,6 +71,7 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
     leaderEpoch: `${p}:leader-epoch`,
     tickLog: `${p}:ticks`,
     events: `${p}:events`,
+    returned: `${p}:returned`,
   };
 }
 
