@@ -16,6 +16,7 @@ const KEY_NAMES: readonly (keyof SaleKeys)[] = [
   'leaderEpoch',
   'tickLog',
   'events',
+  'returned',
 ];
 
 /** Redis Cluster hashes only the first `{...}` with something inside it. */
