@@ -127,10 +127,11 @@ export class ShopEventDispatcher {
     const { rows: lock } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [DISPATCH_LOCK_ID]);
     if (!lock[0]?.ok) return { kind: 'busy' };
 
+    // ORDER BY the bigint column, not the text alias (which sorts '10' before '2')
     const { rows: claimed } = await client.query<OutboxRow>(
       `SELECT seq::text AS seq, type, sale_id, order_ids::text[] AS order_ids, data, created_at,
               coalesce(cardinality(order_ids), 1) AS events
-         FROM shop_events ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+         FROM shop_events ORDER BY shop_events.seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
       [this.claimRows],
     );
     if (claimed.length === 0) return { kind: 'dispatched', rows: 0, events: 0, more: false };
