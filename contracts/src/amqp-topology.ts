@@ -46,3 +46,12 @@ export async function assertOrderTopology(channel: Channel, queue?: string): Pro
   await channel.assertQueue(topology.deadLetterQueue, { durable: true });
   return topology;
 }
+
+/**
+ * Declares the topic exchange the shop's events are published on (issue 14: `EVENTS_EXCHANGE`,
+ * routing key = the event type): durable, so bindings of the shop's queues survive a broker
+ * restart. Only the order worker's dispatcher publishes to it; the shop binds its own queues.
+ */
+export async function assertEventsExchange(channel: Channel, exchange: string): Promise<void> {
+  await channel.assertExchange(exchange, 'topic', { durable: true });
+}

@@ -11,9 +11,12 @@
  *   would fail every batch it is in. The batch is then committed message by message, and
  *   each refused message comes back as `poison` for the caller to dead-letter. Any other
  *   error (connection lost, deadlock, shutdown) is thrown: the caller retries the batch.
+ * - The shop is told in the same transaction (issue 14): an order of a sale with a checkout
+ *   URL is stored with its payment deadline, and the commit writes the outbox rows of what it
+ *   stored (`recordCommitEvents`), which the dispatcher delivers from there.
  */
 import pg from 'pg';
-import { inTransaction, type OrderMessage } from '@velvet-rope/contracts';
+import { inTransaction, recordOrderEvents, recordSaleEvent, type OrderMessage } from '@velvet-rope/contracts';
 
 export type StoredStatus = 'confirmed' | 'rejected';
 
@@ -36,17 +39,30 @@ export type CommitResult =
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
+// A LEFT JOIN, so that an order of an unknown sale still reaches the foreign key (and is
+// isolated as poison); ORDER BY keeps the row locks in order-id order whatever join the
+// planner picks. A sale with a checkout URL holds the order for payment until its deadline.
 const INSERT_ORDERS = `
-  INSERT INTO orders (order_id, sale_id, visitor_id, quantity, status, created_at, confirmed_at)
-  SELECT o.order_id, o.sale_id, o.visitor_id, o.quantity, 'confirmed', o.created_at, now()
+  INSERT INTO orders (order_id, sale_id, visitor_id, quantity, status, created_at, confirmed_at, payment_due_at)
+  SELECT o.order_id, o.sale_id, o.visitor_id, o.quantity, 'confirmed', o.created_at, now(),
+         CASE WHEN s.checkout_url IS NOT NULL THEN now() + s.payment_seconds * interval '1 second' END
   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])
     AS o (order_id, sale_id, visitor_id, quantity, created_at)
+  LEFT JOIN sales s ON s.id = o.sale_id
+  ORDER BY o.order_id
   ON CONFLICT (order_id) DO NOTHING
   RETURNING order_id::text AS order_id`;
 
 const GUARDED_SOLD_UPDATE = `
   UPDATE sales SET sold = sold + $2, updated_at = now()
-  WHERE id = $1 AND sold + $2 <= stock`;
+  WHERE id = $1 AND sold + $2 <= stock
+  RETURNING sold, stock, checkout_url`;
+
+interface SoldAfter {
+  readonly sold: number;
+  readonly stock: number;
+  readonly checkout_url: string | null;
+}
 
 /**
  * Commits `orders`; returns one result per input message, in input order (so the caller can
@@ -117,7 +133,10 @@ async function commitTogether(client: Queryable, orders: readonly OrderMessage[]
   const rejected = new Set<string>();
   // sales in a fixed order: two workers committing to the same sales never deadlock on them
   for (const saleId of [...newBySale.keys()].sort()) {
-    for (const id of await addToSold(client, saleId, newBySale.get(saleId)!)) rejected.add(id);
+    const added = newBySale.get(saleId)!;
+    const outcome = await addToSold(client, saleId, added);
+    for (const id of outcome.rejected) rejected.add(id);
+    await recordCommitEvents(client, saleId, added, outcome);
   }
 
   const stored = new Map<string, StoredStatus>();
@@ -145,14 +164,39 @@ async function commitTogether(client: Queryable, orders: readonly OrderMessage[]
   });
 }
 
+interface AddedToSold {
+  /** ids of the orders that did not fit (already marked `rejected`) */
+  readonly rejected: string[];
+  /** the sale after the update; undefined when nothing was added */
+  readonly after: SoldAfter | undefined;
+}
+
 /**
- * Adds the newly inserted orders of one sale to `sold`, within stock. Returns the ids of the
- * orders that did not fit (already marked `rejected`).
+ * The shop's outbox rows of one sale's newly stored orders, in the commit's transaction (an
+ * insert each, no update: the commit path stays cheap): one order.confirmed row, one
+ * order.rejected row, and sale.held (units all in checkouts) or sale.sold_out when this
+ * commit took `sold` to `stock`. A duplicate inserts no order, so it writes nothing.
  */
-async function addToSold(client: Queryable, saleId: string, orders: readonly OrderMessage[]): Promise<string[]> {
+async function recordCommitEvents(client: Queryable, saleId: string, orders: readonly OrderMessage[], added: AddedToSold): Promise<void> {
+  const refused = new Set(added.rejected);
+  await recordOrderEvents(
+    client,
+    'order.confirmed',
+    saleId,
+    orders.filter((o) => !refused.has(o.orderId)).map((o) => o.orderId),
+  );
+  await recordOrderEvents(client, 'order.rejected', saleId, added.rejected);
+  const after = added.after;
+  if (after && after.sold >= after.stock) {
+    await recordSaleEvent(client, after.checkout_url === null ? 'sale.sold_out' : 'sale.held', saleId);
+  }
+}
+
+/** Adds the newly inserted orders of one sale to `sold`, within stock. */
+async function addToSold(client: Queryable, saleId: string, orders: readonly OrderMessage[]): Promise<AddedToSold> {
   const total = orders.reduce((n, o) => n + o.quantity, 0);
-  const guarded = await client.query(GUARDED_SOLD_UPDATE, [saleId, total]);
-  if (guarded.rowCount === 1) return [];
+  const guarded = await client.query<SoldAfter>(GUARDED_SOLD_UPDATE, [saleId, total]);
+  if (guarded.rows[0]) return { rejected: [], after: guarded.rows[0] };
 
   // Only after a Redis data loss: Redis reserved more than PostgreSQL has left.
   const { rows } = await client.query<{ stock: number; sold: number }>('SELECT stock, sold FROM sales WHERE id = $1 FOR UPDATE', [saleId]);
@@ -176,10 +220,12 @@ async function addToSold(client: Queryable, saleId: string, orders: readonly Ord
   if (rejected.length > 0) {
     await client.query("UPDATE orders SET status = 'rejected', confirmed_at = NULL WHERE order_id = ANY($1::uuid[])", [rejected]);
   }
-  if (accepted > 0) {
-    await client.query('UPDATE sales SET sold = sold + $2, updated_at = now() WHERE id = $1', [saleId, accepted]);
-  }
-  return rejected;
+  if (accepted === 0) return { rejected, after: undefined };
+  const { rows: after } = await client.query<SoldAfter>(
+    'UPDATE sales SET sold = sold + $2, updated_at = now() WHERE id = $1 RETURNING sold, stock, checkout_url',
+    [saleId, accepted],
+  );
+  return { rejected, after: after[0] };
 }
 
 /** SQLSTATE class 22 (data exception) or 23 (integrity constraint violation): the data is at fault. */

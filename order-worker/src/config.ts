@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  DEFAULT_EVENTS_EXCHANGE,
   envInt,
   envKeyPrefix,
   envLogLevel,
@@ -37,6 +38,26 @@ export interface WorkerConfig {
   readonly logLevel: LogLevel;
   /** port of the Prometheus `/metrics` endpoint; undefined: no endpoint */
   readonly metricsPort: number | undefined;
+  /** telling the shop (issue 14): the events exchange and the webhook deliveries */
+  readonly shop: ShopConfig;
+}
+
+export interface ShopConfig {
+  /** the topic exchange the shop's events are published on (EVENTS_EXCHANGE) */
+  readonly eventsExchange: string;
+  /** one delivery attempt's bound, connect to last byte of the answer's headers (ms) */
+  readonly webhookTimeoutMs: number;
+  /** retries: exponential from this (ms), with full jitter ... */
+  readonly webhookRetryBaseMs: number;
+  /** ... up to this (ms) */
+  readonly webhookRetryMaxMs: number;
+  /** attempts of one delivery before it is `failed` */
+  readonly webhookMaxAttempts: number;
+  /** a delivery older than this (s) is `failed` at its next failed attempt */
+  readonly webhookMaxAgeSeconds: number;
+  /** deliveries in flight from this worker, in all and per endpoint */
+  readonly webhookConcurrency: number;
+  readonly webhookConcurrencyPerEndpoint: number;
 }
 
 export { ConfigError, LOG_LEVELS, type LogLevel };
@@ -49,6 +70,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     throw new ConfigError('BATCH_MAX', `must not exceed PREFETCH (${prefetch}), got ${batchMax}`);
   }
   const metricsPort = envInt(env, 'METRICS_PORT', 0, 0, 65_535);
+  const webhookRetryBaseMs = envInt(env, 'WEBHOOK_RETRY_BASE_MS', 1_000, 1, 3_600_000);
+  const webhookRetryMaxMs = envInt(env, 'WEBHOOK_RETRY_MAX_MS', 300_000, 1, 86_400_000);
+  if (webhookRetryMaxMs < webhookRetryBaseMs) {
+    throw new ConfigError('WEBHOOK_RETRY_MAX_MS', `must not be below WEBHOOK_RETRY_BASE_MS (${webhookRetryBaseMs}), got ${webhookRetryMaxMs}`);
+  }
+  const webhookConcurrency = envInt(env, 'WEBHOOK_CONCURRENCY', 16, 1, 1_000);
+  const webhookConcurrencyPerEndpoint = envInt(env, 'WEBHOOK_CONCURRENCY_PER_ENDPOINT', 4, 1, 1_000);
+  if (webhookConcurrencyPerEndpoint > webhookConcurrency) {
+    throw new ConfigError(
+      'WEBHOOK_CONCURRENCY_PER_ENDPOINT',
+      `must not exceed WEBHOOK_CONCURRENCY (${webhookConcurrency}), got ${webhookConcurrencyPerEndpoint}`,
+    );
+  }
   return Object.freeze({
     ...envServiceUrls(env),
     redisClusterNodes: envRedisClusterNodes(env),
@@ -60,5 +94,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     commitsInFlight: envInt(env, 'COMMITS_IN_FLIGHT', 2, 1, 8),
     logLevel: envLogLevel(env, 'LOG_LEVEL', 'info'),
     metricsPort: metricsPort === 0 ? undefined : metricsPort,
+    shop: Object.freeze({
+      eventsExchange: envQueueName(env, 'EVENTS_EXCHANGE', DEFAULT_EVENTS_EXCHANGE),
+      webhookTimeoutMs: envInt(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000),
+      webhookRetryBaseMs,
+      webhookRetryMaxMs,
+      webhookMaxAttempts: envInt(env, 'WEBHOOK_MAX_ATTEMPTS', 12, 1, 1_000),
+      webhookMaxAgeSeconds: envInt(env, 'WEBHOOK_MAX_AGE_SECONDS', 259_200, 1, 31_536_000),
+      webhookConcurrency,
+      webhookConcurrencyPerEndpoint,
+    }),
   });
 }

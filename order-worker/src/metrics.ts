@@ -2,7 +2,7 @@
  * The worker's Prometheus metrics, on a registry of its own (a test can run several workers
  * in one process without their metrics colliding).
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type OrderOutcome = 'confirmed' | 'rejected' | 'duplicate' | 'deadlettered';
 
@@ -19,6 +19,18 @@ export interface WorkerMetrics {
   readonly amqpReconnects: Counter;
   /** promises that failed with nobody awaiting them: bugs, logged; the worker serves on */
   readonly unhandledRejections: Counter;
+  // --- telling the shop (issue 14) ---
+  /** events dispatched (published to the exchange and fanned out to the endpoints), by type */
+  readonly shopEvents: Counter<'type'>;
+  /** webhook delivery attempts by outcome: delivered, retried (failed, will retry), failed (given up) */
+  readonly webhookDeliveries: Counter<'outcome'>;
+  readonly webhookDeliverySeconds: Histogram;
+  /** deliveries pending now (due or waiting for their retry) */
+  readonly webhookDeliveriesDue: Gauge;
+  /** orders this worker cancelled, by reason (the worker's is payment_timeout) */
+  readonly ordersCancelled: Counter<'reason'>;
+  /** units of cancelled orders this worker put back in Redis */
+  readonly unitsReturned: Counter;
 }
 
 export function createWorkerMetrics(opts: { defaultMetrics?: boolean } = {}): WorkerMetrics {
@@ -63,6 +75,40 @@ export function createWorkerMetrics(opts: { defaultMetrics?: boolean } = {}): Wo
     unhandledRejections: new Counter({
       name: 'order_worker_unhandled_rejections_total',
       help: 'Promise rejections nobody handled (each a bug, logged with its stack; the worker serves on)',
+      registers,
+    }),
+    shopEvents: new Counter({
+      name: 'vr_shop_events_total',
+      help: "Shop events dispatched (published to the events exchange and fanned out to the shop's endpoints), by type",
+      labelNames: ['type'],
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: 'vr_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome (delivered, retried: failed and retried later, failed: given up)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    webhookDeliverySeconds: new Histogram({
+      name: 'vr_webhook_delivery_seconds',
+      help: 'Duration of one webhook delivery attempt, whatever its outcome',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    webhookDeliveriesDue: new Gauge({
+      name: 'vr_webhook_deliveries_due',
+      help: 'Webhook deliveries pending now (due, or waiting for their retry), as this worker last counted',
+      registers,
+    }),
+    ordersCancelled: new Counter({
+      name: 'vr_orders_cancelled_total',
+      help: 'Orders this worker cancelled, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    unitsReturned: new Counter({
+      name: 'vr_units_returned_total',
+      help: 'Units of cancelled orders this worker put back on sale in Redis',
       registers,
     }),
   };

@@ -3,9 +3,11 @@
  * that PostgreSQL, Redis and RabbitMQ answer (naming the one that does not), prepares the
  * database, starts the worker, and stops it gracefully on SIGTERM/SIGINT.
  */
+import pg from 'pg';
 import { pino } from 'pino';
 import { createRedisClient, installProcessPolicy, prepareDatabase, redactUrl, redisAddress, requireService } from '@velvet-rope/contracts';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
+import { ShopHandOff } from './shop/shop-hand-off.js';
 import { OrderWorker } from './worker.js';
 
 let config: WorkerConfig;
@@ -57,17 +59,36 @@ await worker.start().catch((err: unknown) => {
   logger.fatal({ err, amqp: redactUrl(config.amqpUrl) }, 'connecting to RabbitMQ failed');
   process.exit(1);
 });
+// telling the shop: on a pool of its own, so it never takes a connection a commit waits for
+const shopPool = new pg.Pool({ connectionString: config.databaseUrl, max: 4 });
+shopPool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection lost (shop hand-off)'));
+const shop = new ShopHandOff(config, shopPool, redis, worker.metrics, logger.child({ component: 'shop' }));
+await shop.start().catch((err: unknown) => {
+  logger.fatal({ err, amqp: redactUrl(config.amqpUrl) }, 'connecting to RabbitMQ failed (events exchange)');
+  process.exit(1);
+});
 logger.info(
-  { queue: config.ordersQueue, batchMax: config.batchMax, batchMs: config.batchMs, commitsInFlight: config.commitsInFlight },
+  {
+    queue: config.ordersQueue,
+    batchMax: config.batchMax,
+    batchMs: config.batchMs,
+    commitsInFlight: config.commitsInFlight,
+    eventsExchange: config.shop.eventsExchange,
+  },
   'order-worker ready',
 );
+
+async function stopAll(): Promise<void> {
+  await Promise.all([worker.stop(), shop.stop()]);
+  await Promise.allSettled([pool.end(), shopPool.end(), redis.quit()]);
+}
 
 // an unhandled rejection is logged and counted, and the worker serves on; an uncaught
 // exception closes it (bounded) and exits 1 for the supervisor (docs/operations.md)
 installProcessPolicy({
   logger,
   rejections: worker.metrics.unhandledRejections,
-  close: () => worker.stop().then(() => Promise.allSettled([pool.end(), redis.quit()])),
+  close: stopAll,
 });
 
 let shuttingDown = false;
@@ -79,8 +100,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   shuttingDown = true;
   logger.info({ signal }, 'stopping');
   try {
-    await worker.stop();
-    await Promise.allSettled([pool.end(), redis.quit()]);
+    await stopAll();
     logger.info('order-worker stopped');
     process.exit(0);
   } catch (err) {

@@ -4,15 +4,38 @@ import type pg from 'pg';
 import type { OrderMessage } from '@velvet-rope/contracts';
 import { uniqueId } from '../../test-support/databases.js';
 
-export async function insertSale(pool: pg.Pool, opts: { stock: number; sold?: number; id?: string }): Promise<string> {
+export interface TestSale {
+  readonly stock: number;
+  readonly sold?: number;
+  readonly id?: string;
+  /** the sale hands its orders to the shop (issue 14) */
+  readonly checkoutUrl?: string;
+  readonly paymentSeconds?: number;
+  readonly endsAt?: Date;
+}
+
+export async function insertSale(pool: pg.Pool, opts: TestSale): Promise<string> {
   const id = opts.id ?? uniqueId('sale-');
   await pool.query(
     `INSERT INTO sales (id, name, stock, sold, starts_at, rate_per_minute, max_active, checkout_seconds,
-                        max_per_shopper, queue_mode, window_seconds, fairness_seed)
-     VALUES ($1, 'test sale', $2, $3, now(), 600, 100, 120, 2, 'fifo', 0, '\\x00'::bytea)`,
-    [id, opts.stock, opts.sold ?? 0],
+                        max_per_shopper, queue_mode, window_seconds, fairness_seed, checkout_url, payment_seconds, ends_at)
+     VALUES ($1, 'test sale', $2, $3, now() - interval '1 hour', 600, 100, 120, 2, 'fifo', 0, '\\x00'::bytea, $4, $5, $6)`,
+    [id, opts.stock, opts.sold ?? 0, opts.checkoutUrl ?? null, opts.paymentSeconds ?? 600, opts.endsAt ?? null],
   );
   return id;
+}
+
+/** A Standard Webhooks signing secret, as the admin API makes them. */
+export function webhookSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+/** Registers a webhook endpoint directly (the admin API that makes them is the gateway's). */
+export async function insertWebhook(pool: pg.Pool, url: string, eventTypes: readonly string[] | null = null): Promise<{ id: string; secret: string }> {
+  const id = uniqueId('wh_');
+  const secret = webhookSecret();
+  await pool.query('INSERT INTO webhooks (id, url, secret, event_types) VALUES ($1, $2, $3, $4)', [id, url, secret, eventTypes]);
+  return { id, secret };
 }
 
 let clock = Date.UTC(2030, 0, 1);

@@ -25,7 +25,47 @@ describe('loadConfig', () => {
       commitsInFlight: 2,
       logLevel: 'info',
       metricsPort: undefined,
+      shop: {
+        eventsExchange: 'velvet-rope.events',
+        webhookTimeoutMs: 10_000,
+        webhookRetryBaseMs: 1_000,
+        webhookRetryMaxMs: 300_000,
+        webhookMaxAttempts: 12,
+        webhookMaxAgeSeconds: 259_200,
+        webhookConcurrency: 16,
+        webhookConcurrencyPerEndpoint: 4,
+      },
     });
+  });
+
+  it('reads the shop hand-off variables', () => {
+    const config = loadConfig({
+      EVENTS_EXCHANGE: 'shop-events',
+      WEBHOOK_TIMEOUT_MS: '2500',
+      WEBHOOK_RETRY_BASE_MS: '50',
+      WEBHOOK_RETRY_MAX_MS: '60000',
+      WEBHOOK_MAX_ATTEMPTS: '5',
+      WEBHOOK_MAX_AGE_SECONDS: '3600',
+      WEBHOOK_CONCURRENCY: '32',
+      WEBHOOK_CONCURRENCY_PER_ENDPOINT: '8',
+    });
+    expect(config.shop).toEqual({
+      eventsExchange: 'shop-events',
+      webhookTimeoutMs: 2500,
+      webhookRetryBaseMs: 50,
+      webhookRetryMaxMs: 60_000,
+      webhookMaxAttempts: 5,
+      webhookMaxAgeSeconds: 3600,
+      webhookConcurrency: 32,
+      webhookConcurrencyPerEndpoint: 8,
+    });
+  });
+
+  it('refuses a retry ceiling below its base, and a per-endpoint share above the total', () => {
+    expect(configError({ WEBHOOK_RETRY_BASE_MS: '5000', WEBHOOK_RETRY_MAX_MS: '1000' }).variable).toBe('WEBHOOK_RETRY_MAX_MS');
+    expect(configError({ WEBHOOK_CONCURRENCY: '2', WEBHOOK_CONCURRENCY_PER_ENDPOINT: '3' }).variable).toBe(
+      'WEBHOOK_CONCURRENCY_PER_ENDPOINT',
+    );
   });
 
   it('reads every variable', () => {
@@ -77,6 +117,14 @@ describe('loadConfig', () => {
     ['REDIS_URL', '127.0.0.1:6379'],
     ['ORDERS_QUEUE', 'amq.orders'],
     ['REDIS_KEY_PREFIX', 'vr:{x}'],
+    ['EVENTS_EXCHANGE', 'amq.topic'],
+    ['WEBHOOK_TIMEOUT_MS', '10'],
+    ['WEBHOOK_TIMEOUT_MS', 'soon'],
+    ['WEBHOOK_RETRY_BASE_MS', '0'],
+    ['WEBHOOK_MAX_ATTEMPTS', '0'],
+    ['WEBHOOK_MAX_AGE_SECONDS', '-1'],
+    ['WEBHOOK_CONCURRENCY', '0'],
+    ['WEBHOOK_CONCURRENCY_PER_ENDPOINT', '1.5'],
   ])('a bad %s (%s) throws an error naming it', (variable, value) => {
     const err = configError({ [variable]: value });
     expect(err.variable).toBe(variable);
