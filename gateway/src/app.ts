@@ -54,7 +54,16 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     logger: options.logger ?? {
       level: config.logLevel,
       // no secret in any log line: tokens, tickets, keys and cookies are redacted
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.ticket', '*.token', '*.adminApiKey', '*.shopApiKey', '*.secret'],
+      redact: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'res.headers["set-cookie"]',
+        '*.ticket',
+        '*.token',
+        '*.adminApiKey',
+        '*.shopApiKey',
+        '*.secret',
+      ],
     },
     trustProxy: config.trustProxy,
     bodyLimit: 16 * 1024,

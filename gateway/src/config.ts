@@ -155,7 +155,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   const shopApiKey = envRaw(env, 'SHOP_API_KEY');
   if (shopApiKey !== undefined) {
     if (shopApiKey.length < 16) throw new ConfigError('SHOP_API_KEY', 'must be at least 16 characters');
-    if (shopApiKey === adminApiKey) throw new ConfigError('SHOP_API_KEY', 'must differ from ADMIN_API_KEY: the shop must not hold the admin key');
+    if (shopApiKey === adminApiKey)
+      throw new ConfigError('SHOP_API_KEY', 'must differ from ADMIN_API_KEY: the shop must not hold the admin key');
   }
   const webhook = webhookFromEnv(envRaw(env, 'WEBHOOK_URL'), envRaw(env, 'WEBHOOK_SECRET'));
   const headersTimeoutMs = envInt(env, 'HEADERS_TIMEOUT_MS', 10_000, 1_000, 600_000);

@@ -163,7 +163,7 @@ export class Orders {
       return { found: 'committed', order: committed, handsOff: committed.view.paymentDueAt !== null || committed.checkoutUrl !== null };
     }
     const { rows } = await this.pool.query<{ id: string }>(
-      'SELECT id FROM sales WHERE checkout_url IS NOT NULL AND (ends_at IS NULL OR ends_at > now() - interval \'1 day\')',
+      "SELECT id FROM sales WHERE checkout_url IS NOT NULL AND (ends_at IS NULL OR ends_at > now() - interval '1 day')",
     );
     const held = await Promise.all(rows.map((r) => this.redis.hexists(this.keyspace.sale(r.id).pending, orderId)));
     if (held.some((n) => n === 1)) {

@@ -12,7 +12,14 @@
 import type { AdmissionTick } from '../admission/admission-loop.js';
 import type { AdmissionTokens } from '../tokens/admission-token.js';
 import { outcomesOf, type SaleEvent } from '@velvet-rope/contracts';
-import type { ClientToServerEvents, InterServerEvents, SaleStatus, SaleUpdate, ServerToClientEvents, SocketData } from '@velvet-rope/contracts';
+import type {
+  ClientToServerEvents,
+  InterServerEvents,
+  SaleStatus,
+  SaleUpdate,
+  ServerToClientEvents,
+  SocketData,
+} from '@velvet-rope/contracts';
 import type { Server } from 'socket.io';
 
 export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

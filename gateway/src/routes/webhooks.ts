@@ -108,7 +108,9 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         summary: "an endpoint's delivery log, newest first",
         params: WebhookParams,
-        querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: '1 to 500, default 50' })) }),
+        querystring: Type.Object({
+          limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$', description: '1 to 500, default 50' })),
+        }),
         response: { 200: Type.Object({ deliveries: Type.Array(Delivery) }), ...errors },
       },
     },
@@ -148,4 +150,3 @@ const webhooks: FastifyPluginAsyncTypebox = async (app) => {
 };
 
 export default webhooks;
-

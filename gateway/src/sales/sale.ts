@@ -340,7 +340,6 @@ export function checkSaleConfig(s: SaleConfig): void {
   }
 }
 
-
 /**
  * The settings a change writes, after checking it against the sale as it is: the merged sale
  * obeys the same rules as a new one; the fairness rules bind once the sale has started; and

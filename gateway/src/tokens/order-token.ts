@@ -36,15 +36,17 @@ export class OrderTokens {
 
   sign(o: OrderToSign): Promise<string> {
     const key = this.keys.active;
-    return new SignJWT({ order_id: o.orderId, qty: o.quantity })
-      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
-      .setIssuer(this.issuer)
-      .setAudience(o.saleId)
-      .setSubject(o.visitorId)
-      .setIssuedAt(Math.floor(o.confirmedAt / 1000))
-      // rounded up, like the admission token's: never expired before the deadline announced
-      .setExpirationTime(Math.ceil(o.paymentDueAt / 1000))
-      .sign(key.privateKey);
+    return (
+      new SignJWT({ order_id: o.orderId, qty: o.quantity })
+        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
+        .setIssuer(this.issuer)
+        .setAudience(o.saleId)
+        .setSubject(o.visitorId)
+        .setIssuedAt(Math.floor(o.confirmedAt / 1000))
+        // rounded up, like the admission token's: never expired before the deadline announced
+        .setExpirationTime(Math.ceil(o.paymentDueAt / 1000))
+        .sign(key.privateKey)
+    );
   }
 
   /** The hand-off for a confirmed order of a sale that has a checkout page. */
