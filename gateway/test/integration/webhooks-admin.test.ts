@@ -15,8 +15,10 @@ afterAll(async () => {
   await h?.close();
 });
 
-const api = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = adminHeaders) =>
-  h.app().inject({ method, url: `/api/admin/webhooks${url}`, headers, ...(payload !== undefined ? { payload } : {}) });
+const api = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object, headers: Record<string, string> = adminHeaders) =>
+  payload === undefined
+    ? h.app().inject({ method, url: `/api/admin/webhooks${url}`, headers })
+    : h.app().inject({ method, url: `/api/admin/webhooks${url}`, headers, payload });
 
 async function delivery(webhookId: string, seq: number, status: string, extra: Record<string, unknown> = {}): Promise<number> {
   const { rows } = await h.db.pool.query<{ id: string }>(
