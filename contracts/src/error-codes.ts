@@ -16,12 +16,25 @@ export const ERROR_CODES = {
   SALE_NOT_FOUND: 404,
   ORDER_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
+  /** the shop API (issue 14) and the webhook admin API */
+  WEBHOOK_NOT_FOUND: 404,
+  DELIVERY_NOT_FOUND: 404,
   SALE_EXISTS: 409,
   SALE_NOT_OPEN: 409,
   SALE_ENDED: 409,
   SOLD_OUT: 409,
   INSUFFICIENT_STOCK: 409,
   SALE_STARTED: 409,
+  /** paid after cancelled, cancelled after paid, either of a rejected order */
+  ORDER_FINAL: 409,
+  /** paid after the payment deadline */
+  PAYMENT_WINDOW_OVER: 409,
+  /** the order's sale hands nothing to a shop (no checkoutUrl) */
+  NO_CHECKOUT: 409,
+  /** accepted but not committed yet: retry in a moment (Retry-After) */
+  ORDER_PENDING: 409,
+  /** a webhook delivery that was delivered already, or is being delivered now */
+  DELIVERY_NOT_RETRYABLE: 409,
   PAYLOAD_TOO_LARGE: 413,
   URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,

@@ -1,15 +1,25 @@
 /**
  * What the order worker tells the gateways over Redis pub/sub (the sale's `events` channel):
- * the outcome of each committed order. The worker's batch event is built in Lua
+ * the outcome of each committed order, and later of each paid or cancelled one (contracts'
+ * order-lifecycle.ts, after its commit). The worker's batch event is built in Lua
  * (order-worker's confirm-orders.lua, whose header is its format); a gateway reads every
  * message with `parseSaleEvent`, which checks it rather than trusting it.
  *
  * What the gateways then send to browsers is in socket-events.ts.
  */
 
-export type SaleStatus = 'scheduled' | 'prequeue' | 'open' | 'paused' | 'sold_out' | 'ended';
-export type OrderStatus = 'pending' | 'confirmed' | 'rejected';
-/** how an order ends once the worker has committed it (`pending` is the gateway's answer before that) */
+/**
+ * `held` (a sale with a checkout URL): every unit is in someone's checkout, and unpaid ones
+ * come back; `sold_out` means every unit is paid (or, without a checkout URL, sold).
+ */
+export type SaleStatus = 'scheduled' | 'prequeue' | 'open' | 'paused' | 'held' | 'sold_out' | 'ended';
+/** `paid` and `cancelled` only for a sale with a checkout URL (order-lifecycle.ts) */
+export type OrderStatus = 'pending' | 'confirmed' | 'rejected' | 'paid' | 'cancelled';
+/**
+ * what an order became once committed (`pending` is the gateway's answer before that): the
+ * worker's commit (confirmed, rejected), then the shop's answer or a lapsed payment window
+ * (paid, cancelled; order-lifecycle.ts publishes those)
+ */
 export type OrderOutcomeStatus = Exclude<OrderStatus, 'pending'>;
 
 /**
@@ -41,7 +51,7 @@ export interface OrderUpdateEvent extends OrderOutcome {
 /** Every message a sale's events channel carries. */
 export type SaleEvent = OrderUpdatesEvent | OrderUpdateEvent;
 
-const OUTCOME_STATUSES: ReadonlySet<unknown> = new Set<OrderOutcomeStatus>(['confirmed', 'rejected']);
+const OUTCOME_STATUSES: ReadonlySet<unknown> = new Set<OrderOutcomeStatus>(['confirmed', 'rejected', 'paid', 'cancelled']);
 
 function isOutcome(v: unknown): v is OrderOutcome {
   if (typeof v !== 'object' || v === null) return false;

@@ -11,11 +11,15 @@
  *   idempotent by order id (the `returned` set), after which `units_returned_at` is set. A
  *   return that did not reach Redis (Redis away, a crash between the two) is applied by
  *   `applyDueReturns`, which every worker runs; Redis's `paidUnits` (what tells `held` from
- *   `sold_out`) is set to PostgreSQL's count, never lowered.
+ *   `sold_out`) is set to PostgreSQL's count, never lowered;
+ * - and the buyer's pages hear it: one `order:updates` event (events.ts) on the sale's events
+ *   channel after the commit, which every gateway turns into a socket `order:update` (best
+ *   effort, like the worker's: a page that missed it reads the order again).
  */
 import type pg from 'pg';
 import { inTransaction } from './database.js';
 import { defineLuaScripts, type LuaScript } from './lua-scripts.js';
+import type { OrderOutcome, OrderUpdatesEvent } from './events.js';
 import type { RedisClient } from './redis-client.js';
 import { DEFAULT_KEY_PREFIX, saleKeys } from './redis-keys.js';
 import {
@@ -87,7 +91,7 @@ export async function payOrder(
   orderId: string,
   keyPrefix = DEFAULT_KEY_PREFIX,
 ): Promise<LifecycleOutcome> {
-  const outcome = await inTransaction(pool, async (client): Promise<LifecycleOutcome & { paidUnits?: number }> => {
+  const outcome = await inTransaction(pool, async (client): Promise<LifecycleOutcome & { paidUnits?: number; visitorId?: string }> => {
     const row = await lockOrder(client, orderId);
     if (!row) return { ok: false, refused: 'ORDER_NOT_FOUND' };
     if (row.status === 'paid') return { ok: true, order: orderEventData(row), changed: false };
@@ -105,12 +109,15 @@ export async function payOrder(
     await recordOrderEvents(client, 'order.paid', row.sale_id, [orderId]);
     const s = sale.rows[0]!;
     if (s.paid >= s.stock) await recordSaleEvent(client, 'sale.sold_out', row.sale_id);
-    return { ok: true, order: orderEventData(rows[0]!), changed: true, paidUnits: s.paid };
+    return { ok: true, order: orderEventData(rows[0]!), changed: true, paidUnits: s.paid, visitorId: row.visitor_id };
   });
   if (outcome.ok && outcome.changed && outcome.paidUnits !== undefined) {
     const keys = saleKeys(outcome.order.saleId, keyPrefix);
     // only tells `held` from `sold_out`; a miss is mended by the next paid answer or the sweeper
     await redis.settleUnits(keys.stock, keys.returned, keys.state, 'paid', outcome.paidUnits).catch(() => undefined);
+    if (outcome.visitorId !== undefined) {
+      await publishOutcomes(redis, outcome.order.saleId, [{ visitorId: outcome.visitorId, orderId, status: 'paid' }], keyPrefix);
+    }
   }
   if (!outcome.ok) return outcome;
   return { ok: true, order: outcome.order, changed: outcome.changed };
@@ -127,17 +134,23 @@ export async function cancelOrder(
   orderId: string,
   keyPrefix = DEFAULT_KEY_PREFIX,
 ): Promise<LifecycleOutcome> {
-  const outcome = await inTransaction(pool, async (client): Promise<LifecycleOutcome> => {
+  const outcome = await inTransaction(pool, async (client): Promise<LifecycleOutcome & { visitorId?: string }> => {
     const row = await lockOrder(client, orderId);
     if (!row) return { ok: false, refused: 'ORDER_NOT_FOUND' };
     if (row.status === 'cancelled') return { ok: true, order: orderEventData(row), changed: false };
     if (row.status !== 'confirmed') return { ok: false, refused: 'ORDER_FINAL', order: orderEventData(row) };
     if (row.payment_due_at === null) return { ok: false, refused: 'NO_CHECKOUT', order: orderEventData(row) };
     const [cancelled] = await cancelLocked(client, [orderId], 'shop');
-    return { ok: true, order: cancelled!, changed: true };
+    return { ok: true, order: cancelled!.order, changed: true, visitorId: cancelled!.visitorId };
   });
-  if (outcome.ok && outcome.changed) await returnUnits(pool, redis, [outcome.order], keyPrefix);
-  return outcome;
+  if (outcome.ok && outcome.changed) {
+    await returnUnits(pool, redis, [outcome.order], keyPrefix);
+    if (outcome.visitorId !== undefined) {
+      await publishOutcomes(redis, outcome.order.saleId, [{ visitorId: outcome.visitorId, orderId, status: 'cancelled' }], keyPrefix);
+    }
+  }
+  if (!outcome.ok) return outcome;
+  return { ok: true, order: outcome.order, changed: outcome.changed };
 }
 
 /**
@@ -164,8 +177,27 @@ export async function cancelLapsed(
       'payment_timeout',
     );
   });
-  if (cancelled.length > 0) await returnUnits(pool, redis, cancelled, keyPrefix);
-  return cancelled;
+  if (cancelled.length === 0) return [];
+  const orders = cancelled.map((c) => c.order);
+  await returnUnits(pool, redis, orders, keyPrefix);
+  const bySale = new Map<string, OrderOutcome[]>();
+  for (const c of cancelled) {
+    const outcomes = bySale.get(c.order.saleId) ?? [];
+    outcomes.push({ visitorId: c.visitorId, orderId: c.order.orderId, status: 'cancelled' });
+    bySale.set(c.order.saleId, outcomes);
+  }
+  for (const [saleId, outcomes] of bySale) await publishOutcomes(redis, saleId, outcomes, keyPrefix);
+  return orders;
+}
+
+/**
+ * Tells the buyers' pages (through every gateway) what became of their orders: one
+ * `order:updates` event on the sale's events channel. After the commit, best effort: a lost
+ * message leaves the page to read the order again, never a wrong state.
+ */
+async function publishOutcomes(redis: RedisClient, saleId: string, orders: readonly OrderOutcome[], keyPrefix: string): Promise<void> {
+  const event: OrderUpdatesEvent = { type: 'order:updates', saleId, orders };
+  await redis.publish(saleKeys(saleId, keyPrefix).events, JSON.stringify(event)).catch(() => undefined);
 }
 
 /**
@@ -173,15 +205,19 @@ export async function cancelLapsed(
  * `sold` (sales in a fixed order, as the worker's commit takes them, so the two never
  * deadlock), one order.cancelled event per order.
  */
-async function cancelLocked(client: Queryable, orderIds: readonly string[], reason: CancelReason): Promise<OrderEventData[]> {
+async function cancelLocked(
+  client: Queryable,
+  orderIds: readonly string[],
+  reason: CancelReason,
+): Promise<{ order: OrderEventData; visitorId: string }[]> {
   if (orderIds.length === 0) return [];
-  const { rows } = await client.query<OrderEventRow>(
+  const { rows } = await client.query<OrderEventRow & { visitor_id: string }>(
     `UPDATE orders SET status = 'cancelled', cancelled_at = now(), cancel_reason = $2
       WHERE order_id = ANY($1::uuid[]) AND status = 'confirmed'
-      RETURNING ${ORDER_EVENT_COLUMNS}`,
+      RETURNING ${ORDER_EVENT_COLUMNS}, visitor_id`,
     [orderIds, reason],
   );
-  const bySale = new Map<string, OrderEventRow[]>();
+  const bySale = new Map<string, (OrderEventRow & { visitor_id: string })[]>();
   for (const r of rows) bySale.set(r.sale_id, [...(bySale.get(r.sale_id) ?? []), r]);
   for (const saleId of [...bySale.keys()].sort()) {
     const orders = bySale.get(saleId)!;
@@ -196,7 +232,7 @@ async function cancelLocked(client: Queryable, orderIds: readonly string[], reas
       orders.map((o) => o.order_id),
     );
   }
-  return rows.map((r) => orderEventData(r));
+  return rows.map((r) => ({ order: orderEventData(r), visitorId: r.visitor_id }));
 }
 
 export interface ReturnResult {
@@ -265,11 +301,26 @@ export async function applyDueReturns(
 /**
  * For a sale's Redis rebuild (the gateway's recovery): in the transaction that reads `sold`
  * to set the stock, mark every cancelled order's return applied (the rebuild counts those
- * units: the cancel took them off `sold`), so no sweeper adds them a second time.
+ * units: the cancel took them off `sold`), so no sweeper adds them a second time. Returns
+ * those orders' ids: the rebuild puts them in the `returned` set with the stock, so a return
+ * still on its way from the cancel that made it (committed before the rebuild read `sold`,
+ * in Redis after it) adds nothing either.
  */
-export async function markReturnsCounted(client: Queryable, saleId: string): Promise<void> {
-  await client.query(
-    `UPDATE orders SET units_returned_at = now() WHERE sale_id = $1 AND status = 'cancelled' AND units_returned_at IS NULL`,
+export async function markReturnsCounted(client: Queryable, saleId: string): Promise<string[]> {
+  const { rows } = await client.query<{ order_id: string }>(
+    `UPDATE orders SET units_returned_at = now() WHERE sale_id = $1 AND status = 'cancelled' AND units_returned_at IS NULL
+     RETURNING order_id::text AS order_id`,
     [saleId],
   );
+  return rows.map((r) => r.order_id);
+}
+
+/**
+ * Redis's `paidUnits` of a sale from PostgreSQL's `sales.paid` (a hot copy written anew, a
+ * rebuild): only ever raised (settle-units.lua). Best effort, like the paid answer's.
+ */
+export async function syncPaidUnits(redis: RedisClient, saleId: string, paid: number, keyPrefix = DEFAULT_KEY_PREFIX): Promise<void> {
+  if (paid <= 0) return;
+  const keys = saleKeys(saleId, keyPrefix);
+  await redis.settleUnits(keys.stock, keys.returned, keys.state, 'paid', paid);
 }

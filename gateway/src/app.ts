@@ -25,6 +25,8 @@ import tokensPlugin from './plugins/tokens.js';
 import adminRoutes from './routes/admin.js';
 import healthRoutes from './routes/health.js';
 import shopperRoutes from './routes/shopper.js';
+import shopRoutes from './routes/shop.js';
+import webhookRoutes from './routes/webhooks.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,7 +54,16 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
     logger: options.logger ?? {
       level: config.logLevel,
       // no secret in any log line: tokens, tickets, keys and cookies are redacted
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.ticket', '*.token', '*.adminApiKey'],
+      redact: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'res.headers["set-cookie"]',
+        '*.ticket',
+        '*.token',
+        '*.adminApiKey',
+        '*.shopApiKey',
+        '*.secret',
+      ],
     },
     trustProxy: config.trustProxy,
     bodyLimit: 16 * 1024,
@@ -169,6 +180,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(healthRoutes);
   await app.register(shopperRoutes);
   await app.register(adminRoutes);
+  await app.register(webhookRoutes);
+  await app.register(shopRoutes);
   await app.register(pagesPlugin);
   return app;
 }

@@ -3,6 +3,8 @@
  * process with a message that names the variable.
  */
 import { readFileSync } from 'node:fs';
+import { shopUrlProblem } from './lib/shop-url.js';
+import { isWebhookSecret } from './webhooks/webhook-input.js';
 import {
   ConfigError,
   envBool,
@@ -32,6 +34,10 @@ export interface GatewayConfig {
   readonly amqpUrl: string;
   readonly databaseUrl: string;
   readonly adminApiKey: string;
+  /** the shop's key for its API (routes/shop.ts); undefined: the shop API refuses every call (401) */
+  readonly shopApiKey: string | undefined;
+  /** one webhook endpoint registered at boot from WEBHOOK_URL + WEBHOOK_SECRET (kept in step with them) */
+  readonly webhook: { readonly url: string; readonly secret: string } | undefined;
   /** wrong admin keys an address may send per minute before it is locked out for the minute (0: no limit) */
   readonly adminAuthFailuresPerMinute: number;
   /** a private JWK set (JSON) for admission tokens; absent: made once and kept in PostgreSQL */
@@ -146,6 +152,13 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       throw new ConfigError('SIGNING_KEYS', `must be a JSON Web Key Set ({"keys":[...]}): ${(err as Error).message}`);
     }
   }
+  const shopApiKey = envRaw(env, 'SHOP_API_KEY');
+  if (shopApiKey !== undefined) {
+    if (shopApiKey.length < 16) throw new ConfigError('SHOP_API_KEY', 'must be at least 16 characters');
+    if (shopApiKey === adminApiKey)
+      throw new ConfigError('SHOP_API_KEY', 'must differ from ADMIN_API_KEY: the shop must not hold the admin key');
+  }
+  const webhook = webhookFromEnv(envRaw(env, 'WEBHOOK_URL'), envRaw(env, 'WEBHOOK_SECRET'));
   const headersTimeoutMs = envInt(env, 'HEADERS_TIMEOUT_MS', 10_000, 1_000, 600_000);
   const requestTimeoutMs = envInt(env, 'REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000);
   // Node refuses a request timeout shorter than the headers timeout (the headers are part of it)
@@ -159,6 +172,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     ...envServiceUrls(env),
     redisClusterNodes: envRedisClusterNodes(env),
     adminApiKey,
+    shopApiKey,
+    webhook,
     adminAuthFailuresPerMinute: envInt(env, 'ADMIN_AUTH_FAILURES_PER_MINUTE', 20, 0, 1_000_000),
     signingKeys,
     ticketSecret,
@@ -198,6 +213,20 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       maxStreamsPerAddress: envInt(env, 'AUDIT_MAX_STREAMS_PER_IP', 2, 1, 10_000),
     },
   };
+}
+
+/**
+ * WEBHOOK_URL and WEBHOOK_SECRET, both or neither: an absolute http(s) URL without credentials
+ * (at most 2048 characters) and a Standard Webhooks secret (`whsec_` + base64 of at least 16 bytes).
+ */
+function webhookFromEnv(url: string | undefined, secret: string | undefined): GatewayConfig['webhook'] {
+  if (url === undefined && secret === undefined) return undefined;
+  if (url === undefined) throw new ConfigError('WEBHOOK_URL', 'must be set when WEBHOOK_SECRET is');
+  if (secret === undefined) throw new ConfigError('WEBHOOK_SECRET', 'must be set when WEBHOOK_URL is');
+  const problem = shopUrlProblem(url);
+  if (problem) throw new ConfigError('WEBHOOK_URL', problem);
+  if (!isWebhookSecret(secret)) throw new ConfigError('WEBHOOK_SECRET', 'must be whsec_ followed by the base64 of at least 16 bytes');
+  return { url, secret };
 }
 
 /** PUBLIC_URL's origin and ALLOWED_ORIGINS' (a comma list), each an http(s) origin */

@@ -529,7 +529,9 @@ class WaitingRoom implements CheckoutHost {
         ? "We're having trouble reaching the waiting room. Retrying… your place in line is kept."
         : waitingPhase && this._saleStatus === 'paused'
           ? 'The shop has paused the sale for a moment. Your place in line is kept.'
-          : null,
+          : waitingPhase && this._saleStatus === 'held'
+            ? "Every unit is in someone's checkout right now. Units that are not paid come back, and your place in line is kept."
+            : null,
     );
 
     if (phase === 'scheduled' || phase === 'prequeue') {
@@ -551,6 +553,7 @@ class WaitingRoom implements CheckoutHost {
     let note: string | null = null;
     if (position === null) note = '…';
     else if (paused) note = 'Paused for now';
+    else if (this._saleStatus === 'held') note = 'Waiting for unpaid units to come back';
     else if (perSecond !== null && perSecond > 1e-4) eta = this._eta.update(position / perSecond);
     else note = 'Waiting for the line to move';
     if (eta === null) this._eta.update(null);

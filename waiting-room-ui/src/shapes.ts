@@ -3,12 +3,13 @@
  * or of the wrong type throws here, not three functions later as `undefined`.
  */
 
-export type SaleStatus = 'scheduled' | 'prequeue' | 'open' | 'paused' | 'sold_out' | 'ended';
+/** `held`: every unit is in someone's checkout; unpaid ones come back (a sale that hands orders to a shop) */
+export type SaleStatus = 'scheduled' | 'prequeue' | 'open' | 'paused' | 'held' | 'sold_out' | 'ended';
 export type VisitorStatus = 'prequeue' | 'queued' | 'admitted' | 'expired' | 'ordered' | 'sold_out' | 'ended';
 export type OrderStatus = 'pending' | 'confirmed' | 'rejected';
 export type QueueMode = 'prequeue-random' | 'fifo' | 'random';
 
-const SALE_STATUSES: readonly SaleStatus[] = ['scheduled', 'prequeue', 'open', 'paused', 'sold_out', 'ended'];
+const SALE_STATUSES: readonly SaleStatus[] = ['scheduled', 'prequeue', 'open', 'paused', 'held', 'sold_out', 'ended'];
 const VISITOR_STATUSES: readonly VisitorStatus[] = ['prequeue', 'queued', 'admitted', 'expired', 'ordered', 'sold_out', 'ended'];
 const ORDER_STATUSES: readonly OrderStatus[] = ['pending', 'confirmed', 'rejected'];
 const QUEUE_MODES: readonly QueueMode[] = ['prequeue-random', 'fifo', 'random'];

@@ -80,16 +80,29 @@ export class RedisRecovery {
     }
     if (now - since.at < DRAIN_GRACE_MS) return false;
 
-    const sale = await this.sales.get(saleId);
-    if (!sale) return false;
     const orders = await this.orders.ordersByVisitor(saleId);
     // admissions made before the loss: whoever is back in the queue from a ticket but was let
     // in already is not let in a second time (lapsed: expired; live: admitted again)
     const { admissions, maxSequence } = await this.admissionRecords.lastAdmissions(saleId);
-    const marked = await this.#commands.finishRecovery({ saleId, remaining: sale.stock - sale.sold, maxSequence, orders, admissions });
+    // stock - sold read and written with the sale's row locked: a shop's cancel (which gives
+    // units back through `sold` and then Redis) waits, and those cancelled before are marked
+    // counted, so no unit comes back twice (contracts' order-lifecycle.ts)
+    const rebuilt = await this.sales.rebuildStock(saleId, async ({ remaining, paid, returnedOrderIds }) => {
+      const marked = await this.#commands.finishRecovery({
+        saleId,
+        remaining,
+        paidUnits: paid,
+        returnedOrderIds,
+        maxSequence,
+        orders,
+        admissions,
+      });
+      return { remaining, marked };
+    });
+    if (!rebuilt) return false;
     this.#drainedSince.delete(saleId);
     this.logger.warn(
-      { saleId, remaining: sale.stock - sale.sold, ordered: marked },
+      { saleId, remaining: rebuilt.remaining, ordered: rebuilt.marked },
       'recovery finished: stock rebuilt from PostgreSQL, admission resumes',
     );
     return true;

@@ -103,7 +103,24 @@ export interface AdminAuthLimit {
  * further guess would be answered right or wrong, and the limit would bound nothing.
  */
 export function requireAdminKey(adminApiKey: string, limit?: AdminAuthLimit) {
-  const want = digest(adminApiKey);
+  return requireApiKey(adminApiKey, 'admin API key', limit);
+}
+
+/**
+ * The same check for the shop's API (routes/shop.ts), under its own key (SHOP_API_KEY) and
+ * its own failure counter. No key configured: every call is refused (401), the shop API is off.
+ */
+export function requireShopKey(shopApiKey: string | undefined, limit?: AdminAuthLimit) {
+  if (shopApiKey === undefined) {
+    return async (): Promise<void> => {
+      throw new AppError('UNAUTHORIZED', 'the shop API is not enabled on this deployment (SHOP_API_KEY is not set)');
+    };
+  }
+  return requireApiKey(shopApiKey, 'shop API key', limit);
+}
+
+function requireApiKey(apiKey: string, what: string, limit?: AdminAuthLimit) {
+  const want = digest(apiKey);
   const limited = limit !== undefined && limit.failures > 0 ? limit : undefined;
   return async (req: FastifyRequest): Promise<void> => {
     const counter = limited?.keyFor(addressBucket(req.ip));
@@ -111,7 +128,7 @@ export function requireAdminKey(adminApiKey: string, limit?: AdminAuthLimit) {
       const [failures, ttl] = await Promise.all([limited.redis.get(counter), limited.redis.pttl(counter)]);
       if (Number(failures ?? 0) >= limited.failures) {
         const seconds = Math.max(1, Math.ceil((ttl > 0 ? ttl : limited.windowMs) / 1000));
-        throw new AppError('RATE_LIMITED', 'too many wrong admin API keys from this address; retry later', undefined, seconds);
+        throw new AppError('RATE_LIMITED', `too many wrong ${what}s from this address; retry later`, undefined, seconds);
       }
     }
     const given = bearerToken(req);
@@ -120,7 +137,7 @@ export function requireAdminKey(adminApiKey: string, limit?: AdminAuthLimit) {
         // the window starts at the address's first failure
         await limited.redis.multi().set(counter, '0', 'PX', limited.windowMs, 'NX').incr(counter).exec();
       }
-      throw new AppError('UNAUTHORIZED', 'the admin API key is missing or wrong (Authorization: Bearer <key>)');
+      throw new AppError('UNAUTHORIZED', `the ${what} is missing or wrong (Authorization: Bearer <key>)`);
     }
   };
 }

@@ -9,6 +9,8 @@ import { SaleRepublisher } from '../sales/republish.js';
 import { FairnessAudit } from '../sales/fairness-audit.js';
 import { Orders } from '../purchase/orders.js';
 import { AdmissionRecords } from '../admission/admission-records.js';
+import { WebhookStore } from '../webhooks/webhook-store.js';
+import { OrderTokens } from '../tokens/order-token.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,6 +21,8 @@ declare module 'fastify' {
     queue: QueueService;
     purchases: PurchaseService;
     audit: FairnessAudit;
+    webhooks: WebhookStore;
+    orderTokens: OrderTokens;
   }
 }
 
@@ -34,6 +38,14 @@ export default fp(
     app.decorate('republisher', republisher);
     const orders = new Orders(app.pg, app.redis, app.keyspace);
     app.decorate('orders', orders);
+    app.decorate('orderTokens', new OrderTokens(app.keys, app.config.issuer));
+    const webhooks = new WebhookStore(app.pg);
+    app.decorate('webhooks', webhooks);
+    if (app.config.webhook) {
+      // WEBHOOK_URL + WEBHOOK_SECRET: one endpoint kept in step with the configuration
+      const { id, registered } = await webhooks.registerConfigured(app.config.webhook.url, app.config.webhook.secret);
+      if (registered) app.log.info({ webhookId: id }, 'webhook endpoint registered from WEBHOOK_URL');
+    }
     const admissionRecords = new AdmissionRecords(app.pg);
     app.decorate('admissionRecords', admissionRecords);
     const audit = new FairnessAudit(app.redis, app.keyspace, app.config.audit);

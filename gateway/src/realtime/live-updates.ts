@@ -12,7 +12,14 @@
 import type { AdmissionTick } from '../admission/admission-loop.js';
 import type { AdmissionTokens } from '../tokens/admission-token.js';
 import { outcomesOf, type SaleEvent } from '@velvet-rope/contracts';
-import type { ClientToServerEvents, InterServerEvents, SaleUpdate, ServerToClientEvents, SocketData } from '@velvet-rope/contracts';
+import type {
+  ClientToServerEvents,
+  InterServerEvents,
+  SaleStatus,
+  SaleUpdate,
+  ServerToClientEvents,
+  SocketData,
+} from '@velvet-rope/contracts';
 import type { Server } from 'socket.io';
 
 export type LiveServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
@@ -77,11 +84,19 @@ export class Realtime {
     }
   }
 
-  /** Told at once, not at the next tick: the last unit just went. */
-  soldOut(saleId: string, figures: { waiting: number; admitted: number; ratePerMinute: number; admittedTotal: number }): void {
+  /**
+   * Told at once, not at the next tick: the last unit just went. `status` is the sale's as
+   * Redis tells it now: `sold_out`, or `held` when the sale hands orders to a shop and unpaid
+   * units may come back.
+   */
+  soldOut(
+    saleId: string,
+    figures: { status: SaleStatus; waiting: number; admitted: number; ratePerMinute: number; admittedTotal: number },
+  ): void {
+    const status = figures.status === 'held' ? 'held' : 'sold_out';
     this.io
       .to(saleRoom(saleId))
-      .emit('sale:update', saleUpdate({ saleId, status: 'sold_out', remaining: 0, active: figures.admitted, admittedNow: 0, ...figures }));
+      .emit('sale:update', saleUpdate({ ...figures, saleId, status, remaining: 0, active: figures.admitted, admittedNow: 0 }));
   }
 
   get connections(): number {

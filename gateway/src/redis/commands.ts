@@ -592,8 +592,8 @@ export class RedisCommands {
     return args;
   }
 
-  /** KEYS config, stock, visitors, queue, admitted, state */
-  static readonly FINISH_RECOVERY = script('finishRecovery', 'finish-recovery', 6);
+  /** KEYS config, stock, visitors, queue, admitted, state, returned */
+  static readonly FINISH_RECOVERY = script('finishRecovery', 'finish-recovery', 7);
   /**
    * Ends a sale's recovery after a Redis data loss: its stock, orders and admissions from
    * PostgreSQL (scripts/finish-recovery.lua). Returns the number of visitors marked ordered.
@@ -602,6 +602,10 @@ export class RedisCommands {
     readonly saleId: string;
     /** stock - sold, from PostgreSQL */
     readonly remaining: number;
+    /** sales.paid */
+    readonly paidUnits: number;
+    /** cancelled orders whose units `remaining` counts (contracts' markReturnsCounted) */
+    readonly returnedOrderIds: readonly string[];
     /** the highest admission sequence PostgreSQL recorded (0: none) */
     readonly maxSequence: number;
     readonly orders: readonly { readonly visitorId: string; readonly orderId: string }[];
@@ -609,7 +613,8 @@ export class RedisCommands {
     readonly admissions: readonly Admission[];
   }): Promise<number> {
     const k = this.keyspace.sale(a.saleId);
-    const args: Arg[] = [k.config, k.stock, k.visitors, k.queue, k.admitted, k.state, a.remaining, a.maxSequence, a.orders.length];
+    const args: Arg[] = [k.config, k.stock, k.visitors, k.queue, k.admitted, k.state, k.returned, a.remaining, a.maxSequence, a.paidUnits];
+    args.push(a.returnedOrderIds.length, ...a.returnedOrderIds, a.orders.length);
     for (const o of a.orders) args.push(o.visitorId, o.orderId);
     for (const v of a.admissions) args.push(v.visitorId, v.jti, v.expiresAt, v.sequence);
     return Number(await this.redis.finishRecovery(...args));

@@ -6,6 +6,7 @@ import { Type, type Static } from 'typebox';
 import { AppError } from '../errors.js';
 import { bearerToken, setShopperCookies } from '../http/credentials.js';
 import type { Standing } from '../queue/queue-service.js';
+import { orderAnswer } from '../purchase/orders.js';
 import { FAIRNESS_ALGORITHM, seedCommitment } from '../sales/fairness-score.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { JoinBody, JoinResponse, OrderResponse, PurchaseBody, PurchaseResponse, StandingResponse } from '../schemas/queue.js';
@@ -170,7 +171,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       const owner = await app.identity.orderOwner(req);
       const order = await app.orders.findOrder(req.params.orderId, owner.visitorId, owner.saleId);
       if (!order) throw new AppError('ORDER_NOT_FOUND', 'no such order for this shopper');
-      return order;
+      return orderAnswer(order, app.orderTokens);
     },
   );
 

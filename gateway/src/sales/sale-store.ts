@@ -5,7 +5,7 @@
  * codecs are `sale.ts`; the re-publishing after a Redis loss is `republish.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import { withClient } from '@velvet-rope/contracts';
+import { inTransaction, markReturnsCounted, syncPaidUnits, withClient } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
@@ -77,6 +77,8 @@ export class SaleStore {
       // arrivals (exact in a double until the year 2255)
       .set(keys.seq, String(Date.now() * 1000), 'NX')
       .exec();
+    // what tells `held` from `sold_out`, from PostgreSQL (a Redis that lost it, a new hot copy)
+    if (sale.checkoutUrl !== null) await syncPaidUnits(this.redis, sale.id, sale.paid, this.keyspace.prefix);
     // the active-sales set is not in the sale's hash slot: its own command
     await this.redis.sadd(this.keyspace.activeSales, sale.id);
     this.#seeds.set(sale.id, sale.seed);
@@ -247,6 +249,28 @@ export class SaleStore {
       admittedTotal: info.admittedTotal,
       effectiveRatePerMinute: info.effectiveRatePerMinute,
     };
+  }
+
+  /**
+   * A sale's Redis stock rebuilt from PostgreSQL (recovery.ts): `write` gets stock - sold, the
+   * paid units and the cancelled orders those figures count (contracts' `markReturnsCounted`),
+   * and runs while the sale's row is locked `FOR UPDATE`, in the transaction that marked them;
+   * a `write` that throws rolls the marks back. Undefined: no such sale.
+   */
+  async rebuildStock<T>(
+    saleId: string,
+    write: (figures: { remaining: number; paid: number; returnedOrderIds: string[] }) => Promise<T>,
+  ): Promise<T | undefined> {
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ stock: number; sold: number; paid: number }>(
+        'SELECT stock, sold, paid FROM sales WHERE id = $1 FOR UPDATE',
+        [saleId],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      const returnedOrderIds = await markReturnsCounted(client, saleId);
+      return write({ remaining: row.stock - row.sold, paid: row.paid, returnedOrderIds });
+    });
   }
 
   /** Every sale that is not over (their hot copies must be in Redis). */

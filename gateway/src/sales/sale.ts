@@ -12,6 +12,7 @@
 import type { SaleInfo } from '../redis/commands.js';
 import type { Static } from 'typebox';
 import { AppError } from '../errors.js';
+import { shopUrlProblem } from '../lib/shop-url.js';
 import { seedCommitment, type QueueMode } from './fairness-score.js';
 import type { AdminSale, CreateSaleBody, PublicSale, SaleSettingSchemas, SaleStats, UpdateSaleBody } from '../schemas/sale.js';
 
@@ -77,6 +78,16 @@ const optionalTime: Kind<number | null, string | null> = {
   fromApi: (s) => (s === null ? null : Date.parse(s)),
 };
 
+/** a text or none: NULL, '' in the hot copy (what the Lua tests for), null in the API */
+const optionalText: Kind<string | null, string | null> = {
+  fromColumn: (v) => (v as string | null) ?? null,
+  toColumn: param,
+  toHash: (v) => v ?? '',
+  fromHash: (v) => (v ? v : null),
+  toApi: same,
+  fromApi: same,
+};
+
 interface Field<T, Api> {
   readonly column: string;
   /** its field in the Redis config hash (the Lua scripts read these names) */
@@ -121,6 +132,10 @@ const FIELDS = {
   /** closed loop: the rate follows downstream health between minRatePerMinute and ratePerMinute */
   adaptiveRate: field('adaptive_rate', 'adaptive', flag, { default: () => false }),
   minRatePerMinute: field('min_rate_per_minute', 'minRate', integer, { default: () => 0, absent: () => '0' }),
+  /** the shop's checkout page: set, the sale hands each confirmed order to the shop for payment (issue 14) */
+  checkoutUrl: field('checkout_url', 'checkoutUrl', optionalText, { default: () => null, absent: () => '' }),
+  /** the payment window after an order's commit (the worker sets the deadline from the row) */
+  paymentSeconds: field('payment_seconds', 'paymentSeconds', integer, { default: () => 600, absent: () => '600' }),
 } satisfies { readonly [K in keyof SaleSettingSchemas]: Field<unknown, Static<SaleSettingSchemas[K]['response']>> };
 
 type Fields = typeof FIELDS;
@@ -139,6 +154,8 @@ export interface SaleConfig extends SaleSettings {
 
 export interface SaleRecord extends SaleConfig {
   readonly sold: number;
+  /** units of paid orders (a sale with a checkout URL; settle-units' `paidUnits` in Redis) */
+  readonly paid: number;
   readonly seed: Buffer;
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -157,6 +174,7 @@ export interface LiveSale extends SaleConfig, Omit<SaleInfo, 'config'> {}
 export interface SaleRow {
   readonly id: string;
   readonly sold: number;
+  readonly paid: number;
   readonly fairness_seed: Buffer;
   readonly created_at: Date;
   readonly updated_at: Date;
@@ -168,6 +186,7 @@ export function fromRow(r: SaleRow): SaleRecord {
   const sale: Record<string, unknown> = { id: r.id };
   for (const [name, f] of FIELD_LIST) sale[name] = f.kind.fromColumn(r[f.column]);
   sale.sold = r.sold;
+  sale.paid = r.paid;
   sale.seed = r.fairness_seed;
   sale.createdAt = r.created_at.getTime();
   sale.updatedAt = r.updated_at.getTime();
@@ -262,6 +281,8 @@ export function publicView(sale: LiveSale): Static<typeof PublicSale> {
     queueMode: sale.queueMode,
     windowSeconds: sale.windowSeconds,
     powDifficulty: sale.powDifficulty,
+    handsOff: sale.checkoutUrl !== null,
+    paymentSeconds: sale.paymentSeconds,
     serverTime: iso(sale.now),
   };
 }
@@ -269,8 +290,15 @@ export function publicView(sale: LiveSale): Static<typeof PublicSale> {
 /** The stats page: live figures from Redis, committed ones from PostgreSQL. */
 export function statsView(
   live: LiveSale,
-  committed: { readonly sold: number; readonly confirmedOrders: number; readonly rejectedOrders: number },
+  committed: {
+    readonly sold: number;
+    readonly paid: number;
+    readonly returned: number;
+    readonly confirmedOrders: number;
+    readonly rejectedOrders: number;
+  },
 ): Static<typeof SaleStats> {
+  const handsOff = live.checkoutUrl !== null;
   return {
     id: live.id,
     status: live.status,
@@ -283,6 +311,10 @@ export function statsView(
     sold: committed.sold,
     confirmedOrders: committed.confirmedOrders,
     rejectedOrders: committed.rejectedOrders,
+    // a sale without a checkout URL: every sold unit counts as paid, none held (shop-events.ts)
+    paid: handsOff ? committed.paid : committed.sold,
+    held: handsOff ? Math.max(0, committed.sold - committed.paid) : 0,
+    returned: committed.returned,
     ratePerMinute: live.ratePerMinute,
     effectiveRatePerMinute: live.effectiveRatePerMinute,
     adaptiveRate: live.adaptiveRate,
@@ -301,6 +333,10 @@ export function checkSaleConfig(s: SaleConfig): void {
   }
   if (s.prequeueOpensAt !== null && s.prequeueOpensAt > s.startsAt) {
     throw new AppError('INVALID_SALE_CONFIG', 'prequeueOpensAt must not be after startsAt');
+  }
+  if (s.checkoutUrl !== null) {
+    const problem = shopUrlProblem(s.checkoutUrl);
+    if (problem) throw new AppError('INVALID_SALE_CONFIG', `checkoutUrl ${problem}`);
   }
 }
 

@@ -38,7 +38,7 @@ export const SaleIdParams = Type.Object({
   saleId: Type.String({ pattern: SALE_ID_PATTERN, description: 'sale id' }),
 });
 
-export const SaleStatusSchema = StringEnum(['scheduled', 'prequeue', 'open', 'paused', 'sold_out', 'ended']);
+export const SaleStatusSchema = StringEnum(['scheduled', 'prequeue', 'open', 'paused', 'held', 'sold_out', 'ended']);
 
 export const QueueModeSchema = StringEnum(['prequeue-random', 'fifo', 'random']);
 

@@ -37,16 +37,37 @@ export const PurchaseBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** `paid` and `cancelled`: orders of a sale that hands them to the shop's checkout (checkoutUrl) */
+export const OrderStatusSchema = StringEnum(['pending', 'confirmed', 'rejected', 'paid', 'cancelled']);
+
 export const PurchaseResponse = Type.Object({
   orderId: Type.String(),
-  status: StringEnum(['pending', 'confirmed', 'rejected']),
+  status: OrderStatusSchema,
 });
 
-export const OrderResponse = Type.Object({
+/** An order, as its owner and the shop see it (contracts' `OrderEventData` plus the hand-off). */
+export const orderFields = {
   orderId: Type.String(),
   saleId: Type.String(),
   quantity: Type.Integer(),
-  status: StringEnum(['pending', 'confirmed', 'rejected']),
+  status: OrderStatusSchema,
   createdAt: DateTime,
   confirmedAt: Nullable(DateTime),
+  paymentDueAt: Nullable(DateTime, { description: 'the end of the payment window (a sale that hands off), else null' }),
+  paidAt: Nullable(DateTime),
+  cancelledAt: Nullable(DateTime),
+  cancelReason: Nullable(Type.String({ description: "'shop' (the shop cancelled it) or 'payment_timeout'" })),
+};
+
+export const OrderResponse = Type.Object({
+  ...orderFields,
+  checkout: Type.Optional(
+    Type.Object(
+      {
+        url: Type.String({ description: "the shop's checkout page with order=<orderId>&token=<order token> in its query" }),
+        token: Type.String({ description: 'the order token: an EdDSA JWT the shop verifies with /.well-known/jwks.json' }),
+      },
+      { description: 'while the order is confirmed and its sale has a checkout URL' },
+    ),
+  ),
 });

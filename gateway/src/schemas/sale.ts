@@ -21,6 +21,8 @@ export const PublicSale = Type.Object({
   queueMode: QueueModeSchema,
   windowSeconds: Type.Integer(),
   powDifficulty: Type.Integer({ description: 'leading zero bits a join proof of work needs; 0: none' }),
+  handsOff: Type.Boolean({ description: "true: a confirmed order is handed to the shop's checkout and held for payment" }),
+  paymentSeconds: Type.Integer({ description: 'the payment window after an order is confirmed (sales that hand off)' }),
   serverTime: DateTime,
 });
 
@@ -93,6 +95,22 @@ export const saleSettings = {
     Type.Integer(),
     'optional',
   ),
+  checkoutUrl: setting(
+    Nullable(
+      Type.String({
+        minLength: 1,
+        maxLength: 2048,
+        description: "the shop's checkout page (absolute http(s), no credentials): set, each confirmed order is handed to it",
+      }),
+    ),
+    Nullable(Type.String()),
+    'optional',
+  ),
+  paymentSeconds: setting(
+    Type.Integer({ minimum: 1, maximum: 86_400, description: 'payment window after an order is confirmed (default 600)' }),
+    Type.Integer(),
+    'optional',
+  ),
 };
 export type SaleSettingSchemas = typeof saleSettings;
 
@@ -152,6 +170,9 @@ export const SaleStats = Type.Object({
   sold: Type.Integer({ description: 'units committed (PostgreSQL)' }),
   confirmedOrders: Type.Integer(),
   rejectedOrders: Type.Integer(),
+  paid: Type.Integer({ description: 'units paid (without a checkout URL: every sold unit)' }),
+  held: Type.Integer({ description: "units confirmed and waiting for payment in the shop's checkout" }),
+  returned: Type.Integer({ description: 'units of cancelled orders, back on sale' }),
   ratePerMinute: Type.Integer(),
   effectiveRatePerMinute: Type.Integer({ description: 'the rate in force: the closed loop’s when adaptive, else ratePerMinute' }),
   adaptiveRate: Type.Boolean(),

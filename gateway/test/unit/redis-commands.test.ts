@@ -224,7 +224,7 @@ describe('the scripts the loader defines', () => {
       saleInfo: 6,
       adjustStock: 1,
       writeConfig: 1,
-      finishRecovery: 6,
+      finishRecovery: 7,
       newPlaces: 1,
       restore: 4,
     });

@@ -30,7 +30,7 @@
   running the tick admits nobody: two leaders can never both admit.
 
   KEYS[1] config    hash
-  KEYS[2] state     hash    lastTick, credit, admittedTotal
+  KEYS[2] state     hash    lastTick, credit, admittedTotal (paidUnits: `held` or sold out)
   KEYS[3] queue     zset
   KEYS[4] admitted  zset    visitor -> expiry (ms)
   KEYS[5] stock     string
@@ -90,7 +90,7 @@ if #expired > 0 then
 end
 
 local remaining = tonumber(redis.call('GET', stockKey) or '0')
-local status = sale_status(cfg, remaining, now)
+local status = sale_status(cfg, remaining, now, stateKey)
 local state = hash_map(stateKey)
 local rate = tonumber(cfg.rate)
 local adaptive = cfg.adaptive == '1'

@@ -16,7 +16,7 @@
   KEYS[4] seq       string  arrival sequence
   KEYS[5] stock     string  units still reservable
   KEYS[6] admitted  zset    admitted visitors by expiry
-  KEYS[7] state     hash    admission loop state (admittedTotal)
+  KEYS[7] state     hash    admission loop state (admittedTotal; paidUnits for `held`)
 
   ARGV[1] n, the number of requests; then 8 arguments for each request i (base = 1 + 8(i-1)):
     +1 visitorId
@@ -35,7 +35,8 @@
   arrays cost about as much as the rest of a join):
     'RATE_LIMITED|msUntilTheWindowEnds'
     'UNKNOWN'                              'status' for a visitor never seen, no ticket
-    'REFUSED'                              'join' while scheduled, sold out or ended
+    'REFUSED'                              'join' while scheduled, sold out or ended (not while
+                                           held: unpaid units come back to those in line)
     'POW_REQUIRED|difficulty' | 'POW_REUSED'   a new place needs a fresh, sufficient proof of work
     'outcome|state|score|rank|waiting|jti|expiresAt|admSeq|orderId'
       outcome    'NEW' (placed now), 'RESTORED' (placed again at the ticket's score), 'EXISTING'
@@ -55,7 +56,7 @@ if cfg.startsAt == nil then return { 'NOT_FOUND' } end
 
 local now = now_ms()
 local remaining = tonumber(redis.call('GET', stockKey) or '0')
-local status = sale_status(cfg, remaining, now)
+local status = sale_status(cfg, remaining, now, stateKey)
 local waiting = redis.call('ZCARD', queueKey)
 local admittedTotal = tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0')
 local difficulty = tonumber(cfg.powDifficulty or '0')

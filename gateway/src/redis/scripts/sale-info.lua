@@ -19,7 +19,7 @@ local cfg = {}
 for i = 1, #cfgFlat, 2 do cfg[cfgFlat[i]] = cfgFlat[i + 1] end
 local now = now_ms()
 local remaining = tonumber(redis.call('GET', KEYS[5]) or '0')
-local out = { 'OK', sale_status(cfg, remaining, now), now, redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]),
+local out = { 'OK', sale_status(cfg, remaining, now, KEYS[2]), now, redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]),
               remaining, redis.call('HLEN', KEYS[6]), tonumber(redis.call('HGET', KEYS[2], 'admittedTotal') or '0') }
 local effective = tonumber(cfg.rate)
 if cfg.adaptive == '1' then effective = tonumber(redis.call('HGET', KEYS[2], 'effectiveRate') or cfg.rate) end
