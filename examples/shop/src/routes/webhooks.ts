@@ -17,15 +17,12 @@ export function webhookRoutes(inbox: WebhookInbox) {
       const receipt = inbox.receive(raw, request.headers);
       switch (receipt.outcome) {
         case 'unavailable':
-          return reply
-            .code(503)
-            .header('retry-after', String(receipt.retryAfterSeconds))
-            .send({
-              statusCode: 503,
-              code: 'UNAVAILABLE',
-              error: 'Service Unavailable',
-              message: 'the shop is down for a while (test outage)',
-            });
+          return reply.code(503).header('retry-after', String(receipt.retryAfterSeconds)).send({
+            statusCode: 503,
+            code: 'UNAVAILABLE',
+            error: 'Service Unavailable',
+            message: 'the shop is down for a while (test outage)',
+          });
         case 'bad_signature':
           request.log.warn({ reason: receipt.reason }, 'webhook refused: bad signature');
           return reply
