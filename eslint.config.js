@@ -35,7 +35,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['*/test/**/*.ts', 'test-support/**/*.ts', 'chaos/**/*.ts'],
+    files: ['*/test/**/*.ts', 'examples/*/test/**/*.ts', 'test-support/**/*.ts', 'chaos/**/*.ts'],
     rules: {
       // tests read arbitrary JSON bodies and browser globals (their tsconfig has no DOM lib)
       '@typescript-eslint/no-explicit-any': 'off',

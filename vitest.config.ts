@@ -6,7 +6,7 @@ export default defineConfig({
       {
         extends: true,
         // pure logic; the timeout leaves room for property tests on a machine other jobs load
-        test: { name: 'unit', include: ['*/test/unit/**/*.test.ts'], testTimeout: 30_000 },
+        test: { name: 'unit', include: ['*/test/unit/**/*.test.ts', 'examples/*/test/unit/**/*.test.ts'], testTimeout: 30_000 },
       },
       {
         extends: true,
@@ -43,7 +43,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e',
-          include: ['*/test/e2e/**/*.test.ts'],
+          include: ['*/test/e2e/**/*.test.ts', 'examples/*/test/e2e/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 120_000,
         },

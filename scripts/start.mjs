@@ -2,8 +2,20 @@
 // `npm start`: runs the gateway and the order worker against the local services (PostgreSQL,
 // Redis, RabbitMQ on their default ports unless the environment says otherwise), creates
 // the database on first start, and prints where to go. Ctrl-C stops both.
+// `--example-shop` (`npm run start:example-shop`) runs the example shop beside them (examples/shop),
+// sharing the shop's key and webhook secret with the gateway; `--demo` also creates a sale whose
+// checkout is the shop's.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+
+const args = process.argv.slice(2);
+const demo = args.includes('--demo');
+const withShop = demo || args.includes('--example-shop');
+const unknown = args.filter((a) => a !== '--demo' && a !== '--example-shop');
+if (unknown.length > 0) {
+  process.stderr.write(`velvet-rope: unknown option ${unknown.join(' ')} (known: --example-shop, --demo)\n`);
+  process.exit(2);
+}
 
 const env = { ...process.env };
 if (!env.ADMIN_API_KEY) {
@@ -12,6 +24,23 @@ if (!env.ADMIN_API_KEY) {
 }
 const port = env.PORT ?? '3000';
 const host = env.HOST ?? '127.0.0.1';
+const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+const shopPort = env.SHOP_PORT ?? '8080';
+const shopBase = `http://127.0.0.1:${shopPort}`;
+const demoSale = env.SHOP_SALE_ID?.split(',')[0] ?? 'demo-drop';
+if (withShop) {
+  // what the gateway and the shop share: made for this run when absent, as the admin key is
+  if (!env.SHOP_API_KEY) {
+    env.SHOP_API_KEY = randomBytes(18).toString('base64url');
+    process.stdout.write(`No SHOP_API_KEY set: made one for this run: ${env.SHOP_API_KEY}\n`);
+  }
+  if (!env.WEBHOOK_SECRET) env.WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+  env.WEBHOOK_URL ??= `${shopBase}/webhooks/velvet-rope`;
+  env.SHOP_SALE_ID ??= demoSale;
+  env.VELVET_ROPE_URL ??= base;
+  env.SHOP_PORT = shopPort;
+}
 
 const children = new Map();
 let stopping = false;
@@ -44,9 +73,46 @@ process.on('SIGTERM', () => stop(0));
 
 run('order-worker', 'order-worker/dist/server.js');
 run('gateway', 'gateway/dist/server.js');
+if (withShop) run('example-shop', 'examples/shop/dist/server.js');
+
+/** the demo sale: opens in two minutes, its checkout the example shop's */
+function demoSaleBody() {
+  return {
+    id: demoSale,
+    name: 'Velvet sneakers, limited drop',
+    stock: 50,
+    startsAt: new Date(Date.now() + 120_000).toISOString(),
+    ratePerMinute: 600,
+    maxPerShopper: 1,
+    checkoutUrl: `${shopBase}/checkout`,
+    paymentSeconds: 300,
+  };
+}
+
+async function createDemoSale() {
+  const res = await fetch(`${base}/api/admin/sales`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${env.ADMIN_API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(demoSaleBody()),
+  });
+  if (res.status === 201) return `created; it opens at ${demoSaleBody().startsAt.slice(11, 19)} UTC`;
+  const body = await res.json().catch(() => ({}));
+  return body.code === 'SALE_EXISTS' ? 'already there' : `not created (${res.status} ${body.code ?? ''})`;
+}
+
+async function shopAnswers() {
+  for (let i = 0; i < 100 && !stopping; i++) {
+    try {
+      if ((await fetch(`${shopBase}/healthz`)).ok) return true;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
+}
 
 // say where to go once the gateway answers
-const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 const deadline = Date.now() + 60_000;
 (async function announce() {
   while (!stopping && Date.now() < deadline) {
@@ -66,6 +132,7 @@ const deadline = Date.now() + 60_000;
             '',
           ].join('\n') + '\n',
         );
+        if (withShop) await announceShop();
         return;
       }
     } catch {
@@ -74,3 +141,25 @@ const deadline = Date.now() + 60_000;
     await new Promise((r) => setTimeout(r, 300));
   }
 })();
+
+async function announceShop() {
+  if (!(await shopAnswers())) {
+    process.stderr.write(`velvet-rope: the example shop does not answer at ${shopBase}\n`);
+    return;
+  }
+  const lines = [
+    `The example shop is running at ${shopBase}`,
+    `  product page:   ${shopBase}/             (links to ${base}/sales/${demoSale})`,
+    `  checkout:       ${shopBase}/checkout     (the sale's checkoutUrl)`,
+    `  webhooks in:    ${shopBase}/events       (registered with the gateway as WEBHOOK_URL)`,
+    `  shop API key:   SHOP_API_KEY; webhook secret: WEBHOOK_SECRET (shared with the gateway for this run)`,
+  ];
+  if (demo) lines.push(`  demo sale:      ${demoSale}: ${await createDemoSale()}`);
+  else
+    lines.push(
+      `  its sale:       curl -X POST ${base}/api/admin/sales -H "authorization: Bearer $ADMIN_API_KEY" \\`,
+      `                    -H 'content-type: application/json' -d '${JSON.stringify(demoSaleBody())}'`,
+      `                  (or start with --demo to have it made)`,
+    );
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+}
