@@ -73,7 +73,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   const webhookRetryBaseMs = envInt(env, 'WEBHOOK_RETRY_BASE_MS', 1_000, 1, 3_600_000);
   const webhookRetryMaxMs = envInt(env, 'WEBHOOK_RETRY_MAX_MS', 300_000, 1, 86_400_000);
   if (webhookRetryMaxMs < webhookRetryBaseMs) {
-    throw new ConfigError('WEBHOOK_RETRY_MAX_MS', `must not be below WEBHOOK_RETRY_BASE_MS (${webhookRetryBaseMs}), got ${webhookRetryMaxMs}`);
+    throw new ConfigError(
+      'WEBHOOK_RETRY_MAX_MS',
+      `must not be below WEBHOOK_RETRY_BASE_MS (${webhookRetryBaseMs}), got ${webhookRetryMaxMs}`,
+    );
   }
   const webhookConcurrency = envInt(env, 'WEBHOOK_CONCURRENCY', 16, 1, 1_000);
   const webhookConcurrencyPerEndpoint = envInt(env, 'WEBHOOK_CONCURRENCY_PER_ENDPOINT', 4, 1, 1_000);

@@ -31,7 +31,11 @@ export function webhookSecret(): string {
 }
 
 /** Registers a webhook endpoint directly (the admin API that makes them is the gateway's). */
-export async function insertWebhook(pool: pg.Pool, url: string, eventTypes: readonly string[] | null = null): Promise<{ id: string; secret: string }> {
+export async function insertWebhook(
+  pool: pg.Pool,
+  url: string,
+  eventTypes: readonly string[] | null = null,
+): Promise<{ id: string; secret: string }> {
   const id = uniqueId('wh_');
   const secret = webhookSecret();
   await pool.query('INSERT INTO webhooks (id, url, secret, event_types) VALUES ($1, $2, $3, $4)', [id, url, secret, eventTypes]);

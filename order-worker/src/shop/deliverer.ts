@@ -206,7 +206,15 @@ export class WebhookDeliverer {
           SET status = $2, attempts = $3, next_attempt_at = now() + $4 * interval '1 millisecond', last_attempt_at = now(),
               lease_until = NULL, response_status = $5, latency_ms = $6, last_error = $7
         WHERE id = $1 AND status = 'delivering'`,
-      [d.id, next.kind === 'failed' ? 'failed' : 'pending', attempts, next.kind === 'retry' ? next.delayMs : 0, result.status, result.latencyMs, result.error],
+      [
+        d.id,
+        next.kind === 'failed' ? 'failed' : 'pending',
+        attempts,
+        next.kind === 'retry' ? next.delayMs : 0,
+        result.status,
+        result.latencyMs,
+        result.error,
+      ],
     );
     this.metrics.webhookDeliveries.inc({ outcome: next.kind === 'failed' ? 'failed' : 'retried' });
     const log = { deliveryId: d.id, webhookId: d.webhook_id, eventId: d.event_id, attempts, error: result.error };

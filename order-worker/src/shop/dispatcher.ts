@@ -150,7 +150,12 @@ export class ShopEventDispatcher {
     await client.query('DELETE FROM shop_events WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
 
     for (const e of events) this.metrics.shopEvents.inc({ type: e.type });
-    return { kind: 'dispatched', rows: rows.length, events: events.length, more: rows.length < claimed.length || claimed.length === this.claimRows };
+    return {
+      kind: 'dispatched',
+      rows: rows.length,
+      events: events.length,
+      more: rows.length < claimed.length || claimed.length === this.claimRows,
+    };
   }
 
   /** The outbox rows as events, in (seq, position) order: one per order of an order row. */

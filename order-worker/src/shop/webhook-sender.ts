@@ -60,6 +60,10 @@ function describe(err: unknown, timeoutMs: number): string {
   // fetch's TypeError carries the socket error as its cause (ECONNREFUSED, ENOTFOUND, ...)
   const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
   const text =
-    typeof cause?.code === 'string' ? `request failed: ${cause.code}` : err instanceof Error ? `request failed: ${err.message}` : 'request failed';
+    typeof cause?.code === 'string'
+      ? `request failed: ${cause.code}`
+      : err instanceof Error
+        ? `request failed: ${err.message}`
+        : 'request failed';
   return text.slice(0, MAX_ERROR_LENGTH);
 }

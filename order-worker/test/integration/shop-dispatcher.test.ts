@@ -40,7 +40,9 @@ describe('ShopEventDispatcher', () => {
     await db?.drop();
   });
 
-  async function newDispatcher(opts: { claimRows?: number } = {}): Promise<{ dispatcher: ShopEventDispatcher; publisher: ExchangePublisher }> {
+  async function newDispatcher(
+    opts: { claimRows?: number } = {},
+  ): Promise<{ dispatcher: ShopEventDispatcher; publisher: ExchangePublisher }> {
     const publisher = new ExchangePublisher({ amqpUrl: AMQP_URL, exchange }, logger);
     await publisher.start();
     publishers.push(publisher);
@@ -84,8 +86,18 @@ describe('ShopEventDispatcher', () => {
     );
     const soldOutId = seqRows[0]!.event_id;
     expect(byKey).toEqual([
-      ['order.confirmed', shopEventId('order.confirmed', { orderId: batch[0]!.orderId < batch[1]!.orderId ? batch[0]!.orderId : batch[1]!.orderId }), 'order.confirmed', 2],
-      ['order.confirmed', shopEventId('order.confirmed', { orderId: batch[0]!.orderId < batch[1]!.orderId ? batch[1]!.orderId : batch[0]!.orderId }), 'order.confirmed', 2],
+      [
+        'order.confirmed',
+        shopEventId('order.confirmed', { orderId: batch[0]!.orderId < batch[1]!.orderId ? batch[0]!.orderId : batch[1]!.orderId }),
+        'order.confirmed',
+        2,
+      ],
+      [
+        'order.confirmed',
+        shopEventId('order.confirmed', { orderId: batch[0]!.orderId < batch[1]!.orderId ? batch[1]!.orderId : batch[0]!.orderId }),
+        'order.confirmed',
+        2,
+      ],
       ['sale.sold_out', soldOutId, 'sale.sold_out', 2],
     ]);
     expect(soldOutId).toMatch(new RegExp(`^evt_sale_sold_out_${saleId}_\\d+$`));
