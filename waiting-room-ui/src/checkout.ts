@@ -11,7 +11,7 @@ import { isTransient, shopperApi } from './api.js';
 import type { Announcer } from './announcer.js';
 import type { ServerClock } from './clock.js';
 import { byId, focusHeading, setText, show } from './dom.js';
-import type { Admission, OrderStatus } from './shapes.js';
+import type { Admission, CancelReason, CheckoutLink, Order, OrderStatus } from './shapes.js';
 import { countdown, spokenDuration } from './time-format.js';
 
 export interface CheckoutHost {
@@ -211,21 +211,54 @@ export class Checkout {
   }
 }
 
+/** how far an order has gone: it never goes back (a late event or a stale poll is ignored) */
+const ORDER_STEP: Record<OrderStatus, number> = { pending: 0, confirmed: 1, rejected: 2, paid: 2, cancelled: 2 };
+
+/** once per order and tab: a shopper who comes back from the shop unpaid is not sent there again */
+function handedOffBefore(orderId: string): boolean {
+  const key = `vr-handoff:${orderId}`;
+  try {
+    if (sessionStorage.getItem(key) !== null) return true;
+    sessionStorage.setItem(key, String(Date.now()));
+  } catch {
+    // storage refused (private mode): hand off each time, the link stays on the page anyway
+  }
+  return false;
+}
+
 /**
  * The order after the purchase: pending until the worker commits it. Live `order:update`
  * settles it; a poll of `GET /api/orders/:id` catches an event missed while disconnected.
+ *
+ * A sale that hands orders to the shop (issue 14): once confirmed, the order carries the
+ * shop's checkout link (`checkout.url`, with the order and its token in the query) and the
+ * payment deadline. The page sends the shopper there once, keeps a button to it while the
+ * window lasts, and shows what became of it: paid, or cancelled (declined at the shop, or the
+ * window ran out, its unit back on sale).
  */
 export class OrderWatch {
   private readonly _title = byId('order-title');
   private readonly _status = byId('order-status');
   private readonly _detail = byId('order-detail');
+  private readonly _action = byId('order-action');
+  private readonly _toCheckout = byId<HTMLAnchorElement>('to-checkout');
+  private readonly _due = byId('order-due');
   private _orderId: string | null = null;
   private _state: OrderStatus | null = null;
   private _quantity: number | null = null;
+  private _checkout: CheckoutLink | null = null;
+  private _dueAt: number | null = null;
+  private _cancelReason: CancelReason | null = null;
+  /** the order's details were read (a live event says only the status) */
+  private _known = false;
   private _timer: ReturnType<typeof setTimeout> | undefined;
   private _polls = 0;
 
-  constructor(private readonly host: CheckoutHost) {}
+  constructor(
+    private readonly host: CheckoutHost,
+    /** where the shopper's browser goes (a test or an embedding page may watch instead) */
+    private readonly navigate: (url: string) => void = (url) => window.location.assign(url),
+  ) {}
 
   get orderId(): string | null {
     return this._orderId;
@@ -238,6 +271,10 @@ export class OrderWatch {
     if (changed) {
       this._state = null;
       this._polls = 0;
+      this._known = false;
+      this._checkout = null;
+      this._dueAt = null;
+      this._cancelReason = null;
     }
     this.update(orderId, status ?? this._state ?? 'pending', !changed);
     if (focus) focusHeading(this._title);
@@ -249,22 +286,74 @@ export class OrderWatch {
     if (orderId !== this._orderId) return;
     const first = this._state === null;
     if (status === this._state) return;
-    // a confirmed or rejected order never goes back to pending
-    if (this._state !== null && this._state !== 'pending' && status === 'pending') return;
+    if (this._state !== null && ORDER_STEP[status] <= ORDER_STEP[this._state]) return;
     this._state = status;
     this._render();
     if (status === 'pending') {
       if (!quiet && first) this.host.announcer.now('Order placed. Confirming it now.');
       this._poll(this.host.live() ? 5_000 : 1_500);
-    } else {
-      clearTimeout(this._timer);
-      this.host.announcer.now(status === 'confirmed' ? 'Your order is confirmed.' : 'Sorry: your order could not be completed.');
+      return;
     }
+    if (status === 'confirmed' && !this._known) {
+      // a live event says only "confirmed": read the order to learn whether the shop takes it from here
+      this._poll(0);
+      return;
+    }
+    this._settled();
+  }
+
+  /** the order as read from the gateway: its status and its hand-off */
+  private _read(o: Order): void {
+    if (o.orderId !== this._orderId) return;
+    if (o.quantity !== null) this._quantity = o.quantity;
+    const before = this._state;
+    if (before !== null && ORDER_STEP[o.status] < ORDER_STEP[before]) return;
+    const wasKnown = this._known;
+    this._known = true;
+    this._checkout = o.checkout;
+    this._dueAt = o.paymentDueAt;
+    this._cancelReason = o.cancelReason;
+    if (o.status !== before) {
+      this.update(o.orderId, o.status);
+      return;
+    }
+    this._render();
+    if (!wasKnown && o.status !== 'pending') this._settled();
+  }
+
+  /** the order left pending: say so, hand off to the shop or stop polling */
+  private _settled(): void {
+    clearTimeout(this._timer);
+    const s = this._state;
+    if (s === 'confirmed' && this._checkout) {
+      this.host.announcer.now('Your order is confirmed. Pay for it at the shop before the time runs out.');
+      const url = this._checkout.url;
+      if (!handedOffBefore(this._orderId!)) this.navigate(url);
+      // staying (or back from the shop unpaid): learn whether it was paid, and again just after the deadline
+      const untilDue = this._dueAt === null ? Infinity : this._dueAt - this.host.clock.now() + 1_500;
+      this._poll(Math.max(1_000, Math.min(untilDue, this.host.live() ? 30_000 : 5_000)));
+      return;
+    }
+    if (s === 'confirmed') this.host.announcer.now('Your order is confirmed.');
+    else if (s === 'paid') this.host.announcer.now('Payment received. Your order is complete.');
+    else if (s === 'cancelled')
+      this.host.announcer.now(
+        this._cancelReason === 'payment_timeout' ? 'The time to pay ran out and your order was cancelled.' : 'Your order was cancelled.',
+      );
+    else this.host.announcer.now('Sorry: your order could not be completed.');
   }
 
   /** the live channel went down or came back: poll faster or slower */
   liveChanged(): void {
     if (this._state === 'pending') this._poll(this.host.live() ? 5_000 : 1_000);
+  }
+
+  /** once a second: the payment countdown */
+  tick(): void {
+    if (this._state !== 'confirmed' || this._dueAt === null || !this._checkout) return;
+    const left = this._dueAt - this.host.clock.now();
+    setText(this._due, left > 0 ? `Pay within ${countdown(left)} (${spokenDuration(left)} left).` : 'The time to pay is up.');
+    show(this._action, left > 0);
   }
 
   private _poll(delayMs: number): void {
@@ -275,8 +364,7 @@ export class OrderWatch {
       const r = await shopperApi.order(id, this.host.ticket());
       this._polls++;
       if (r.ok) {
-        if (r.value.quantity !== null) this._quantity = r.value.quantity;
-        this.update(id, r.value.status);
+        this._read(r.value);
         if (r.value.status !== 'pending') return;
       }
       const base = this.host.live() ? 5_000 : Math.min(1_000 * 1.5 ** this._polls, 5_000);
@@ -290,9 +378,25 @@ export class OrderWatch {
     const qty = this._quantity === null ? '' : ` · ${this._quantity} ${this._quantity === 1 ? 'unit' : 'units'}`;
     const card = this._title.closest('section');
     card?.setAttribute('data-order', s ?? 'pending');
-    if (s === 'confirmed') {
+    const handOff = s === 'confirmed' && this._checkout !== null;
+    if (handOff) {
+      this._toCheckout.href = this._checkout!.url;
+      setText(this._title, 'Order confirmed: now pay at the shop');
+      setText(this._status, 'Your unit is held for you while you pay at the shop’s checkout. Unpaid units go back on sale.');
+    } else if (s === 'confirmed') {
       setText(this._title, 'Order confirmed');
-      setText(this._status, 'Your order is confirmed. You can close this page.');
+      setText(this._status, this._known ? 'Your order is confirmed. You can close this page.' : 'Your order is confirmed.');
+    } else if (s === 'paid') {
+      setText(this._title, 'Paid: your order is complete');
+      setText(this._status, 'The shop has your payment. It will send you the confirmation.');
+    } else if (s === 'cancelled') {
+      setText(this._title, 'Order cancelled');
+      setText(
+        this._status,
+        this._cancelReason === 'payment_timeout'
+          ? 'The time to pay ran out, so the unit went back on sale. You have not been charged.'
+          : 'The order was cancelled at the shop’s checkout (for example, the card was declined), and its unit went back on sale.',
+      );
     } else if (s === 'rejected') {
       setText(this._title, 'Order not completed');
       setText(this._status, 'Sorry: the shop could not confirm your order, and it has been cancelled.');
@@ -300,6 +404,9 @@ export class OrderWatch {
       setText(this._title, 'Order placed');
       setText(this._status, 'Confirming your order… this takes a moment. Keep this page open.');
     }
+    show(this._action, handOff);
+    if (!handOff) setText(this._due, '');
+    else this.tick();
     setText(this._detail, `Order reference ${ref}${qty}`);
   }
 }

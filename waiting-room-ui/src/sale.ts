@@ -486,6 +486,9 @@ class WaitingRoom implements CheckoutHost {
       case 'admitted':
         this._checkout.tick();
         return;
+      case 'ordered':
+        this._order.tick();
+        return;
       case 'queued':
         // the position says we are past the front but no admission came: ask where we stand
         if (this._position.overrun > 0) {

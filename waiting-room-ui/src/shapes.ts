@@ -6,12 +6,13 @@
 /** `held`: every unit is in someone's checkout; unpaid ones come back (a sale that hands orders to a shop) */
 export type SaleStatus = 'scheduled' | 'prequeue' | 'open' | 'paused' | 'held' | 'sold_out' | 'ended';
 export type VisitorStatus = 'prequeue' | 'queued' | 'admitted' | 'expired' | 'ordered' | 'sold_out' | 'ended';
-export type OrderStatus = 'pending' | 'confirmed' | 'rejected';
+/** `paid` and `cancelled`: an order of a sale that hands orders to the shop's checkout */
+export type OrderStatus = 'pending' | 'confirmed' | 'rejected' | 'paid' | 'cancelled';
 export type QueueMode = 'prequeue-random' | 'fifo' | 'random';
 
 const SALE_STATUSES: readonly SaleStatus[] = ['scheduled', 'prequeue', 'open', 'paused', 'held', 'sold_out', 'ended'];
 const VISITOR_STATUSES: readonly VisitorStatus[] = ['prequeue', 'queued', 'admitted', 'expired', 'ordered', 'sold_out', 'ended'];
-const ORDER_STATUSES: readonly OrderStatus[] = ['pending', 'confirmed', 'rejected'];
+const ORDER_STATUSES: readonly OrderStatus[] = ['pending', 'confirmed', 'rejected', 'paid', 'cancelled'];
 const QUEUE_MODES: readonly QueueMode[] = ['prequeue-random', 'fifo', 'random'];
 
 export class ShapeError extends Error {}
@@ -133,18 +134,44 @@ export function parseJoined(v: unknown): Joined {
   return { ...parseStanding(o), visitorId: str(o, 'visitorId'), ticket: str(o, 'ticket') };
 }
 
+/** the shop's checkout for a confirmed order: its page with the order and its token in the query */
+export interface CheckoutLink {
+  url: string;
+  token: string;
+}
+
+export type CancelReason = 'shop' | 'payment_timeout';
+
 export interface Order {
   orderId: string;
   status: OrderStatus;
   quantity: number | null;
+  /** the end of the payment window (a sale that hands off), epoch ms */
+  paymentDueAt: number | null;
+  cancelReason: CancelReason | null;
+  /** while the order is confirmed and waits for payment at the shop */
+  checkout: CheckoutLink | null;
 }
 
+function checkoutLink(o: Obj): CheckoutLink | null {
+  if (o.checkout === undefined || o.checkout === null) return null;
+  const c = obj(o.checkout, 'checkout');
+  const url = str(c, 'url');
+  // only a web address is followed: never javascript: or data:, whatever the answer says
+  if (!/^https?:\/\//i.test(url)) throw new ShapeError('checkout.url is not an http(s) address');
+  return { url, token: str(c, 'token') };
+}
+
+/** `GET /api/orders/:id`, and the purchase answer (which carries only the id and the status) */
 export function parseOrder(v: unknown): Order {
   const o = obj(v, 'order');
   return {
     orderId: str(o, 'orderId'),
     status: oneOf(o, 'status', ORDER_STATUSES),
     quantity: typeof o.quantity === 'number' ? o.quantity : null,
+    paymentDueAt: nullable(o, 'paymentDueAt', time),
+    cancelReason: nullable(o, 'cancelReason', (x, k) => oneOf<CancelReason>(x, k, ['shop', 'payment_timeout'])),
+    checkout: checkoutLink(o),
   };
 }
 

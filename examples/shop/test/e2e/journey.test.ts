@@ -18,6 +18,8 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const SHOTS = join(ROOT, 'test-results', 'journey');
 /** the product page links to this sale: its id is fixed before the shop starts */
 const SALE = uniqueId('journey-');
+/** the second test's sale: the shop pins its tokens' audience to the sales it sells */
+const LAST_PAIR = uniqueId('journey-last-');
 
 let stack: Stack;
 let browser: Browser;
@@ -26,7 +28,7 @@ const pageProblems: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  stack = await startStack({ shopEnv: { SHOP_SALE_ID: SALE } });
+  stack = await startStack({ shopEnv: { SHOP_SALE_ID: `${SALE},${LAST_PAIR}` } });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
@@ -69,7 +71,9 @@ async function buyAndReachCheckout(page: Page): Promise<void> {
   await page.click('#buy');
   // once the order is committed the page sends the shopper to the sale's checkoutUrl
   await page.waitForURL((url) => url.href.startsWith(`${stack.shopBase}/checkout?`), { timeout: 20_000 });
-  await page.waitForSelector('body[data-page="checkout"]');
+  await page.waitForSelector('body[data-page]');
+  const where = await page.getAttribute('body', 'data-page');
+  expect(where, `${page.url()}: ${await page.textContent('body')}`).toBe('checkout');
 }
 
 async function saleInfo(saleId: string): Promise<any> {
@@ -113,7 +117,13 @@ describe('the journey through the example shop, in a browser', () => {
   });
 
   it('a declined card cancels the order: its unit goes back on sale and the next shopper buys it', async () => {
-    const saleId = await stack.createSale({ name: 'Velvet sneakers, last pair', stock: 1, ratePerMinute: 6_000, paymentSeconds: 120 });
+    const saleId = await stack.createSale({
+      id: LAST_PAIR,
+      name: 'Velvet sneakers, last pair',
+      stock: 1,
+      ratePerMinute: 6_000,
+      paymentSeconds: 120,
+    });
     const page = await newPage();
     await page.goto(`${stack.base}/sales/${saleId}`);
     await waitState(page, 'admitted');
@@ -123,6 +133,17 @@ describe('the journey through the example shop, in a browser', () => {
     await buyAndReachCheckout(page);
     await waitFor('the sale held', async () => (await saleInfo(saleId)).status === 'held');
     expect((await stack.api('GET', `/api/sales/${saleId}/queue/me`, next.body.ticket)).body.status).toBe('queued');
+
+    // back to the waiting room without paying: it is not sent on again, it offers the checkout
+    const checkoutUrl = page.url();
+    await page.goBack();
+    await page.waitForSelector('#order[data-order="confirmed"] #to-checkout', { state: 'visible', timeout: 20_000 });
+    expect(await page.getAttribute('#to-checkout', 'href')).toBe(checkoutUrl);
+    expect(await page.textContent('#order-due')).toMatch(/Pay within/);
+    expect(page.url()).toBe(`${stack.base}/sales/${saleId}`);
+    await shot(page, '05a-waiting-room-pay-at-the-shop');
+    await page.click('#to-checkout');
+    await page.waitForSelector('body[data-page="checkout"]');
 
     await page.check('#card-decline');
     await shot(page, '05-shop-checkout-declining-card');
