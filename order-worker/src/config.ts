@@ -58,6 +58,8 @@ export interface ShopConfig {
   /** deliveries in flight from this worker, in all and per endpoint */
   readonly webhookConcurrency: number;
   readonly webhookConcurrencyPerEndpoint: number;
+  /** while the order commits are saturated, the dispatcher and deliverer wait at most this long in a row (ms; 0: never) */
+  readonly maxDeferMs: number;
 }
 
 export { ConfigError, LOG_LEVELS, type LogLevel };
@@ -106,6 +108,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
       webhookMaxAgeSeconds: envInt(env, 'WEBHOOK_MAX_AGE_SECONDS', 259_200, 1, 31_536_000),
       webhookConcurrency,
       webhookConcurrencyPerEndpoint,
+      // while the commits are saturated, events wait at most this long in a row (0: never)
+      maxDeferMs: envInt(env, 'SHOP_EVENTS_MAX_DEFER_MS', 1_000, 0, 60_000),
     }),
   });
 }

@@ -62,7 +62,9 @@ await worker.start().catch((err: unknown) => {
 // telling the shop: on a pool of its own, so it never takes a connection a commit waits for
 const shopPool = new pg.Pool({ connectionString: config.databaseUrl, max: 4 });
 shopPool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection lost (shop hand-off)'));
-const shop = new ShopHandOff(config, shopPool, redis, worker.metrics, logger.child({ component: 'shop' }));
+const shop = new ShopHandOff(config, shopPool, redis, worker.metrics, logger.child({ component: 'shop' }), {
+  commitsSaturated: () => worker.commitsSaturated,
+});
 await shop.start().catch((err: unknown) => {
   logger.fatal({ err, amqp: redactUrl(config.amqpUrl) }, 'connecting to RabbitMQ failed (events exchange)');
   process.exit(1);

@@ -81,6 +81,8 @@ export class OrderWorker {
   private buffer: Delivery[] = [];
   /** orders in `buffer` (a delivery may carry many) */
   private bufferedOrders = 0;
+  /** orders in the batch taken last */
+  private lastBatchOrders = 0;
   private batchTimer: NodeJS.Timeout | undefined;
   /**
    * The batch loops running, at most `commitsInFlight`. Each commits one batch at a time; a
@@ -247,6 +249,15 @@ export class OrderWorker {
 
   // --- batching -------------------------------------------------------------------------
 
+  /**
+   * The commits are in a burst: a commit running whose batch was big (a quarter of
+   * `batchMax` or more: at a sale's steady pace batches stay far smaller), or a full batch
+   * waiting. The shop hand-off's background work gives way meanwhile.
+   */
+  get commitsSaturated(): boolean {
+    return (this.loops.size > 0 && this.lastBatchOrders * 4 >= this.config.batchMax) || this.bufferedOrders >= this.config.batchMax;
+  }
+
   private get commitsInFlight(): number {
     return this.config.commitsInFlight ?? 2;
   }
@@ -309,6 +320,7 @@ export class OrderWorker {
       n++;
     }
     this.bufferedOrders -= orders;
+    this.lastBatchOrders = orders;
     return this.buffer.splice(0, n);
   }
 

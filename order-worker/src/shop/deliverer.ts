@@ -18,6 +18,7 @@ import type { ShopConfig } from '../config.js';
 import type { WorkerMetrics } from '../metrics.js';
 import { afterFailedAttempt, type RetryPolicy } from './retry-schedule.js';
 import { sendWebhook, type SendResult } from './webhook-sender.js';
+import { GIVE_WAY_POLL_MS, type CommitPriority } from './commit-priority.js';
 
 export type DelivererConfig = Pick<
   ShopConfig,
@@ -35,6 +36,8 @@ export interface DelivererOptions {
   readonly idleMs?: number;
   /** backoff while PostgreSQL fails */
   readonly backoff?: BackoffOptions;
+  /** gives way to the order commits while they are saturated (claims nothing new meanwhile) */
+  readonly priority?: CommitPriority;
 }
 
 interface ClaimedDelivery {
@@ -101,6 +104,10 @@ export class WebhookDeliverer {
   async run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
+      if (this.opts.priority?.shouldWait()) {
+        await sleep(GIVE_WAY_POLL_MS, signal);
+        continue;
+      }
       let wait: number;
       try {
         const started = await this.startDue();

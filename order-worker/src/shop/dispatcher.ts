@@ -34,6 +34,7 @@ import {
   type ShopEventType,
 } from '@velvet-rope/contracts';
 import type { WorkerMetrics } from '../metrics.js';
+import { GIVE_WAY_POLL_MS, type CommitPriority } from './commit-priority.js';
 import type { EventPublisher } from './event-publisher.js';
 
 /** arbitrary, fixed: the advisory lock that makes one dispatcher run at a time ("vrsd") */
@@ -48,6 +49,8 @@ export interface DispatcherOptions {
   readonly idleMs?: number;
   /** backoff while PostgreSQL or RabbitMQ fail */
   readonly backoff?: BackoffOptions;
+  /** gives way to the order commits while they are saturated */
+  readonly priority?: CommitPriority;
 }
 
 export type DispatchOutcome =
@@ -95,6 +98,10 @@ export class ShopEventDispatcher {
   async run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
+      if (this.opts.priority?.shouldWait()) {
+        await sleep(GIVE_WAY_POLL_MS, signal);
+        continue;
+      }
       let wait: number;
       try {
         const outcome = await this.dispatchOnce();
@@ -149,7 +156,9 @@ export class ShopEventDispatcher {
     await this.fanOut(client, events);
     await client.query('DELETE FROM shop_events WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
 
-    for (const e of events) this.metrics.shopEvents.inc({ type: e.type });
+    const byType = new Map<ShopEventType, number>();
+    for (const e of events) byType.set(e.type, (byType.get(e.type) ?? 0) + 1);
+    for (const [type, n] of byType) this.metrics.shopEvents.inc({ type }, n);
     return {
       kind: 'dispatched',
       rows: rows.length,

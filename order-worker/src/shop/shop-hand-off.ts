@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { loadLifecycleScripts, type BackoffOptions, type RedisClient } from '@velvet-rope/contracts';
 import type { ShopConfig } from '../config.js';
 import type { WorkerMetrics } from '../metrics.js';
+import { CommitPriority } from './commit-priority.js';
 import { WebhookDeliverer } from './deliverer.js';
 import { ShopEventDispatcher } from './dispatcher.js';
 import { ExchangePublisher } from './event-publisher.js';
@@ -26,6 +27,8 @@ export interface ShopHandOffOptions {
   readonly sweeperIntervals?: SweeperIntervals;
   /** poll interval of the dispatcher and the deliverer when idle (ms) */
   readonly idleMs?: number;
+  /** true while the worker's commit pipeline is saturated: the dispatcher and deliverer give way */
+  readonly commitsSaturated?: () => boolean;
 }
 
 export class ShopHandOff {
@@ -51,11 +54,19 @@ export class ShopHandOff {
       { amqpUrl: config.amqpUrl, exchange: config.shop.eventsExchange, ...backoff },
       logger.child({ component: 'shop-events' }),
     );
+    const saturated = options.commitsSaturated;
+    // one each: they count their waits apart, so each runs a round at least every maxDeferMs
+    const priority = () => (saturated ? { priority: new CommitPriority(saturated, config.shop.maxDeferMs) } : {});
     this.dispatcher = new ShopEventDispatcher(pool, this.publisher, metrics, logger.child({ component: 'dispatcher' }), {
       ...idle,
       ...backoff,
+      ...priority(),
     });
-    this.deliverer = new WebhookDeliverer(pool, config.shop, metrics, logger.child({ component: 'deliverer' }), { ...idle, ...backoff });
+    this.deliverer = new WebhookDeliverer(pool, config.shop, metrics, logger.child({ component: 'deliverer' }), {
+      ...idle,
+      ...backoff,
+      ...priority(),
+    });
     this.sweepers = new ShopSweepers(
       pool,
       redis,

@@ -34,6 +34,7 @@ describe('loadConfig', () => {
         webhookMaxAgeSeconds: 259_200,
         webhookConcurrency: 16,
         webhookConcurrencyPerEndpoint: 4,
+        maxDeferMs: 1_000,
       },
     });
   });
@@ -48,6 +49,7 @@ describe('loadConfig', () => {
       WEBHOOK_MAX_AGE_SECONDS: '3600',
       WEBHOOK_CONCURRENCY: '32',
       WEBHOOK_CONCURRENCY_PER_ENDPOINT: '8',
+      SHOP_EVENTS_MAX_DEFER_MS: '0',
     });
     expect(config.shop).toEqual({
       eventsExchange: 'shop-events',
@@ -58,6 +60,7 @@ describe('loadConfig', () => {
       webhookMaxAgeSeconds: 3600,
       webhookConcurrency: 32,
       webhookConcurrencyPerEndpoint: 8,
+      maxDeferMs: 0,
     });
   });
 
