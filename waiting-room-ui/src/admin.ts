@@ -15,7 +15,7 @@
 import { request, type Failure, type Result } from './api.js';
 import { LineChart } from './chart.js';
 import { byId, h, setText, show } from './dom.js';
-import { handsOff, obj, parseAdminSale, parseSaleStats, type AdminSale, type SaleStats } from './shapes.js';
+import { handsOff, obj, parseAdminSale, parseSaleStats, ShapeError, type AdminSale, type SaleStats } from './shapes.js';
 import { StatsHistory, WINDOW_MS } from './stats-history.js';
 import { count, localTime, spokenDuration } from './time-format.js';
 import { WebhooksPanel, type Method } from './webhooks-panel.js';
@@ -43,7 +43,7 @@ const storage = {
 
 const parseSales = (v: unknown): AdminSale[] => {
   const list = obj(v).sales;
-  if (!Array.isArray(list)) throw new Error('sales is not a list');
+  if (!Array.isArray(list)) throw new ShapeError('sales is not a list');
   return list.map(parseAdminSale);
 };
 
