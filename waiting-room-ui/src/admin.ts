@@ -6,13 +6,19 @@
  * into four charts (waiting shoppers, admissions per minute, remaining stock, confirmed orders)
  * next to the live controls: admission rate, cap on shoppers admitted at once, checkout window,
  * pause and resume. Every change is marked on the charts, so its effect shows beside it.
+ *
+ * A sale that hands its orders to the shop (issue 14: a checkout URL) also shows what became of
+ * them (paid, held in checkouts, returned to sale) and its `held` status, and has its checkout
+ * page and payment window among the controls. The shop's webhook endpoints and their delivery
+ * log are the Webhooks panel (webhooks-panel.ts).
  */
 import { request, type Failure, type Result } from './api.js';
 import { LineChart } from './chart.js';
 import { byId, h, setText, show } from './dom.js';
-import { obj, parseAdminSale, parseSaleStats, type AdminSale, type SaleStats } from './shapes.js';
+import { handsOff, obj, parseAdminSale, parseSaleStats, ShapeError, type AdminSale, type SaleStats } from './shapes.js';
 import { StatsHistory, WINDOW_MS } from './stats-history.js';
-import { count, localTime } from './time-format.js';
+import { count, localTime, spokenDuration } from './time-format.js';
+import { WebhooksPanel, type Method } from './webhooks-panel.js';
 
 const KEY_STORAGE = 'velvet-rope:admin-key';
 const POLL_MS = 1_000;
@@ -37,11 +43,18 @@ const storage = {
 
 const parseSales = (v: unknown): AdminSale[] => {
   const list = obj(v).sales;
-  if (!Array.isArray(list)) throw new Error('sales is not a list');
+  if (!Array.isArray(list)) throw new ShapeError('sales is not a list');
   return list.map(parseAdminSale);
 };
 
 const describe = (f: Failure) => (f.status === 0 ? "the gateway can't be reached" : `${f.message} (${f.code})`);
+
+/** how the status badge reads; `held` says where the units are */
+const statusLabel = (s: SaleStats): string =>
+  s.paused && s.status === 'open' ? 'paused' : s.status === 'held' ? 'held in checkouts' : s.status.replace('_', ' ');
+
+/** the new value of a setting the console changes (a number, pause, or the checkout URL or none) */
+type Change = number | boolean | string | null;
 
 class Console {
   private _key: string | null = storage.get();
@@ -52,6 +65,8 @@ class Console {
   private _pollGeneration = 0;
   /** server time minus client time, from the stats' `at` */
   private _offsetMs = 0;
+  /** what the sale's alert says now ('' : nothing) */
+  private _alertText = '';
 
   private readonly _signIn = byId('sign-in');
   private readonly _keyForm = byId<HTMLFormElement>('key-form');
@@ -72,6 +87,12 @@ class Console {
   private readonly _rate = byId<HTMLInputElement>('ctl-rate');
   private readonly _maxActive = byId<HTMLInputElement>('ctl-max-active');
   private readonly _checkout = byId<HTMLInputElement>('ctl-checkout');
+  private readonly _payment = byId<HTMLInputElement>('ctl-payment');
+  private readonly _checkoutUrl = byId<HTMLInputElement>('ctl-checkout-url');
+  private readonly _handOff = byId('hand-off');
+  private readonly _handOffLink = byId<HTMLAnchorElement>('hand-off-link');
+  private readonly _handOffWindow = byId('hand-off-window');
+  private readonly _saleAlert = byId('sale-alert');
   private readonly _pause = byId<HTMLButtonElement>('ctl-pause');
   private readonly _notice = byId('notice');
   private readonly _charts = {
@@ -80,6 +101,12 @@ class Console {
     remaining: new LineChart(byId('chart-remaining'), 'Remaining stock'),
     confirmed: new LineChart(byId('chart-confirmed'), 'Confirmed orders'),
   };
+  private readonly _webhooks = new WebhooksPanel({
+    call: (path, parse, method, body) => this._call(path, parse, method, body),
+    say: (text) => this._say(text),
+    describe,
+    unauthorized: () => this._showSignIn('The key is no longer accepted. Sign in again.'),
+  });
 
   start(): void {
     this._keyForm.addEventListener('submit', (ev) => {
@@ -93,6 +120,7 @@ class Console {
       storage.set(null);
       this._key = null;
       this._select(null);
+      this._webhooks.close();
       this._showSignIn(null);
     });
     this._createForm.addEventListener('submit', (ev) => {
@@ -108,12 +136,13 @@ class Console {
       void this._patch({ paused: !paused }, paused ? 'Admissions resumed' : 'Admissions paused');
     });
     window.addEventListener('hashchange', () => this._selectFromHash());
+    this._webhooks.start();
     this._defaultCreateTimes();
     if (this._key) void this._enter();
     else this._showSignIn(null);
   }
 
-  private _call<T>(path: string, parse: (v: unknown) => T, method: 'GET' | 'POST' | 'PATCH' = 'GET', body?: unknown): Promise<Result<T>> {
+  private _call<T>(path: string, parse: (v: unknown) => T, method: Method = 'GET', body?: unknown): Promise<Result<T>> {
     return request(path, parse, { method, token: this._key, body });
   }
 
@@ -151,6 +180,7 @@ class Console {
     this._sales = r.value;
     this._renderSales();
     this._selectFromHash();
+    void this._webhooks.open();
   }
 
   private async _refreshSales(): Promise<void> {
@@ -170,7 +200,7 @@ class Console {
           location.hash = encodeURIComponent(s.id);
         });
         if (s.id === this._selected?.id) watch.setAttribute('aria-current', 'true');
-        const facts = `${s.id} · ${count(s.ratePerMinute)}/min${s.paused ? ' · paused' : ''}`;
+        const facts = `${s.id} · ${count(s.ratePerMinute)}/min${s.paused ? ' · paused' : ''}${handsOff(s) ? ' · shop checkout' : ''}`;
         return h(
           'tr',
           {},
@@ -203,13 +233,37 @@ class Console {
     this._shopperLink.href = `/sales/${encodeURIComponent(sale.id)}`;
     setText(this._shopperLink, `Shopper page: /sales/${sale.id}`);
     this._fillControls(sale);
-    if (changed) void this._poll(this._pollGeneration);
+    this._showHandOff(sale);
+    if (changed) {
+      this._alert('');
+      void this._poll(this._pollGeneration);
+    }
   }
 
   private _fillControls(sale: AdminSale): void {
     this._rate.value = String(sale.ratePerMinute);
     this._maxActive.value = String(sale.maxActive);
     this._checkout.value = String(sale.checkoutSeconds);
+    this._payment.value = String(sale.paymentSeconds);
+    this._checkoutUrl.value = sale.checkoutUrl ?? '';
+  }
+
+  /** the hand-off line and figures: only for a sale that hands its orders to the shop */
+  private _showHandOff(sale: AdminSale): void {
+    const on = handsOff(sale);
+    show(this._handOff, on);
+    for (const e of this._salePanel.querySelectorAll<HTMLElement>('.hands-off')) show(e, on);
+    if (!on) return;
+    this._handOffLink.href = sale.checkoutUrl ?? '/';
+    setText(this._handOffLink, sale.checkoutUrl ?? '');
+    setText(this._handOffWindow, spokenDuration(sale.paymentSeconds * 1000));
+  }
+
+  /** the sale's one standing alert (a polite live region): said when it appears or changes */
+  private _alert(text: string): void {
+    if (text === this._alertText) return;
+    this._alertText = text;
+    this._saleAlert.replaceChildren(...(text ? [h('p', { class: 'banner' }, text)] : []));
   }
 
   private async _poll(generation: number): Promise<void> {
@@ -232,8 +286,15 @@ class Console {
   }
 
   private _renderStats(s: SaleStats): void {
-    setText(this._saleStatus, s.paused && s.status === 'open' ? 'paused' : s.status.replace('_', ' '));
+    setText(this._saleStatus, statusLabel(s));
     this._saleStatus.dataset.status = s.status;
+    const sale = this._selected;
+    this._alert(
+      s.status === 'held' && sale
+        ? `Every unit is in a shopper's checkout, waiting for payment. Unpaid orders go back on sale at the end of ` +
+            `their payment window (${spokenDuration(sale.paymentSeconds * 1000)}), so the line stays open.`
+        : '',
+    );
     setText(this._pause, s.paused ? 'Resume admissions' : 'Pause admissions');
     this._pause.setAttribute('aria-pressed', String(s.paused));
     const kpi: Record<string, number> = {
@@ -245,6 +306,9 @@ class Console {
       sold: s.sold,
       confirmed: s.confirmedOrders,
       rejected: s.rejectedOrders,
+      paid: s.paid,
+      held: s.held,
+      returned: s.returned,
     };
     for (const [k, v] of Object.entries(kpi)) setText(byId(`kpi-${k}`), count(v));
 
@@ -281,22 +345,29 @@ class Console {
   private async _applyControls(): Promise<void> {
     const sale = this._selected;
     if (!sale) return;
-    const changes: Record<string, number> = {};
+    const changes: Record<string, Change> = {};
     const fields: [string, HTMLInputElement, number][] = [
       ['ratePerMinute', this._rate, sale.ratePerMinute],
       ['maxActive', this._maxActive, sale.maxActive],
       ['checkoutSeconds', this._checkout, sale.checkoutSeconds],
+      ['paymentSeconds', this._payment, sale.paymentSeconds],
     ];
     for (const [name, input, current] of fields) {
       if (!input.reportValidity()) return;
       const v = Number(input.value);
       if (v !== current) changes[name] = v;
     }
+    if (!this._checkoutUrl.reportValidity()) return;
+    // empty: the sale stops handing off
+    const url = this._checkoutUrl.value.trim() || null;
+    if (url !== sale.checkoutUrl) changes.checkoutUrl = url;
     if (Object.keys(changes).length === 0) return this._say('Nothing to change.');
     const labels: Record<string, string> = {
       ratePerMinute: `rate ${sale.ratePerMinute}→${changes.ratePerMinute}/min`,
       maxActive: `max active ${sale.maxActive}→${changes.maxActive}`,
       checkoutSeconds: `checkout ${sale.checkoutSeconds}→${changes.checkoutSeconds} s`,
+      paymentSeconds: `payment ${sale.paymentSeconds}→${changes.paymentSeconds} s`,
+      checkoutUrl: url === null ? 'shop checkout off' : sale.checkoutUrl === null ? 'shop checkout on' : 'shop checkout changed',
     };
     await this._patch(
       changes,
@@ -307,7 +378,7 @@ class Console {
     );
   }
 
-  private async _patch(changes: Record<string, number | boolean>, done: string, labels: Record<string, string> = {}): Promise<void> {
+  private async _patch(changes: Record<string, Change>, done: string, labels: Record<string, string> = {}): Promise<void> {
     const sale = this._selected;
     if (!sale) return;
     const r = await this._call(`/api/admin/sales/${encodeURIComponent(sale.id)}`, parseAdminSale, 'PATCH', changes);
@@ -320,6 +391,7 @@ class Console {
     this._sales = this._sales.map((s) => (s.id === r.value.id ? r.value : s));
     this._renderSales();
     this._fillControls(r.value);
+    this._showHandOff(r.value);
     this._say(`${done} at ${new Date().toLocaleTimeString()}.`);
   }
 
@@ -352,6 +424,8 @@ class Console {
       maxPerShopper: int('maxPerShopper'),
       queueMode: text('queueMode') || undefined,
       windowSeconds: int('windowSeconds'),
+      checkoutUrl: text('checkoutUrl') || undefined,
+      paymentSeconds: int('paymentSeconds'),
     };
     const r = await this._call('/api/admin/sales', parseAdminSale, 'POST', body);
     if (!r.ok) {

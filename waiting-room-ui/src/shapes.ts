@@ -227,7 +227,14 @@ export interface AdminSale {
   queueMode: QueueMode;
   windowSeconds: number;
   paused: boolean;
+  /** the shop's checkout page: set, each confirmed order is handed to it and held for payment */
+  checkoutUrl: string | null;
+  /** the payment window after an order is confirmed (sales that hand off) */
+  paymentSeconds: number;
 }
+
+/** whether a sale hands its confirmed orders to the shop's checkout (issue 14) */
+export const handsOff = (s: AdminSale): boolean => s.checkoutUrl !== null;
 
 export function parseAdminSale(v: unknown): AdminSale {
   const o = obj(v, 'sale');
@@ -246,6 +253,8 @@ export function parseAdminSale(v: unknown): AdminSale {
     queueMode: oneOf(o, 'queueMode', QUEUE_MODES),
     windowSeconds: num(o, 'windowSeconds'),
     paused: bool(o, 'paused'),
+    checkoutUrl: nullable(o, 'checkoutUrl', str),
+    paymentSeconds: num(o, 'paymentSeconds'),
   };
 }
 
@@ -260,6 +269,12 @@ export interface SaleStats {
   sold: number;
   confirmedOrders: number;
   rejectedOrders: number;
+  /** units paid (a sale without a checkout: every sold unit) */
+  paid: number;
+  /** units confirmed and waiting for payment in the shop's checkout */
+  held: number;
+  /** units of cancelled orders, back on sale */
+  returned: number;
   ratePerMinute: number;
   /** the rate in force: the closed loop's when adaptiveRate is on */
   effectiveRatePerMinute: number;
@@ -283,6 +298,9 @@ export function parseSaleStats(v: unknown): SaleStats {
     sold: num(o, 'sold'),
     confirmedOrders: num(o, 'confirmedOrders'),
     rejectedOrders: num(o, 'rejectedOrders'),
+    paid: num(o, 'paid'),
+    held: num(o, 'held'),
+    returned: num(o, 'returned'),
     ratePerMinute: num(o, 'ratePerMinute'),
     effectiveRatePerMinute: num(o, 'effectiveRatePerMinute'),
     adaptiveRate: bool(o, 'adaptiveRate'),
@@ -290,4 +308,102 @@ export function parseSaleStats(v: unknown): SaleStats {
     paused: bool(o, 'paused'),
     at: time(o, 'at'),
   };
+}
+
+// ---- the shop's webhook endpoints (issue 14) ---------------------------------------------
+
+export type ShopEventType =
+  'order.confirmed' | 'order.paid' | 'order.cancelled' | 'order.rejected' | 'sale.held' | 'sale.sold_out' | 'sale.ended';
+export type DeliveryStatus = 'pending' | 'delivering' | 'delivered' | 'failed';
+
+export const SHOP_EVENT_TYPES: readonly ShopEventType[] = [
+  'order.confirmed',
+  'order.paid',
+  'order.cancelled',
+  'order.rejected',
+  'sale.held',
+  'sale.sold_out',
+  'sale.ended',
+];
+const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivering', 'delivered', 'failed'];
+const WEBHOOK_SOURCES: readonly ('api' | 'config')[] = ['api', 'config'];
+
+function list<T>(o: Obj, k: string, parse: (v: unknown) => T): T[] {
+  const v = o[k];
+  if (!Array.isArray(v)) throw new ShapeError(`${k} is not a list`);
+  return v.map(parse);
+}
+
+export interface Webhook {
+  id: string;
+  url: string;
+  /** the event types it receives (all of them when it was added without a list) */
+  events: ShopEventType[];
+  /** 'config': registered from the gateway's WEBHOOK_URL at boot */
+  source: 'api' | 'config';
+  createdAt: number;
+}
+
+export function parseWebhook(v: unknown): Webhook {
+  const o = obj(v, 'webhook');
+  return {
+    id: str(o, 'id'),
+    url: str(o, 'url'),
+    events: list(o, 'events', (e) => oneOf({ event: e }, 'event', SHOP_EVENT_TYPES)),
+    source: oneOf(o, 'source', WEBHOOK_SOURCES),
+    createdAt: time(o, 'createdAt'),
+  };
+}
+
+/** a new endpoint: the one answer that carries its signing secret */
+export function parseCreatedWebhook(v: unknown): Webhook & { secret: string } {
+  const o = obj(v, 'webhook');
+  return { ...parseWebhook(o), secret: str(o, 'secret') };
+}
+
+export function parseWebhooks(v: unknown): Webhook[] {
+  return list(obj(v, 'webhooks'), 'webhooks', parseWebhook);
+}
+
+export interface WebhookDelivery {
+  id: number;
+  /** the webhook-id header: the same on every attempt */
+  eventId: string;
+  eventType: ShopEventType;
+  status: DeliveryStatus;
+  attempts: number;
+  responseStatus: number | null;
+  lastError: string | null;
+  latencyMs: number | null;
+  createdAt: number;
+  deliveredAt: number | null;
+  /** when it is tried next (null once delivered or failed) */
+  nextAttemptAt: number | null;
+}
+
+export function parseDelivery(v: unknown): WebhookDelivery {
+  const o = obj(v, 'delivery');
+  return {
+    id: num(o, 'id'),
+    eventId: str(o, 'eventId'),
+    eventType: oneOf(o, 'eventType', SHOP_EVENT_TYPES),
+    status: oneOf(o, 'status', DELIVERY_STATUSES),
+    attempts: num(o, 'attempts'),
+    responseStatus: nullable(o, 'responseStatus', num),
+    lastError: nullable(o, 'lastError', str),
+    latencyMs: nullable(o, 'latencyMs', num),
+    createdAt: time(o, 'createdAt'),
+    deliveredAt: nullable(o, 'deliveredAt', time),
+    nextAttemptAt: nullable(o, 'nextAttemptAt', time),
+  };
+}
+
+export function parseDeliveries(v: unknown): WebhookDelivery[] {
+  return list(obj(v, 'deliveries'), 'deliveries', parseDelivery);
+}
+
+/** an answer without a body (204) */
+export function parseNothing(v: unknown): null {
+  if (v !== undefined && v !== null) throw new ShapeError('expected no body');
+  return null;
 }

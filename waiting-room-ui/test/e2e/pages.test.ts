@@ -18,6 +18,8 @@ import { freePort, startService, waitForHttp, waitForOutput, type Service } from
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
 const ADMIN_KEY = 'ui-e2e-admin-key-0123456789';
+/** the shop's own key (issue 14): it marks handed-off orders paid or cancels them */
+const SHOP_KEY = 'ui-e2e-shop-key-9876543210';
 const PHONE = { width: 360, height: 740 };
 
 let db: TestDatabase;
@@ -46,11 +48,14 @@ beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const env = { DATABASE_URL: db.url, REDIS_URL, AMQP_URL, ORDERS_QUEUE: queue, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: 'warn' };
-  worker = startService('order-worker', 'order-worker/dist/server.js', { ...env, LOG_LEVEL: 'info' });
+  // one attempt per webhook delivery: a delivery to an endpoint that is down is given up at once,
+  // so the console's log shows it failed and offers Retry
+  worker = startService('order-worker', 'order-worker/dist/server.js', { ...env, LOG_LEVEL: 'info', WEBHOOK_MAX_ATTEMPTS: '1' });
   gateway = startService('gateway', 'gateway/dist/server.js', {
     ...env,
     PORT: String(port),
     ADMIN_API_KEY: ADMIN_KEY,
+    SHOP_API_KEY: SHOP_KEY,
     TICK_MS: '100',
     RATE_LIMIT_PER_IP: '1000000',
   });
@@ -98,7 +103,7 @@ interface Answer {
   body: any;
 }
 
-async function api(method: 'GET' | 'POST' | 'PATCH', path: string, token?: string, body?: unknown): Promise<Answer> {
+async function api(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, token?: string, body?: unknown): Promise<Answer> {
   const res = await fetch(`${base}${path}`, {
     method,
     headers: {
@@ -152,13 +157,16 @@ async function joinMany(saleId: string, n: number): Promise<string[]> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** a shopper without a browser: waits for admission and buys one unit; when the 202 came */
-async function buyAsShopper(saleId: string, ticket: string): Promise<{ sentAt: number; answeredAt: number; status: number }> {
+async function buyAsShopper(
+  saleId: string,
+  ticket: string,
+): Promise<{ sentAt: number; answeredAt: number; status: number; orderId: string | undefined }> {
   for (let i = 0; i < 200; i++) {
     const me = await api('GET', `/api/sales/${saleId}/queue/me`, ticket);
     if (me.body.status === 'admitted') {
       const sentAt = Date.now();
       const p = await api('POST', `/api/sales/${saleId}/purchases`, me.body.admission.token, { quantity: 1 });
-      return { sentAt, answeredAt: Date.now(), status: p.status };
+      return { sentAt, answeredAt: Date.now(), status: p.status, orderId: p.body?.orderId };
     }
     await sleep(100);
   }
@@ -201,6 +209,35 @@ const etaRange = async (page: Page) => {
   return { lo: Number(await eta.getAttribute('data-lo')), hi: Number(await eta.getAttribute('data-hi')), text: await text(page, '#eta') };
 };
 const stateAt = async (page: Page) => Number(await page.getAttribute('body', 'data-state-at'));
+/** waits until the element's text is `want` (or matches it) */
+const untilText = (page: Page, selector: string, want: string | RegExp, timeout = 15_000) =>
+  page.waitForFunction(
+    ([sel, source, flags]) => {
+      const t = ((globalThis as any).document.querySelector(sel)?.textContent ?? '').trim();
+      return flags === null ? t === source : new RegExp(source, flags).test(t);
+    },
+    [selector, typeof want === 'string' ? want : want.source, typeof want === 'string' ? null : want.flags] as const,
+    { timeout },
+  );
+
+/** the shop settles an order it was handed: once the worker has committed it */
+async function settleAsShop(orderId: string, how: 'paid' | 'cancel'): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    const r = await api('POST', `/api/shop/orders/${orderId}/${how}`, SHOP_KEY);
+    if (r.status === 200) return;
+    expect(r.body.code, JSON.stringify(r.body)).toBe('ORDER_PENDING');
+    await sleep(100);
+  }
+  throw new Error(`order ${orderId} was never committed`);
+}
+
+async function signIn(admin: Page): Promise<void> {
+  await admin.goto(`${base}/admin`);
+  await admin.waitForSelector('#sign-in:not([hidden])');
+  await admin.fill('#key', ADMIN_KEY);
+  await admin.press('#key', 'Enter');
+  await admin.waitForSelector('#workspace:not([hidden])');
+}
 
 describe('the waiting room and the console in a browser', () => {
   it('(a) a shopper waits in the pre-queue, gets a place at the start, is admitted, buys, and sees the order confirmed', async () => {
@@ -482,5 +519,168 @@ describe('issue 12 item 10: the ticket sat in localStorage, readable by any scri
     expect(await position(page)).toBe(3);
     expect((await api('GET', `/api/sales/${saleId}`)).body.waiting).toBe(3);
     expect(await stored()).toEqual([]);
+  });
+});
+
+describe('issue 14 in the console: the hand-off to the shop and its webhooks', () => {
+  it('shows paid, held and returned units and the held status of a sale with a checkout, and manages webhook endpoints', async () => {
+    const plain = await createSale({});
+    const admin = await (await newContext()).newPage();
+    await signIn(admin);
+
+    // a webhook endpoint the shop has not started yet: nothing listens there
+    const hookUrl = `http://127.0.0.1:${await freePort()}/hooks/velvet-rope`;
+    await admin.waitForSelector('#webhooks-empty:not([hidden])');
+    await admin.click('#webhook-add summary');
+    await admin.fill('#w-url', hookUrl);
+    await admin.check('#w-events input[value="order.confirmed"]');
+    await admin.check('#w-events input[value="order.paid"]');
+    await admin.click('#webhook-form button[type="submit"]');
+    await admin.waitForSelector('#webhook-secret:not([hidden])');
+    const secret = await admin.inputValue('#webhook-secret-value');
+    expect(secret).toMatch(/^whsec_/);
+    expect(await text(admin, '#webhook-secret-url')).toBe(hookUrl);
+    expect(await text(admin, '#webhook-secret')).toContain('shown this once');
+    // the focus is on the secret, so a keyboard or screen-reader user is told at once
+    expect(await admin.evaluate(() => (globalThis as any).document.activeElement?.id)).toBe('webhook-secret-title');
+    await untilText(admin, '#notice', /added\. Copy its signing secret now/);
+    const row = admin.locator('#webhooks-body tr');
+    await admin.waitForSelector('#webhooks-body tr');
+    expect(await row.count()).toBe(1);
+    expect(await text(admin, '#webhooks-body tr th')).toBe(hookUrl);
+    expect(await text(admin, '#webhooks-body tr td.events-cell')).toBe('order.confirmed, order.paid');
+    await shot(admin, 'console-webhook-secret');
+    // shown once: gone from the page when put away, and the list never carries it
+    await admin.click('#webhook-secret-done');
+    expect(await admin.isHidden('#webhook-secret')).toBe(true);
+    expect(await admin.content()).not.toContain(secret);
+    const listed = await api('GET', '/api/admin/webhooks', ADMIN_KEY);
+    expect(JSON.stringify(listed.body)).not.toContain(secret);
+
+    // a sale with the shop's checkout, made in the console
+    const saleId = uniqueId('ui-');
+    await admin.click('#create summary');
+    await admin.fill('#c-id', saleId);
+    await admin.fill('#c-name', 'Velvet boots, paid at the shop');
+    await admin.fill('#c-stock', '3');
+    await admin.$eval('#c-starts', (e: any) => {
+      const ms = Date.now() - 60_000;
+      e.value = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    });
+    await admin.fill('#c-rate', '6000');
+    await admin.selectOption('#c-mode', 'fifo');
+    await admin.fill('#c-window', '0');
+    await admin.fill('#c-checkout-url', 'https://shop.example/checkout');
+    await admin.fill('#c-payment', '600');
+    await admin.click('#create-form button[type="submit"]');
+    await admin.waitForSelector(`button[data-sale="${saleId}"][aria-current="true"]`);
+    await admin.waitForSelector('#sale-panel:not([hidden])');
+    expect(await text(admin, '#hand-off')).toBe(
+      "Confirmed orders go on to the shop's checkout, https://shop.example/checkout, and are held 10 minutes for payment.",
+    );
+    expect(await admin.getAttribute('#hand-off-link', 'href')).toBe('https://shop.example/checkout');
+    expect(await admin.locator('#sale-panel .hands-off:visible').count()).toBe(3);
+    expect(await admin.inputValue('#ctl-checkout-url')).toBe('https://shop.example/checkout');
+    expect(await admin.inputValue('#ctl-payment')).toBe('600');
+    await untilText(admin, '#sale-status', 'open');
+
+    // three shoppers buy the three units: every unit is in someone's checkout
+    const orders: string[] = [];
+    for (const ticket of await joinMany(saleId, 3)) {
+      const bought = await buyAsShopper(saleId, ticket);
+      expect(bought.status).toBe(202);
+      orders.push(bought.orderId!);
+    }
+    await untilText(admin, '#sale-status', 'held in checkouts');
+    expect(await admin.getAttribute('#sale-status', 'data-status')).toBe('held');
+    await untilText(admin, '#kpi-held', '3');
+    expect(await text(admin, '#kpi-sold')).toBe('3');
+    expect(await text(admin, '#kpi-paid')).toBe('0');
+    expect(await text(admin, '#kpi-returned')).toBe('0');
+    expect(await text(admin, '#sale-alert')).toBe(
+      "Every unit is in a shopper's checkout, waiting for payment. Unpaid orders go back on sale at the end of their payment window (10 minutes), so the line stays open.",
+    );
+    expect(await admin.getAttribute('#sale-alert', 'aria-live')).toBe('polite');
+    await shot(admin, 'console-held');
+
+    // the shop takes one payment and cancels another order: its unit is back on sale
+    await settleAsShop(orders[0]!, 'paid');
+    await settleAsShop(orders[1]!, 'cancel');
+    await untilText(admin, '#kpi-returned', '1');
+    await untilText(admin, '#kpi-paid', '1');
+    await untilText(admin, '#kpi-held', '1');
+    await untilText(admin, '#sale-status', 'open');
+    expect(await text(admin, '#kpi-sold')).toBe('2');
+    expect(await text(admin, '#kpi-remaining')).toBe('1');
+    expect(await text(admin, '#sale-alert')).toBe('');
+    await shot(admin, 'console-paid-returned');
+
+    // the live controls: the payment window, and a checkout URL the gateway refuses
+    await admin.fill('#ctl-payment', '300');
+    await admin.click('#ctl-apply');
+    await untilText(admin, '#notice', /^Changed: payment 600→300 s at /);
+    expect(await text(admin, '#hand-off-window')).toBe('5 minutes');
+    await admin.fill('#ctl-checkout-url', 'https://someone:secret@shop.example/checkout');
+    await admin.click('#ctl-apply');
+    await untilText(admin, '#notice', 'Not changed: checkoutUrl must not carry credentials (INVALID_SALE_CONFIG).');
+    // and one the browser refuses before asking: not http(s)
+    await admin.fill('#ctl-checkout-url', 'ftp://shop.example/checkout');
+    await admin.click('#ctl-apply');
+    expect(await admin.$eval('#ctl-checkout-url', (e: any) => e.validity.valid)).toBe(false);
+    await admin.fill('#ctl-checkout-url', 'https://shop.example/checkout');
+
+    // the endpoint's deliveries: nothing listens, so each was given up after its one attempt
+    await admin.click(`#webhooks-body button[data-deliveries]`);
+    await admin.waitForSelector('#deliveries:not([hidden])');
+    expect(await text(admin, '#deliveries-title')).toBe(`Deliveries to ${hookUrl}`);
+    // three orders confirmed and one paid; the cancel is not among the events it asked for
+    await admin.waitForFunction(
+      () => (globalThis as any).document.querySelectorAll('#deliveries-body .badge[data-delivery="failed"]').length === 4,
+      undefined,
+      { timeout: 30_000 },
+    );
+    const types = await admin.locator('#deliveries-body tr th').evaluateAll((ths: any[]) => ths.map((t) => t.firstChild.textContent));
+    expect(types.sort()).toEqual(['order.confirmed', 'order.confirmed', 'order.confirmed', 'order.paid']);
+    const first = admin.locator('#deliveries-body tr').first();
+    expect(await first.locator('td').nth(1).textContent()).toBe('1');
+    expect((await first.locator('td.last-answer').textContent())?.trim()).not.toBe('–');
+    expect(await admin.locator('#deliveries-body button[data-retry]').count()).toBe(4);
+    await shot(admin, 'console-deliveries');
+    // retried by hand: tried once more, given up again, its attempts kept
+    const retried = await first.getAttribute('data-delivery');
+    await first.locator('button[data-retry]').click();
+    await untilText(admin, '#notice', /delivery is queued to be sent again\.$/);
+    await admin.waitForFunction(
+      (id) => {
+        const r = (globalThis as any).document.querySelector(`#deliveries-body tr[data-delivery="${id}"]`);
+        return r?.querySelector('.badge')?.textContent === 'failed' && r.querySelectorAll('td')[1].textContent === '2';
+      },
+      retried,
+      { timeout: 30_000 },
+    );
+
+    // deleting asks first; keeping it keeps it
+    await admin.click('#webhooks-body button[data-delete]');
+    await admin.waitForSelector('#confirm-delete[open]');
+    expect(await text(admin, '#confirm-delete-text')).toContain(`${hookUrl} will be sent nothing more.`);
+    expect(await admin.evaluate(() => (globalThis as any).document.activeElement?.id)).toBe('confirm-delete-no');
+    await shot(admin, 'console-webhook-delete');
+    await admin.click('#confirm-delete-no');
+    expect(await admin.locator('#confirm-delete[open]').count()).toBe(0);
+    expect(await admin.locator('#webhooks-body tr').count()).toBe(1);
+    await admin.click('#webhooks-body button[data-delete]');
+    await admin.click('#confirm-delete-yes');
+    await untilText(admin, '#notice', `Endpoint ${hookUrl} deleted.`);
+    await admin.waitForSelector('#webhooks-empty:not([hidden])');
+    expect(await admin.locator('#webhooks-body tr').count()).toBe(0);
+    expect(await admin.isHidden('#deliveries')).toBe(true);
+    expect((await api('GET', '/api/admin/webhooks', ADMIN_KEY)).body).toEqual({ webhooks: [] });
+
+    // a sale without a checkout looks as it always has
+    await admin.click(`button[data-sale="${plain}"]`);
+    await untilText(admin, '#sale-status', 'open');
+    expect(await admin.isHidden('#hand-off')).toBe(true);
+    expect(await admin.locator('#sale-panel .hands-off:visible').count()).toBe(0);
+    expect(await admin.inputValue('#ctl-checkout-url')).toBe('');
   });
 });
