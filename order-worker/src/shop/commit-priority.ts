@@ -3,10 +3,10 @@
  * dispatcher and the deliverer run in the worker's process, on the same cores as the commits,
  * PostgreSQL and RabbitMQ; in a burst their work (reading the orders again, a message per event
  * to the exchange, a POST per delivery) halved the commit rate in the bench. So while the
- * commit pipeline is saturated (every commit loop busy, or a full batch waiting) they give way,
- * but for at most `maxDeferMs` at a time: then one round runs, and they give way again. A
- * burst's events are told up to about that much later; once the burst ends they catch up at
- * full speed. When the commits are not saturated (most of a sale), nothing waits.
+ * commits are in a burst they give way, but for at most `maxDeferMs` at a time: then one small
+ * round runs (`trickle`: the oldest events first, so nothing waits without bound), and they give
+ * way again. Once the burst ends they catch up at full speed. When the commits are not in a
+ * burst (most of a sale), nothing waits.
  */
 export class CommitPriority {
   private since: number | null = null;
@@ -21,19 +21,22 @@ export class CommitPriority {
     private readonly quietMs = 250,
   ) {}
 
-  /** true: wait a moment before the next round of background work */
-  shouldWait(now = Date.now()): boolean {
-    if (this.maxDeferMs <= 0) return false;
+  /**
+   * What the background work does now: `wait` a moment, run a `trickle` round (the commits are
+   * in a burst, and it waited `maxDeferMs`), or `run` as usual.
+   */
+  next(now = Date.now()): 'wait' | 'trickle' | 'run' {
+    if (this.maxDeferMs <= 0) return 'run';
     if (this.saturated()) this.lastSaturated = now;
     if (this.lastSaturated === null || now - this.lastSaturated > this.quietMs) {
       this.since = null;
-      return false;
+      return 'run';
     }
     this.since ??= now;
-    if (now - this.since < this.maxDeferMs) return true;
-    // waited long enough: one round now, then give way again
+    if (now - this.since < this.maxDeferMs) return 'wait';
+    // waited long enough: one small round now, then give way again
     this.since = now;
-    return false;
+    return 'trickle';
   }
 }
 

@@ -104,7 +104,7 @@ export class WebhookDeliverer {
   async run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
-      if (this.opts.priority?.shouldWait()) {
+      if (this.opts.priority?.next() === 'wait') {
         await sleep(GIVE_WAY_POLL_MS, signal);
         continue;
       }

@@ -98,13 +98,15 @@ export class ShopEventDispatcher {
   async run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
-      if (this.opts.priority?.shouldWait()) {
+      const turn = this.opts.priority?.next() ?? 'run';
+      if (turn === 'wait') {
         await sleep(GIVE_WAY_POLL_MS, signal);
         continue;
       }
       let wait: number;
       try {
-        const outcome = await this.dispatchOnce();
+        // in a burst: the oldest outbox row only (one batch's events), the rest once it is over
+        const outcome = await this.dispatchOnce(turn === 'trickle' ? 1 : this.maxEvents);
         failures = 0;
         wait = outcome.kind === 'dispatched' && outcome.more ? 0 : (this.opts.idleMs ?? 200);
       } catch (err) {
@@ -116,11 +118,11 @@ export class ShopEventDispatcher {
   }
 
   /** One claim: publishes, fans out and deletes up to a claim's worth of outbox rows. */
-  async dispatchOnce(): Promise<DispatchOutcome> {
+  async dispatchOnce(maxEvents = this.maxEvents): Promise<DispatchOutcome> {
     return withClient(this.pool, async (client) => {
       await client.query('BEGIN');
       try {
-        const outcome = await this.dispatchIn(client);
+        const outcome = await this.dispatchIn(client, maxEvents);
         await client.query('COMMIT');
         return outcome;
       } catch (err) {
@@ -130,7 +132,7 @@ export class ShopEventDispatcher {
     });
   }
 
-  private async dispatchIn(client: pg.PoolClient): Promise<DispatchOutcome> {
+  private async dispatchIn(client: pg.PoolClient, maxEvents: number): Promise<DispatchOutcome> {
     const { rows: lock } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [DISPATCH_LOCK_ID]);
     if (!lock[0]?.ok) return { kind: 'busy' };
 
@@ -146,7 +148,7 @@ export class ShopEventDispatcher {
     const rows: OutboxRow[] = [];
     let count = 0;
     for (const r of claimed) {
-      if (rows.length > 0 && count + r.events > this.maxEvents) break;
+      if (rows.length > 0 && count + r.events > maxEvents) break;
       rows.push(r);
       count += r.events;
     }
