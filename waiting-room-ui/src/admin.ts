@@ -103,7 +103,7 @@ class Console {
   };
   private readonly _webhooks = new WebhooksPanel({
     call: (path, parse, method, body) => this._call(path, parse, method, body),
-    say: (text) => this._say(text),
+    say: (text, kind) => this._say(text, kind),
     describe,
     unauthorized: () => this._showSignIn('The key is no longer accepted. Sign in again.'),
   });
@@ -146,8 +146,9 @@ class Console {
     return request(path, parse, { method, token: this._key, body });
   }
 
-  private _say(text: string): void {
-    // the console's one live region: results of what the marketer did
+  private _say(text: string, kind: 'ok' | 'problem' = 'ok'): void {
+    // the console's one live region: results of what the marketer did (a refusal in the problem colour)
+    this._notice.dataset.kind = kind;
     setText(this._notice, '');
     setTimeout(() => setText(this._notice, text), 50);
   }
@@ -382,7 +383,7 @@ class Console {
     const sale = this._selected;
     if (!sale) return;
     const r = await this._call(`/api/admin/sales/${encodeURIComponent(sale.id)}`, parseAdminSale, 'PATCH', changes);
-    if (!r.ok) return this._say(`Not changed: ${describe(r)}.`);
+    if (!r.ok) return this._say(`Not changed: ${describe(r)}.`, 'problem');
     const at = Date.now() + this._offsetMs;
     for (const k of Object.keys(changes)) {
       this._history.mark(k, k === 'paused' ? (changes.paused ? 'paused' : 'resumed') : (labels[k] ?? k), at);
@@ -431,7 +432,7 @@ class Console {
     if (!r.ok) {
       show(this._createError, true);
       setText(this._createError, `The sale was not created: ${describe(r)}.`);
-      this._say(`The sale was not created: ${r.message}`);
+      this._say(`The sale was not created: ${r.message}`, 'problem');
       return;
     }
     show(this._createError, false);

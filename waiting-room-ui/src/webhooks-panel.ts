@@ -24,7 +24,8 @@ export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 export interface ConsoleCalls {
   call<T>(path: string, parse: (v: unknown) => T, method?: Method, body?: unknown): Promise<Result<T>>;
   /** the console's live region */
-  say(text: string): void;
+  /** the console's live region; `problem`: shown as a refusal, not a success */
+  say(text: string, kind?: 'ok' | 'problem'): void;
   describe(f: Failure): string;
   /** the key was refused: back to signing in */
   unauthorized(): void;
@@ -188,7 +189,7 @@ export class WebhooksPanel {
     const r = await this._console.call('/api/admin/webhooks', parseCreatedWebhook, 'POST', body);
     if (!r.ok) {
       this._failed(r, 'The endpoint was not added', this._formError);
-      if (r.status !== 401) this._console.say(`The endpoint was not added: ${r.message}`);
+      if (r.status !== 401) this._console.say(`The endpoint was not added: ${r.message}`, 'problem');
       return;
     }
     show(this._formError, false);
@@ -242,7 +243,7 @@ export class WebhooksPanel {
     const r = await this._console.call(path(w.id), parseNothing, 'DELETE');
     if (!r.ok) {
       if (r.status === 401) return this._failed(r, 'Not deleted', this._error);
-      return this._console.say(`Not deleted: ${this._console.describe(r)}.`);
+      return this._console.say(`Not deleted: ${this._console.describe(r)}.`, 'problem');
     }
     if (this._open?.id === w.id) this._closeLog();
     this._console.say(`Endpoint ${w.url} deleted.`);
@@ -336,7 +337,7 @@ export class WebhooksPanel {
     if (!r.ok) {
       button.disabled = false;
       if (r.status === 401) return this._failed(r, 'Not retried', this._logError);
-      return this._console.say(`Not retried: ${this._console.describe(r)}.`);
+      return this._console.say(`Not retried: ${this._console.describe(r)}.`, 'problem');
     }
     if (this._open?.id !== w.id) return;
     this._deliveries = this._deliveries.map((x) => (x.id === r.value.id ? r.value : x));

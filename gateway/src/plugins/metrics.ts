@@ -12,6 +12,8 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly purchases: Counter<'outcome'>;
+  /** the shop's paid and cancel calls: `changed` (the order moved), `repeated`, or the refusal code */
+  readonly shopSettlements: Counter<'action' | 'outcome'>;
   readonly publishConfirm: Histogram<'result'>;
   /** joins and status requests sent to Redis in one script call */
   readonly queueBatch: Histogram;
@@ -47,6 +49,12 @@ export default fp(
       name: 'vr_purchases_total',
       help: 'purchase answers by outcome (accepted, repeated, or the error code)',
       labelNames: ['outcome'] as const,
+      registers: [registry],
+    });
+    const shopSettlements = new Counter({
+      name: 'vr_shop_settlements_total',
+      help: "the shop's paid and cancel calls by outcome (changed, repeated, or the refusal code)",
+      labelNames: ['action', 'outcome'] as const,
       registers: [registry],
     });
     const publishConfirm = new Histogram({
@@ -113,6 +121,7 @@ export default fp(
       registry,
       httpDuration,
       purchases,
+      shopSettlements,
       publishConfirm,
       queueBatch,
       unhandledRejections,

@@ -63,6 +63,9 @@ const shop: FastifyPluginAsyncTypebox = async (app) => {
     return shopOrder(orderId);
   }
 
+  const countSettlement = (action: 'paid' | 'cancel', outcome: LifecycleOutcome) =>
+    app.metrics.shopSettlements.inc({ action, outcome: outcome.ok ? (outcome.changed ? 'changed' : 'repeated') : outcome.refused });
+
   app.get(
     '/api/shop/orders/:orderId',
     { schema: { tags: ['shop'], summary: 'an order handed to the shop', params: OrderParams, response: { 200: ShopOrder, ...errors } } },
@@ -83,6 +86,7 @@ const shop: FastifyPluginAsyncTypebox = async (app) => {
       const { orderId } = req.params;
       const outcome = await payOrder(app.pg, app.redis, orderId, app.keyspace.prefix);
       if (outcome.ok && outcome.changed) req.log.info({ orderId }, 'order paid');
+      countSettlement('paid', outcome);
       return settled(orderId, outcome);
     },
   );
@@ -101,6 +105,7 @@ const shop: FastifyPluginAsyncTypebox = async (app) => {
       const { orderId } = req.params;
       const outcome = await cancelOrder(app.pg, app.redis, orderId, app.keyspace.prefix);
       if (outcome.ok && outcome.changed) req.log.info({ orderId }, 'order cancelled by the shop');
+      countSettlement('cancel', outcome);
       return settled(orderId, outcome);
     },
   );

@@ -62,6 +62,12 @@ async function checkoutSale(stock: number): Promise<string> {
 }
 
 /** ticks the sale's admission loop until each of these shoppers is admitted */
+/** `vr_shop_settlements_total` as "<action> <outcome>" → count */
+async function settlements(app: ReturnType<typeof h.app>): Promise<Map<string, number>> {
+  const { values } = await app.metrics.shopSettlements.get();
+  return new Map(values.map((v) => [`${String(v.labels.action)} ${String(v.labels.outcome)}`, v.value]));
+}
+
 async function admit(saleId: string, tickets: readonly string[]): Promise<void> {
   await until(
     'shoppers admitted',
@@ -125,6 +131,7 @@ describe('sale fields', () => {
 describe('a sale that hands its orders to the shop', () => {
   it('is held while every unit is in a checkout, takes joins, and admits again when a cancel returns a unit', async () => {
     const app = h.app();
+    const settledBefore = await settlements(app);
     const saleId = await checkoutSale(2);
     expect(await saleInfo(saleId)).toMatchObject({ handsOff: true, paymentSeconds: 300, status: 'open' });
     const [a, b, c] = [await join(app, saleId), await join(app, saleId), await join(app, saleId)];
@@ -202,6 +209,12 @@ describe('a sale that hands its orders to the shop', () => {
     expect(cancelledAgain.json().status).toBe('cancelled');
     expect((await shop('POST', `${orderB}/paid`)).json().code).toBe('ORDER_FINAL');
     expect((await order(orderB, b!.ticket)).status).toBe('cancelled');
+    // the shop's calls, counted for the operator: each change once, each repeat and refusal by name
+    const settled = await settlements(app);
+    const delta = (key: string) => (settled.get(key) ?? 0) - (settledBefore.get(key) ?? 0);
+    expect(
+      ['paid changed', 'paid repeated', 'paid ORDER_FINAL', 'cancel changed', 'cancel repeated', 'cancel ORDER_FINAL'].map(delta),
+    ).toEqual([1, 1, 1, 1, 1, 1]);
 
     // the unit is back on sale: open again, and the next in line is admitted and buys it
     expect(await saleInfo(saleId)).toMatchObject({ status: 'open', remaining: 1 });

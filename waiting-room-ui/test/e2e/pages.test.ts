@@ -619,10 +619,13 @@ describe('issue 14 in the console: the hand-off to the shop and its webhooks', (
     await admin.fill('#ctl-payment', '300');
     await admin.click('#ctl-apply');
     await untilText(admin, '#notice', /^Changed: payment 600→300 s at /);
+    expect(await admin.getAttribute('#notice', 'data-kind')).toBe('ok');
     expect(await text(admin, '#hand-off-window')).toBe('5 minutes');
     await admin.fill('#ctl-checkout-url', 'https://someone:secret@shop.example/checkout');
     await admin.click('#ctl-apply');
     await untilText(admin, '#notice', 'Not changed: checkoutUrl must not carry credentials (INVALID_SALE_CONFIG).');
+    // a refusal reads as one (the problem colour), not in the success green
+    expect(await admin.getAttribute('#notice', 'data-kind')).toBe('problem');
     // and one the browser refuses before asking: not http(s)
     await admin.fill('#ctl-checkout-url', 'ftp://shop.example/checkout');
     await admin.click('#ctl-apply');
