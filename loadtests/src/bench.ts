@@ -13,19 +13,17 @@
  * writes `bench-<timestamp>.json` (default loadtests/reports/).
  */
 import { cpus, loadavg } from 'node:os';
-import { realpathSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join as joinPath } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { fillOrdersQueue } from './amqp-admin.js';
 import { parseJoin, parseStanding, parseStats } from './api-answers.js';
 import { ApiClient } from './api-client.js';
+import { parseFlags, runIfInvoked } from './cli.js';
 import { startIsolatedStack, uniqueId, type IsolatedStack } from './isolated-stack.js';
 import { generateLoad, type LoadRequest, type LoadResult } from './load-generator.js';
 import { readProcessCpuSeconds } from './process-cpu.js';
 import { freePort, REPO_ROOT, spawnService, waitForOutput, type ServiceProcess } from './service-process.js';
 import { timestampName } from './simulation-report.js';
+import { measureWorker, type WorkerFigures } from './worker-bench.js';
 
 export interface BenchOptions {
   readonly quick: boolean;
@@ -78,14 +76,7 @@ export interface BenchReport {
   readonly join: PathFigures;
   readonly status: PathFigures;
   readonly purchase: PathFigures;
-  readonly worker: {
-    readonly orders: number;
-    readonly fillSeconds: number;
-    /** from 'order-worker ready' until PostgreSQL had every order */
-    readonly commitSeconds: number;
-    /** the same, from the moment the worker process was started */
-    readonly fromSpawnSeconds: number;
-    readonly perSecond: number;
+  readonly worker: WorkerFigures & {
     /** orders/s over the baseline's requests/s: a scale, not a like-for-like ratio */
     readonly ratio: number;
   };
@@ -130,7 +121,6 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
   let stack: IsolatedStack | undefined;
   let baselineServer: ServiceProcess | undefined;
   let prep: ApiClient | undefined;
-  const workerQueue = uniqueId('vr-bench-worker-');
   try {
     say(`bench${o.quick ? ' (quick)' : ''}: ${o.connections} connections, ${o.seconds} s per path after ${o.warmupSeconds} s warm-up`);
     stack = await startIsolatedStack({
@@ -294,33 +284,7 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
     );
 
     // worker: a queue filled while no worker runs, then one worker drains it into PostgreSQL
-    const workerSale = uniqueId('bench-worker-');
-    await createSale({
-      id: workerSale,
-      name: 'bench worker',
-      stock: o.workerOrders,
-      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      ratePerMinute: 0,
-    });
-    say(`worker: filling a queue with ${o.workerOrders} orders`);
-    const tFill = Date.now();
-    await fillOrdersQueue(stack.amqpUrl, workerQueue, workerSale, o.workerOrders);
-    const fillSeconds = (Date.now() - tFill) / 1000;
-    say('worker: starting the worker, timing the commits');
-    const worker = await stack.startWorker(workerQueue);
-    const tReady = performance.now();
-    let sold = 0;
-    const deadline = Date.now() + 600_000;
-    while (sold < o.workerOrders) {
-      if (Date.now() > deadline) throw new Error(`worker: ${sold} of ${o.workerOrders} committed after 10 minutes`);
-      if (!worker.alive()) throw new Error(`worker exited:\n${worker.output().slice(-3000)}`);
-      await sleep(50);
-      const { rows } = await stack.pool.query<{ sold: number }>('SELECT sold FROM sales WHERE id = $1', [workerSale]);
-      sold = rows[0]?.sold ?? 0;
-    }
-    const commitSeconds = (performance.now() - tReady) / 1000;
-    const fromSpawnSeconds = (Date.now() - worker.startedAt) / 1000;
-    const workerPerSecond = Math.round(o.workerOrders / commitSeconds);
+    const worker = await measureWorker(stack, { orders: o.workerOrders, say });
 
     const report: BenchReport = {
       kind: 'velvet-rope-bench',
@@ -336,12 +300,8 @@ export async function runBench(input: Partial<BenchOptions> = {}): Promise<{ rep
       status,
       purchase,
       worker: {
-        orders: o.workerOrders,
-        fillSeconds: Math.round(fillSeconds * 100) / 100,
-        commitSeconds: Math.round(commitSeconds * 100) / 100,
-        fromSpawnSeconds: Math.round(fromSpawnSeconds * 100) / 100,
-        perSecond: workerPerSecond,
-        ratio: Math.round((workerPerSecond / Math.max(1, baseline.perSecond)) * 1000) / 1000,
+        ...worker,
+        ratio: Math.round((worker.perSecond / Math.max(1, baseline.perSecond)) * 1000) / 1000,
       },
     };
     await mkdir(o.outDir, { recursive: true });
@@ -385,28 +345,19 @@ export function benchTable(r: BenchReport): string {
     row('status', r.status) +
     row('purchase', r.purchase) +
     windows(r) +
-    `  worker    ${String(r.worker.perSecond).padStart(8)} orders/s  ratio ${r.worker.ratio.toFixed(3).padStart(6)}  (${r.worker.orders} orders committed in ${r.worker.commitSeconds} s after ready, ${r.worker.fromSpawnSeconds} s after spawn; queue filled in ${r.worker.fillSeconds} s)\n`
+    `  worker    ${String(r.worker.perSecond).padStart(8)} orders/s  ratio ${r.worker.ratio.toFixed(3).padStart(6)}  (${r.worker.orders} orders committed in ${r.worker.commitSeconds} s after ready, ${r.worker.fromSpawnSeconds} s after spawn; queue filled in ${r.worker.fillSeconds} s${r.worker.outboxEmptySeconds === undefined ? '' : `; shop outbox empty ${r.worker.outboxEmptySeconds} s after the last commit`})\n`
   );
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      options: {
-        quick: { type: 'boolean' },
-        connections: { type: 'string' },
-        seconds: { type: 'string' },
-        'out-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    return 2;
-  }
+  const values = parseFlags(argv, {
+    quick: { type: 'boolean' },
+    connections: { type: 'string' },
+    seconds: { type: 'string' },
+    'out-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (!values) return 2;
   if (values.help) {
     process.stdout.write('usage: node loadtests/dist/bench.js [--quick] [--connections N] [--seconds S] [--out-dir DIR]\n');
     return 0;
@@ -422,13 +373,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
-if (import.meta.url === invoked) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(2);
-    },
-  );
-}
+runIfInvoked(import.meta.url, 'bench', main);

@@ -10,10 +10,10 @@
  * Time the process spent idle, waiting for the event loop, is left out of the graph's width:
  * 100 % is the time it worked.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runIfInvoked } from './cli.js';
 import { escapeXml } from './svg-charts.js';
 
 export interface CallFrame {
@@ -262,13 +262,4 @@ export async function flamegraphCli(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
-if (import.meta.url === invoked) {
-  flamegraphCli(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`flamegraph: ${(err as Error).message}\n`);
-      process.exit(2);
-    },
-  );
-}
+runIfInvoked(import.meta.url, 'flamegraph', flamegraphCli);

@@ -52,8 +52,8 @@ export interface IsolatedStack {
   readonly pool: pg.Pool;
   readonly gateway: ServiceProcess;
   worker: ServiceProcess | undefined;
-  /** starts an order worker on `queue` (default: the stack's own) */
-  startWorker(queue?: string, env?: Record<string, string>): Promise<ServiceProcess>;
+  /** starts an order worker on `queue` (default: the stack's own); `script`: another checkout's built worker */
+  startWorker(queue?: string, env?: Record<string, string>, script?: string): Promise<ServiceProcess>;
   /** stops the processes (SIGTERM, graceful); their exit codes */
   stop(): Promise<{ gateway: number | null; worker: number | null }>;
   /** stops what still runs, then removes the Redis keys, queues and database it made */
@@ -110,11 +110,11 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
         ...opts.gatewayEnv,
       },
     });
-    const startWorker = async (q = queue, env: Record<string, string> = {}) => {
+    const startWorker = async (q = queue, env: Record<string, string> = {}, script = WORKER_SCRIPT) => {
       queues.add(q);
       queues.add(`${q}.dead`);
       const w = spawnService(`order-worker(${q})`, {
-        script: WORKER_SCRIPT,
+        script,
         nodeArgs: WORKER_NODE_ARGS,
         env: { ...common, ORDERS_QUEUE: q, LOG_LEVEL: 'info', ...opts.workerEnv, ...env },
       });
@@ -137,8 +137,8 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
       pool,
       gateway: g,
       worker,
-      async startWorker(q, env) {
-        const w = await startWorker(q, env);
+      async startWorker(q, env, script) {
+        const w = await startWorker(q, env, script);
         if (q === undefined || q === queue) stack.worker = w;
         return w;
       },

@@ -3,9 +3,8 @@
  * (see USAGE). Exits 0 when every promise held, 1 when one broke, 2 on bad options or a run
  * that could not be made.
  */
-import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { runIfInvoked } from './cli.js';
 import { REPO_ROOT } from './service-process.js';
 import { OptionError, parseCommandLine, USAGE } from './simulation-options.js';
 import { runSimulation } from './simulation.js';
@@ -51,13 +50,4 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-const invoked = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : '';
-if (import.meta.url === invoked) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`${String(err)}\n`);
-      process.exit(2);
-    },
-  );
-}
+runIfInvoked(import.meta.url, 'simulate', main);

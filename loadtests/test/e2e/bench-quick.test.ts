@@ -59,5 +59,7 @@ describe('benchmarks, quick', () => {
     ]) {
       expect(positive(v), JSON.stringify(report.worker)).toBe(true);
     }
+    // the shop's events of every order were dispatched afterwards (the outbox emptied)
+    expect(report.worker.outboxEmptySeconds, JSON.stringify(report.worker)).toBeGreaterThanOrEqual(0);
   });
 });
