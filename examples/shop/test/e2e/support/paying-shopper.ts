@@ -22,6 +22,8 @@ export interface PayingShopper {
   accepted: string[];
   /** how the journey ended: paid, declined, walked_away, sold_out, expired, late (window over at payment), ... */
   end?: string;
+  /** the cancelled order's reason as the shop's checkout was answered (a decline that came just after the deadline finds it lapsed) */
+  cancelReason?: string;
   answers5xx: number;
 }
 
@@ -156,6 +158,7 @@ async function checkout(stack: Stack, s: PayingShopper, deadline: number): Promi
     expect(paid.body.result).toBe(s.plan === 'pay' ? 'paid' : 'declined');
     expect(paid.body.order.status).toBe(s.plan === 'pay' ? 'paid' : 'cancelled');
     s.end = s.plan === 'pay' ? 'paid' : 'declined';
+    if (s.plan !== 'pay') s.cancelReason = paid.body.order.cancelReason;
   } else if (paid.status === 401 && paid.body.code === 'TOKEN_EXPIRED') {
     // too slow on a loaded machine: the window lapsed before the shopper paid, as for a walk-away
     s.end = 'late';
