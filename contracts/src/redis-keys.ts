@@ -43,6 +43,12 @@ export interface SaleKeys {
   readonly events: string;
   /** set: ids of cancelled orders whose units were put back in `stock` (each once: settle-units.lua). */
   readonly returned: string;
+  /**
+   * hash: the sale report's counters not yet written to PostgreSQL, each incremented where it
+   * happens (HINCRBY, in the Lua that makes the change): joined, admitted, bought, walkedAway,
+   * lapsed, toldSoldOut, refused, freed. The report recorder moves them to PostgreSQL each tick.
+   */
+  readonly report: string;
 }
 
 /** Key prefixes separate deployments (and test runs) sharing one Redis. */
@@ -72,6 +78,7 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
     tickLog: `${p}:ticks`,
     events: `${p}:events`,
     returned: `${p}:returned`,
+    report: `${p}:report`,
   };
 }
 
