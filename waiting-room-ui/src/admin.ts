@@ -22,6 +22,7 @@ import { WebhooksPanel, type Method } from './webhooks-panel.js';
 
 const KEY_STORAGE = 'velvet-rope:admin-key';
 const POLL_MS = 1_000;
+const LIST_POLL_MS = 5_000;
 
 const storage = {
   get: (): string | null => {
@@ -62,6 +63,7 @@ class Console {
   private _selected: AdminSale | null = null;
   private _history = new StatsHistory();
   private _pollTimer: ReturnType<typeof setTimeout> | undefined;
+  private _listTimer: ReturnType<typeof setTimeout> | undefined;
   private _pollGeneration = 0;
   /** server time minus client time, from the stats' `at` */
   private _offsetMs = 0;
@@ -181,6 +183,7 @@ class Console {
     this._sales = r.value;
     this._renderSales();
     this._selectFromHash();
+    this._pollList();
     void this._webhooks.open();
   }
 
@@ -190,6 +193,24 @@ class Console {
       this._sales = r.value;
       this._renderSales();
     }
+  }
+
+  /** the list row of the sale being watched follows its live figures (not only the last list load) */
+  private _followInList(saleId: string, s: SaleStats): void {
+    const i = this._sales.findIndex((x) => x.id === saleId);
+    const listed = this._sales[i];
+    if (!listed || (listed.sold === s.sold && listed.paused === s.paused)) return;
+    this._sales[i] = { ...listed, sold: s.sold, paused: s.paused };
+    this._renderSales();
+  }
+
+  /** the other sales' rows follow too, less often: one list call every LIST_POLL_MS while signed in */
+  private _pollList(): void {
+    clearTimeout(this._listTimer);
+    this._listTimer = setTimeout(() => {
+      if (this._key === null) return;
+      void this._refreshSales().finally(() => this._pollList());
+    }, LIST_POLL_MS);
   }
 
   private _renderSales(): void {
@@ -278,6 +299,7 @@ class Console {
       show(this._statsError, false);
       this._history.add(r.value);
       this._renderStats(r.value);
+      this._followInList(sale.id, r.value);
     } else {
       show(this._statsError, true);
       setText(this._statsError, `Live figures unavailable: ${describe(r)}. Retrying…`);
@@ -300,6 +322,7 @@ class Console {
     this._pause.setAttribute('aria-pressed', String(s.paused));
     const kpi: Record<string, number> = {
       waiting: s.waiting,
+      'told-sold-out': s.toldSoldOut,
       admitted: s.admitted,
       'admitted-total': s.admittedTotal,
       remaining: s.remaining,

@@ -261,7 +261,10 @@ export function parseAdminSale(v: unknown): AdminSale {
 export interface SaleStats {
   status: SaleStatus;
   stock: number;
+  /** shoppers in line still waiting for a unit: 0 once the sale is sold out or ended */
   waiting: number;
+  /** shoppers still in line who were told the sale sold out or ended */
+  toldSoldOut: number;
   admitted: number;
   admittedTotal: number;
   remaining: number;
@@ -291,6 +294,7 @@ export function parseSaleStats(v: unknown): SaleStats {
     status: oneOf(o, 'status', SALE_STATUSES),
     stock: num(o, 'stock'),
     waiting: num(o, 'waiting'),
+    toldSoldOut: num(o, 'toldSoldOut'),
     admitted: num(o, 'admitted'),
     admittedTotal: num(o, 'admittedTotal'),
     remaining: num(o, 'remaining'),

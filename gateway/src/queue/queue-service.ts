@@ -15,6 +15,7 @@ import type { KeySpace } from '../redis/keyspace.js';
 import type { SaleStore } from '../sales/sale-store.js';
 import type { AdmissionRecords, KnownVisitor } from '../admission/admission-records.js';
 import { TurnBatcher } from '../lib/turn-batcher.js';
+import { stillWaiting } from '../sales/sale.js';
 import { newVisitorId } from '../tokens/visitor-id.js';
 import { QueueBatcher } from './queue-batcher.js';
 import { RedisCommands, type JoinPlace, type JoinRequest } from '../redis/commands.js';
@@ -186,7 +187,7 @@ export class QueueService {
       status,
       saleStatus,
       position: at,
-      waiting,
+      waiting: stillWaiting(saleStatus, waiting),
       admittedTotal,
       etaSeconds: eta,
       retryAfterMs,

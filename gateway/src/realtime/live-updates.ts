@@ -10,6 +10,7 @@
  *   channel, which every gateway hears, so each emits it to its own sockets only (`local`).
  */
 import type { AdmissionTick } from '../admission/admission-loop.js';
+import { stillWaiting } from '../sales/sale.js';
 import type { AdmissionTokens } from '../tokens/admission-token.js';
 import { outcomesOf, type SaleEvent } from '@velvet-rope/contracts';
 import type {
@@ -35,7 +36,7 @@ export function saleUpdate(
   return {
     saleId: tick.saleId,
     status: tick.status,
-    waiting: tick.waiting,
+    waiting: stillWaiting(tick.status, tick.waiting),
     admitted: tick.active,
     remaining: tick.remaining,
     ratePerMinute: tick.ratePerMinute,

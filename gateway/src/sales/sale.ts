@@ -10,6 +10,7 @@
  * (docs/architecture.md, "A sale's shape").
  */
 import type { SaleInfo } from '../redis/commands.js';
+import type { SaleStatus } from '@velvet-rope/contracts';
 import type { Static } from 'typebox';
 import { AppError } from '../errors.js';
 import { shopUrlProblem } from '../lib/shop-url.js';
@@ -260,6 +261,21 @@ export function adminView(s: SaleRecord): AdminSale {
   return view as AdminSale;
 }
 
+/**
+ * Shoppers still waiting for a unit. Once a sale is over (sold out for good, or ended) nobody
+ * in its queue is: each was told so, and keeps a place only for the audit and the report (a
+ * marketer reading "waiting 89,000" after the sell-out reads 89,000 people still hoping).
+ * While units are held in checkouts (`held`) the line does wait: an unpaid unit comes back to it.
+ */
+export function stillWaiting(status: SaleStatus, inLine: number): number {
+  return status === 'sold_out' || status === 'ended' ? 0 : inLine;
+}
+
+/** Shoppers still in the queue who were told the sale is over (see stillWaiting). */
+export function toldItIsOver(status: SaleStatus, inLine: number): number {
+  return inLine - stillWaiting(status, inLine);
+}
+
 /** What a shopper sees: the settings that concern them and the live figures. */
 export function publicView(sale: LiveSale): Static<typeof PublicSale> {
   return {
@@ -271,7 +287,7 @@ export function publicView(sale: LiveSale): Static<typeof PublicSale> {
     endsAt: optionalTime.toApi(sale.endsAt),
     stock: sale.stock,
     remaining: sale.remaining,
-    waiting: sale.waiting,
+    waiting: stillWaiting(sale.status, sale.waiting),
     admitted: sale.admitted,
     admittedTotal: sale.admittedTotal,
     // the rate in force (the closed loop's when on): what the page's ETA needs
@@ -303,7 +319,8 @@ export function statsView(
     id: live.id,
     status: live.status,
     stock: live.stock,
-    waiting: live.waiting,
+    waiting: stillWaiting(live.status, live.waiting),
+    toldSoldOut: toldItIsOver(live.status, live.waiting),
     admitted: live.admitted,
     admittedTotal: live.admittedTotal,
     remaining: live.remaining,

@@ -149,6 +149,9 @@ describe('a sale that hands its orders to the shop', () => {
     const late = await join(app, saleId);
     expect(late.statusCode).toBe(201);
     expect(late.status).toBe('queued');
+    // while units are held, the line does wait for them
+    const whileHeld = (await app.inject({ url: `/api/admin/sales/${saleId}/stats`, headers: adminHeaders })).json();
+    expect(whileHeld).toMatchObject({ status: 'held', waiting: 2, toldSoldOut: 0 });
 
     // the shop cannot settle an order the worker has not committed yet: retry
     const pending = await shop('POST', `${orderA}/paid`);
@@ -231,6 +234,10 @@ describe('a sale that hands its orders to the shop', () => {
     expect(await saleInfo(saleId)).toMatchObject({ status: 'sold_out' });
     const stats = (await app.inject({ url: `/api/admin/sales/${saleId}/stats`, headers: adminHeaders })).json();
     expect(stats).toMatchObject({ status: 'sold_out', sold: 2, paid: 2, held: 0, returned: 1 });
+    // the one still in line was told it sold out: not counted as waiting, anywhere (issue 16)
+    expect(stats).toMatchObject({ waiting: 0, toldSoldOut: 1 });
+    expect((await app.inject({ url: `/api/sales/${saleId}` })).json()).toMatchObject({ status: 'sold_out', waiting: 0 });
+    expect((await me(app, saleId, late.ticket)).body).toMatchObject({ status: 'sold_out', waiting: 0 });
   });
 
   it('gives an order token the shop verifies with the JWKS, and jose refuses a forged or expired one', async () => {

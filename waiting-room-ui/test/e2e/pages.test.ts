@@ -369,6 +369,12 @@ describe('the waiting room and the console in a browser', () => {
       await page.waitForSelector('#connection[data-state="live"]');
       pages.push(page);
     }
+    // the console is open on the sale before anything sells: its list must follow the sale
+    const admin = await (await newContext()).newPage();
+    await signIn(admin);
+    await admin.click(`button[data-sale="${saleId}"]`);
+    const row = admin.locator('tr', { has: admin.locator(`button[data-sale="${saleId}"]`) });
+    await row.locator('td', { hasText: '0 / 3' }).waitFor();
     // three admitted (max active = stock): the two in the browser wait behind them
     await patchSale(saleId, { ratePerMinute: 6_000 });
     const bought: { sentAt: number; answeredAt: number; status: number }[] = [];
@@ -383,6 +389,13 @@ describe('the waiting room and the console in a browser', () => {
     }
     expect(await text(pages[0]!, '#outcome-title')).toBe('Sold out');
     await shot(pages[0]!, 'sold-out');
+    // the console says who is still waiting for what (issue 16): nobody waits once it sold out,
+    // the two still in line were told, and the sales list follows the sale (3 of 3 sold)
+    await admin.waitForFunction(() => (globalThis as any).document.getElementById('kpi-told-sold-out').textContent === '2', undefined, {
+      timeout: 15_000,
+    });
+    expect(await text(admin, '#kpi-waiting')).toBe('0');
+    await row.locator('td', { hasText: '3 / 3' }).waitFor({ timeout: 15_000 });
     process.stdout.write(
       `ui e2e: sold out shown ${delays.map((d) => `${d} ms`).join(' and ')} after the last 202 ` +
         `(${last.answeredAt - last.sentAt} ms purchase round trip)\n`,

@@ -45,6 +45,7 @@ const stats = {
   status: 'held',
   stock: 3,
   waiting: 0,
+  toldSoldOut: 0,
   admitted: 0,
   admittedTotal: 3,
   remaining: 0,
