@@ -253,7 +253,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
     // the pages closed last are freed a grace after they closed: wait for them (bounded)
     const closed = shoppers.filter((s) => s.end === 'closed').length;
     const graceMs = (o.abandonGraceSeconds ?? 20) * 1_000;
-    for (const until = Date.now() + graceMs + 10_000; graceMs > 0 && leftovers && leftovers.freed < closed && Date.now() < until; ) {
+    for (const until = Date.now() + graceMs + 10_000; graceMs > 0 && leftovers && leftovers.freed < closed && Date.now() < until;) {
       await sleep(250);
       leftovers = await readSaleLeftovers(redisUrl, prefix!, saleId).catch(() => undefined);
     }
@@ -530,7 +530,7 @@ export function summaryLine(r: SimulationReport): string {
   return (
     `${r.passed ? 'PASSED' : 'FAILED'}: ${checks}. ${r.figures.orders.sold}/${r.figures.orders.stock} sold; ` +
     `sold out ${r.figures.sellOut.reservedSeconds ?? '–'} s after the start (rate allows ${r.figures.sellOut.rateAllowsSeconds} s); ` +
-    (r.figures.pagesGone.closedAtTurn > 0
+    (r.figures.pagesGone && r.figures.pagesGone.closedAtTurn > 0
       ? `${r.figures.pagesGone.closedAtTurn} closed the page at their turn, ${r.figures.pagesGone.freed ?? '–'} turns freed; `
       : '') +
     `joins ${r.figures.joins.prequeuePerSecond}/s in the pre-queue; ${p99}; rho ${r.fairness.prequeueRho.toFixed(4)}, inversions ${r.fairness.windows.inversions}`

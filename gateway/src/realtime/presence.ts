@@ -27,13 +27,10 @@ export class Presence {
     private readonly logger: FastifyBaseLogger,
   ) {
     const commands = new RedisCommands(redis, keyspace);
-    this.#batcher = new TurnBatcher<PresenceEvent, true>(
-      async (saleId, events) => {
-        await commands.presence(saleId, events);
-        return events.map(() => true as const);
-      },
-      MAX_SCRIPT_BATCH,
-    );
+    this.#batcher = new TurnBatcher<PresenceEvent, true>(async (saleId, events) => {
+      await commands.presence(saleId, events);
+      return events.map(() => true as const);
+    }, MAX_SCRIPT_BATCH);
   }
 
   /**

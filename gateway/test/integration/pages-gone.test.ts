@@ -70,9 +70,15 @@ const counters = (saleId: string) =>
   redisOf(async (r) => {
     const [freed, walked] = await r.hmget(keys(saleId).state, 'freedTotal', 'walkedAwayTotal');
     const [reportFreed, reportWalked] = await r.hmget(keys(saleId).report, 'freed', 'walkedAway');
-    return { freed: Number(freed ?? 0), walkedAway: Number(walked ?? 0), reportFreed: Number(reportFreed ?? 0), reportWalked: Number(reportWalked ?? 0) };
+    return {
+      freed: Number(freed ?? 0),
+      walkedAway: Number(walked ?? 0),
+      reportFreed: Number(reportFreed ?? 0),
+      reportWalked: Number(reportWalked ?? 0),
+    };
   });
-const status = async (saleId: string, s: Joined) => (await me(h.app(), saleId, s.ticket)).body as { status: string; admission?: { token: string } };
+const status = async (saleId: string, s: Joined) =>
+  (await me(h.app(), saleId, s.ticket)).body as { status: string; admission?: { token: string } };
 
 /** the shoppers' turns: everyone joined is admitted (the sale's rate and stock let them all in) */
 async function admitAll(saleId: string, shoppers: Joined[]): Promise<string[]> {

@@ -31,52 +31,57 @@ afterAll(async () => {
 });
 
 describe('pages closed at their turn', () => {
-  it('10 % of the shoppers close the page at their turn: their turns are freed and the sale sells out as the rate allows', { timeout: 240_000 }, async () => {
-    out = await mkdtemp(join(tmpdir(), 'vr-sim-gone-'));
-    const { report } = await runSimulation({
-      shoppers: 800,
-      stock: STOCK,
-      ratePerMinute: RATE_PER_MINUTE,
-      checkoutSeconds: CHECKOUT_SECONDS,
-      abandonGraceSeconds: GRACE_SECONDS,
-      closeAtTurn: 0.1,
-      // nobody else holds a turn without buying: the closers are the only tail there could be
-      abandon: 0,
-      retry: 0.1,
-      impatient: 0,
-      bots: 0,
-      // every shopper on a socket, as pages are: the turn is pushed, not polled for
-      socketSample: 800,
-      thinkMs: 200,
-      windowSeconds: 2,
-      arrivalSeconds: 5,
-      maxSeconds: 200,
-      out,
-    });
-    const { sellOut, pagesGone, orders } = report.figures;
-    process.stdout.write(
-      `pages gone: sold out ${sellOut.reservedSeconds} s after the start (rate allows ${sellOut.rateAllowsSeconds} s for the stock); ` +
-        `${pagesGone.closedAtTurn} closed at their turn, ${pagesGone.freed} turns freed, ${pagesGone.walkedAway} walked away while waiting\n`,
-    );
+  it(
+    '10 % of the shoppers close the page at their turn: their turns are freed and the sale sells out as the rate allows',
+    { timeout: 240_000 },
+    async () => {
+      out = await mkdtemp(join(tmpdir(), 'vr-sim-gone-'));
+      const { report } = await runSimulation({
+        shoppers: 800,
+        stock: STOCK,
+        ratePerMinute: RATE_PER_MINUTE,
+        checkoutSeconds: CHECKOUT_SECONDS,
+        abandonGraceSeconds: GRACE_SECONDS,
+        closeAtTurn: 0.1,
+        // nobody else holds a turn without buying: the closers are the only tail there could be
+        abandon: 0,
+        retry: 0.1,
+        impatient: 0,
+        bots: 0,
+        // every shopper on a socket, as pages are: the turn is pushed, not polled for
+        socketSample: 800,
+        thinkMs: 200,
+        windowSeconds: 2,
+        arrivalSeconds: 5,
+        maxSeconds: 200,
+        out,
+      });
+      const { sellOut, orders } = report.figures;
+      const pagesGone = report.figures.pagesGone!;
+      process.stdout.write(
+        `pages gone: sold out ${sellOut.reservedSeconds} s after the start (rate allows ${sellOut.rateAllowsSeconds} s for the stock); ` +
+          `${pagesGone.closedAtTurn} closed at their turn, ${pagesGone.freed} turns freed, ${pagesGone.walkedAway} walked away while waiting\n`,
+      );
 
-    // every promise still holds
-    const broken = report.checks.filter((c) => !c.pass).map((c) => ({ id: c.id, items: c.items.filter((i) => !i.pass) }));
-    expect(broken, JSON.stringify({ broken, problems: report.problems }, null, 2)).toEqual([]);
-    expect(orders).toMatchObject({ sold: STOCK, stock: STOCK, confirmed: STOCK, accepted: STOCK, rejected: 0, retryMismatches: 0 });
+      // every promise still holds
+      const broken = report.checks.filter((c) => !c.pass).map((c) => ({ id: c.id, items: c.items.filter((i) => !i.pass) }));
+      expect(broken, JSON.stringify({ broken, problems: report.problems }, null, 2)).toEqual([]);
+      expect(orders).toMatchObject({ sold: STOCK, stock: STOCK, confirmed: STOCK, accepted: STOCK, rejected: 0, retryMismatches: 0 });
 
-    // the run had closers, and exactly their turns were freed
-    expect(pagesGone.closedAtTurn).toBeGreaterThan(0);
-    expect(pagesGone.freed).toBe(pagesGone.closedAtTurn);
-    expect(report.socket.failed).toBe(0);
+      // the run had closers, and exactly their turns were freed
+      expect(pagesGone.closedAtTurn).toBeGreaterThan(0);
+      expect(pagesGone.freed).toBe(pagesGone.closedAtTurn);
+      expect(report.socket.failed).toBe(0);
 
-    // sold out within 10 % of what the rate allows for the admissions the sale needed, plus a grace
-    const allowedSeconds = (STOCK + pagesGone.closedAtTurn) / (RATE_PER_MINUTE / 60);
-    const lastPurchaseSeconds = (report.latency.purchase?.p99 ?? 0) / 1000;
-    const bound = allowedSeconds * 1.1 + GRACE_SECONDS + lastPurchaseSeconds + 1;
-    process.stdout.write(`pages gone: bound ${bound.toFixed(1)} s (purchase p99 ${lastPurchaseSeconds.toFixed(1)} s)\n`);
-    expect(sellOut.reservedSeconds).not.toBeNull();
-    expect(sellOut.reservedSeconds!).toBeLessThan(bound);
-    // and the bound is far from the tail a held unit makes: the checkout window
-    expect(bound).toBeLessThan(sellOut.rateAllowsSeconds + CHECKOUT_SECONDS / 2);
-  });
+      // sold out within 10 % of what the rate allows for the admissions the sale needed, plus a grace
+      const allowedSeconds = (STOCK + pagesGone.closedAtTurn) / (RATE_PER_MINUTE / 60);
+      const lastPurchaseSeconds = (report.latency.purchase?.p99 ?? 0) / 1000;
+      const bound = allowedSeconds * 1.1 + GRACE_SECONDS + lastPurchaseSeconds + 1;
+      process.stdout.write(`pages gone: bound ${bound.toFixed(1)} s (purchase p99 ${lastPurchaseSeconds.toFixed(1)} s)\n`);
+      expect(sellOut.reservedSeconds).not.toBeNull();
+      expect(sellOut.reservedSeconds!).toBeLessThan(bound);
+      // and the bound is far from the tail a held unit makes: the checkout window
+      expect(bound).toBeLessThan(sellOut.rateAllowsSeconds + CHECKOUT_SECONDS / 2);
+    },
+  );
 });
