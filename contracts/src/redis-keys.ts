@@ -49,6 +49,18 @@ export interface SaleKeys {
    * lapsed, toldSoldOut, refused, freed. The report recorder moves them to PostgreSQL each tick.
    */
   readonly report: string;
+  /**
+   * hash: visitorId -> the shopper's open sockets across every gateway (`<n>`, or `<n>w` once
+   * counted as walked away), written on socket connect and disconnect (presence.lua); only
+   * visitors who ever opened a socket have a field. Pages gone are freed early (issue 16).
+   */
+  readonly presence: string;
+  /**
+   * sorted set: visitors whose pages are all closed, score = since when (ms; for an admission
+   * made while gone, the admission's time), until the admission loop dealt with them past the
+   * grace (release-gone.lua).
+   */
+  readonly presenceGone: string;
 }
 
 /** Key prefixes separate deployments (and test runs) sharing one Redis. */
@@ -79,6 +91,8 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
     events: `${p}:events`,
     returned: `${p}:returned`,
     report: `${p}:report`,
+    presence: `${p}:presence`,
+    presenceGone: `${p}:presence-gone`,
   };
 }
 

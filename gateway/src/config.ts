@@ -52,6 +52,11 @@ export interface GatewayConfig {
   readonly oversubscription: number;
   /** the most it may grow to match the abandonment seen in a sale (1: never grows) */
   readonly maxOversubscription: number;
+  /**
+   * an admitted shopper whose pages (sockets) are all closed for this long loses the turn
+   * early (issue 16); 0: never, and no presence is tracked
+   */
+  readonly abandonGraceSeconds: number;
   /** a pending order not confirmed after this long is published again */
   readonly republishAfterMs: number;
   readonly publishTimeoutMs: number;
@@ -182,6 +187,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     tickMs: envInt(env, 'TICK_MS', 250, 20, 10_000),
     oversubscription: envNumber(env, 'OVERSUBSCRIPTION', 1, 1, 10),
     maxOversubscription: envNumber(env, 'MAX_OVERSUBSCRIPTION', 2, 1, 10),
+    abandonGraceSeconds: envInt(env, 'ABANDON_GRACE_SECONDS', 20, 0, 3_600),
     republishAfterMs: envInt(env, 'REPUBLISH_AFTER_MS', 10_000, 500, 3_600_000),
     publishTimeoutMs: envInt(env, 'PUBLISH_TIMEOUT_MS', 5_000, 100, 60_000),
     issuer: envString(env, 'TOKEN_ISSUER', 'velvet-rope'),

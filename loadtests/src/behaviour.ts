@@ -1,7 +1,8 @@
 /**
  * What each simulated shopper will do, drawn once from a seeded generator so that a run can
  * be repeated exactly: walk away (while waiting or once admitted), send the purchase twice
- * (one after the other, or as a double click), refresh impatiently, watch over socket.io.
+ * (one after the other, or as a double click), refresh impatiently, watch over socket.io,
+ * close the page at their turn.
  */
 
 /** mulberry32: small, fast, good enough to pick behaviours; not for anything secret. */
@@ -26,6 +27,11 @@ export interface Traits {
   readonly impatient: boolean;
   /** one of the socket.io sample */
   readonly socket: boolean;
+  /**
+   * closes the page at their turn: the socket is closed once admitted and nothing is bought
+   * (always with a socket; never walks away otherwise or buys twice)
+   */
+  readonly closeAtTurn: boolean;
 }
 
 export interface BehaviourMix {
@@ -36,6 +42,8 @@ export interface BehaviourMix {
   readonly impatient: number;
   /** how many shoppers (spread evenly over all) open a socket.io connection */
   readonly socketSample: number;
+  /** fraction that closes the page (its socket) at their turn and never buys */
+  readonly closeAtTurn?: number;
 }
 
 export function drawTraits(shoppers: number, mix: BehaviourMix, seed: number): Traits[] {
@@ -54,7 +62,11 @@ export function drawTraits(shoppers: number, mix: BehaviourMix, seed: number): T
       socket = true;
       nextSocket += socketEvery;
     }
-    out[i] = { abandon, retry, impatient, socket };
+    // drawn only when asked for, so that the runs of a seed without closers stay as they were
+    const closeAtTurn = (mix.closeAtTurn ?? 0) > 0 && rnd() < mix.closeAtTurn!;
+    out[i] = closeAtTurn
+      ? { abandon: 'none', retry: 'none', impatient, socket: true, closeAtTurn }
+      : { abandon, retry, impatient, socket, closeAtTurn };
   }
   return out;
 }

@@ -61,19 +61,31 @@ export interface SaleLeftovers {
   readonly admitted: number;
   readonly queued: number;
   readonly remaining: number | null;
+  /** turns freed because the shopper's pages were gone (the state's freedTotal) */
+  readonly freed: number;
+  /** waiting shoppers whose pages stayed gone past the grace (walkedAwayTotal) */
+  readonly walkedAway: number;
 }
 
 export async function readSaleLeftovers(url: string, prefix: string, saleId: string): Promise<SaleLeftovers> {
   const redis = connect(url);
   try {
     const k = saleKeys(saleId, prefix);
-    const [pending, admitted, queued, remaining] = await Promise.all([
+    const [pending, admitted, queued, remaining, [freed, walkedAway]] = await Promise.all([
       redis.hlen(k.pending),
       redis.zcard(k.admitted),
       redis.zcard(k.queue),
       redis.get(k.stock),
+      redis.hmget(k.state, 'freedTotal', 'walkedAwayTotal'),
     ]);
-    return { pending, admitted, queued, remaining: remaining === null ? null : Number(remaining) };
+    return {
+      pending,
+      admitted,
+      queued,
+      remaining: remaining === null ? null : Number(remaining),
+      freed: Number(freed ?? 0),
+      walkedAway: Number(walkedAway ?? 0),
+    };
   } finally {
     redis.disconnect();
   }

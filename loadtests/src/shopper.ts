@@ -12,7 +12,18 @@ import { numericClaim } from './jwt-claims.js';
 import type { SocketSample } from './socket-sample.js';
 
 export type JourneyEnd =
-  'pending' | 'ordered' | 'sold_out' | 'sold_out_at_join' | 'expired' | 'abandoned' | 'left' | 'ended' | 'timed_out' | 'failed';
+  | 'pending'
+  | 'ordered'
+  | 'sold_out'
+  | 'sold_out_at_join'
+  | 'expired'
+  | 'abandoned'
+  | 'left'
+  /** closed the page at their turn (closeAtTurn) */
+  | 'closed'
+  | 'ended'
+  | 'timed_out'
+  | 'failed';
 
 export interface ShopperRecord {
   readonly index: number;
@@ -213,8 +224,9 @@ export async function afterJoin(ctx: JourneyContext, s: ShopperRecord, joined: S
 async function waitAndBuy(ctx: JourneyContext, s: ShopperRecord, joined: Standing): Promise<void> {
   let pushed: { token: string } | undefined;
   let wakeUp: () => void = () => undefined;
+  let closePage: (() => void) | undefined;
   if (s.traits.socket && ctx.sockets) {
-    ctx.sockets.open(s.ticket!, {
+    closePage = ctx.sockets.open(s.ticket!, {
       onAdmitted(token) {
         if (pushed || s.admission !== undefined) return;
         pushed = { token };
@@ -228,7 +240,7 @@ async function waitAndBuy(ctx: JourneyContext, s: ShopperRecord, joined: Standin
   let standing: Standing = joined;
   let errors = 0;
   while (Date.now() < ctx.deadline) {
-    if (standing.status === 'admitted' && standing.admission) return checkout(ctx, s, standing.admission.token, false);
+    if (standing.status === 'admitted' && standing.admission) return checkout(ctx, s, standing.admission.token, false, closePage);
     if (standing.status === 'ordered') {
       s.orderId ??= standing.orderId;
       s.end = 'ordered';
@@ -255,7 +267,7 @@ async function waitAndBuy(ctx: JourneyContext, s: ShopperRecord, joined: Standin
     wakeUp = () => undefined;
     if (pushed) {
       ctx.sockets!.admittedByPush++;
-      return checkout(ctx, s, pushed.token, true);
+      return checkout(ctx, s, pushed.token, true, closePage);
     }
     if (Date.now() >= ctx.deadline) break;
 
@@ -324,10 +336,16 @@ async function rejoinWithTicket(ctx: JourneyContext, s: ShopperRecord): Promise<
 
 type PurchaseOutcome = 'order' | 'sold_out' | 'expired' | 'failed';
 
-async function checkout(ctx: JourneyContext, s: ShopperRecord, token: string, byPush: boolean): Promise<void> {
+async function checkout(ctx: JourneyContext, s: ShopperRecord, token: string, byPush: boolean, closePage?: () => void): Promise<void> {
   s.admission = numericClaim(token, 'adm');
   s.admittedAt = Date.now();
   s.admittedByPush = byPush;
+  if (s.traits.closeAtTurn) {
+    // the page closes at the turn: the socket goes, nothing is bought, nobody comes back
+    closePage?.();
+    s.end = 'closed';
+    return;
+  }
   if (s.traits.abandon === 'at-checkout') {
     s.end = 'abandoned';
     return;

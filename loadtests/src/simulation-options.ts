@@ -25,6 +25,10 @@ export interface SimulationOptions {
   readonly windowSeconds: number;
   /** shoppers that also listen over socket.io */
   readonly socketSample: number;
+  /** fraction that closes the page (its socket) at their turn and never buys (each has a socket, beyond the sample) */
+  readonly closeAtTurn: number;
+  /** the spawned gateway's ABANDON_GRACE_SECONDS (undefined: the gateway's default; 0: turns are never freed early) */
+  readonly abandonGraceSeconds: number | undefined;
   /** shoppers that join before the start (default: 60 % of the stock, so the windows after the start get units too) */
   readonly prequeue: number;
   /** the sale starts this long after it was made; the pre-queue joins in that time (default: 5 s + 1 s per 400 shoppers) */
@@ -85,6 +89,8 @@ export const DEFAULTS: Omit<SimulationOptions, 'prequeue' | 'prequeueSeconds'> &
   mode: 'prequeue-random',
   windowSeconds: 5,
   socketSample: 200,
+  closeAtTurn: 0,
+  abandonGraceSeconds: undefined,
   prequeue: undefined,
   prequeueSeconds: undefined,
   arrivalSeconds: 30,
@@ -137,6 +143,8 @@ export function resolveOptions(input: Partial<SimulationOptions> = {}): Simulati
     throw new OptionError(`--mode must be prequeue-random, fifo or random, got ${o.mode}`);
   whole('window', o.windowSeconds, 0, 86_400);
   whole('socket-sample', o.socketSample, 0, 10_000);
+  fraction('close-at-turn', o.closeAtTurn);
+  if (o.abandonGraceSeconds !== undefined) whole('abandon-grace', o.abandonGraceSeconds, 0, 3_600);
   const prequeue = o.prequeue ?? Math.min(o.shoppers, Math.round(o.stock * 0.6));
   whole('prequeue', prequeue, 0, o.shoppers);
   const prequeueSeconds = o.prequeueSeconds ?? 5 + Math.ceil(prequeue / 400);
@@ -179,6 +187,8 @@ export const USAGE = `usage: node loadtests/dist/simulate.js [options]
   --mode M              prequeue-random | fifo | random (${DEFAULTS.mode})
   --window S            fairness window after the start, seconds (${DEFAULTS.windowSeconds})
   --socket-sample N     shoppers also listening over socket.io (${DEFAULTS.socketSample})
+  --close-at-turn F     fraction closing the page (socket) at their turn, never buying (${DEFAULTS.closeAtTurn})
+  --abandon-grace S     spawned gateway: ABANDON_GRACE_SECONDS, turns of closed pages freed after S (gateway default; 0: off)
   --prequeue N          shoppers joining before the start (60 % of the stock)
   --prequeue-seconds S  the sale starts S seconds after it is made (5 + 1 per 400 pre-queue shoppers)
   --arrival-seconds S   the others arrive over S seconds after the start (${DEFAULTS.arrivalSeconds})
@@ -224,6 +234,8 @@ export function parseCommandLine(argv: readonly string[]): Partial<SimulationOpt
       mode: { type: 'string' },
       window: { type: 'string' },
       'socket-sample': { type: 'string' },
+      'close-at-turn': { type: 'string' },
+      'abandon-grace': { type: 'string' },
       prequeue: { type: 'string' },
       'prequeue-seconds': { type: 'string' },
       'arrival-seconds': { type: 'string' },
@@ -270,6 +282,8 @@ export function parseCommandLine(argv: readonly string[]): Partial<SimulationOpt
     mode: values.mode as QueueMode | undefined,
     windowSeconds: num('window', values.window),
     socketSample: num('socket-sample', values['socket-sample']),
+    closeAtTurn: num('close-at-turn', values['close-at-turn']),
+    abandonGraceSeconds: num('abandon-grace', values['abandon-grace']),
     prequeue: num('prequeue', values.prequeue),
     prequeueSeconds: num('prequeue-seconds', values['prequeue-seconds']),
     arrivalSeconds: num('arrival-seconds', values['arrival-seconds']),

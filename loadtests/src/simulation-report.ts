@@ -72,6 +72,15 @@ export interface SimulationReport {
       readonly rateAllowsSeconds: number;
       readonly admittedTotal: number | null;
     };
+    /** turns freed when the page is gone (ABANDON_GRACE_SECONDS): from the gateway's Redis state (absent in reports made before it) */
+    readonly pagesGone?: {
+      /** shoppers who closed the page at their turn */
+      readonly closedAtTurn: number;
+      /** turns the gateway freed early (null: Redis not read) */
+      readonly freed: number | null;
+      /** waiting shoppers whose pages were gone past the grace */
+      readonly walkedAway: number | null;
+    };
     readonly memory: {
       readonly gatewayRssBeforeMb: number | null;
       readonly gatewayRssWithQueueMb: number | null;

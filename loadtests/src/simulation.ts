@@ -95,6 +95,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
           TRUST_PROXY: 'true',
           // always explicit: 0 is the simulator's "off" (the gateway's own default is 300)
           RATE_LIMIT_PER_IP: String(o.perIpLimit),
+          ...(o.abandonGraceSeconds !== undefined ? { ABANDON_GRACE_SECONDS: String(o.abandonGraceSeconds) } : {}),
         },
       });
     }
@@ -144,11 +145,11 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
 
     const traits = drawTraits(
       o.shoppers,
-      { abandon: o.abandon, retry: o.retry, impatient: o.impatient, socketSample: o.socketSample },
+      { abandon: o.abandon, retry: o.retry, impatient: o.impatient, socketSample: o.socketSample, closeAtTurn: o.closeAtTurn },
       o.seed,
     );
     const shoppers = traits.map((t, i) => newShopper(i, t, i < o.prequeue));
-    sockets = o.socketSample > 0 ? new SocketSample(baseUrl, saleId) : undefined;
+    sockets = o.socketSample > 0 || o.closeAtTurn > 0 ? new SocketSample(baseUrl, saleId) : undefined;
     const ctx: JourneyContext = {
       api,
       saleId,
@@ -249,6 +250,13 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       await sleep(200);
       leftovers = await readSaleLeftovers(redisUrl, prefix!, saleId).catch(() => undefined);
     }
+    // the pages closed last are freed a grace after they closed: wait for them (bounded)
+    const closed = shoppers.filter((s) => s.end === 'closed').length;
+    const graceMs = (o.abandonGraceSeconds ?? 20) * 1_000;
+    for (const until = Date.now() + graceMs + 10_000; graceMs > 0 && leftovers && leftovers.freed < closed && Date.now() < until;) {
+      await sleep(250);
+      leftovers = await readSaleLeftovers(redisUrl, prefix!, saleId).catch(() => undefined);
+    }
     await sleep(600); // one more sample after the drain, for the charts
     await sampler.sampleOnce();
     sampler.stop();
@@ -263,7 +271,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
     const bots: BotIdentity[] = [...botRunPre.identities, ...botRunStart.identities];
     const fairness = analyseFairness({ shoppers, bots, botCount: o.bots, mode: o.mode, windowSeconds: o.windowSeconds, startsAt });
     const retried = shoppers.filter((s) => s.traits.retry !== 'none' && s.orderId !== undefined);
-    const buyersWanting = shoppers.filter((s) => s.traits.abandon === 'none').length;
+    const buyersWanting = shoppers.filter((s) => s.traits.abandon === 'none' && !s.traits.closeAtTurn).length;
     const journeysEnded = countBy(shoppers, (s) => s.end);
     const facts: PromiseFacts = {
       stock: ledger.stock,
@@ -391,6 +399,11 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
           rateAllowsSeconds: Math.round((o.stock / (o.ratePerMinute / 60)) * 10) / 10,
           admittedTotal: lastStats?.admittedTotal ?? null,
         },
+        pagesGone: {
+          closedAtTurn: journeysEnded.closed ?? 0,
+          freed: leftovers?.freed ?? null,
+          walkedAway: leftovers?.walkedAway ?? null,
+        },
         memory: {
           gatewayRssBeforeMb: mib(rssBefore?.rssBytes),
           gatewayRssWithQueueMb: mib(rssWithQueue?.rssBytes),
@@ -424,6 +437,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
         'purchase twice at once (double click)': traits.filter((t) => t.retry === 'concurrent').length,
         'impatient (polls too often, re-joins)': traits.filter((t) => t.impatient).length,
         'socket.io sample': traits.filter((t) => t.socket).length,
+        'close the page at their turn': traits.filter((t) => t.closeAtTurn).length,
         'admitted by socket push first': shoppers.filter((s) => s.admittedByPush).length,
       },
       latency: Object.fromEntries([...latency].map(([e, h]) => [e, h.summary()])),
@@ -516,6 +530,9 @@ export function summaryLine(r: SimulationReport): string {
   return (
     `${r.passed ? 'PASSED' : 'FAILED'}: ${checks}. ${r.figures.orders.sold}/${r.figures.orders.stock} sold; ` +
     `sold out ${r.figures.sellOut.reservedSeconds ?? '–'} s after the start (rate allows ${r.figures.sellOut.rateAllowsSeconds} s); ` +
+    (r.figures.pagesGone && r.figures.pagesGone.closedAtTurn > 0
+      ? `${r.figures.pagesGone.closedAtTurn} closed the page at their turn, ${r.figures.pagesGone.freed ?? '–'} turns freed; `
+      : '') +
     `joins ${r.figures.joins.prequeuePerSecond}/s in the pre-queue; ${p99}; rho ${r.fairness.prequeueRho.toFixed(4)}, inversions ${r.fairness.windows.inversions}`
   );
 }

@@ -53,7 +53,8 @@ export class SocketSample {
     private readonly timeoutMs = 5_000,
   ) {}
 
-  open(ticket: string, handlers: SocketHandlers): void {
+  /** Opens the shopper's page socket; the answer closes it (the page closed). */
+  open(ticket: string, handlers: SocketHandlers): () => void {
     this.#sampled++;
     const socket: LiveSocket = io(this.baseUrl, {
       auth: { ticket },
@@ -91,6 +92,10 @@ export class SocketSample {
       this.#orderUpdates++;
       handlers.onOrder(r.orderId, String(r.status));
     });
+    return () => {
+      this.#closed(socket);
+      socket.close();
+    };
   }
 
   #closed(socket: LiveSocket): void {

@@ -365,6 +365,9 @@ class WaitingRoom implements CheckoutHost {
         this._poller.start(this._resyncMs());
         this._poller.soon(1_000);
       }
+      // back after being away: a turn whose pages were all gone past the grace was given to
+      // the next shopper (ABANDON_GRACE_SECONDS); ask whether this one still holds
+      if (this._phase === 'admitted') this._poller.soon();
     } else {
       this._fallbackTimer = setTimeout(() => {
         if (!this.live() && (this._phase === 'prequeue' || this._phase === 'queued')) {
@@ -415,7 +418,7 @@ class WaitingRoom implements CheckoutHost {
         this._view.outcome({
           kind: phase,
           title: 'Your checkout window closed',
-          text: 'Your turn passed without an order. You can join the line again, at the back.',
+          text: 'Your turn passed without an order, or went to the next shopper while this page was closed. You can join the line again, at the back.',
           action: { label: 'Join the line again', run: () => void this._rejoin() },
         });
         this._view.card('outcome', phase);

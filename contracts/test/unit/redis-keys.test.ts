@@ -17,6 +17,9 @@ const KEY_NAMES: readonly (keyof SaleKeys)[] = [
   'tickLog',
   'events',
   'returned',
+  'report',
+  'presence',
+  'presenceGone',
 ];
 
 /** Redis Cluster hashes only the first `{...}` with something inside it. */

@@ -29,6 +29,11 @@ export interface AdmissionLoopOptions {
   readonly maxOversubscription: number;
   /** unique per process: the lock's owner id */
   readonly ownerId: string;
+  /**
+   * a turn whose pages have all been closed this long is freed, before each tick's admissions
+   * (release-gone.lua); 0 or absent: never
+   */
+  readonly abandonGraceMs?: number;
   /** most admitted in one tick, whatever the rate */
   readonly maxBatch?: number;
   readonly reconcileEveryMs?: number;
@@ -144,6 +149,14 @@ export class AdmissionLoop {
 
     // with no way to accept orders, admitting shoppers would only burn their checkout window
     if (!this.#o.publisher.ready) return undefined;
+
+    const graceMs = this.#o.abandonGraceMs ?? 0;
+    if (graceMs > 0) {
+      const gone = await this.#commands.releaseGone({ saleId, graceMs, limit: 1_000 });
+      if ('outcome' in gone && gone.freed + gone.walkedAway > 0) {
+        logger.debug({ saleId, freed: gone.freed, walkedAway: gone.walkedAway }, 'pages gone: turns freed');
+      }
+    }
 
     const reply = await this.#commands.admit({
       saleId,

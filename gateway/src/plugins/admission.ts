@@ -41,6 +41,7 @@ export default fp<AdmissionPluginOptions>(
       tickMs: app.config.tickMs,
       oversubscription: app.config.oversubscription,
       maxOversubscription: app.config.maxOversubscription,
+      abandonGraceMs: app.config.abandonGraceSeconds * 1_000,
       ownerId: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`,
       onTick: (tick) => {
         app.metrics.observeTick(tick);

@@ -5,6 +5,7 @@ import { Server } from 'socket.io';
 import type { Handshake, SocketRefusal } from '../http/identity.js';
 import { originAllowed } from '../http/origin.js';
 import { Realtime, saleRoom, saleUpdate, visitorRoom, type LiveServer } from '../realtime/live-updates.js';
+import { Presence } from '../realtime/presence.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -110,10 +111,14 @@ export default fp(
 
     // nothing a connection sets off may fail unhandled (issue 12 item 1)
     const joinFailed = (err: unknown) => app.log.warn({ err }, 'a socket could not join its rooms');
+    // a shopper's pages, counted across gateways, so that a turn whose pages are all gone is
+    // freed after the grace (realtime/presence.ts; ABANDON_GRACE_SECONDS=0: not tracked)
+    const presence = app.config.abandonGraceSeconds > 0 ? new Presence(app.redis, app.keyspace, app.log) : undefined;
     io.on('connection', (socket) => {
       const { saleId, visitorId } = socket.data;
       Promise.resolve(socket.join(saleRoom(saleId))).catch(joinFailed);
       if (visitorId) Promise.resolve(socket.join(visitorRoom(saleId, visitorId))).catch(joinFailed);
+      if (visitorId && presence) socket.once('disconnect', presence.opened(saleId, visitorId));
       snapshot(saleId)
         .then((s) => {
           if (s && socket.connected) socket.emit('sale:update', s);
@@ -145,6 +150,9 @@ export default fp(
     app.addHook('preClose', async () => {
       io.local.disconnectSockets(true);
       io.engine.close();
+      // the closes reach Redis before it closes: these shoppers' pages reconnect elsewhere
+      // within the grace, or their turns are freed
+      await presence?.drain();
     });
     app.addHook('onClose', async () => {
       await Promise.all([pub, sub, events].map((c) => c.quit().catch(() => c.disconnect())));

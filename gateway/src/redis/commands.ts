@@ -32,6 +32,8 @@ declare module 'ioredis' {
     finishRecovery(...keysAndArgs: Arg[]): Result<unknown, Context>;
     newPlaces(...keysAndArgs: Arg[]): Result<unknown[], Context>;
     restore(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    presence(...keysAndArgs: Arg[]): Result<unknown, Context>;
+    releaseGone(...keysAndArgs: Arg[]): Result<unknown[], Context>;
   }
 }
 
@@ -476,8 +478,8 @@ export class RedisCommands {
     return decodeJoin(await this.redis.join(...args), requests.length);
   }
 
-  /** KEYS config, state, queue, admitted, stock, visitors, leader, tickLog */
-  static readonly ADMIT = script('admit', 'admit', 8);
+  /** KEYS config, state, queue, admitted, stock, visitors, leader, tickLog, presence, presenceGone */
+  static readonly ADMIT = script('admit', 'admit', 10);
   /** One tick of a sale's admission, run by its leader (scripts/admit.lua). */
   async admit(a: {
     readonly saleId: string;
@@ -500,6 +502,8 @@ export class RedisCommands {
       k.visitors,
       k.leader,
       k.tickLog,
+      k.presence,
+      k.presenceGone,
       a.owner,
       a.jtiKey,
       a.oversubscription,
@@ -646,6 +650,66 @@ export class RedisCommands {
     }
     return decodeRestore(await this.redis.restore(...args));
   }
+
+  /** KEYS presence, presenceGone */
+  static readonly PRESENCE = script('presence', 'presence', 2);
+  /**
+   * Sockets of one sale opened ('+') and closed ('-'), in order (scripts/presence.lua). A '-'
+   * must only be sent for a '+' that was applied.
+   */
+  async presence(saleId: string, events: readonly PresenceEvent[]): Promise<void> {
+    const k = this.keyspace.sale(saleId);
+    const args: Arg[] = [k.presence, k.presenceGone, events.length];
+    for (const e of events) args.push(e.op, e.visitorId);
+    await this.redis.presence(...args);
+  }
+
+  /** KEYS config, state, admitted, visitors, stock, presence, presenceGone, report */
+  static readonly RELEASE_GONE = script('releaseGone', 'release-gone', 8);
+  /**
+   * The leader frees the turns of shoppers whose pages stayed gone past the grace, and counts
+   * those who walked away while waiting (scripts/release-gone.lua).
+   */
+  async releaseGone(a: { readonly saleId: string; readonly graceMs: number; readonly limit: number }): Promise<ReleaseGoneReply> {
+    const k = this.keyspace.sale(a.saleId);
+    const reply = await this.redis.releaseGone(
+      k.config,
+      k.state,
+      k.admitted,
+      k.visitors,
+      k.stock,
+      k.presence,
+      k.presenceGone,
+      k.report,
+      a.graceMs,
+      a.limit,
+    );
+    return decodeReleaseGone(reply);
+  }
+}
+
+/** One socket of a shopper opened or closed (presence.lua). */
+export interface PresenceEvent {
+  readonly op: '+' | '-';
+  readonly visitorId: string;
+}
+
+export type ReleaseGoneReply =
+  | SaleNotFound
+  | {
+      readonly outcome: 'OK';
+      /** admitted shoppers whose turn was released */
+      readonly freed: number;
+      /** queued shoppers counted as walked away */
+      readonly walkedAway: number;
+      /** visitors looked at (gone past the grace) */
+      readonly looked: number;
+    };
+
+export function decodeReleaseGone(reply: readonly unknown[]): ReleaseGoneReply {
+  if (reply[0] === 'NOT_FOUND') return NOT_FOUND;
+  if (reply[0] !== 'OK' || reply.length < 4) throw new Error(`release-gone script answered ${String(reply[0])}`);
+  return { outcome: 'OK', freed: Number(reply[1]), walkedAway: Number(reply[2]), looked: Number(reply[3]) };
 }
 
 export interface WriteConfig {
@@ -669,4 +733,6 @@ export const SCRIPTS: readonly LuaScript[] = [
   RedisCommands.FINISH_RECOVERY,
   RedisCommands.NEW_PLACES,
   RedisCommands.RESTORE,
+  RedisCommands.PRESENCE,
+  RedisCommands.RELEASE_GONE,
 ];

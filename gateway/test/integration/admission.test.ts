@@ -263,6 +263,8 @@ describe('admission loop', () => {
       k.visitors,
       k.leader,
       k.tickLog,
+      k.presence,
+      k.presenceGone,
       'not-the-leader',
       'x.',
       1,

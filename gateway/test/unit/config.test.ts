@@ -40,6 +40,15 @@ describe('loadConfig', () => {
     });
   });
 
+  it('frees the turns of pages gone for 20 s by default; 0 turns it off; refuses what is not a whole number of seconds', () => {
+    expect(loadConfig(base).abandonGraceSeconds).toBe(20);
+    expect(loadConfig({ ...base, ABANDON_GRACE_SECONDS: '0' }).abandonGraceSeconds).toBe(0);
+    expect(loadConfig({ ...base, ABANDON_GRACE_SECONDS: '3' }).abandonGraceSeconds).toBe(3);
+    for (const bad of ['-1', '1.5', 'soon', '3601']) {
+      expect(() => loadConfig({ ...base, ABANDON_GRACE_SECONDS: bad }), bad).toThrow(/ABANDON_GRACE_SECONDS/);
+    }
+  });
+
   it('treats empty strings as unset', () => {
     const config = loadConfig({ ...base, PORT: '', REDIS_URL: '', TICKET_SECRET: '', SIGNING_KEYS: '', TRUST_PROXY: '' });
     expect(config).toMatchObject({

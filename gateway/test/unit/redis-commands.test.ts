@@ -5,6 +5,7 @@ import {
   decodeClaimDuePending,
   decodeJoin,
   decodeLeader,
+  decodeReleaseGone,
   decodeReserve,
   decodeRestore,
   decodeSaleInfo,
@@ -164,6 +165,12 @@ describe('the admit script reply', () => {
 });
 
 describe('the other scripts replies', () => {
+  it('release-gone', () => {
+    expect(decodeReleaseGone(['OK', 2, 1, 5])).toEqual({ outcome: 'OK', freed: 2, walkedAway: 1, looked: 5 });
+    expect(decodeReleaseGone(['NOT_FOUND'])).toBe(NOT_FOUND);
+    expect(() => decodeReleaseGone(['OK', 1])).toThrow(/release-gone/);
+  });
+
   it('leader', () => {
     expect(decodeLeader([1, 4, 1])).toEqual({ held: true, epoch: 4, changed: true });
     expect(decodeLeader([0, 4, 0])).toEqual({ held: false, epoch: 4, changed: false });
@@ -217,7 +224,7 @@ describe('the scripts the loader defines', () => {
     expect(new Set(names).size).toBe(names.length);
     expect(Object.fromEntries(SCRIPTS.map((s) => [s.name, s.numberOfKeys]))).toEqual({
       join: 7,
-      admit: 8,
+      admit: 10,
       reserve: 6,
       leader: 2,
       claimDuePending: 2,
@@ -227,6 +234,8 @@ describe('the scripts the loader defines', () => {
       finishRecovery: 7,
       newPlaces: 1,
       restore: 4,
+      presence: 2,
+      releaseGone: 8,
     });
   });
 });

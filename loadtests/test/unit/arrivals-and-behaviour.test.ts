@@ -55,6 +55,15 @@ describe('behaviour', () => {
     expect(sockets[199]).toBeGreaterThan(19_000);
   });
 
+  it('draws the closers of the page at their turn, each with a socket, buying once and never walking away otherwise', () => {
+    const without = drawTraits(5_000, { abandon: 0.1, retry: 0.2, impatient: 0.1, socketSample: 50 }, 9);
+    const t = drawTraits(5_000, { abandon: 0.1, retry: 0.2, impatient: 0.1, socketSample: 50, closeAtTurn: 0.1 }, 9);
+    expect(without.filter((x) => x.closeAtTurn)).toEqual([]);
+    const closers = t.filter((x) => x.closeAtTurn);
+    expect(closers.length / t.length).toBeCloseTo(0.1, 1);
+    for (const c of closers) expect(c).toMatchObject({ socket: true, abandon: 'none', retry: 'none' });
+  });
+
   it('draws uniform numbers in [0, 1)', () => {
     const r = seededRandom(1);
     const v = Array.from({ length: 10_000 }, r);

@@ -4,7 +4,7 @@ import type { BotIdentity } from '../../src/bots.js';
 import { analyseFairness, orderKey } from '../../src/fairness-analysis.js';
 import { newShopper, type ShopperRecord } from '../../src/shopper.js';
 
-const traits = { abandon: 'none', retry: 'none', impatient: false, socket: false } as const;
+const traits = { abandon: 'none', retry: 'none', impatient: false, socket: false, closeAtTurn: false } as const;
 const START = 1_000_000;
 
 /** n shoppers: the first `pre` before the start, then one every 100 ms; admitted in score order up to `admit` */

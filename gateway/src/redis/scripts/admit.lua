@@ -37,6 +37,9 @@
   KEYS[6] visitors  hash
   KEYS[7] leader    string  owner id of the current leader
   KEYS[8] tickLog   stream  capped log of ticks: epoch, owner, admitted (audit of who admitted when)
+  KEYS[9] presence      hash  visitor -> open sockets (presence.lua): a visitor admitted while
+  KEYS[10] presenceGone zset  all their pages are closed goes (back) into presenceGone at the
+                              admission's time, so release-gone.lua frees the turn a grace later
 
   ARGV[1] owner           this gateway's owner id
   ARGV[2] jtiKey          fresh random secret of this tick, never revealed: jti = seq '.' tag,
@@ -63,6 +66,7 @@
 
 local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey, tickLogKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local presenceKey, presenceGoneKey = KEYS[9], KEYS[10]
 local owner, jtiKey = ARGV[1], ARGV[2]
 local oversub, maxBatch, maxElapsed = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local oversubFloor = oversub
@@ -180,6 +184,11 @@ if status == 'open' then
       local r = record and visitor_decode(record) or { joinedAt = '', after = '', rounds = '' }
       r.score = score
       redis.call('HSET', visitorsKey, v, visitor_admitted(r, jti, tostring(expiresAt), tostring(seq)))
+      -- the page is gone already (walked away while waiting): the grace counts from now
+      local presence = redis.call('HGET', presenceKey, v)
+      if presence and (tonumber(string.match(presence, '^%-?%d+')) or 0) <= 0 then
+        redis.call('ZADD', presenceGoneKey, now, v)
+      end
       admitted[#admitted + 1] = v
       admitted[#admitted + 1] = jti
       admitted[#admitted + 1] = tostring(expiresAt)
