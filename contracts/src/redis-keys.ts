@@ -49,6 +49,8 @@ export interface SaleKeys {
    * lapsed, toldSoldOut, refused, freed. The report recorder moves them to PostgreSQL each tick.
    */
   readonly report: string;
+  /** string: the notice shown to every page of the sale, JSON (its codec: gateway/src/sales/sale-notice.ts); PostgreSQL's sale_notices holds the original. */
+  readonly notice: string;
 }
 
 /** Key prefixes separate deployments (and test runs) sharing one Redis. */
@@ -79,6 +81,7 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
     events: `${p}:events`,
     returned: `${p}:returned`,
     report: `${p}:report`,
+    notice: `${p}:notice`,
   };
 }
 
