@@ -34,3 +34,20 @@ export function originAllowed(req: OriginRequest, allowed: readonly string[], tr
     trustProxy && forwarded !== undefined ? (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim() : req.headers.host;
   return host !== undefined && url.host === host.toLowerCase();
 }
+
+export interface FormRequest extends OriginRequest {
+  readonly headers: OriginRequest['headers'] & { readonly 'sec-fetch-site'?: string | undefined };
+}
+
+/**
+ * Whether a form POST of the pages without JavaScript (routes/no-script.ts) may act for the
+ * shopper whose cookies it carries: its Origin must be allowed as a socket's is (above); a
+ * browser that sends no Origin must not say, in Sec-Fetch-Site, that another site sent it.
+ * A request with neither (curl, an old browser) is allowed, as the JSON API allows it: the
+ * cookies are SameSite=Lax, which a cross-site POST does not carry.
+ */
+export function formPostAllowed(req: FormRequest, allowed: readonly string[], trustProxy: boolean): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (req.headers.origin === undefined) return site === undefined || site === 'same-origin' || site === 'none';
+  return originAllowed(req, allowed, trustProxy);
+}
