@@ -188,6 +188,8 @@ describe('the pages without JavaScript', () => {
       { origin: 'https://evil.example', host: 'gateway.test' },
       { 'sec-fetch-site': 'cross-site', host: 'gateway.test' },
       { 'sec-fetch-site': 'same-site', host: 'gateway.test' },
+      { 'sec-fetch-site': 'cross-site', origin: 'http://gateway.test', host: 'gateway.test' },
+      { origin: 'null', host: 'gateway.test' },
     ]) {
       const res = await app.inject({ method: 'POST', url: `/sales/${saleId}/join`, headers: { ...form, ...headers }, payload: '' });
       expect(res.statusCode, JSON.stringify(headers)).toBe(403);
@@ -203,6 +205,14 @@ describe('the pages without JavaScript', () => {
     });
     expect(buy.statusCode).toBe(403);
     expect((await app.inject({ url: `/api/sales/${saleId}` })).json().waiting).toBe(0);
+    // the page's own form, as Chromium sends it under Referrer-Policy: no-referrer
+    const own = await app.inject({
+      method: 'POST',
+      url: `/sales/${saleId}/join`,
+      headers: { ...form, origin: 'null', 'sec-fetch-site': 'same-origin', host: 'gateway.test' },
+      payload: '',
+    });
+    expect(own.statusCode).toBe(303);
   });
 
   it('says plainly that a sale with proof of work needs JavaScript to join', async () => {
