@@ -136,8 +136,12 @@ export function renderWaitPage(sale: PageSale, view: WaitView, notice: Notice | 
       );
     }
     case 'admitted': {
-      const options = Array.from({ length: Math.max(1, sale.maxPerShopper) }, (_, i) => `<option value="${i + 1}">${i + 1}</option>`).join('');
-      const until = view.expiresAt ? `<time id="expires" datetime="${escapeHtml(view.expiresAt)}">${escapeHtml(clockTime(view.expiresAt))}</time>` : 'soon';
+      const options = Array.from({ length: Math.max(1, sale.maxPerShopper) }, (_, i) => `<option value="${i + 1}">${i + 1}</option>`).join(
+        '',
+      );
+      const until = view.expiresAt
+        ? `<time id="expires" datetime="${escapeHtml(view.expiresAt)}">${escapeHtml(clockTime(view.expiresAt))}</time>`
+        : 'soon';
       return page(
         'admitted',
         `<section class="card card-accent"><h2>It's your turn</h2><p>Your checkout window closes at ${until} (UTC).</p>` +
@@ -155,7 +159,11 @@ export function renderWaitPage(sale: PageSale, view: WaitView, notice: Notice | 
         null,
       );
     case 'sold_out':
-      return page('sold_out', `<section class="card"><h2>Sold out</h2><p>Every unit has been sold. Thank you for waiting.</p></section>`, null);
+      return page(
+        'sold_out',
+        `<section class="card"><h2>Sold out</h2><p>Every unit has been sold. Thank you for waiting.</p></section>`,
+        null,
+      );
     case 'ended':
       return page('ended', `<section class="card"><h2>The sale has ended</h2><p>This sale is over.</p></section>`, null);
   }
@@ -164,7 +172,11 @@ export function renderWaitPage(sale: PageSale, view: WaitView, notice: Notice | 
 function orderPage(order: PageOrder | undefined, page: (state: string, body: string, refresh: number | null) => string): string {
   if (!order || order.status === 'pending') {
     const ref = order ? `<p class="muted small">Order <code id="order-id">${escapeHtml(order.orderId)}</code></p>` : '';
-    return page('pending', `<section class="card"><h2>Order placed</h2><p id="order-status">We are confirming your order…</p>${ref}</section>`, 2);
+    return page(
+      'pending',
+      `<section class="card"><h2>Order placed</h2><p id="order-status">We are confirming your order…</p>${ref}</section>`,
+      2,
+    );
   }
   const ref = `<p class="muted small">Order <code id="order-id">${escapeHtml(order.orderId)}</code>, ${count(order.quantity, 'unit')}</p>`;
   switch (order.status) {
@@ -172,10 +184,18 @@ function orderPage(order: PageOrder | undefined, page: (state: string, body: str
       const next = order.checkoutUrl
         ? `<p><a id="to-checkout" class="button primary" href="${escapeHtml(order.checkoutUrl)}">Go to the shop’s checkout</a></p>`
         : '';
-      return page('confirmed', `<section class="card card-accent"><h2>Order confirmed</h2><p id="order-status">Your order is confirmed.</p>${next}${ref}</section>`, null);
+      return page(
+        'confirmed',
+        `<section class="card card-accent"><h2>Order confirmed</h2><p id="order-status">Your order is confirmed.</p>${next}${ref}</section>`,
+        null,
+      );
     }
     case 'paid':
-      return page('paid', `<section class="card card-accent"><h2>Order paid</h2><p id="order-status">Your order is paid. Thank you.</p>${ref}</section>`, null);
+      return page(
+        'paid',
+        `<section class="card card-accent"><h2>Order paid</h2><p id="order-status">Your order is paid. Thank you.</p>${ref}</section>`,
+        null,
+      );
     case 'rejected':
       return page(
         'rejected',
@@ -183,7 +203,11 @@ function orderPage(order: PageOrder | undefined, page: (state: string, body: str
         null,
       );
     case 'cancelled':
-      return page('cancelled', `<section class="card"><h2>Order cancelled</h2><p id="order-status">This order was cancelled.</p>${ref}</section>`, null);
+      return page(
+        'cancelled',
+        `<section class="card"><h2>Order cancelled</h2><p id="order-status">This order was cancelled.</p>${ref}</section>`,
+        null,
+      );
   }
 }
 

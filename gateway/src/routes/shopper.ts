@@ -116,7 +116,10 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { saleId } = req.params;
-      const [standing, notice] = await Promise.all([app.queue.status(saleId, app.identity.ticketClaims(req, saleId)), app.notices.current(saleId)]);
+      const [standing, notice] = await Promise.all([
+        app.queue.status(saleId, app.identity.ticketClaims(req, saleId)),
+        app.notices.current(saleId),
+      ]);
       reply.header('cache-control', 'no-store');
       // the notice from this gateway's copy (no round trip but once a second per sale)
       return notice ? { ...standingBody(standing), notice } : standingBody(standing);

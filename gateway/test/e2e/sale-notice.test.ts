@@ -124,7 +124,12 @@ describe('a notice to every page of a sale', () => {
     expect(sockets.filter((s) => s.connected).length).toBe(CLIENTS);
 
     // bad input, through either gateway: refused, and nobody hears anything
-    for (const [i, body] of [{ message: '' }, { message: 'x'.repeat(501) }, { message: 'ok', level: 'loud' }, { level: 'info' }].entries()) {
+    for (const [i, body] of [
+      { message: '' },
+      { message: 'x'.repeat(501) },
+      { message: 'ok', level: 'loud' },
+      { level: 'info' },
+    ].entries()) {
       const res = await admin(bases[i % 2]!, 'PUT', `/api/admin/sales/${saleId}/notice`, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(((await res.json()) as { code: string }).code).toMatch(/^(INVALID_NOTICE|VALIDATION_FAILED)$/);

@@ -61,7 +61,12 @@ describe('the sale notice API', () => {
     expect(notJson.statusCode).toBe(400);
     expect(notJson.json().code).toBe('INVALID_JSON');
     // exactly 500 characters (code points) is allowed: the cap is not off by one
-    const atCap = await app.inject({ method: 'PUT', url: noticePath(saleId), headers: adminHeaders, payload: { message: '€'.repeat(500) } });
+    const atCap = await app.inject({
+      method: 'PUT',
+      url: noticePath(saleId),
+      headers: adminHeaders,
+      payload: { message: '€'.repeat(500) },
+    });
     expect(atCap.statusCode).toBe(200);
     await app.inject({ method: 'DELETE', url: noticePath(saleId), headers: adminHeaders });
 
@@ -175,7 +180,9 @@ describe('the pages without JavaScript', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).not.toContain('<script>');
     expect(page.body).not.toContain('<img');
-    expect(page.body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(1)&gt; &#39;quoted&#39;');
+    expect(page.body).toContain(
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(1)&gt; &#39;quoted&#39;',
+    );
     expect(page.body).toContain('role="alert"');
     // not joined: a form to join, no refresh needed
     expect(page.body).toContain(`action="/sales/${saleId}/join"`);
@@ -218,7 +225,12 @@ describe('the pages without JavaScript', () => {
   it('says plainly that a sale with proof of work needs JavaScript to join', async () => {
     const app = h.app();
     const saleId = await createSale(app, { ratePerMinute: 0 });
-    const patched = await app.inject({ method: 'PATCH', url: `/api/admin/sales/${saleId}`, headers: adminHeaders, payload: { powDifficulty: 8 } });
+    const patched = await app.inject({
+      method: 'PATCH',
+      url: `/api/admin/sales/${saleId}`,
+      headers: adminHeaders,
+      payload: { powDifficulty: 8 },
+    });
     expect(patched.statusCode, patched.body).toBe(200);
     const res = await app.inject({ method: 'POST', url: `/sales/${saleId}`, headers: form, payload: '' });
     expect(res.statusCode).toBe(428);
