@@ -1,4 +1,8 @@
 /**
+ * The marketer's notice on the pages with JavaScript (issue 16 item 8): the console's box sends
+ * and clears it; an open waiting page shows it and puts it in its live regions (assertive for a
+ * warning), a page opened afterwards shows it too.
+ *
  * The waiting room with JavaScript turned off (issue 16 item 9), in a real browser (Debian's
  * chromium through playwright-core, `javaScriptEnabled: false`), against the built gateway and
  * order worker as processes: the static page's noscript form joins; the server-rendered page
@@ -11,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AMQP_URL, cleanupRedis, deleteQueues, REDIS_URL } from '../../../gateway/test/support/harness.js';
 import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
@@ -25,6 +29,8 @@ let db: TestDatabase;
 let gateway: Service;
 let worker: Service;
 let context: BrowserContext;
+let browser: Browser;
+const pageProblems: string[] = [];
 let base: string;
 const profile = mkdtempSync(join(tmpdir(), 'vr-no-script-'));
 const prefix = uniqueId('vrns').toLowerCase();
@@ -62,11 +68,26 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
+  // and a browser with JavaScript on, for the notice on the live pages
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
   await waitForHttp(`${base}/readyz`, gateway);
   await waitForOutput(worker, 'order-worker ready');
 });
 
 afterAll(async () => {
+  await browser?.close();
   await context?.close();
   rmSync(profile, { recursive: true, force: true });
   let codes: unknown[] | undefined;
@@ -176,5 +197,86 @@ describe('the waiting room without JavaScript', () => {
     const status = await api('GET', `/api/sales/${saleId}/queue/me`, ticket);
     expect(status.body).toMatchObject({ status: 'ordered', orderId });
     await page.close();
+  });
+});
+
+describe('the notice on the pages with JavaScript', () => {
+  async function jsPage(ctx: BrowserContext): Promise<Page> {
+    const page = await ctx.newPage();
+    page.on('pageerror', (err) => pageProblems.push(`page error: ${err.message}`));
+    return page;
+  }
+  const textOf = async (page: Page, selector: string) => ((await page.textContent(selector)) ?? '').trim();
+  const untilText = (page: Page, selector: string, want: string) =>
+    page.waitForFunction(
+      ([sel, w]) => ((globalThis as any).document.querySelector(sel)?.textContent ?? '').includes(w),
+      [selector, want] as const,
+      { timeout: 30_000 },
+    );
+
+  it('the console sends a notice; an open page shows it and announces it, a later page shows it; clearing hides it', async () => {
+    const saleId = uniqueId('nj-');
+    const created = await api('POST', '/api/admin/sales', ADMIN_KEY, {
+      id: saleId,
+      name: 'Notice drop',
+      stock: 10,
+      startsAt: new Date(Date.now() - 1_000).toISOString(),
+      ratePerMinute: 0,
+    });
+    expect(created.status).toBe(201);
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    try {
+      const shopper = await jsPage(ctx);
+      await shopper.goto(`${base}/sales/${saleId}`);
+      await shopper.waitForSelector('body[data-state="queued"]', { timeout: 30_000 });
+      expect(await shopper.isHidden('#notice')).toBe(true);
+
+      const admin = await jsPage(ctx);
+      await admin.goto(`${base}/admin`);
+      await admin.waitForSelector('#sign-in:not([hidden])');
+      await admin.fill('#key', ADMIN_KEY);
+      await admin.press('#key', 'Enter');
+      await admin.waitForSelector('#workspace:not([hidden])');
+      await admin.goto(`${base}/admin#${saleId}`);
+      await admin.waitForSelector('#sale-panel:not([hidden])');
+      await admin.waitForSelector('#broadcast-none:not([hidden])');
+
+      const warning = 'Payment provider slow: <b>keep this page open</b>';
+      await admin.fill('#broadcast-message', warning);
+      await admin.selectOption('#broadcast-level', 'warning');
+      await admin.click('#broadcast-send');
+      await untilText(admin, '#broadcast-current-text', warning);
+      await shot(admin, '11-console-notice');
+
+      // the open page: shown as text, read out assertively
+      await untilText(shopper, '#notice-text', warning);
+      expect(await shopper.getAttribute('#notice', 'data-level')).toBe('warning');
+      expect(await shopper.$$eval('#notice b', (b) => b.length)).toBe(0);
+      await untilText(shopper, '#notice-alert', warning);
+      expect(await shopper.getAttribute('#notice-alert', 'aria-live')).toBe('assertive');
+      await shot(shopper, '12-page-warning');
+
+      // an info notice replaces it, read out politely
+      await admin.fill('#broadcast-message', 'Doors open in five minutes');
+      await admin.selectOption('#broadcast-level', 'info');
+      await admin.click('#broadcast-send');
+      await untilText(shopper, '#notice-text', 'Doors open in five minutes');
+      await untilText(shopper, '#notice-announcer', 'Doors open in five minutes');
+      expect(await shopper.getAttribute('#notice-announcer', 'aria-live')).toBe('polite');
+
+      // a page opened now shows the notice in force
+      const later = await jsPage(ctx);
+      await later.goto(`${base}/sales/${saleId}`);
+      await untilText(later, '#notice-text', 'Doors open in five minutes');
+
+      await admin.click('#broadcast-clear');
+      await admin.waitForSelector('#broadcast-none:not([hidden])');
+      for (const p of [shopper, later]) await p.waitForSelector('#notice', { state: 'hidden', timeout: 30_000 });
+      expect((await api('GET', `/api/admin/sales/${saleId}/notice`, ADMIN_KEY)).body).toEqual({ notice: null });
+      expect(await textOf(shopper, '#position')).not.toBe('');
+    } finally {
+      await ctx.close();
+    }
+    expect(pageProblems.splice(0)).toEqual([]);
   });
 });
