@@ -5,6 +5,8 @@
 export const ERROR_CODES = {
   VALIDATION_FAILED: 400,
   INVALID_JSON: 400,
+  /** a sale notice that is empty, too long or holds control characters (issue 16 item 8) */
+  INVALID_NOTICE: 400,
   UNAUTHORIZED: 401,
   INVALID_TOKEN: 401,
   TOKEN_EXPIRED: 401,

@@ -61,6 +61,8 @@ export interface SaleKeys {
    * grace (release-gone.lua).
    */
   readonly presenceGone: string;
+  /** string: the notice shown to every page of the sale, JSON (its codec: gateway/src/sales/sale-notice.ts); PostgreSQL's sale_notices holds the original. */
+  readonly notice: string;
 }
 
 /** Key prefixes separate deployments (and test runs) sharing one Redis. */
@@ -93,6 +95,7 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
     report: `${p}:report`,
     presence: `${p}:presence`,
     presenceGone: `${p}:presence-gone`,
+    notice: `${p}:notice`,
   };
 }
 

@@ -42,8 +42,27 @@ export interface OrderUpdate extends Pick<OrderOutcome, 'orderId' | 'status'> {
   readonly saleId: string;
 }
 
+/** A message the marketer shows every page of a sale (issue 16 item 8): plain text, never HTML. */
+export interface Notice {
+  readonly message: string;
+  /** `warning` is announced assertively to screen readers */
+  readonly level: 'info' | 'warning';
+  /** when it was set, ISO 8601 */
+  readonly at: string;
+}
+
+/**
+ * `sale:notice`, to the sale's room when the marketer sets or clears the notice (null), and to
+ * a page as it connects while a notice is up.
+ */
+export interface SaleNotice {
+  readonly saleId: string;
+  readonly notice: Notice | null;
+}
+
 export interface ServerToClientEvents {
   'sale:update': (e: SaleUpdate) => void;
+  'sale:notice': (e: SaleNotice) => void;
   'queue:admitted': (e: QueueAdmitted) => void;
   'order:update': (e: OrderUpdate) => void;
 }

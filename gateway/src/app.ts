@@ -17,6 +17,7 @@ import metricsPlugin from './plugins/metrics.js';
 import protectionPlugin from './plugins/protection.js';
 import openapiPlugin from './plugins/openapi.js';
 import pagesPlugin from './routes/pages.js';
+import noScriptRoutes from './routes/no-script.js';
 import postgresPlugin from './plugins/postgres.js';
 import realtimePlugin from './plugins/realtime.js';
 import redisPlugin from './plugins/redis.js';
@@ -183,6 +184,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(webhookRoutes);
   await app.register(shopRoutes);
   await app.register(pagesPlugin);
+  await app.register(noScriptRoutes);
   return app;
 }
 

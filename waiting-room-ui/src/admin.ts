@@ -19,6 +19,7 @@ import { handsOff, obj, parseAdminSale, parseSaleStats, ShapeError, type AdminSa
 import { StatsHistory, WINDOW_MS } from './stats-history.js';
 import { count, localTime, spokenDuration } from './time-format.js';
 import { WebhooksPanel, type Method } from './webhooks-panel.js';
+import { NoticePanel } from './notice-panel.js';
 
 const KEY_STORAGE = 'velvet-rope:admin-key';
 const POLL_MS = 1_000;
@@ -109,6 +110,12 @@ class Console {
     describe,
     unauthorized: () => this._showSignIn('The key is no longer accepted. Sign in again.'),
   });
+  private readonly _broadcast = new NoticePanel({
+    call: (path, parse, method, body) => this._call(path, parse, method, body),
+    say: (text, kind) => this._say(text, kind),
+    describe,
+    unauthorized: () => this._showSignIn('The key is no longer accepted. Sign in again.'),
+  });
 
   start(): void {
     this._keyForm.addEventListener('submit', (ev) => {
@@ -139,6 +146,7 @@ class Console {
     });
     window.addEventListener('hashchange', () => this._selectFromHash());
     this._webhooks.start();
+    this._broadcast.start();
     this._defaultCreateTimes();
     if (this._key) void this._enter();
     else this._showSignIn(null);
@@ -244,6 +252,7 @@ class Console {
     const changed = sale?.id !== this._selected?.id;
     this._selected = sale;
     if (changed) {
+      void this._broadcast.open(sale?.id ?? null);
       this._history = new StatsHistory();
       this._pollGeneration++;
       clearTimeout(this._pollTimer);

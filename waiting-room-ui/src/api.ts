@@ -39,7 +39,7 @@ export interface Success<T> {
 export type Result<T> = Success<T> | Failure;
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   token?: string | null;
   body?: unknown;
   timeoutMs?: number;

@@ -6,7 +6,16 @@
  */
 import type { ClientToServerEvents, ServerToClientEvents, SocketAuth } from '@velvet-rope/contracts/socket-events';
 import { io, type Socket } from 'socket.io-client';
-import { parseAdmitted, parseOrderUpdate, parseSaleUpdate, type Admission, type OrderStatus, type SaleUpdate } from './shapes.js';
+import {
+  parseAdmitted,
+  parseOrderUpdate,
+  parseSaleNotice,
+  parseSaleUpdate,
+  type Admission,
+  type Notice,
+  type OrderStatus,
+  type SaleUpdate,
+} from './shapes.js';
 
 export type LiveState = 'connecting' | 'live' | 'down';
 
@@ -14,6 +23,8 @@ export interface LiveHandlers {
   saleUpdate(e: SaleUpdate): void;
   admitted(e: Admission): void;
   orderUpdate(e: { orderId: string; status: OrderStatus }): void;
+  /** the marketer's notice set, or cleared (null) */
+  notice?(notice: Notice | null): void;
   state(s: LiveState): void;
   /** the server refused the ticket (code: INVALID_TICKET, TOKEN_EXPIRED, ...) */
   refused(code: string): void;
@@ -96,6 +107,10 @@ export class LiveChannel {
     socket.on(
       'order:update',
       guard(parseOrderUpdate, (e) => this.on.orderUpdate(e)),
+    );
+    socket.on(
+      'sale:notice',
+      guard(parseSaleNotice, (e) => this.on.notice?.(e.notice)),
     );
   }
 

@@ -17,6 +17,7 @@ import { EtaRange, formatRange, RateEstimator, type Range } from './eta.js';
 import { LiveChannel, type LiveState } from './live.js';
 import { Poller } from './poller.js';
 import { PositionTracker } from './position.js';
+import { NoticeBoard } from './sale-notice.js';
 import { SaleView } from './sale-view.js';
 import type { Admission, OrderStatus, PublicSale, SaleStatus, SaleUpdate, Standing } from './shapes.js';
 import { ticketStore } from './ticket-store.js';
@@ -47,6 +48,13 @@ const jitter = (ms: number) => Math.random() * ms;
 class WaitingRoom implements CheckoutHost {
   readonly clock = new ServerClock();
   readonly announcer = new Announcer(byId('announcer'));
+  private readonly _notice = new NoticeBoard({
+    box: byId('notice'),
+    label: byId('notice-label'),
+    text: byId('notice-text'),
+    polite: byId('notice-announcer'),
+    assertive: byId('notice-alert'),
+  });
   private readonly _view = new SaleView();
   private readonly _position = new PositionTracker();
   private readonly _rate = new RateEstimator();
@@ -79,6 +87,7 @@ class WaitingRoom implements CheckoutHost {
       saleUpdate: (e) => this._onSaleUpdate(e),
       admitted: (a) => this._admit(a),
       orderUpdate: (e) => this._order.update(e.orderId, e.status),
+      notice: (n) => this._notice.show(n),
       state: (s) => this._onLiveState(s),
       refused: (code) => void this._onRefused(code),
     });
@@ -118,6 +127,7 @@ class WaitingRoom implements CheckoutHost {
     }
     this.clock.sample(r.value.serverTime, r.sentAt, r.receivedAt);
     this._sale = r.value;
+    this._notice.show(r.value.notice);
     this._saleStatus = r.value.status;
     this._waiting = r.value.waiting;
     this._remaining = r.value.remaining;
@@ -133,6 +143,7 @@ class WaitingRoom implements CheckoutHost {
       const me = await shopperApi.me(this.saleId, this._ticket);
       if (me.ok) {
         this._failures = 0;
+        this._notice.show(me.value.notice);
         this._connectLive();
         this._applyStanding(me.value, this.clock.now());
         return;
@@ -333,6 +344,7 @@ class WaitingRoom implements CheckoutHost {
     const r = await shopperApi.me(this.saleId, this._ticket);
     if (r.ok) {
       this._pollFailures = 0;
+      this._notice.show(r.value.notice);
       this._applyStanding(r.value, this.clock.now() - (r.receivedAt - r.sentAt) / 2);
       if (this.live()) return this._phase === 'queued' ? this._resyncMs() : null;
       this._pollEveryMs = Math.max(1_000, r.value.retryAfterMs ?? 5_000);

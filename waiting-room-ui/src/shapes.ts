@@ -69,6 +69,8 @@ export interface PublicSale {
   checkoutSeconds: number;
   queueMode: QueueMode;
   serverTime: number;
+  /** the marketer's notice, null when none */
+  notice: Notice | null;
 }
 
 export function parsePublicSale(v: unknown): PublicSale {
@@ -89,6 +91,7 @@ export function parsePublicSale(v: unknown): PublicSale {
     checkoutSeconds: num(o, 'checkoutSeconds'),
     queueMode: oneOf(o, 'queueMode', QUEUE_MODES),
     serverTime: time(o, 'serverTime'),
+    notice: nullable(o, 'notice', (x, k) => parseNotice(x[k])),
   };
 }
 
@@ -107,6 +110,8 @@ export interface Standing {
   retryAfterMs: number | null;
   admission: Admission | null;
   orderId: string | null;
+  /** the marketer's notice (`/queue/me` carries it; a join answer does not: null) */
+  notice: Notice | null;
 }
 
 export function parseStanding(v: unknown): Standing {
@@ -121,6 +126,7 @@ export function parseStanding(v: unknown): Standing {
     retryAfterMs: nullable(o, 'retryAfterMs', num),
     admission: a ? { token: str(a, 'token'), expiresAt: time(a, 'expiresAt') } : null,
     orderId: o.orderId === undefined ? null : str(o, 'orderId'),
+    notice: nullable(o, 'notice', (x, k) => parseNotice(x[k])),
   };
 }
 
@@ -410,4 +416,23 @@ export function parseDeliveries(v: unknown): WebhookDelivery[] {
 export function parseNothing(v: unknown): null {
   if (v !== undefined && v !== null) throw new ShapeError('expected no body');
   return null;
+}
+
+/** The marketer's notice to every page of the sale: plain text, shown as text only. */
+export interface Notice {
+  message: string;
+  level: 'info' | 'warning';
+  /** when it was set, epoch ms */
+  at: number;
+}
+
+export function parseNotice(v: unknown): Notice {
+  const o = obj(v, 'notice');
+  return { message: str(o, 'message'), level: oneOf(o, 'level', ['info', 'warning'] as const), at: time(o, 'at') };
+}
+
+/** socket.io `sale:notice`: set (or null: cleared) */
+export function parseSaleNotice(v: unknown): { saleId: string; notice: Notice | null } {
+  const o = obj(v, 'sale:notice');
+  return { saleId: str(o, 'saleId'), notice: o.notice === null ? null : parseNotice(o.notice) };
 }

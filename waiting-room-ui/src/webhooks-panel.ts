@@ -18,7 +18,7 @@ import {
 } from './shapes.js';
 import { count, localTime } from './time-format.js';
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** what the panel needs of the console around it */
 export interface ConsoleCalls {

@@ -20,6 +20,7 @@ const KEY_NAMES: readonly (keyof SaleKeys)[] = [
   'report',
   'presence',
   'presenceGone',
+  'notice',
 ];
 
 /** Redis Cluster hashes only the first `{...}` with something inside it. */

@@ -34,3 +34,24 @@ export function originAllowed(req: OriginRequest, allowed: readonly string[], tr
     trustProxy && forwarded !== undefined ? (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim() : req.headers.host;
   return host !== undefined && url.host === host.toLowerCase();
 }
+
+export interface FormRequest extends OriginRequest {
+  readonly headers: OriginRequest['headers'] & { readonly 'sec-fetch-site'?: string | undefined };
+}
+
+/**
+ * Whether a form POST of the pages without JavaScript (routes/no-script.ts) may act for the
+ * shopper whose cookies it carries. A browser's Sec-Fetch-Site (which no page can set) is
+ * asked first: `same-origin` (or `none`: typed by the user) passes; another site passes only
+ * with an Origin in PUBLIC_URL/ALLOWED_ORIGINS. Its Origin is not enough alone: under the
+ * pages' `Referrer-Policy: no-referrer` Chromium sends `Origin: null` even for the page's own
+ * form. Without Sec-Fetch-Site (an older browser) the Origin must be allowed as a socket's is
+ * (above); a request with neither (curl) is allowed, as the JSON API allows it: the cookies
+ * are SameSite=Lax, which a cross-site POST does not carry.
+ */
+export function formPostAllowed(req: FormRequest, allowed: readonly string[], trustProxy: boolean): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'same-origin' || site === 'none') return true;
+  if (site !== undefined) return allowed.length > 0 && req.headers.origin !== undefined && originAllowed(req, allowed, trustProxy);
+  return originAllowed(req, allowed, trustProxy);
+}

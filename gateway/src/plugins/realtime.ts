@@ -6,6 +6,7 @@ import type { Handshake, SocketRefusal } from '../http/identity.js';
 import { originAllowed } from '../http/origin.js';
 import { Realtime, saleRoom, saleUpdate, visitorRoom, type LiveServer } from '../realtime/live-updates.js';
 import { Presence } from '../realtime/presence.js';
+import { parseNoticeMessage } from '../sales/sale-notice.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -124,13 +125,30 @@ export default fp(
           if (s && socket.connected) socket.emit('sale:update', s);
         })
         .catch(joinFailed);
+      // a latecomer sees the notice that is up
+      app.notices
+        .current(saleId)
+        .then((notice) => {
+          if (notice && socket.connected) socket.emit('sale:notice', { saleId, notice });
+        })
+        .catch(joinFailed);
     });
 
-    // the worker's order events
+    // the worker's order events, and the marketer's notices (sales/sale-notice.ts)
     await events.psubscribe(saleEventsPattern(app.keyspace.prefix));
     // a listener that throws would be an uncaught exception: a message that is not an order
     // event (parseSaleEvent checks every field) is dropped, logged and counted
     events.on('pmessage', (_pattern: string, channel: string, message: string) => {
+      const notice = parseNoticeMessage(message);
+      if (notice) {
+        try {
+          app.notices.heard(notice);
+          realtime.deliverNotice(notice.saleId, notice.notice);
+        } catch (err) {
+          app.log.warn({ err }, 'a sale notice could not be delivered');
+        }
+        return;
+      }
       const event = parseSaleEvent(message);
       if (!event) {
         app.metrics.malformedSaleEvents.inc();

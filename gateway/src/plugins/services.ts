@@ -6,6 +6,7 @@ import { MemoryNewPlaceLimit, RedisNewPlaceLimit, type NewPlaceLimit } from '../
 import { NO_LIMITS, QueueService } from '../queue/queue-service.js';
 import { SaleStore } from '../sales/sale-store.js';
 import { SaleRepublisher } from '../sales/republish.js';
+import { SaleNotices } from '../sales/sale-notice.js';
 import { FairnessAudit } from '../sales/fairness-audit.js';
 import { Orders } from '../purchase/orders.js';
 import { AdmissionRecords } from '../admission/admission-records.js';
@@ -16,6 +17,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     sales: SaleStore;
     republisher: SaleRepublisher;
+    notices: SaleNotices;
     orders: Orders;
     admissionRecords: AdmissionRecords;
     queue: QueueService;
@@ -30,7 +32,9 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const sales = new SaleStore(app.pg, app.redis, app.keyspace, app.log);
-    const republisher = new SaleRepublisher(app.redis, app.keyspace, sales);
+    const notices = new SaleNotices(app.pg, app.redis, app.keyspace);
+    app.decorate('notices', notices);
+    const republisher = new SaleRepublisher(app.redis, app.keyspace, sales, (ids) => notices.restore(ids));
     // a Redis that restarted empty gets every running sale's hot copy back
     const published = await republisher.publishAll(randomUUID());
     app.log.info(published, 'sales published to Redis');

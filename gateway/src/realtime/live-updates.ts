@@ -16,6 +16,7 @@ import { outcomesOf, type SaleEvent } from '@velvet-rope/contracts';
 import type {
   ClientToServerEvents,
   InterServerEvents,
+  Notice,
   SaleStatus,
   SaleUpdate,
   ServerToClientEvents,
@@ -98,6 +99,14 @@ export class Realtime {
     this.io
       .to(saleRoom(saleId))
       .emit('sale:update', saleUpdate({ ...figures, saleId, status, remaining: 0, active: figures.admitted, admittedNow: 0 }));
+  }
+
+  /**
+   * The marketer's notice (set, or null: cleared), heard on the sale's events channel by every
+   * gateway: each tells its own sockets of the sale.
+   */
+  deliverNotice(saleId: string, notice: Notice | null): void {
+    this.io.local.to(saleRoom(saleId)).emit('sale:notice', { saleId, notice });
   }
 
   get connections(): number {

@@ -9,6 +9,9 @@ import { AppError } from '../errors.js';
 const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../waiting-room-ui/dist/', import.meta.url));
 const saleIdRe = new RegExp(SALE_ID_PATTERN);
 
+/** where the built pages are: UI_DIR, else the repository's waiting-room-ui/dist */
+export const uiRoot = (configured: string | undefined): string => configured ?? DEFAULT_UI_DIR;
+
 /**
  * The shopper's waiting room (`/sales/:saleId`) and the marketer's console (`/admin`): static
  * files built by waiting-room-ui. Pages are never cached (they name the current assets);
@@ -17,7 +20,7 @@ const saleIdRe = new RegExp(SALE_ID_PATTERN);
  */
 export default fp(
   async (app) => {
-    const root = app.config.uiDir ?? DEFAULT_UI_DIR;
+    const root = uiRoot(app.config.uiDir);
     const built = existsSync(`${root}/sale.html`) && existsSync(`${root}/admin.html`);
     if (!built) app.log.warn({ root }, 'waiting-room-ui is not built: the pages answer 404 (npm run build)');
 

@@ -34,9 +34,9 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const sale = await app.sales.live(req.params.saleId);
+      const [sale, notice] = await Promise.all([app.sales.live(req.params.saleId), app.notices.current(req.params.saleId)]);
       if (!sale) throw await app.sales.missing(req.params.saleId);
-      return publicView(sale);
+      return notice ? { ...publicView(sale), notice } : publicView(sale);
     },
   );
 
@@ -116,9 +116,13 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { saleId } = req.params;
-      const standing = await app.queue.status(saleId, app.identity.ticketClaims(req, saleId));
+      const [standing, notice] = await Promise.all([
+        app.queue.status(saleId, app.identity.ticketClaims(req, saleId)),
+        app.notices.current(saleId),
+      ]);
       reply.header('cache-control', 'no-store');
-      return standingBody(standing);
+      // the notice from this gateway's copy (no round trip but once a second per sale)
+      return notice ? { ...standingBody(standing), notice } : standingBody(standing);
     },
   );
 

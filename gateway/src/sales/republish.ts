@@ -13,6 +13,8 @@ export class SaleRepublisher {
     private readonly redis: Redis,
     private readonly keyspace: KeySpace,
     private readonly sales: SaleStore,
+    /** other hot copies of the running sales to put back (their notices: sale-notice.ts) */
+    private readonly restoreAlso?: (saleIds: readonly string[]) => Promise<unknown>,
   ) {}
 
   /**
@@ -43,6 +45,7 @@ export class SaleRepublisher {
     for (const sale of running) {
       await this.sales.publish(sale, recovering && sale.startsAt <= now);
     }
+    await this.restoreAlso?.(running.map((s) => s.id));
     return running.length;
   }
 }

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { DateTime, Nullable, StringEnum } from './common.js';
+import { NoticeSchema } from './notice.js';
 
 export const VisitorStatusSchema = StringEnum(['prequeue', 'queued', 'admitted', 'expired', 'ordered', 'sold_out', 'ended']);
 
@@ -16,6 +17,7 @@ const standingFields = {
   }),
   admission: Type.Optional(Type.Object({ token: Type.String(), expiresAt: DateTime })),
   orderId: Type.Optional(Type.String()),
+  notice: Type.Optional(NoticeSchema),
   auditId: Type.String({
     description:
       "the shopper's pseudonym in this sale's fairness audit (their line once the sale ended); reveals nothing before the seed is out",

@@ -1,6 +1,7 @@
 import { Type, type Static, type TOptional, type TSchema } from 'typebox';
 import { DateTime, Nullable, QueueModeSchema, SaleStatusSchema } from './common.js';
 import { SALE_ID_PATTERN } from '@velvet-rope/contracts';
+import { NoticeSchema } from './notice.js';
 
 /** What a shopper (and the waiting-room page) sees of a sale. */
 export const PublicSale = Type.Object({
@@ -24,6 +25,7 @@ export const PublicSale = Type.Object({
   handsOff: Type.Boolean({ description: "true: a confirmed order is handed to the shop's checkout and held for payment" }),
   paymentSeconds: Type.Integer({ description: 'the payment window after an order is confirmed (sales that hand off)' }),
   serverTime: DateTime,
+  notice: Type.Optional(NoticeSchema),
 });
 
 /** One setting of a sale as the marketer API checks it (requests) and shows it (answers). */

@@ -1,0 +1,138 @@
+/**
+ * The waiting room without JavaScript (issue 16 item 9). The static page's `<noscript>` form
+ * posts to `POST /sales/:saleId` (or `/sales/:saleId/join`), which joins through the same
+ * queue service, identity and cookies as the API, so the place is the one a page with
+ * JavaScript would see; then `GET /sales/:saleId/wait` renders where the shopper stands,
+ * refreshing itself at the advised interval; at the turn, its form posts to
+ * `/sales/:saleId/buy`, which buys through the purchase service with the admission the
+ * ticket cookie's standing holds. Every POST is answered `303` to the wait page, which also
+ * shows the order. Refusals are pages, with the error's status.
+ */
+import { readFileSync } from 'node:fs';
+import { isSaleId } from '@velvet-rope/contracts';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import { setShopperCookies } from '../http/credentials.js';
+import { formPostAllowed } from '../http/origin.js';
+import { renderProblemPage, renderWaitPage, type PageOrder, type WaitView } from '../pages/no-script-page.js';
+import { orderAnswer } from '../purchase/orders.js';
+import { uiRoot } from './pages.js';
+
+/** the built waiting-room page's stylesheets, so that these pages look like it */
+function stylesheets(root: string): string[] {
+  try {
+    const html = readFileSync(`${root}/sale.html`, 'utf8');
+    return [...html.matchAll(/<link rel="stylesheet" href="(\/assets\/[^"]+\.css)">/g)].map((m) => m[1]!);
+  } catch {
+    return [];
+  }
+}
+
+const noScript: FastifyPluginAsync = async (app) => {
+  // forms only here (encapsulated): the API stays JSON
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1_024 }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  const styles = stylesheets(uiRoot(app.config.uiDir));
+
+  const saleIdOf = (req: FastifyRequest): string => {
+    const { saleId } = req.params as { saleId: string };
+    if (!isSaleId(saleId)) throw new AppError('SALE_NOT_FOUND', 'no such sale');
+    return saleId;
+  };
+  const html = (reply: FastifyReply, body: string) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  const toWait = (reply: FastifyReply, saleId: string) => reply.redirect(`/sales/${encodeURIComponent(saleId)}/wait`, 303);
+  const checkForm = (req: FastifyRequest) => {
+    if (!formPostAllowed(req, app.config.allowedOrigins, app.config.trustProxy)) {
+      throw new AppError('FORBIDDEN_ORIGIN', 'this form was sent from another site');
+    }
+  };
+
+  // a refusal is a page (with its status), not JSON; anything else goes to the app's handler
+  app.setErrorHandler(async (err, req, reply) => {
+    if (!(err instanceof AppError)) throw err;
+    const { saleId } = (req.params ?? {}) as { saleId?: string };
+    const known = saleId !== undefined && isSaleId(saleId) ? saleId : undefined;
+    const [sale, notice] = known
+      ? await Promise.all([app.sales.live(known).catch(() => undefined), app.notices.current(known)])
+      : [undefined, null];
+    if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+    reply.code(err.statusCode);
+    const retry = err.retryAfterSeconds ?? (err.code === 'UNAVAILABLE' ? 2 : undefined);
+    return html(
+      reply,
+      renderProblemPage(
+        sale ? { id: sale.id, name: sale.name } : null,
+        { code: err.code, message: err.message, ...(retry !== undefined ? { retryAfterSeconds: retry } : {}) },
+        notice,
+        styles,
+      ),
+    );
+  });
+
+  const join = async (req: FastifyRequest, reply: FastifyReply) => {
+    const saleId = saleIdOf(req);
+    checkForm(req);
+    const joined = await app.queue.join(saleId, app.identity.joiner(req, saleId), req.ip);
+    setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId));
+    return toWait(reply, saleId);
+  };
+  app.post('/sales/:saleId', { onRequest: app.limits.join }, join);
+  app.post('/sales/:saleId/join', { onRequest: app.limits.join }, join);
+
+  app.get('/sales/:saleId/wait', { onRequest: app.limits.status }, async (req, reply) => {
+    const saleId = saleIdOf(req);
+    const [sale, notice] = await Promise.all([app.sales.live(saleId), app.notices.current(saleId)]);
+    if (!sale) throw await app.sales.missing(saleId);
+    const ticket = app.identity.ticketFor(req, saleId);
+    let view: WaitView = { kind: 'not-joined' };
+    if (ticket?.ok) {
+      const s = await app.queue.status(saleId, ticket.claims);
+      let order: PageOrder | undefined;
+      if (s.status === 'ordered' && s.orderId) {
+        const read = await app.orders.findOrder(s.orderId, ticket.claims.sub, saleId);
+        if (read) {
+          const answer = await orderAnswer(read, app.orderTokens);
+          order = {
+            orderId: answer.orderId,
+            status: answer.status,
+            quantity: answer.quantity,
+            ...(answer.checkout ? { checkoutUrl: answer.checkout.url } : {}),
+          };
+        } else {
+          order = { orderId: s.orderId, status: 'pending', quantity: 0 };
+        }
+      }
+      view = {
+        kind: 'standing',
+        status: s.status,
+        position: s.position,
+        waiting: s.waiting,
+        etaSeconds: s.etaSeconds,
+        retryAfterMs: s.retryAfterMs,
+        ...(s.admission ? { expiresAt: s.admission.expiresAt } : {}),
+        ...(order ? { order } : {}),
+      };
+    }
+    return html(reply, renderWaitPage({ id: sale.id, name: sale.name, maxPerShopper: sale.maxPerShopper }, view, notice, styles));
+  });
+
+  app.post('/sales/:saleId/buy', { onRequest: app.limits.purchase }, async (req, reply) => {
+    const saleId = saleIdOf(req);
+    checkForm(req);
+    const standing = await app.queue.status(saleId, app.identity.ticketClaims(req, saleId));
+    // a second press of the button, or a refresh of the POST: the order is on the wait page
+    if (standing.status === 'ordered') return toWait(reply, saleId);
+    if (!standing.admission) throw new AppError('NOT_ADMITTED', 'it is not your turn yet');
+    const { quantity } = (req.body ?? {}) as { quantity?: unknown };
+    const result = await app.purchases.buy(saleId, standing.admission.token, Number(quantity ?? 1), req.ip);
+    if (result.remaining === 0) {
+      // as the API's purchase does: every waiting page hears of the last unit now
+      const live = await app.sales.live(saleId).catch(() => undefined);
+      if (live) app.realtime.soldOut(saleId, live);
+    }
+    return toWait(reply, saleId);
+  });
+};
+
+export default noScript;
