@@ -49,6 +49,12 @@ export interface SaleKeys {
    * lapsed, toldSoldOut, refused, freed. The report recorder moves them to PostgreSQL each tick.
    */
   readonly report: string;
+  /**
+   * hash: visitorId -> record of a bypassing visitor (staff, monitoring: BYPASS_KEYS,
+   * BYPASS_CIDRS), in the visitor record's codec but apart from `visitors`, so a bypass is in
+   * no queue figure, report counter or fairness audit (gateway's bypass.lua, reserve.lua).
+   */
+  readonly bypass: string;
 }
 
 /** Key prefixes separate deployments (and test runs) sharing one Redis. */
@@ -79,6 +85,7 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
     events: `${p}:events`,
     returned: `${p}:returned`,
     report: `${p}:report`,
+    bypass: `${p}:bypass`,
   };
 }
 

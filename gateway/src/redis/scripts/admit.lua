@@ -23,6 +23,8 @@
      ceiling bounds the plausible competitors for the units left, newcomers counted whole. Without it, the holders who walked away (they hold
      their unit for the whole checkout window, buyers only for seconds) crowd out the last
      units' admissions, and the sale's tail waits for their windows to lapse, several times;
+     With the sale's flow `passthrough` neither the rate nor maxActive bounds it: only the stock,
+     remaining - active (and maxBatch); `suspended` is a status that admits nobody (as paused);
   3. moves the `budget` lowest-scored visitors from `queue` to `admitted`;
   4. returns the figures for the tick event.
 
@@ -165,6 +167,8 @@ if status == 'open' then
     tonumber(cfg.maxActive) - active,
     stockTerm,
     maxBatch)
+  -- passthrough: everyone through, never beyond the stock
+  if cfg.flow == 'passthrough' then budget = math.min(remaining - active, maxBatch) end
   if budget > 0 then
     -- 3. lowest scores first
     local popped = redis.call('ZPOPMIN', queueKey, budget)
