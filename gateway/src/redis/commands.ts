@@ -524,8 +524,8 @@ export class RedisCommands {
     return decodeJoin(await this.redis.join(...args), requests.length);
   }
 
-  /** KEYS config, state, queue, admitted, stock, visitors, leader, tickLog */
-  static readonly ADMIT = script('admit', 'admit', 8);
+  /** KEYS config, state, queue, admitted, stock, visitors, leader, tickLog, report */
+  static readonly ADMIT = script('admit', 'admit', 9);
   /** One tick of a sale's admission, run by its leader (scripts/admit.lua). */
   async admit(a: {
     readonly saleId: string;
@@ -548,6 +548,7 @@ export class RedisCommands {
       k.visitors,
       k.leader,
       k.tickLog,
+      k.report,
       a.owner,
       a.jtiKey,
       a.oversubscription,

@@ -263,6 +263,7 @@ describe('admission loop', () => {
       k.visitors,
       k.leader,
       k.tickLog,
+      k.report,
       'not-the-leader',
       'x.',
       1,

@@ -39,6 +39,7 @@
   KEYS[6] visitors  hash
   KEYS[7] leader    string  owner id of the current leader
   KEYS[8] tickLog   stream  capped log of ticks: epoch, owner, admitted (audit of who admitted when)
+  KEYS[9] report    hash    the sale report's counters: `admitted` counts each admission
 
   ARGV[1] owner           this gateway's owner id
   ARGV[2] jtiKey          fresh random secret of this tick, never revealed: jti = seq '.' tag,
@@ -63,8 +64,8 @@
 ]]
 --@include "common"
 
-local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey, tickLogKey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey, tickLogKey, reportKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local owner, jtiKey = ARGV[1], ARGV[2]
 local oversub, maxBatch, maxElapsed = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local oversubFloor = oversub
@@ -191,6 +192,7 @@ if status == 'open' then
     end
     credit = credit - #popped / 2
     active = active + #popped / 2
+    if #popped > 0 then redis.call('HINCRBY', reportKey, 'admitted', #popped / 2) end
   end
 else
   -- nothing accrues while the sale is not open: no burst after a pause
