@@ -124,7 +124,7 @@ export type JoinRefusal =
   | { readonly refused: 'POW_REQUIRED'; readonly difficulty: number }
   | { readonly refused: 'POW_REUSED' }
   /** 'join' while the sale's flow is suspended (maintenance) */
-  | { readonly refused: 'SUSPENDED'; readonly ratePerMinute: number }
+  | { readonly refused: 'SUSPENDED' }
   /** a new place would make the queue longer than the sale's maxQueue; nobody was placed */
   | { readonly refused: 'QUEUE_FULL'; readonly waiting: number; readonly maxQueue: number; readonly ratePerMinute: number };
 
@@ -132,6 +132,7 @@ export type JoinAnswer = JoinPlace | JoinRefusal;
 
 const UNKNOWN: JoinRefusal = Object.freeze({ refused: 'UNKNOWN' });
 const POW_REUSED: JoinRefusal = Object.freeze({ refused: 'POW_REUSED' });
+const SUSPENDED: JoinRefusal = Object.freeze({ refused: 'SUSPENDED' });
 
 /** the fields of one join answer: outcome|state|score|rank|waiting|jti|expiresAt|admSeq|orderId */
 type PlaceFields = [string, string, string, string, string, string, string, string, string];
@@ -195,7 +196,7 @@ function decodeJoinAnswer(answer: string, sale: JoinSale): JoinAnswer {
       case 'POW_REUSED':
         return POW_REUSED;
       case 'SUSPENDED':
-        return { refused: 'SUSPENDED', ratePerMinute: sale.ratePerMinute };
+        return SUSPENDED;
       case 'QUEUE_FULL':
         return { refused: 'QUEUE_FULL', waiting: Number(detail), maxQueue: Number(f[2]), ratePerMinute: sale.ratePerMinute };
       default:
