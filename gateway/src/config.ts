@@ -235,7 +235,11 @@ function webhookFromEnv(url: string | undefined, secret: string | undefined): Ga
 
 /** BYPASS_KEYS (comma list, each 16+ characters, never the admin key) and BYPASS_CIDRS (comma list of IPv4/IPv6 CIDRs) */
 function bypassFromEnv(keyList: string | undefined, cidrList: string | undefined, adminApiKey: string): GatewayConfig['bypass'] {
-  const items = (list: string | undefined) => (list ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const items = (list: string | undefined) =>
+    (list ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
   const keys = items(keyList);
   for (const k of keys) {
     if (k.length < 16) throw new ConfigError('BYPASS_KEYS', 'each key must be at least 16 characters');

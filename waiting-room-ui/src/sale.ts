@@ -571,10 +571,10 @@ class WaitingRoom implements CheckoutHost {
         : waitingPhase && this._saleStatus === 'suspended'
           ? 'The sale is down for maintenance for a moment: nobody moves up in line meanwhile. Your place in line is kept.'
           : waitingPhase && this._saleStatus === 'paused'
-          ? 'The shop has paused the sale for a moment. Your place in line is kept.'
-          : waitingPhase && this._saleStatus === 'held'
-            ? "Every unit is in someone's checkout right now. Units that are not paid come back, and your place in line is kept."
-            : null,
+            ? 'The shop has paused the sale for a moment. Your place in line is kept.'
+            : waitingPhase && this._saleStatus === 'held'
+              ? "Every unit is in someone's checkout right now. Units that are not paid come back, and your place in line is kept."
+              : null,
     );
 
     if (phase === 'scheduled' || phase === 'prequeue') {

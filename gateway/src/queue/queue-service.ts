@@ -105,7 +105,10 @@ export class QueueService {
       this.#unrecorded.delete(saleId);
     } catch (err) {
       this.#unrecorded.set(saleId, rows.slice(-100_000));
-      this.logger?.warn({ err, saleId, unrecorded: rows.length }, 'admissions made at join not recorded in PostgreSQL yet; retried with the next');
+      this.logger?.warn(
+        { err, saleId, unrecorded: rows.length },
+        'admissions made at join not recorded in PostgreSQL yet; retried with the next',
+      );
     }
     return admitted.map(() => undefined);
   }

@@ -67,7 +67,10 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       if (bypassRule) {
         // staff or monitoring: an admission at once, in no queue, figure, counter or audit (http/bypass.ts)
         const joined = await app.queue.bypass(saleId, who);
-        req.log.info({ saleId, address: app.bypass.address(req), rule: bypassRule, visitorId: joined.visitorId }, 'bypass: skipped the room');
+        req.log.info(
+          { saleId, address: app.bypass.address(req), rule: bypassRule, visitorId: joined.visitorId },
+          'bypass: skipped the room',
+        );
         setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId));
         reply.code(200);
         return { visitorId: joined.visitorId, ticket: joined.ticket, ...standingBody(joined.standing) };

@@ -24,7 +24,10 @@ export const PublicSale = Type.Object({
   handsOff: Type.Boolean({ description: "true: a confirmed order is handed to the shop's checkout and held for payment" }),
   paymentSeconds: Type.Integer({ description: 'the payment window after an order is confirmed (sales that hand off)' }),
   flow: SaleFlowSchema,
-  queueing: Type.Boolean({ description: 'true: a join takes a place in the queue now; false: it goes straight to its turn (standby, passthrough) or is refused (suspended)' }),
+  queueing: Type.Boolean({
+    description:
+      'true: a join takes a place in the queue now; false: it goes straight to its turn (standby, passthrough) or is refused (suspended)',
+  }),
   serverTime: DateTime,
 });
 
@@ -115,7 +118,13 @@ export const saleSettings = {
   ),
   flow: setting(SaleFlowSchema, SaleFlowSchema, 'optional'),
   maxQueue: setting(
-    Nullable(Type.Integer({ minimum: 0, maximum: 100_000_000, description: 'the longest the queue may grow (null: no cap); joins beyond it get 409 QUEUE_FULL' })),
+    Nullable(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100_000_000,
+        description: 'the longest the queue may grow (null: no cap); joins beyond it get 409 QUEUE_FULL',
+      }),
+    ),
     Nullable(Type.Integer()),
     'optional',
   ),

@@ -45,7 +45,9 @@ async function figures(app: FastifyInstance, sale: string) {
 }
 
 function bypassLogs(sale: string): { saleId: string; address: string; rule: string; msg: string }[] {
-  return logLines.map((l) => JSON.parse(l) as { saleId: string; address: string; rule: string; msg: string }).filter((l) => l.saleId === sale && /bypass/.test(l.msg));
+  return logLines
+    .map((l) => JSON.parse(l) as { saleId: string; address: string; rule: string; msg: string })
+    .filter((l) => l.saleId === sale && /bypass/.test(l.msg));
 }
 
 describe('bypass: staff and monitoring skip the room, counted nowhere, logged', () => {
@@ -98,11 +100,23 @@ describe('bypass: staff and monitoring skip the room, counted nowhere, logged', 
     expect(logLines.some((l) => l.includes(KEY) || l.includes(OTHER_KEY))).toBe(false);
 
     // the audit: the shopper's line only, and it verifies
-    expect((await app.inject({ method: 'PATCH', url: `/api/admin/sales/${sale}`, headers: adminHeaders, payload: { endsAt: new Date(Date.now() + 300).toISOString() } })).statusCode).toBe(200);
+    expect(
+      (
+        await app.inject({
+          method: 'PATCH',
+          url: `/api/admin/sales/${sale}`,
+          headers: adminHeaders,
+          payload: { endsAt: new Date(Date.now() + 300).toISOString() },
+        })
+      ).statusCode,
+    ).toBe(200);
     await until('ended', async () => (await app.inject({ url: `/api/sales/${sale}` })).json().status === 'ended');
     const fairness = (await app.inject({ url: `/api/sales/${sale}/fairness` })).json();
     const audit = await app.inject({ url: `/api/sales/${sale}/fairness/audit` });
-    const lines = audit.body.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { auditId: string });
+    const lines = audit.body
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { auditId: string });
     expect(lines.map((l) => l.auditId)).toEqual([(shopper as unknown as { auditId: string }).auditId]);
     expect(verifyAudit(fairness, lines).ok).toBe(true);
   });

@@ -4,7 +4,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { adminHeaders, buy, createHarness, createSale, join, me, sleep, testRedis, until, type Harness, type Joined } from '../support/harness.js';
+import {
+  adminHeaders,
+  buy,
+  createHarness,
+  createSale,
+  join,
+  me,
+  sleep,
+  testRedis,
+  until,
+  type Harness,
+  type Joined,
+} from '../support/harness.js';
 import type { RedisClient } from '@velvet-rope/contracts';
 // @ts-expect-error: a plain .mjs script without types, run as the docs say
 import { verifyAudit } from '../../../scripts/verify-fairness.mjs';

@@ -199,7 +199,10 @@ describe('issue 12 items 2 and 10: timeouts, connections, metrics and origins', 
 describe('bypass settings (BYPASS_KEYS, BYPASS_CIDRS)', () => {
   it('reads comma lists, none by default', () => {
     expect(loadConfig(base).bypass).toEqual({ keys: [], cidrs: [] });
-    expect(loadConfig({ ...base, BYPASS_KEYS: 'staff-key-0123456789, monitor-key-0123456789', BYPASS_CIDRS: '10.0.0.0/8, 2001:db8::/32' }).bypass).toEqual({
+    expect(
+      loadConfig({ ...base, BYPASS_KEYS: 'staff-key-0123456789, monitor-key-0123456789', BYPASS_CIDRS: '10.0.0.0/8, 2001:db8::/32' })
+        .bypass,
+    ).toEqual({
       keys: ['staff-key-0123456789', 'monitor-key-0123456789'],
       cidrs: ['10.0.0.0/8', '2001:db8::/32'],
     });

@@ -262,8 +262,14 @@ describe('script refusals in the error catalogue', () => {
     expect(refusalError({ refused: 'SUSPENDED' }, 's1')).toMatchObject({ code: 'SALE_SUSPENDED', statusCode: 503 });
     expect(refusalError({ refused: 'SUSPENDED' }, 's1').retryAfterSeconds).toBeGreaterThan(0);
     // places free up one per admission: a hundredth of the cap at the rate, 5 s to 5 min
-    const full = (maxQueue: number, ratePerMinute: number) => refusalError({ refused: 'QUEUE_FULL', waiting: maxQueue, maxQueue, ratePerMinute }, 's1');
-    expect(full(1_000, 600)).toMatchObject({ code: 'QUEUE_FULL', statusCode: 409, retryAfterSeconds: 5, details: { maxQueue: 1_000, retryAfterSeconds: 5 } });
+    const full = (maxQueue: number, ratePerMinute: number) =>
+      refusalError({ refused: 'QUEUE_FULL', waiting: maxQueue, maxQueue, ratePerMinute }, 's1');
+    expect(full(1_000, 600)).toMatchObject({
+      code: 'QUEUE_FULL',
+      statusCode: 409,
+      retryAfterSeconds: 5,
+      details: { maxQueue: 1_000, retryAfterSeconds: 5 },
+    });
     expect(full(100_000, 600).retryAfterSeconds).toBe(100);
     expect(full(10, 0).retryAfterSeconds).toBe(60);
     expect(full(10_000_000, 60).retryAfterSeconds).toBe(300);
