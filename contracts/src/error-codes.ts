@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   ORDER_PENDING: 409,
   /** a webhook delivery that was delivered already, or is being delivered now */
   DELIVERY_NOT_RETRYABLE: 409,
+  /** the sale's queue holds `maxQueue` shoppers already: nobody was placed (try again later) */
+  QUEUE_FULL: 409,
   PAYLOAD_TOO_LARGE: 413,
   URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -46,6 +48,8 @@ export const ERROR_CODES = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  /** the marketer switched the sale to `suspended` (maintenance): joins and purchases wait (Retry-After) */
+  SALE_SUSPENDED: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -9,10 +9,12 @@
  */
 
 /**
+ * `suspended`: the marketer switched the sale's flow to maintenance (joins and purchases
+ * answer 503 SALE_SUSPENDED, nobody is admitted, places are kept).
  * `held` (a sale with a checkout URL): every unit is in someone's checkout, and unpaid ones
  * come back; `sold_out` means every unit is paid (or, without a checkout URL, sold).
  */
-export type SaleStatus = 'scheduled' | 'prequeue' | 'open' | 'paused' | 'held' | 'sold_out' | 'ended';
+export type SaleStatus = 'scheduled' | 'prequeue' | 'open' | 'paused' | 'suspended' | 'held' | 'sold_out' | 'ended';
 /** `paid` and `cancelled` only for a sale with a checkout URL (order-lifecycle.ts) */
 export type OrderStatus = 'pending' | 'confirmed' | 'rejected' | 'paid' | 'cancelled';
 /**

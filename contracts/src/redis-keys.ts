@@ -63,6 +63,12 @@ export interface SaleKeys {
   readonly presenceGone: string;
   /** string: the notice shown to every page of the sale, JSON (its codec: gateway/src/sales/sale-notice.ts); PostgreSQL's sale_notices holds the original. */
   readonly notice: string;
+  /**
+   * hash: visitorId -> record of a bypassing visitor (staff, monitoring: BYPASS_KEYS,
+   * BYPASS_CIDRS), in the visitor record's codec but apart from `visitors`, so a bypass is in
+   * no queue figure, report counter or fairness audit (gateway's bypass.lua, reserve.lua).
+   */
+  readonly bypass: string;
 }
 
 /** Key prefixes separate deployments (and test runs) sharing one Redis. */
@@ -96,6 +102,7 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
     presence: `${p}:presence`,
     presenceGone: `${p}:presence-gone`,
     notice: `${p}:notice`,
+    bypass: `${p}:bypass`,
   };
 }
 

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { shopUrlProblem } from './lib/shop-url.js';
 import { isWebhookSecret } from './webhooks/webhook-input.js';
+import { parseCidr } from './http/bypass.js';
 import {
   ConfigError,
   envBool,
@@ -71,6 +72,8 @@ export interface GatewayConfig {
    */
   readonly allowedOrigins: readonly string[];
   readonly trustProxy: boolean;
+  /** staff and monitoring skip the room (http/bypass.ts): X-Bypass-Key keys and client CIDRs */
+  readonly bypass: { readonly keys: readonly string[]; readonly cidrs: readonly string[] };
   /** what bounds a slow or idle client (milliseconds; see the README) */
   readonly http: {
     readonly headersTimeoutMs: number;
@@ -196,6 +199,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     publicUrl,
     allowedOrigins: allowedOrigins(publicUrl, envRaw(env, 'ALLOWED_ORIGINS')),
     trustProxy: envBool(env, 'TRUST_PROXY', false),
+    bypass: bypassFromEnv(envRaw(env, 'BYPASS_KEYS'), envRaw(env, 'BYPASS_CIDRS'), adminApiKey),
     maxEventLoopDelayMs: envInt(env, 'MAX_EVENT_LOOP_DELAY_MS', 1_000, 0, 60_000),
     http: {
       headersTimeoutMs,
@@ -233,6 +237,23 @@ function webhookFromEnv(url: string | undefined, secret: string | undefined): Ga
   if (problem) throw new ConfigError('WEBHOOK_URL', problem);
   if (!isWebhookSecret(secret)) throw new ConfigError('WEBHOOK_SECRET', 'must be whsec_ followed by the base64 of at least 16 bytes');
   return { url, secret };
+}
+
+/** BYPASS_KEYS (comma list, each 16+ characters, never the admin key) and BYPASS_CIDRS (comma list of IPv4/IPv6 CIDRs) */
+function bypassFromEnv(keyList: string | undefined, cidrList: string | undefined, adminApiKey: string): GatewayConfig['bypass'] {
+  const items = (list: string | undefined) =>
+    (list ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
+  const keys = items(keyList);
+  for (const k of keys) {
+    if (k.length < 16) throw new ConfigError('BYPASS_KEYS', 'each key must be at least 16 characters');
+    if (k === adminApiKey) throw new ConfigError('BYPASS_KEYS', 'must differ from ADMIN_API_KEY');
+  }
+  const cidrs = items(cidrList);
+  for (const c of cidrs) if (!parseCidr(c)) throw new ConfigError('BYPASS_CIDRS', `must be IPv4 or IPv6 CIDRs, got ${JSON.stringify(c)}`);
+  return { keys, cidrs };
 }
 
 /** PUBLIC_URL's origin and ALLOWED_ORIGINS' (a comma list), each an http(s) origin */

@@ -59,6 +59,21 @@ export function refusalError(r: ScriptRefusal, saleId: string): AppError {
       });
     case 'POW_REUSED':
       return new AppError('POW_INVALID', 'this proof of work was used already');
+    case 'SUSPENDED':
+      return new AppError('SALE_SUSPENDED', SUSPENDED_MESSAGE, undefined, SUSPENDED_RETRY_SECONDS);
+    case 'QUEUE_FULL': {
+      // places free up as the queue moves, one per admission: the time for a hundredth of the cap
+      // to be admitted at the rate in force (5 s to 5 min; a line that does not move: a minute)
+      const perMinute = r.ratePerMinute;
+      const retryAfterSeconds =
+        perMinute > 0 ? Math.min(300, Math.max(5, Math.ceil((Math.max(1, r.maxQueue / 100) * 60) / perMinute))) : 60;
+      return new AppError(
+        'QUEUE_FULL',
+        `the queue is full (${r.maxQueue} waiting): nobody was placed. Places free up as shoppers are admitted; try again in about ${retryAfterSeconds} s`,
+        { maxQueue: r.maxQueue, retryAfterSeconds },
+        retryAfterSeconds,
+      );
+    }
     // reserve.lua
     case 'NOT_ADMITTED':
       return new AppError('NOT_ADMITTED', 'this admission is not (or no longer) valid for buying');
@@ -76,6 +91,8 @@ export function refusalError(r: ScriptRefusal, saleId: string): AppError {
 }
 
 const SOLD_OUT_MESSAGE = 'this sale is sold out';
+const SUSPENDED_MESSAGE = 'the sale is paused for maintenance: places in line are kept; try again in a moment';
+const SUSPENDED_RETRY_SECONDS = 30;
 const SALE_ENDED_MESSAGE = 'this sale has ended';
 
 /** A script's RATE_LIMITED (or the new-place limit's refusal): Retry-After the window's rest, in whole seconds. */

@@ -58,6 +58,20 @@ const statusLabel = (s: SaleStats): string =>
 /** the new value of a setting the console changes (a number, pause, or the checkout URL or none) */
 type Change = number | boolean | string | null;
 
+/** the flow as the console says it: standby tells whether its queue is on now */
+const flowLabel = (s: SaleStats): string =>
+  s.flow === 'standby'
+    ? s.queueing
+      ? 'standby, queueing'
+      : 'standby, straight in'
+    : s.flow === 'passthrough'
+      ? s.queueing
+        ? 'passthrough, waiting for stock'
+        : 'passthrough'
+      : s.flow === 'suspended'
+        ? 'suspended (maintenance)'
+        : 'queue';
+
 class Console {
   private _key: string | null = storage.get();
   private _sales: AdminSale[] = [];
@@ -92,6 +106,8 @@ class Console {
   private readonly _checkout = byId<HTMLInputElement>('ctl-checkout');
   private readonly _payment = byId<HTMLInputElement>('ctl-payment');
   private readonly _checkoutUrl = byId<HTMLInputElement>('ctl-checkout-url');
+  private readonly _flow = byId<HTMLSelectElement>('ctl-flow');
+  private readonly _maxQueue = byId<HTMLInputElement>('ctl-max-queue');
   private readonly _handOff = byId('hand-off');
   private readonly _handOffLink = byId<HTMLAnchorElement>('hand-off-link');
   private readonly _handOffWindow = byId('hand-off-window');
@@ -277,6 +293,8 @@ class Console {
     this._checkout.value = String(sale.checkoutSeconds);
     this._payment.value = String(sale.paymentSeconds);
     this._checkoutUrl.value = sale.checkoutUrl ?? '';
+    this._flow.value = sale.flow;
+    this._maxQueue.value = sale.maxQueue === null ? '' : String(sale.maxQueue);
   }
 
   /** the hand-off line and figures: only for a sale that hands its orders to the shop */
@@ -325,8 +343,12 @@ class Console {
       s.status === 'held' && sale
         ? `Every unit is in a shopper's checkout, waiting for payment. Unpaid orders go back on sale at the end of ` +
             `their payment window (${spokenDuration(sale.paymentSeconds * 1000)}), so the line stays open.`
-        : '',
+        : s.status === 'suspended'
+          ? 'Suspended: every shopper sees a maintenance notice; joins and purchases are refused and nobody is admitted. ' +
+            'Places in line are kept. Switch the flow back to resume.'
+          : '',
     );
+    setText(byId('kpi-flow'), flowLabel(s));
     setText(this._pause, s.paused ? 'Resume admissions' : 'Pause admissions');
     this._pause.setAttribute('aria-pressed', String(s.paused));
     const kpi: Record<string, number> = {
@@ -394,6 +416,11 @@ class Console {
     // empty: the sale stops handing off
     const url = this._checkoutUrl.value.trim() || null;
     if (url !== sale.checkoutUrl) changes.checkoutUrl = url;
+    if (this._flow.value !== sale.flow) changes.flow = this._flow.value;
+    if (!this._maxQueue.reportValidity()) return;
+    // empty: no cap
+    const maxQueue = this._maxQueue.value.trim() === '' ? null : Number(this._maxQueue.value);
+    if (maxQueue !== sale.maxQueue) changes.maxQueue = maxQueue;
     if (Object.keys(changes).length === 0) return this._say('Nothing to change.');
     const labels: Record<string, string> = {
       ratePerMinute: `rate ${sale.ratePerMinute}→${changes.ratePerMinute}/min`,
@@ -401,6 +428,8 @@ class Console {
       checkoutSeconds: `checkout ${sale.checkoutSeconds}→${changes.checkoutSeconds} s`,
       paymentSeconds: `payment ${sale.paymentSeconds}→${changes.paymentSeconds} s`,
       checkoutUrl: url === null ? 'shop checkout off' : sale.checkoutUrl === null ? 'shop checkout on' : 'shop checkout changed',
+      flow: `flow ${sale.flow}→${String(changes.flow)}`,
+      maxQueue: `max queue ${sale.maxQueue ?? 'none'}→${maxQueue ?? 'none'}`,
     };
     await this._patch(
       changes,
@@ -459,6 +488,8 @@ class Console {
       windowSeconds: int('windowSeconds'),
       checkoutUrl: text('checkoutUrl') || undefined,
       paymentSeconds: int('paymentSeconds'),
+      flow: text('flow') || undefined,
+      maxQueue: int('maxQueue'),
     };
     const r = await this._call('/api/admin/sales', parseAdminSale, 'POST', body);
     if (!r.ok) {

@@ -172,7 +172,9 @@ export class Checkout {
         this._error,
         r.status === 0
           ? `We can't reach the shop. Trying again in ${Math.ceil(wait / 1000)} s. Your turn is kept.`
-          : `The shop is very busy. Trying again in ${Math.ceil(wait / 1000)} s. Your turn is kept.`,
+          : r.code === 'SALE_SUSPENDED'
+            ? `The sale is down for maintenance for a moment. Trying again in ${Math.ceil(wait / 1000)} s.`
+            : `The shop is very busy. Trying again in ${Math.ceil(wait / 1000)} s. Your turn is kept.`,
       );
       this._retryTimer = setTimeout(() => {
         this._busy = false;

@@ -181,6 +181,18 @@ class WaitingRoom implements CheckoutHost {
         return this._enter('ended');
       case 'SALE_NOT_FOUND':
         return this._enter('not_found');
+      case 'SALE_SUSPENDED':
+        return this._waitAndJoin(
+          r,
+          'Down for maintenance',
+          'The shop is doing some maintenance on this sale. Nobody joins, buys or moves up in line meanwhile, and places already in line are kept.',
+        );
+      case 'QUEUE_FULL':
+        return this._waitAndJoin(
+          r,
+          'The line is full right now',
+          'So many people are already waiting that the line cannot take more for the moment. Places free up as shoppers ahead get their turn.',
+        );
     }
     if (TICKET_CODES.has(r.code) && this._ticket) {
       this._forgetTicket();
@@ -188,6 +200,32 @@ class WaitingRoom implements CheckoutHost {
     }
     if (isTransient(r)) return this._retry(r, () => void this._join());
     this._enter('error', r.message);
+  }
+
+  /**
+   * A join the sale cannot take now (maintenance, a full line): say so kindly with what comes
+   * next, and try again when the gateway says it is worth it (Retry-After), spread a little.
+   */
+  private _waitAndJoin(f: Failure, title: string, why: string): void {
+    const wait = Math.max(5_000, f.retryAfterMs ?? 30_000) + jitter(5_000);
+    const timer = setTimeout(() => void this._join(), wait);
+    this._phase = 'retrying';
+    this._view.outcome({
+      kind: 'retrying',
+      title,
+      text: `${why} We will try again for you in about ${Math.ceil(wait / 1000)} s: keep this page open.`,
+      action: {
+        label: 'Try again now',
+        run: () => {
+          clearTimeout(timer);
+          this._view.outcomeBusy('Trying…');
+          void this._join();
+        },
+      },
+    });
+    this._view.card('outcome', 'retrying');
+    this.announcer.now(`${title}. ${why}`);
+    this._render();
   }
 
   private _scheduleJoin(): void {
@@ -545,11 +583,13 @@ class WaitingRoom implements CheckoutHost {
     this._view.banner(
       waitingPhase && this._pollFailures > 1
         ? "We're having trouble reaching the waiting room. Retrying… your place in line is kept."
-        : waitingPhase && this._saleStatus === 'paused'
-          ? 'The shop has paused the sale for a moment. Your place in line is kept.'
-          : waitingPhase && this._saleStatus === 'held'
-            ? "Every unit is in someone's checkout right now. Units that are not paid come back, and your place in line is kept."
-            : null,
+        : waitingPhase && this._saleStatus === 'suspended'
+          ? 'The sale is down for maintenance for a moment: nobody moves up in line meanwhile. Your place in line is kept.'
+          : waitingPhase && this._saleStatus === 'paused'
+            ? 'The shop has paused the sale for a moment. Your place in line is kept.'
+            : waitingPhase && this._saleStatus === 'held'
+              ? "Every unit is in someone's checkout right now. Units that are not paid come back, and your place in line is kept."
+              : null,
     );
 
     if (phase === 'scheduled' || phase === 'prequeue') {
@@ -565,7 +605,7 @@ class WaitingRoom implements CheckoutHost {
 
   private _renderQueue(): void {
     const position = this._position.position;
-    const paused = this._saleStatus === 'paused';
+    const paused = this._saleStatus === 'paused' || this._saleStatus === 'suspended';
     const perSecond = this._rate.perSecond;
     let eta: Range | null = null;
     let note: string | null = null;

@@ -4,13 +4,16 @@
  */
 
 /** `held`: every unit is in someone's checkout; unpaid ones come back (a sale that hands orders to a shop) */
-export type SaleStatus = 'scheduled' | 'prequeue' | 'open' | 'paused' | 'held' | 'sold_out' | 'ended';
+export type SaleStatus = 'scheduled' | 'prequeue' | 'open' | 'paused' | 'suspended' | 'held' | 'sold_out' | 'ended';
 export type VisitorStatus = 'prequeue' | 'queued' | 'admitted' | 'expired' | 'ordered' | 'sold_out' | 'ended';
 /** `paid` and `cancelled`: an order of a sale that hands orders to the shop's checkout */
 export type OrderStatus = 'pending' | 'confirmed' | 'rejected' | 'paid' | 'cancelled';
 export type QueueMode = 'prequeue-random' | 'fifo' | 'random';
+/** how shoppers reach their turn (the sale's `flow`, issue 16) */
+export type SaleFlow = 'queue' | 'standby' | 'passthrough' | 'suspended';
+export const SALE_FLOWS: readonly SaleFlow[] = ['queue', 'standby', 'passthrough', 'suspended'];
 
-const SALE_STATUSES: readonly SaleStatus[] = ['scheduled', 'prequeue', 'open', 'paused', 'held', 'sold_out', 'ended'];
+const SALE_STATUSES: readonly SaleStatus[] = ['scheduled', 'prequeue', 'open', 'paused', 'suspended', 'held', 'sold_out', 'ended'];
 const VISITOR_STATUSES: readonly VisitorStatus[] = ['prequeue', 'queued', 'admitted', 'expired', 'ordered', 'sold_out', 'ended'];
 const ORDER_STATUSES: readonly OrderStatus[] = ['pending', 'confirmed', 'rejected', 'paid', 'cancelled'];
 const QUEUE_MODES: readonly QueueMode[] = ['prequeue-random', 'fifo', 'random'];
@@ -237,6 +240,9 @@ export interface AdminSale {
   checkoutUrl: string | null;
   /** the payment window after an order is confirmed (sales that hand off) */
   paymentSeconds: number;
+  flow: SaleFlow;
+  /** the longest the queue may grow; null: no cap */
+  maxQueue: number | null;
 }
 
 /** whether a sale hands its confirmed orders to the shop's checkout (issue 14) */
@@ -261,6 +267,8 @@ export function parseAdminSale(v: unknown): AdminSale {
     paused: bool(o, 'paused'),
     checkoutUrl: nullable(o, 'checkoutUrl', str),
     paymentSeconds: num(o, 'paymentSeconds'),
+    flow: oneOf(o, 'flow', SALE_FLOWS),
+    maxQueue: nullable(o, 'maxQueue', num),
   };
 }
 
@@ -290,6 +298,9 @@ export interface SaleStats {
   adaptiveRate: boolean;
   maxActive: number;
   paused: boolean;
+  flow: SaleFlow;
+  /** whether joins take a place in the queue now (standby: only once a threshold was passed) */
+  queueing: boolean;
   /** server clock, epoch ms */
   at: number;
 }
@@ -316,6 +327,8 @@ export function parseSaleStats(v: unknown): SaleStats {
     adaptiveRate: bool(o, 'adaptiveRate'),
     maxActive: num(o, 'maxActive'),
     paused: bool(o, 'paused'),
+    flow: oneOf(o, 'flow', SALE_FLOWS),
+    queueing: bool(o, 'queueing'),
     at: time(o, 'at'),
   };
 }

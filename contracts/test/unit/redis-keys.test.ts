@@ -21,6 +21,7 @@ const KEY_NAMES: readonly (keyof SaleKeys)[] = [
   'presence',
   'presenceGone',
   'notice',
+  'bypass',
 ];
 
 /** Redis Cluster hashes only the first `{...}` with something inside it. */

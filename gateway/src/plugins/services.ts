@@ -12,6 +12,7 @@ import { Orders } from '../purchase/orders.js';
 import { AdmissionRecords } from '../admission/admission-records.js';
 import { WebhookStore } from '../webhooks/webhook-store.js';
 import { OrderTokens } from '../tokens/order-token.js';
+import { Bypass } from '../http/bypass.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,6 +26,7 @@ declare module 'fastify' {
     audit: FairnessAudit;
     webhooks: WebhookStore;
     orderTokens: OrderTokens;
+    bypass: Bypass;
   }
 }
 
@@ -49,6 +51,11 @@ export default fp(
       // WEBHOOK_URL + WEBHOOK_SECRET: one endpoint kept in step with the configuration
       const { id, registered } = await webhooks.registerConfigured(app.config.webhook.url, app.config.webhook.secret);
       if (registered) app.log.info({ webhookId: id }, 'webhook endpoint registered from WEBHOOK_URL');
+    }
+    const bypass = new Bypass(app.config.bypass.keys, app.config.bypass.cidrs, app.config.trustProxy);
+    app.decorate('bypass', bypass);
+    if (bypass.enabled) {
+      app.log.info({ keys: app.config.bypass.keys.length, cidrs: app.config.bypass.cidrs }, 'bypass rules: matching joins skip the room');
     }
     const admissionRecords = new AdmissionRecords(app.pg);
     app.decorate('admissionRecords', admissionRecords);
@@ -80,6 +87,7 @@ export default fp(
         queueLimits,
         (n) => app.metrics.queueBatch.observe(n),
         newPlaces,
+        app.log,
       ),
     );
     app.decorate(

@@ -13,7 +13,8 @@ import type { TicketClaims, TicketSigner } from '../tokens/queue-ticket.js';
 import type { NewPlaceLimit } from './new-place-limit.js';
 import type { KeySpace } from '../redis/keyspace.js';
 import type { SaleStore } from '../sales/sale-store.js';
-import type { AdmissionRecords, KnownVisitor } from '../admission/admission-records.js';
+import type { AdmissionRecords, KnownVisitor, RecordedAdmission } from '../admission/admission-records.js';
+import type { FastifyBaseLogger } from 'fastify';
 import { TurnBatcher } from '../lib/turn-batcher.js';
 import { stillWaiting } from '../sales/sale.js';
 import { newVisitorId } from '../tokens/visitor-id.js';
@@ -68,6 +69,10 @@ export class QueueService {
   readonly #batcher: QueueBatcher;
   /** PostgreSQL lookups for restored visitors, one query per sale and event-loop turn */
   readonly #known: TurnBatcher<string, KnownVisitor>;
+  /** admissions made at join (standby, passthrough) into PostgreSQL, one INSERT per sale and turn */
+  readonly #recordAdmitted: TurnBatcher<RecordedAdmission, undefined>;
+  /** those PostgreSQL did not take yet (it was away), per sale: sent again with the next ones */
+  readonly #unrecorded = new Map<string, RecordedAdmission[]>();
 
   constructor(
     redis: Redis,
@@ -80,10 +85,33 @@ export class QueueService {
     observeBatch?: (size: number) => void,
     /** new places per address, across sales (none: not limited) */
     private readonly newPlaces?: NewPlaceLimit,
+    private readonly logger?: FastifyBaseLogger,
   ) {
     this.#commands = new RedisCommands(redis, keyspace);
     this.#batcher = new QueueBatcher(this.#commands, observeBatch);
     this.#known = new TurnBatcher((saleId, visitorIds) => this.admissionRecords.knownOf(saleId, visitorIds), 500);
+    this.#recordAdmitted = new TurnBatcher((saleId, admitted) => this.#record(saleId, admitted), 1_000);
+  }
+
+  /**
+   * Records admissions made at join exactly as the admission loop records a tick's: a Redis
+   * data loss must not forget who was let in. Never throws: a join that was admitted answers
+   * so; what PostgreSQL refused is sent again with the sale's next ones (as the loop does).
+   */
+  async #record(saleId: string, admitted: readonly RecordedAdmission[]): Promise<undefined[]> {
+    const backlog = this.#unrecorded.get(saleId);
+    const rows = backlog ? [...backlog, ...admitted] : admitted;
+    try {
+      await this.admissionRecords.recordAdmissions(saleId, rows);
+      this.#unrecorded.delete(saleId);
+    } catch (err) {
+      this.#unrecorded.set(saleId, rows.slice(-100_000));
+      this.logger?.warn(
+        { err, saleId, unrecorded: rows.length },
+        'admissions made at join not recorded in PostgreSQL yet; retried with the next',
+      );
+    }
+    return admitted.map(() => undefined);
   }
 
   /**
@@ -113,6 +141,15 @@ export class QueueService {
       caller,
       limit,
     });
+    if (place.outcome === 'NEW' && place.state === 'admitted') {
+      // standby or passthrough let this visitor straight to their turn (join.lua)
+      await this.#recordAdmitted.add(saleId, {
+        visitorId,
+        sequence: place.admission ?? 0,
+        jti: place.jti ?? '',
+        expiresAt: place.expiresAt ?? 0,
+      });
+    }
     const standing =
       place.outcome === 'RESTORED'
         ? await this.#restored(saleId, visitorId, auditId, place)
@@ -120,6 +157,46 @@ export class QueueService {
     // the ticket carries the score, so an emptied Redis can put the visitor back in place
     const ticket = this.tickets.sign(visitorId, saleId, place.score ?? -1);
     return { created: place.outcome === 'NEW', visitorId, ticket, standing };
+  }
+
+  /**
+   * A bypassing visitor (staff, monitoring: http/bypass.ts matched the request): an admission
+   * at once, outside the queue and every figure (scripts/bypass.lua). The ticket carries no
+   * score: a bypassing visitor has no place to restore; joining again (with the bypass) shows
+   * the same admission, or the order once bought.
+   */
+  async bypass(saleId: string, who: Identity): Promise<JoinResult> {
+    const seed = await this.sales.seed(saleId);
+    if (!seed) throw await this.sales.missing(saleId);
+    const visitorId = who.visitorId ?? newVisitorId();
+    const answer = await this.#commands.bypass(saleId, visitorId);
+    if ('refused' in answer) {
+      if (answer.refused === 'NOT_FOUND') throw await this.sales.missing(saleId);
+      throw refusalError(answer, saleId);
+    }
+    const base = { saleStatus: 'open' as const, position: null, waiting: 0, admittedTotal: 0, etaSeconds: null, auditId: '' };
+    let standing: Standing;
+    if (answer.state === 'ordered') {
+      standing = { ...base, status: 'ordered', retryAfterMs: null, orderId: answer.orderId ?? '' };
+    } else {
+      const expiresAt = answer.expiresAt ?? 0;
+      const token = await this.admissions.sign({
+        visitorId,
+        saleId,
+        jti: answer.jti ?? '',
+        maxQuantity: answer.maxPerShopper,
+        sequence: 0,
+        expiresAt,
+      });
+      standing = {
+        ...base,
+        status: 'admitted',
+        etaSeconds: 0,
+        retryAfterMs: Math.round(clamp((expiresAt - Date.now()) / 2, MIN_RETRY_MS, 10_000)),
+        admission: { token, expiresAt: new Date(expiresAt).toISOString() },
+      };
+    }
+    return { created: false, visitorId, ticket: this.tickets.sign(visitorId, saleId, -1), standing };
   }
 
   async status(saleId: string, ticket: TicketClaims): Promise<Standing> {

@@ -15,6 +15,7 @@
 import type { ChainableCommander, Result } from 'ioredis';
 import type { LuaScript, RedisClient, SaleStatus } from '@velvet-rope/contracts';
 import type { KeySpace } from './keyspace.js';
+import { randomId128 } from '../tokens/visitor-id.js';
 
 type Arg = string | number;
 
@@ -34,6 +35,7 @@ declare module 'ioredis' {
     restore(...keysAndArgs: Arg[]): Result<unknown[], Context>;
     presence(...keysAndArgs: Arg[]): Result<unknown, Context>;
     releaseGone(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    bypass(...keysAndArgs: Arg[]): Result<unknown[], Context>;
   }
 }
 
@@ -122,12 +124,17 @@ export type JoinRefusal =
   /** 'join' while the sale is scheduled, sold out or ended */
   | { readonly refused: 'REFUSED'; readonly saleStatus: SaleStatus }
   | { readonly refused: 'POW_REQUIRED'; readonly difficulty: number }
-  | { readonly refused: 'POW_REUSED' };
+  | { readonly refused: 'POW_REUSED' }
+  /** 'join' while the sale's flow is suspended (maintenance) */
+  | { readonly refused: 'SUSPENDED' }
+  /** a new place would make the queue longer than the sale's maxQueue; nobody was placed */
+  | { readonly refused: 'QUEUE_FULL'; readonly waiting: number; readonly maxQueue: number; readonly ratePerMinute: number };
 
 export type JoinAnswer = JoinPlace | JoinRefusal;
 
 const UNKNOWN: JoinRefusal = Object.freeze({ refused: 'UNKNOWN' });
 const POW_REUSED: JoinRefusal = Object.freeze({ refused: 'POW_REUSED' });
+const SUSPENDED: JoinRefusal = Object.freeze({ refused: 'SUSPENDED' });
 
 /** the fields of one join answer: outcome|state|score|rank|waiting|jti|expiresAt|admSeq|orderId */
 type PlaceFields = [string, string, string, string, string, string, string, string, string];
@@ -190,6 +197,10 @@ function decodeJoinAnswer(answer: string, sale: JoinSale): JoinAnswer {
         return { refused: 'POW_REQUIRED', difficulty: Number(detail) };
       case 'POW_REUSED':
         return POW_REUSED;
+      case 'SUSPENDED':
+        return SUSPENDED;
+      case 'QUEUE_FULL':
+        return { refused: 'QUEUE_FULL', waiting: Number(detail), maxQueue: Number(f[2]), ratePerMinute: sale.ratePerMinute };
       default:
         throw new Error(`join script answered ${JSON.stringify(answer)}`);
     }
@@ -305,6 +316,8 @@ export type ReserveAnswer =
   | { readonly refused: 'EXPIRED' }
   | { readonly refused: 'SALE_ENDED' }
   | { readonly refused: 'SOLD_OUT' }
+  /** the sale's flow is suspended (maintenance) */
+  | { readonly refused: 'SUSPENDED' }
   | { readonly refused: 'LIMIT'; readonly maxPerShopper: number }
   | { readonly refused: 'INSUFFICIENT'; readonly remaining: number };
 
@@ -322,6 +335,7 @@ const BARE_REFUSALS = {
   EXPIRED: Object.freeze({ refused: 'EXPIRED' }),
   SALE_ENDED: Object.freeze({ refused: 'SALE_ENDED' }),
   SOLD_OUT: Object.freeze({ refused: 'SOLD_OUT' }),
+  SUSPENDED: Object.freeze({ refused: 'SUSPENDED' }),
 } as const satisfies Record<string, ReserveAnswer>;
 
 function decodeReserveAnswer(a: unknown): ReserveAnswer {
@@ -339,6 +353,7 @@ function decodeReserveAnswer(a: unknown): ReserveAnswer {
     case 'EXPIRED':
     case 'SALE_ENDED':
     case 'SOLD_OUT':
+    case 'SUSPENDED':
       return BARE_REFUSALS[code];
     case 'LIMIT':
       return { refused: 'LIMIT', maxPerShopper: Number(x) };
@@ -457,6 +472,38 @@ export function decodeRestore(reply: readonly unknown[]): Restored[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// bypass.lua
+
+/** A bypassing visitor's admission (or order), as bypass.lua answers. */
+export type BypassAnswer =
+  | SaleNotFound
+  | { readonly refused: 'REFUSED'; readonly saleStatus: SaleStatus }
+  | {
+      readonly outcome: 'OK';
+      readonly state: 'admitted' | 'ordered';
+      readonly jti: string | null;
+      /** ms */
+      readonly expiresAt: number | null;
+      readonly orderId: string | null;
+      readonly maxPerShopper: number;
+    };
+
+export function decodeBypass(reply: readonly unknown[]): BypassAnswer {
+  const [code, a, b, c, d, e] = reply;
+  if (code === 'NOT_FOUND') return NOT_FOUND;
+  if (code === 'REFUSED') return { refused: 'REFUSED', saleStatus: a as SaleStatus };
+  if (code !== 'OK' || (a !== 'admitted' && a !== 'ordered')) throw new Error(`bypass script answered ${String(code)} ${String(a)}`);
+  return {
+    outcome: 'OK',
+    state: a,
+    jti: orNull(String(b)),
+    expiresAt: numOrNull(String(c)),
+    orderId: orNull(String(d)),
+    maxPerShopper: Number(e),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** The gateway's scripts, each as one typed method (the only callers of the scripts). */
 export class RedisCommands {
@@ -465,21 +512,23 @@ export class RedisCommands {
     private readonly keyspace: KeySpace,
   ) {}
 
-  /** KEYS config, queue, visitors, seq, stock, admitted, state */
-  static readonly JOIN = script('join', 'join', 7);
+  /** KEYS config, queue, visitors, seq, stock, admitted, state, report */
+  static readonly JOIN = script('join', 'join', 8);
   /**
    * Joins and status requests of one sale, at most MAX_SCRIPT_BATCH (scripts/join.lua):
    * one answer per request, in order.
    */
   async join(saleId: string, requests: readonly JoinRequest[]): Promise<JoinAnswer[]> {
     const k = this.keyspace.sale(saleId);
-    const args: Arg[] = [k.config, k.queue, k.visitors, k.seq, k.stock, k.admitted, k.state, requests.length];
+    const args: Arg[] = [k.config, k.queue, k.visitors, k.seq, k.stock, k.admitted, k.state, k.report, requests.length];
     for (const o of requests) args.push(o.visitorId, o.fraction, o.ticketScore, o.op, o.powNonce, o.powBits, o.caller, o.limit);
+    // the secret of any admission made at join (standby, passthrough): fresh per call, like a tick's
+    args.push(randomId128());
     return decodeJoin(await this.redis.join(...args), requests.length);
   }
 
-  /** KEYS config, state, queue, admitted, stock, visitors, leader, tickLog, presence, presenceGone */
-  static readonly ADMIT = script('admit', 'admit', 10);
+  /** KEYS config, state, queue, admitted, stock, visitors, leader, tickLog, presence, presenceGone, report */
+  static readonly ADMIT = script('admit', 'admit', 11);
   /** One tick of a sale's admission, run by its leader (scripts/admit.lua). */
   async admit(a: {
     readonly saleId: string;
@@ -504,6 +553,7 @@ export class RedisCommands {
       k.tickLog,
       k.presence,
       k.presenceGone,
+      k.report,
       a.owner,
       a.jtiKey,
       a.oversubscription,
@@ -515,8 +565,8 @@ export class RedisCommands {
     return decodeAdmit(reply);
   }
 
-  /** KEYS config, visitors, admitted, stock, pending, pendingDue */
-  static readonly RESERVE = script('reserve', 'reserve', 6);
+  /** KEYS config, visitors, admitted, stock, pending, pendingDue, bypass */
+  static readonly RESERVE = script('reserve', 'reserve', 7);
   /** Purchases of one sale, at most MAX_SCRIPT_BATCH (scripts/reserve.lua): one answer per purchase, in order. */
   async reserve(
     saleId: string,
@@ -530,7 +580,7 @@ export class RedisCommands {
     purchases: readonly ReserveRequest[],
   ): Promise<ReserveAnswer[]> {
     const k = this.keyspace.sale(saleId);
-    const args: Arg[] = [k.config, k.visitors, k.admitted, k.stock, k.pending, k.pendingDue];
+    const args: Arg[] = [k.config, k.visitors, k.admitted, k.stock, k.pending, k.pendingDue, k.bypass];
     args.push(limits.republishAfterMs, limits.purchasesPerMinute, limits.perSenderPerMinute, purchases.length);
     for (const r of purchases) {
       const c = r.claims;
@@ -651,6 +701,14 @@ export class RedisCommands {
     return decodeRestore(await this.redis.restore(...args));
   }
 
+  /** KEYS config, bypass, stock, state */
+  static readonly BYPASS = script('bypass', 'bypass', 4);
+  /** A bypassing visitor's admission, made now or the one it holds (scripts/bypass.lua). */
+  async bypass(saleId: string, visitorId: string): Promise<BypassAnswer> {
+    const k = this.keyspace.sale(saleId);
+    return decodeBypass(await this.redis.bypass(k.config, k.bypass, k.stock, k.state, visitorId, randomId128()));
+  }
+
   /** KEYS presence, presenceGone */
   static readonly PRESENCE = script('presence', 'presence', 2);
   /**
@@ -735,4 +793,5 @@ export const SCRIPTS: readonly LuaScript[] = [
   RedisCommands.RESTORE,
   RedisCommands.PRESENCE,
   RedisCommands.RELEASE_GONE,
+  RedisCommands.BYPASS,
 ];

@@ -16,6 +16,20 @@ import { AppError } from '../errors.js';
 import { shopUrlProblem } from '../lib/shop-url.js';
 import { seedCommitment, type QueueMode } from './fairness-score.js';
 import type { AdminSale, CreateSaleBody, PublicSale, SaleSettingSchemas, SaleStats, UpdateSaleBody } from '../schemas/sale.js';
+import type { SaleFlowSchema } from '../schemas/common.js';
+
+export type SaleFlow = Static<typeof SaleFlowSchema>;
+
+/**
+ * Whether joins take a place in the queue now, rather than going straight to their turn: always
+ * with the `queue` flow; with `standby` and `passthrough` while anybody waits (a join then
+ * queues behind them: nobody skips the line); never while `suspended` (joins are refused).
+ */
+export function queueing(flow: SaleFlow, waiting: number): boolean {
+  if (flow === 'queue') return true;
+  if (flow === 'suspended') return false;
+  return waiting > 0;
+}
 
 /** How one kind of value is spelled in each place. */
 interface Kind<T, Api> {
@@ -89,6 +103,16 @@ const optionalText: Kind<string | null, string | null> = {
   fromApi: same,
 };
 
+/** a whole number or none: NULL, '' in the hot copy (what the Lua tests for), null in the API */
+const optionalInteger: Kind<number | null, number | null> = {
+  fromColumn: (v) => (v as number | null) ?? null,
+  toColumn: param,
+  toHash: (v) => (v === null ? '' : String(v)),
+  fromHash: (v) => (v ? Number(v) : null),
+  toApi: same,
+  fromApi: same,
+};
+
 interface Field<T, Api> {
   readonly column: string;
   /** its field in the Redis config hash (the Lua scripts read these names) */
@@ -137,6 +161,10 @@ const FIELDS = {
   checkoutUrl: field('checkout_url', 'checkoutUrl', optionalText, { default: () => null, absent: () => '' }),
   /** the payment window after an order's commit (the worker sets the deadline from the row) */
   paymentSeconds: field('payment_seconds', 'paymentSeconds', integer, { default: () => 600, absent: () => '600' }),
+  /** how shoppers reach their turn (issue 16): queue, standby, passthrough, suspended (join.lua, admit.lua, reserve.lua) */
+  flow: field('flow', 'flow', text<SaleFlow>(), { default: () => 'queue', absent: () => 'queue' }),
+  /** the longest the queue may grow; null: no cap (join.lua answers QUEUE_FULL beyond it) */
+  maxQueue: field('max_queue', 'maxQueue', optionalInteger, { default: () => null, absent: () => '' }),
 } satisfies { readonly [K in keyof SaleSettingSchemas]: Field<unknown, Static<SaleSettingSchemas[K]['response']>> };
 
 type Fields = typeof FIELDS;
@@ -299,6 +327,8 @@ export function publicView(sale: LiveSale): Static<typeof PublicSale> {
     powDifficulty: sale.powDifficulty,
     handsOff: sale.checkoutUrl !== null,
     paymentSeconds: sale.paymentSeconds,
+    flow: sale.flow,
+    queueing: queueing(sale.flow, sale.waiting),
     serverTime: iso(sale.now),
   };
 }
@@ -337,6 +367,9 @@ export function statsView(
     adaptiveRate: live.adaptiveRate,
     maxActive: live.maxActive,
     paused: live.paused,
+    flow: live.flow,
+    queueing: queueing(live.flow, live.waiting),
+    maxQueue: live.maxQueue,
     at: iso(live.now),
   };
 }

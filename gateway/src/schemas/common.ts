@@ -30,6 +30,8 @@ export const ErrorResponse = Type.Object(
     remaining: Type.Optional(Type.Integer()),
     difficulty: Type.Optional(Type.Integer()),
     challengeUrl: Type.Optional(Type.String()),
+    maxQueue: Type.Optional(Type.Integer({ description: 'QUEUE_FULL: the sale’s cap on the queue' })),
+    retryAfterSeconds: Type.Optional(Type.Integer({ description: 'QUEUE_FULL: when trying again is worth it (also Retry-After)' })),
   },
   { $id: 'ErrorResponse', description: 'every error answer' },
 );
@@ -38,9 +40,18 @@ export const SaleIdParams = Type.Object({
   saleId: Type.String({ pattern: SALE_ID_PATTERN, description: 'sale id' }),
 });
 
-export const SaleStatusSchema = StringEnum(['scheduled', 'prequeue', 'open', 'paused', 'held', 'sold_out', 'ended']);
+export const SaleStatusSchema = StringEnum(['scheduled', 'prequeue', 'open', 'paused', 'suspended', 'held', 'sold_out', 'ended']);
 
 export const QueueModeSchema = StringEnum(['prequeue-random', 'fifo', 'random']);
+
+/**
+ * How shoppers reach their turn: `queue` (the fair queue, always), `standby` (straight to
+ * their turn while active < maxActive and arrivals stay under the rate; the queue starts by
+ * itself beyond either and stops once it drained), `passthrough` (straight to their turn
+ * whatever the rate, never beyond the stock), `suspended` (maintenance: nobody joins, buys
+ * or is admitted; places are kept).
+ */
+export const SaleFlowSchema = StringEnum(['queue', 'standby', 'passthrough', 'suspended']);
 
 export const DateTime = Type.String({ format: 'date-time' });
 

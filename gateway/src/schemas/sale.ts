@@ -1,5 +1,5 @@
 import { Type, type Static, type TOptional, type TSchema } from 'typebox';
-import { DateTime, Nullable, QueueModeSchema, SaleStatusSchema } from './common.js';
+import { DateTime, Nullable, QueueModeSchema, SaleFlowSchema, SaleStatusSchema } from './common.js';
 import { SALE_ID_PATTERN } from '@velvet-rope/contracts';
 import { NoticeSchema } from './notice.js';
 
@@ -24,6 +24,11 @@ export const PublicSale = Type.Object({
   powDifficulty: Type.Integer({ description: 'leading zero bits a join proof of work needs; 0: none' }),
   handsOff: Type.Boolean({ description: "true: a confirmed order is handed to the shop's checkout and held for payment" }),
   paymentSeconds: Type.Integer({ description: 'the payment window after an order is confirmed (sales that hand off)' }),
+  flow: SaleFlowSchema,
+  queueing: Type.Boolean({
+    description:
+      'true: a join takes a place in the queue now; false: it goes straight to its turn (standby, passthrough) or is refused (suspended)',
+  }),
   serverTime: DateTime,
   notice: Type.Optional(NoticeSchema),
 });
@@ -113,6 +118,18 @@ export const saleSettings = {
     Type.Integer(),
     'optional',
   ),
+  flow: setting(SaleFlowSchema, SaleFlowSchema, 'optional'),
+  maxQueue: setting(
+    Nullable(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100_000_000,
+        description: 'the longest the queue may grow (null: no cap); joins beyond it get 409 QUEUE_FULL',
+      }),
+    ),
+    Nullable(Type.Integer()),
+    'optional',
+  ),
 };
 export type SaleSettingSchemas = typeof saleSettings;
 
@@ -181,6 +198,9 @@ export const SaleStats = Type.Object({
   adaptiveRate: Type.Boolean(),
   maxActive: Type.Integer(),
   paused: Type.Boolean(),
+  flow: SaleFlowSchema,
+  queueing: Type.Boolean({ description: 'whether joins take a place in the queue now (see PublicSale.queueing)' }),
+  maxQueue: Nullable(Type.Integer()),
   at: DateTime,
 });
 

@@ -265,6 +265,7 @@ describe('admission loop', () => {
       k.tickLog,
       k.presence,
       k.presenceGone,
+      k.report,
       'not-the-leader',
       'x.',
       1,

@@ -204,3 +204,23 @@ describe('issue 12 items 2 and 10: timeouts, connections, metrics and origins', 
     expect(defaultMaxConnections(undefined)).toBe(10_000);
   });
 });
+
+describe('bypass settings (BYPASS_KEYS, BYPASS_CIDRS)', () => {
+  it('reads comma lists, none by default', () => {
+    expect(loadConfig(base).bypass).toEqual({ keys: [], cidrs: [] });
+    expect(
+      loadConfig({ ...base, BYPASS_KEYS: 'staff-key-0123456789, monitor-key-0123456789', BYPASS_CIDRS: '10.0.0.0/8, 2001:db8::/32' })
+        .bypass,
+    ).toEqual({
+      keys: ['staff-key-0123456789', 'monitor-key-0123456789'],
+      cidrs: ['10.0.0.0/8', '2001:db8::/32'],
+    });
+  });
+
+  it('refuses short keys, the admin key and what is not a CIDR, naming the variable', () => {
+    expect(configError({ ...base, BYPASS_KEYS: 'short' }).variable).toBe('BYPASS_KEYS');
+    expect(configError({ ...base, BYPASS_KEYS: ADMIN }).variable).toBe('BYPASS_KEYS');
+    expect(configError({ ...base, BYPASS_CIDRS: '10.0.0.0/40' }).variable).toBe('BYPASS_CIDRS');
+    expect(configError({ ...base, BYPASS_CIDRS: 'office' }).variable).toBe('BYPASS_CIDRS');
+  });
+});

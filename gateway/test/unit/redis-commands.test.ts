@@ -223,9 +223,9 @@ describe('the scripts the loader defines', () => {
     const names = SCRIPTS.map((s) => s.name);
     expect(new Set(names).size).toBe(names.length);
     expect(Object.fromEntries(SCRIPTS.map((s) => [s.name, s.numberOfKeys]))).toEqual({
-      join: 7,
-      admit: 10,
-      reserve: 6,
+      join: 8,
+      admit: 11,
+      reserve: 7,
       leader: 2,
       claimDuePending: 2,
       saleInfo: 6,
@@ -236,6 +236,7 @@ describe('the scripts the loader defines', () => {
       restore: 4,
       presence: 2,
       releaseGone: 8,
+      bypass: 4,
     });
   });
 });
@@ -267,5 +268,19 @@ describe('script refusals in the error catalogue', () => {
       statusCode: 428,
       details: { difficulty: 18, challengeUrl: '/api/sales/s1/challenge' },
     });
+    expect(refusalError({ refused: 'SUSPENDED' }, 's1')).toMatchObject({ code: 'SALE_SUSPENDED', statusCode: 503 });
+    expect(refusalError({ refused: 'SUSPENDED' }, 's1').retryAfterSeconds).toBeGreaterThan(0);
+    // places free up one per admission: a hundredth of the cap at the rate, 5 s to 5 min
+    const full = (maxQueue: number, ratePerMinute: number) =>
+      refusalError({ refused: 'QUEUE_FULL', waiting: maxQueue, maxQueue, ratePerMinute }, 's1');
+    expect(full(1_000, 600)).toMatchObject({
+      code: 'QUEUE_FULL',
+      statusCode: 409,
+      retryAfterSeconds: 5,
+      details: { maxQueue: 1_000, retryAfterSeconds: 5 },
+    });
+    expect(full(100_000, 600).retryAfterSeconds).toBe(100);
+    expect(full(10, 0).retryAfterSeconds).toBe(60);
+    expect(full(10_000_000, 60).retryAfterSeconds).toBe(300);
   });
 });

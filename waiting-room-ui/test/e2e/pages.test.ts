@@ -700,3 +700,55 @@ describe('issue 14 in the console: the hand-off to the shop and its webhooks', (
     expect(await admin.inputValue('#ctl-checkout-url')).toBe('');
   });
 });
+
+describe('issue 16 on the page and in the console: a full line, maintenance, the flow switch', () => {
+  it('tells a shopper kindly the line is full, shows maintenance to everyone while suspended, and the console switches the flow live', async () => {
+    // a line capped at one, already taken: the next shopper is told, kindly, with what comes next
+    const full = await createSale({ maxQueue: 1 });
+    await joinMany(full, 1);
+    const refused = await (await newContext({ phone: true })).newPage();
+    await refused.goto(`${base}/sales/${full}`);
+    await waitState(refused, 'retrying');
+    expect(await text(refused, '#outcome-title')).toBe('The line is full right now');
+    expect(await text(refused, '#outcome-text')).toMatch(/Places free up as shoppers ahead get their turn/);
+    expect(await text(refused, '#outcome-action')).toBe('Try again now');
+    await shot(refused, 'queue-full-phone');
+
+    // a shopper in line, and the console suspends the sale
+    const saleId = await createSale({});
+    const inLine = await (await newContext()).newPage();
+    await inLine.goto(`${base}/sales/${saleId}`);
+    await waitState(inLine, 'queued');
+    const admin = await (await newContext()).newPage();
+    await signIn(admin);
+    await admin.click(`button[data-sale="${saleId}"]`);
+    await admin.waitForSelector('#sale-panel:not([hidden])');
+    expect(await admin.inputValue('#ctl-flow')).toBe('queue');
+    await admin.selectOption('#ctl-flow', 'suspended');
+    await admin.click('#ctl-apply');
+    await admin.waitForFunction(() => /flow queue→suspended/.test((globalThis as any).document.getElementById('notice').textContent));
+    await admin.waitForFunction(() => /suspended/.test((globalThis as any).document.getElementById('kpi-flow').textContent));
+    await shot(admin, 'console-suspended');
+
+    // the shopper in line sees the maintenance notice, keeping the place; a newcomer is told too
+    await inLine.waitForFunction(() => /maintenance/.test((globalThis as any).document.getElementById('banner').textContent), undefined, {
+      timeout: 10_000,
+    });
+    expect(await inLine.isVisible('#banner')).toBe(true);
+    await shot(inLine, 'suspended-in-line');
+    const newcomer = await (await newContext({ phone: true })).newPage();
+    await newcomer.goto(`${base}/sales/${saleId}`);
+    await waitState(newcomer, 'retrying');
+    expect(await text(newcomer, '#outcome-title')).toBe('Down for maintenance');
+    await shot(newcomer, 'suspended-join-phone');
+
+    // back to the queue: the notice goes, the newcomer takes a place
+    await admin.selectOption('#ctl-flow', 'queue');
+    await admin.click('#ctl-apply');
+    await admin.waitForFunction(() => /flow suspended→queue/.test((globalThis as any).document.getElementById('notice').textContent));
+    // the banner is hidden (its text stays in the hidden element)
+    await inLine.waitForSelector('#banner', { state: 'hidden', timeout: 10_000 });
+    await newcomer.click('#outcome-action');
+    await waitState(newcomer, 'queued', 15_000);
+  });
+});

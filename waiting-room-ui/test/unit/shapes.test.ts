@@ -35,6 +35,8 @@ const sale = {
   minRatePerMinute: 0,
   checkoutUrl: 'https://shop.example/checkout',
   paymentSeconds: 600,
+  flow: 'queue',
+  maxQueue: null,
   seedCommitment: 'ab',
   createdAt: '2026-12-02T11:00:00.000Z',
   updatedAt: '2026-12-02T11:00:00.000Z',
@@ -61,6 +63,9 @@ const stats = {
   adaptiveRate: false,
   maxActive: 3,
   paused: false,
+  flow: 'queue',
+  queueing: true,
+  maxQueue: null,
   at: '2026-12-02T12:01:00.000Z',
 };
 
@@ -85,6 +90,19 @@ const delivery = {
   deliveredAt: null,
   nextAttemptAt: null,
 };
+
+describe('the sale flow and the queue cap (issue 16)', () => {
+  it('reads the flow, the cap and whether the sale queues now, and refuses unknown flows', () => {
+    const s = parseAdminSale({ ...sale, flow: 'standby', maxQueue: 500 });
+    expect(s.flow).toBe('standby');
+    expect(s.maxQueue).toBe(500);
+    expect(parseAdminSale(sale).maxQueue).toBeNull();
+    expect(() => parseAdminSale({ ...sale, flow: 'open' })).toThrow(ShapeError);
+    const st = parseSaleStats({ ...stats, status: 'suspended', flow: 'suspended', queueing: false });
+    expect(st.status).toBe('suspended');
+    expect(st.queueing).toBe(false);
+  });
+});
 
 describe('the hand-off to the shop', () => {
   it('reads the checkout settings of a sale and whether it hands off', () => {

@@ -23,6 +23,8 @@
      ceiling bounds the plausible competitors for the units left, newcomers counted whole. Without it, the holders who walked away (they hold
      their unit for the whole checkout window, buyers only for seconds) crowd out the last
      units' admissions, and the sale's tail waits for their windows to lapse, several times;
+     With the sale's flow `passthrough` neither the rate nor maxActive bounds it: only the stock,
+     remaining - active (and maxBatch); `suspended` is a status that admits nobody (as paused);
   3. moves the `budget` lowest-scored visitors from `queue` to `admitted`;
   4. returns the figures for the tick event.
 
@@ -40,6 +42,7 @@
   KEYS[9] presence      hash  visitor -> open sockets (presence.lua): a visitor admitted while
   KEYS[10] presenceGone zset  all their pages are closed goes (back) into presenceGone at the
                               admission's time, so release-gone.lua frees the turn a grace later
+  KEYS[11] report   hash    the sale report's counters: `admitted` counts each admission
 
   ARGV[1] owner           this gateway's owner id
   ARGV[2] jtiKey          fresh random secret of this tick, never revealed: jti = seq '.' tag,
@@ -66,7 +69,7 @@
 
 local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey, tickLogKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local presenceKey, presenceGoneKey = KEYS[9], KEYS[10]
+local presenceKey, presenceGoneKey, reportKey = KEYS[9], KEYS[10], KEYS[11]
 local owner, jtiKey = ARGV[1], ARGV[2]
 local oversub, maxBatch, maxElapsed = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local oversubFloor = oversub
@@ -169,6 +172,8 @@ if status == 'open' then
     tonumber(cfg.maxActive) - active,
     stockTerm,
     maxBatch)
+  -- passthrough: everyone through, never beyond the stock
+  if cfg.flow == 'passthrough' then budget = math.min(remaining - active, maxBatch) end
   if budget > 0 then
     -- 3. lowest scores first
     local popped = redis.call('ZPOPMIN', queueKey, budget)
@@ -196,6 +201,7 @@ if status == 'open' then
     end
     credit = credit - #popped / 2
     active = active + #popped / 2
+    if #popped > 0 then redis.call('HINCRBY', reportKey, 'admitted', #popped / 2) end
   end
 else
   -- nothing accrues while the sale is not open: no burst after a pause

@@ -16,7 +16,8 @@
   KEYS[4] seq       string  arrival sequence
   KEYS[5] stock     string  units still reservable
   KEYS[6] admitted  zset    admitted visitors by expiry
-  KEYS[7] state     hash    admission loop state (admittedTotal; paidUnits for `held`)
+  KEYS[7] state     hash    admission loop state (admittedTotal; paidUnits for `held`; credit, lastTick)
+  KEYS[8] report    hash    the sale report's counters (joined, admitted, refused)
 
   ARGV[1] n, the number of requests; then 8 arguments for each request i (base = 1 + 8(i-1)):
     +1 visitorId
@@ -27,6 +28,18 @@
     +6 powBits      the leading zero bits that proof has
     +7 caller       the rate-limit bucket ('v:<visitor>' or 'ip:<address>'), '' for none
     +8 limit        requests per minute for that bucket (the op's route), 0 for none
+  ARGV[2 + 8n] jtiKey  fresh random secret of this call, never revealed, for the jti of an
+                       admission made at join (standby, passthrough; as admit.lua's ARGV[2])
+
+  The sale's flow (cfg.flow, sales/sale.ts): `queue` places every new visitor in the queue.
+  `standby` and `passthrough` admit a new visitor at once, with the same record, sequence and
+  jti as admit.lua would (the report counts it joined and admitted; the gateway records it in
+  PostgreSQL), while nobody waits (a join never skips the queue) and the sale is open, and
+  active < remaining stock; standby also only while active < maxActive and the rate credit (the
+  one admit.lua accrues, state.credit and lastTick) holds a whole admission: so arrivals above
+  the rate or beyond maxActive start the queue, and the queue stops once it has drained.
+  `suspended`: every 'join' answers SUSPENDED; 'status' answers as always (places are kept).
+  cfg.maxQueue ('' for none): a new place beyond it answers QUEUE_FULL, placing nobody.
 
   Returns { 'NOT_FOUND' } when there is no such sale, else
     { 'OK', saleStatus, remaining, startsAt, rate, maxPerShopper, admittedTotal, answer_1, ..., answer_n }
@@ -38,8 +51,11 @@
     'REFUSED'                              'join' while scheduled, sold out or ended (not while
                                            held: unpaid units come back to those in line)
     'POW_REQUIRED|difficulty' | 'POW_REUSED'   a new place needs a fresh, sufficient proof of work
+    'SUSPENDED'                            'join' while the sale's flow is suspended
+    'QUEUE_FULL|waiting|maxQueue'          a new place would make the queue longer than maxQueue
     'outcome|state|score|rank|waiting|jti|expiresAt|admSeq|orderId'
-      outcome    'NEW' (placed now), 'RESTORED' (placed again at the ticket's score), 'EXISTING'
+      outcome    'NEW' (placed now, or admitted at once: state 'admitted'), 'RESTORED' (placed
+                 again at the ticket's score), 'EXISTING'
       state      'queued' | 'admitted' | 'expired' | 'ordered'
       rank       0-based place in the queue, -1 when not queued or while the pre-queue is unordered
       waiting    the queue's length once this request is done
@@ -48,8 +64,8 @@
 ]]
 --@include "common"
 
-local cfgKey, queueKey, visitorsKey, seqKey, stockKey, admittedKey, stateKey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local cfgKey, queueKey, visitorsKey, seqKey, stockKey, admittedKey, stateKey, reportKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 
 local cfg = hash_map(cfgKey)
 if cfg.startsAt == nil then return { 'NOT_FOUND' } end
@@ -61,8 +77,34 @@ local waiting = redis.call('ZCARD', queueKey)
 local admittedTotal = tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0')
 local difficulty = tonumber(cfg.powDifficulty or '0')
 local unordered = status == 'prequeue' and cfg.mode ~= 'fifo'
+local flow = cfg.flow or 'queue'
+local maxQueue = tonumber(cfg.maxQueue or '')
+local jtiKey = ARGV[2 + 8 * tonumber(ARGV[1])] or ''
+
+-- standby and passthrough: may the visitor joining now go straight to their turn? Only while
+-- nobody waits (nobody skips the line) and the stock covers every holder; standby also under
+-- maxActive and within the rate credit, of which it takes one admission (shared with admit.lua).
+local function admit_at_join()
+  if (flow ~= 'standby' and flow ~= 'passthrough') or status ~= 'open' or waiting > 0 or jtiKey == '' then return false end
+  local active = redis.call('ZCARD', admittedKey)
+  if active >= remaining then return false end
+  if flow == 'passthrough' then return true end
+  if active >= tonumber(cfg.maxActive) then return false end
+  local st = redis.call('HMGET', stateKey, 'credit', 'lastTick', 'effectiveRate')
+  local rate = tonumber(cfg.rate)
+  if cfg.adaptive == '1' then rate = math.min(rate, tonumber(st[3] or cfg.rate)) end
+  local last = tonumber(st[2] or now)
+  local credit = math.min(tonumber(st[1] or '0') + rate * math.max(0, now - last) / 60000, math.max(1, rate / 60))
+  if credit < 1 then
+    redis.call('HSET', stateKey, 'credit', tostring(credit), 'lastTick', now)
+    return false
+  end
+  redis.call('HSET', stateKey, 'credit', tostring(credit - 1), 'lastTick', now)
+  return true
+end
 
 local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
+  if op == 'join' and status == 'suspended' then return 'SUSPENDED' end
   local function answer(outcome, state, score, extra)
     extra = extra or {}
     local rank = -1
@@ -108,6 +150,12 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
     return 'UNKNOWN'
   else
     if status == 'scheduled' or status == 'sold_out' or status == 'ended' then return 'REFUSED' end
+    -- a full queue refuses before a proof of work is spent (a join that would go straight to its
+    -- turn finds nobody waiting: it is not refused, whatever the cap)
+    if maxQueue and waiting >= maxQueue and not (waiting == 0 and (flow == 'standby' or flow == 'passthrough')) then
+      redis.call('HINCRBY', reportKey, 'refused', 1)
+      return 'QUEUE_FULL|' .. waiting .. '|' .. maxQueue
+    end
     if difficulty > 0 then
       -- one solved challenge buys one place: its nonce is spent here (the key lives as long as
       -- the challenge could, and shares the sale's hash tag)
@@ -143,6 +191,28 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
   end
 
   local scoreText = string.format('%.17g', score)
+  if outcome == 'NEW' then
+    if admit_at_join() then
+      redis.call('HINCRBY', reportKey, 'joined', 1)
+      -- exactly what admit.lua does for the lowest score: this visitor is the only one waiting
+      local seq = redis.call('HINCRBY', stateKey, 'admittedTotal', 1)
+      local jti = seq .. '.' .. string.sub(redis.sha1hex(jtiKey .. ':' .. seq .. ':' .. visitor), 1, 24)
+      local expiresAt = now + tonumber(cfg.checkoutMs)
+      redis.call('ZADD', admittedKey, expiresAt, visitor)
+      redis.call('HSET', visitorsKey, visitor, visitor_admitted(
+        { score = scoreText, joinedAt = tostring(now), after = tostring(admittedTotal), rounds = rounds },
+        jti, tostring(expiresAt), tostring(seq)))
+      redis.call('HINCRBY', reportKey, 'admitted', 1)
+      admittedTotal = seq
+      return answer('NEW', 'admitted', scoreText, { jti = jti, expiresAt = tostring(expiresAt), admSeq = tostring(seq) })
+    end
+    if maxQueue and waiting >= maxQueue then
+      -- standby with a cap of 0, or the rate passed at an empty queue: there is no room to queue
+      redis.call('HINCRBY', reportKey, 'refused', 1)
+      return 'QUEUE_FULL|' .. waiting .. '|' .. maxQueue
+    end
+    redis.call('HINCRBY', reportKey, 'joined', 1)
+  end
   waiting = waiting + redis.call('ZADD', queueKey, scoreText, visitor)
   redis.call('HSET', visitorsKey, visitor,
     visitor_queued({ score = scoreText, joinedAt = tostring(now), after = tostring(admittedTotal), rounds = rounds }))
@@ -161,4 +231,6 @@ for i = 1, n do
     out[7 + i] = one(ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], op, ARGV[b + 5], ARGV[b + 6])
   end
 end
+-- admissions made at join moved the count on
+out[7] = admittedTotal
 return out

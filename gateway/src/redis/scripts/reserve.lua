@@ -26,6 +26,9 @@
   KEYS[4] stock        string
   KEYS[5] pending      hash   orderId -> order message
   KEYS[6] pendingDue   zset   orderId -> when to publish again if still pending
+  KEYS[7] bypass       hash   bypassing visitors' records (bypass.lua): a token whose jti starts
+                              with 'b.' is looked up here instead of `visitors`, and its order
+                              stays here (no queue figure, report counter or audit line sees it)
   (and `<config>:buys`, a hash in the same slot: purchases counted, their summed age (ms from
   admission to purchase) and how many fell in each age bucket, for the admission loop)
 
@@ -49,11 +52,13 @@
     { 'OK', remainingAfter }
     { 'TOKEN_USED', orderId, pendingMessage or '' }  this visitor already ordered
     { 'NOT_ADMITTED' } | { 'CLAIMS' } | { 'EXPIRED' } | { 'SALE_ENDED' }
+    { 'SUSPENDED' }   the sale's flow is suspended (maintenance): nothing reserved, try later
     { 'LIMIT', maxPerShopper } | { 'SOLD_OUT' } | { 'INSUFFICIENT', remaining }
 ]]
 --@include "common"
 
-local cfgKey, visitorsKey, admittedKey, stockKey, pendingKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local cfgKey, visitorsKey, admittedKey, stockKey, pendingKey, dueKey, bypassKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local republishAfter, perMinute, perSender, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 
 local cfg = hash_map(cfgKey)
@@ -66,7 +71,10 @@ local ends = tonumber(cfg.endsAt)
 local maxPer = tonumber(cfg.maxPerShopper)
 
 local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, message, sender)
-  local record = visitor ~= '' and redis.call('HGET', visitorsKey, visitor)
+  -- a bypass admission's jti is 'b.<tag>' (bypass.lua): its record is in the bypass hash
+  local bypass = string.sub(jti, 1, 2) == 'b.'
+  local recordsKey = bypass and bypassKey or visitorsKey
+  local record = visitor ~= '' and redis.call('HGET', recordsKey, visitor)
   local f = record and split(record) or {}
   -- the visitor's budget only for a caller that proved this admission; else the sender's
   local proven = record and (exp == '' or (f[1] == 'a' and f[3] == jti))
@@ -92,6 +100,7 @@ local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, messag
 
   if tonumber(f[4]) <= now then return { 'EXPIRED' } end
   if ends and now >= ends then return { 'SALE_ENDED' } end
+  if cfg.flow == 'suspended' then return { 'SUSPENDED' } end
   if quantity > maxPer then return { 'LIMIT', maxPer } end
 
   local remaining = tonumber(redis.call('GET', stockKey) or '0')
@@ -99,11 +108,13 @@ local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, messag
   if remaining < quantity then return { 'INSUFFICIENT', remaining } end
 
   redis.call('DECRBY', stockKey, quantity)
-  redis.call('ZREM', admittedKey, visitor)
+  if not bypass then redis.call('ZREM', admittedKey, visitor) end
   -- the admission's sequence and audit fields stay in the ordered record (includes/common.lua)
-  redis.call('HSET', visitorsKey, visitor, visitor_ordered(visitor_decode(record), orderId))
+  redis.call('HSET', recordsKey, visitor, visitor_ordered(visitor_decode(record), orderId))
   redis.call('HSET', pendingKey, orderId, message)
   redis.call('ZADD', dueKey, now + republishAfter, orderId)
+  -- a bypass is not a shopper of the room: it teaches the admission loop nothing
+  if bypass then return { 'OK', remaining - quantity } end
   -- how long buyers take from admission to purchase: the admission loop uses it to tell the
   -- holders who are still likely to buy from those who probably walked away (admit.lua)
   local ageMs = math.max(0, now - (tonumber(f[4]) - checkoutMs))

@@ -14,13 +14,15 @@ local function hash_map(key)
 end
 
 -- The sale's status from its configuration, remaining stock, its state hash and the time.
--- One of: scheduled, prequeue, open, paused, held, sold_out, ended. `held`: no unit left to
+-- One of: scheduled, prequeue, open, paused, suspended, held, sold_out, ended. `suspended`: the
+-- marketer switched the sale's flow to maintenance (cfg.flow); it outranks all but the end. `held`: no unit left to
 -- reserve, but the sale hands orders to a shop (cfg.checkoutUrl) and fewer units are paid
 -- (the state's `paidUnits`, written by contracts' settle-units.lua) than it has: unpaid ones
 -- come back, so shoppers keep their places and joins are taken.
 local function sale_status(cfg, remaining, now, stateKey)
   local ends = tonumber(cfg.endsAt)
   if ends and now >= ends then return 'ended' end
+  if cfg.flow == 'suspended' then return 'suspended' end
   if remaining <= 0 then
     if cfg.checkoutUrl and cfg.checkoutUrl ~= '' and
        tonumber(redis.call('HGET', stateKey, 'paidUnits') or '0') < tonumber(cfg.stock) then
