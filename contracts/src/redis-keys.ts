@@ -49,6 +49,11 @@ export interface SaleKeys {
    * lapsed, toldSoldOut, refused, freed. The report recorder moves them to PostgreSQL each tick.
    */
   readonly report: string;
+  /**
+   * hash: the report counters taken out of `report` for one write to PostgreSQL, with their
+   * snapshot id (`_id`) and time (`_at`); removed once PostgreSQL holds them (report-snapshot.lua).
+   */
+  readonly reportSnapshot: string;
 }
 
 /** Key prefixes separate deployments (and test runs) sharing one Redis. */
@@ -79,6 +84,7 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
     events: `${p}:events`,
     returned: `${p}:returned`,
     report: `${p}:report`,
+    reportSnapshot: `${p}:report-snapshot`,
   };
 }
 

@@ -76,6 +76,7 @@ export default fp(
         queueLimits,
         (n) => app.metrics.queueBatch.observe(n),
         newPlaces,
+        (saleId) => app.requestStats.refused(saleId),
       ),
     );
     app.decorate(
@@ -93,5 +94,5 @@ export default fp(
       ),
     );
   },
-  { name: 'services', dependencies: ['metrics', 'postgres', 'redis', 'amqp', 'tokens'] },
+  { name: 'services', dependencies: ['metrics', 'postgres', 'redis', 'amqp', 'tokens', 'report'] },
 );

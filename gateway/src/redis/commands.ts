@@ -31,6 +31,8 @@ declare module 'ioredis' {
     writeConfig(...keysAndArgs: Arg[]): Result<unknown, Context>;
     finishRecovery(...keysAndArgs: Arg[]): Result<unknown, Context>;
     newPlaces(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    reportSnapshot(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    reportDrop(...keysAndArgs: Arg[]): Result<unknown, Context>;
     restore(...keysAndArgs: Arg[]): Result<unknown[], Context>;
   }
 }
@@ -463,21 +465,21 @@ export class RedisCommands {
     private readonly keyspace: KeySpace,
   ) {}
 
-  /** KEYS config, queue, visitors, seq, stock, admitted, state */
-  static readonly JOIN = script('join', 'join', 7);
+  /** KEYS config, queue, visitors, seq, stock, admitted, state, report */
+  static readonly JOIN = script('join', 'join', 8);
   /**
    * Joins and status requests of one sale, at most MAX_SCRIPT_BATCH (scripts/join.lua):
    * one answer per request, in order.
    */
   async join(saleId: string, requests: readonly JoinRequest[]): Promise<JoinAnswer[]> {
     const k = this.keyspace.sale(saleId);
-    const args: Arg[] = [k.config, k.queue, k.visitors, k.seq, k.stock, k.admitted, k.state, requests.length];
+    const args: Arg[] = [k.config, k.queue, k.visitors, k.seq, k.stock, k.admitted, k.state, k.report, requests.length];
     for (const o of requests) args.push(o.visitorId, o.fraction, o.ticketScore, o.op, o.powNonce, o.powBits, o.caller, o.limit);
     return decodeJoin(await this.redis.join(...args), requests.length);
   }
 
-  /** KEYS config, state, queue, admitted, stock, visitors, leader, tickLog */
-  static readonly ADMIT = script('admit', 'admit', 8);
+  /** KEYS config, state, queue, admitted, stock, visitors, leader, tickLog, report */
+  static readonly ADMIT = script('admit', 'admit', 9);
   /** One tick of a sale's admission, run by its leader (scripts/admit.lua). */
   async admit(a: {
     readonly saleId: string;
@@ -500,6 +502,7 @@ export class RedisCommands {
       k.visitors,
       k.leader,
       k.tickLog,
+      k.report,
       a.owner,
       a.jtiKey,
       a.oversubscription,
@@ -512,7 +515,7 @@ export class RedisCommands {
   }
 
   /** KEYS config, visitors, admitted, stock, pending, pendingDue */
-  static readonly RESERVE = script('reserve', 'reserve', 6);
+  static readonly RESERVE = script('reserve', 'reserve', 7);
   /** Purchases of one sale, at most MAX_SCRIPT_BATCH (scripts/reserve.lua): one answer per purchase, in order. */
   async reserve(
     saleId: string,
@@ -526,7 +529,7 @@ export class RedisCommands {
     purchases: readonly ReserveRequest[],
   ): Promise<ReserveAnswer[]> {
     const k = this.keyspace.sale(saleId);
-    const args: Arg[] = [k.config, k.visitors, k.admitted, k.stock, k.pending, k.pendingDue];
+    const args: Arg[] = [k.config, k.visitors, k.admitted, k.stock, k.pending, k.pendingDue, k.report];
     args.push(limits.republishAfterMs, limits.purchasesPerMinute, limits.perSenderPerMinute, purchases.length);
     for (const r of purchases) {
       const c = r.claims;
@@ -631,6 +634,24 @@ export class RedisCommands {
     return answers.map(Number);
   }
 
+  /** KEYS report, reportSnapshot */
+  static readonly REPORT_SNAPSHOT = script('reportSnapshot', 'report-snapshot', 2);
+  /**
+   * Takes the sale's report counters out for one write to PostgreSQL, or the snapshot an
+   * earlier call left (scripts/report-snapshot.lua); undefined: nothing to write.
+   */
+  async reportSnapshot(saleId: string, newId: string): Promise<ReportSnapshot | undefined> {
+    const k = this.keyspace.sale(saleId);
+    return decodeReportSnapshot(await this.redis.reportSnapshot(k.report, k.reportSnapshot, newId));
+  }
+
+  /** KEYS reportSnapshot */
+  static readonly REPORT_DROP = script('reportDrop', 'report-drop', 1);
+  /** Removes the snapshot `id` once PostgreSQL holds it (scripts/report-drop.lua); true when removed. */
+  async reportDrop(saleId: string, id: string): Promise<boolean> {
+    return Number(await this.redis.reportDrop(this.keyspace.sale(saleId).reportSnapshot, id)) === 1;
+  }
+
   /** KEYS config, visitors, queue, admitted */
   static readonly RESTORE = script('restore', 'restore', 4);
   /**
@@ -646,6 +667,31 @@ export class RedisCommands {
     }
     return decodeRestore(await this.redis.restore(...args));
   }
+}
+
+/** A sale's report counters taken out of Redis for one write (report-snapshot.lua). */
+export interface ReportSnapshot {
+  readonly id: string;
+  /** when it was taken (Redis ms) */
+  readonly at: number;
+  /** every counter field and its value (funnel counts, `w:<window>:<bucket>`, soldOutAt, endedAt) */
+  readonly fields: ReadonlyMap<string, number>;
+}
+
+export function decodeReportSnapshot(reply: readonly unknown[]): ReportSnapshot | undefined {
+  if (reply.length === 0) return undefined;
+  let id = '';
+  let at = 0;
+  const fields = new Map<string, number>();
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const field = String(reply[i]);
+    const value = String(reply[i + 1]);
+    if (field === '_id') id = value;
+    else if (field === '_at') at = Number(value);
+    else fields.set(field, Number(value));
+  }
+  if (id === '') throw new Error('report snapshot without an id');
+  return { id, at, fields };
 }
 
 export interface WriteConfig {
@@ -669,4 +715,6 @@ export const SCRIPTS: readonly LuaScript[] = [
   RedisCommands.FINISH_RECOVERY,
   RedisCommands.NEW_PLACES,
   RedisCommands.RESTORE,
+  RedisCommands.REPORT_SNAPSHOT,
+  RedisCommands.REPORT_DROP,
 ];

@@ -9,6 +9,7 @@ import { requireAdminKey } from '../http/credentials.js';
 import { adminView, changesFromApi, configFromApi, statsView } from '../sales/sale.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { AdminSale, CreateSaleBody, SaleStats, UpdateSaleBody } from '../schemas/sale.js';
+import reportRoutes from './report.js';
 
 const adminErrors = { 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, ...commonErrors };
 
@@ -71,6 +72,9 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
       return statsView(live, db);
     },
   );
+
+  // the sale report, behind the same key check
+  await app.register(reportRoutes);
 };
 
 export default admin;

@@ -216,9 +216,9 @@ describe('the scripts the loader defines', () => {
     const names = SCRIPTS.map((s) => s.name);
     expect(new Set(names).size).toBe(names.length);
     expect(Object.fromEntries(SCRIPTS.map((s) => [s.name, s.numberOfKeys]))).toEqual({
-      join: 7,
-      admit: 8,
-      reserve: 6,
+      join: 8,
+      admit: 9,
+      reserve: 7,
       leader: 2,
       claimDuePending: 2,
       saleInfo: 6,
@@ -227,6 +227,8 @@ describe('the scripts the loader defines', () => {
       finishRecovery: 7,
       newPlaces: 1,
       restore: 4,
+      reportSnapshot: 2,
+      reportDrop: 1,
     });
   });
 });

@@ -37,6 +37,11 @@
   KEYS[6] visitors  hash
   KEYS[7] leader    string  owner id of the current leader
   KEYS[8] tickLog   stream  capped log of ticks: epoch, owner, admitted (audit of who admitted when)
+  KEYS[9] report    hash    the sale report's counters: admitted, lapsed (admissions swept here
+                            unused), the time-in-queue histogram of this tick's admissions
+                            (report_wait_field in includes/common.lua), and once per sale, when
+                            it is first seen sold out or ended, toldSoldOut (the shoppers still
+                            in the queue then) and soldOutAt / endedAt (ms)
 
   ARGV[1] owner           this gateway's owner id
   ARGV[2] jtiKey          fresh random secret of this tick, never revealed: jti = seq '.' tag,
@@ -61,8 +66,8 @@
 ]]
 --@include "common"
 
-local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey, tickLogKey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local cfgKey, stateKey, queueKey, admittedKey, stockKey, visitorsKey, leaderKey, tickLogKey, reportKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local owner, jtiKey = ARGV[1], ARGV[2]
 local oversub, maxBatch, maxElapsed = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local oversubFloor = oversub
@@ -78,12 +83,15 @@ local now = now_ms()
 
 -- 1. expired admissions give their share back
 local expired = redis.call('ZRANGEBYSCORE', admittedKey, '-inf', now)
+local lapsed = 0
 for _, v in ipairs(expired) do
   local record = redis.call('HGET', visitorsKey, v)
   if record and string.sub(record, 1, 2) == 'a|' then
     redis.call('HSET', visitorsKey, v, visitor_expired(visitor_decode(record)))
+    lapsed = lapsed + 1
   end
 end
+if lapsed > 0 then redis.call('HINCRBY', reportKey, 'lapsed', lapsed) end
 if #expired > 0 then
   redis.call('ZREMRANGEBYSCORE', admittedKey, '-inf', now)
   redis.call('HINCRBY', stateKey, 'expiredTotal', #expired)
@@ -170,6 +178,8 @@ if status == 'open' then
     local popped = redis.call('ZPOPMIN', queueKey, budget)
     local checkoutMs = tonumber(cfg.checkoutMs)
     local expiresAt = now + checkoutMs
+    local starts = tonumber(cfg.startsAt)
+    local waits = {}
     for i = 1, #popped, 2 do
       local v, score = popped[i], popped[i + 1]
       local seq = redis.call('HINCRBY', stateKey, 'admittedTotal', 1)
@@ -180,6 +190,11 @@ if status == 'open' then
       local r = record and visitor_decode(record) or { joinedAt = '', after = '', rounds = '' }
       r.score = score
       redis.call('HSET', visitorsKey, v, visitor_admitted(r, jti, tostring(expiresAt), tostring(seq)))
+      local joinedAt = tonumber(r.joinedAt)
+      if joinedAt then
+        local field = report_wait_field(joinedAt, now, starts)
+        waits[field] = (waits[field] or 0) + 1
+      end
       admitted[#admitted + 1] = v
       admitted[#admitted + 1] = jti
       admitted[#admitted + 1] = tostring(expiresAt)
@@ -187,6 +202,8 @@ if status == 'open' then
     end
     credit = credit - #popped / 2
     active = active + #popped / 2
+    if #popped > 0 then redis.call('HINCRBY', reportKey, 'admitted', #popped / 2) end
+    for field, count in pairs(waits) do redis.call('HINCRBY', reportKey, field, count) end
   end
 else
   -- nothing accrues while the sale is not open: no burst after a pause
@@ -194,6 +211,12 @@ else
 end
 
 redis.call('HSET', stateKey, 'lastTick', now, 'credit', tostring(credit))
+-- the shoppers still waiting when the sale is first seen sold out or ended are told so: counted
+-- once per sale (a sale that reopens when units come back does not count its queue again)
+if (status == 'sold_out' or status == 'ended') and redis.call('HSETNX', stateKey, 'reportClosedAt', now) == 1 then
+  redis.call('HINCRBY', reportKey, 'toldSoldOut', redis.call('ZCARD', queueKey))
+  redis.call('HSET', reportKey, status == 'sold_out' and 'soldOutAt' or 'endedAt', now)
+end
 redis.call('XADD', tickLogKey, 'MAXLEN', '~', 10000, '*', 'epoch', ARGV[6], 'owner', owner, 'admitted', #admitted / 4, 'status', status)
 local result = { 'OK', status, redis.call('ZCARD', queueKey), active, remaining,
                  tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0'), rate, #expired, #admitted / 4,

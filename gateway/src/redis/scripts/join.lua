@@ -17,6 +17,9 @@
   KEYS[5] stock     string  units still reservable
   KEYS[6] admitted  zset    admitted visitors by expiry
   KEYS[7] state     hash    admission loop state (admittedTotal; paidUnits for `held`)
+  KEYS[8] report    hash    the sale report's counters (HINCRBY once per batch): joined (new
+                            places), refused (joins refused by a rate limit or proof of work),
+                            lapsed (an admission found expired before the loop swept it)
 
   ARGV[1] n, the number of requests; then 8 arguments for each request i (base = 1 + 8(i-1)):
     +1 visitorId
@@ -48,8 +51,8 @@
 ]]
 --@include "common"
 
-local cfgKey, queueKey, visitorsKey, seqKey, stockKey, admittedKey, stateKey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local cfgKey, queueKey, visitorsKey, seqKey, stockKey, admittedKey, stateKey, reportKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 
 local cfg = hash_map(cfgKey)
 if cfg.startsAt == nil then return { 'NOT_FOUND' } end
@@ -61,6 +64,8 @@ local waiting = redis.call('ZCARD', queueKey)
 local admittedTotal = tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0')
 local difficulty = tonumber(cfg.powDifficulty or '0')
 local unordered = status == 'prequeue' and cfg.mode ~= 'fifo'
+-- the report's counts of this batch, written once at the end
+local joinedN, refusedN, lapsedN = 0, 0, 0
 
 local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
   local function answer(outcome, state, score, extra)
@@ -86,6 +91,7 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
       -- expired but not swept yet by the admission loop: it is expired all the same
       redis.call('ZREM', admittedKey, visitor)
       redis.call('HSET', visitorsKey, visitor, visitor_expired(r))
+      lapsedN = lapsedN + 1
       kind = 'x'
     end
     if kind == 'o' then return answer('EXISTING', 'ordered', nil, { orderId = r.orderId }) end
@@ -111,9 +117,15 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
     if difficulty > 0 then
       -- one solved challenge buys one place: its nonce is spent here (the key lives as long as
       -- the challenge could, and shares the sale's hash tag)
-      if powNonce == '' or tonumber(powBits) < difficulty then return 'POW_REQUIRED|' .. difficulty end
+      if powNonce == '' or tonumber(powBits) < difficulty then
+        refusedN = refusedN + 1
+        return 'POW_REQUIRED|' .. difficulty
+      end
       local spent = redis.call('SET', cfgKey .. ':pow:' .. powNonce, '1', 'NX', 'PX', 180000)
-      if not spent then return 'POW_REUSED' end
+      if not spent then
+        refusedN = refusedN + 1
+        return 'POW_REUSED'
+      end
     end
     local mode = cfg.mode
     local starts = tonumber(cfg.startsAt)
@@ -146,6 +158,7 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
   waiting = waiting + redis.call('ZADD', queueKey, scoreText, visitor)
   redis.call('HSET', visitorsKey, visitor,
     visitor_queued({ score = scoreText, joinedAt = tostring(now), after = tostring(admittedTotal), rounds = rounds }))
+  if outcome == 'NEW' then joinedN = joinedN + 1 end
   return answer(outcome, 'queued', scoreText)
 end
 
@@ -156,9 +169,13 @@ for i = 1, n do
   local op = ARGV[b + 4]
   local wait = rate_limited(cfgKey, op, ARGV[b + 7], tonumber(ARGV[b + 8]), now)
   if wait then
+    if op == 'join' then refusedN = refusedN + 1 end
     out[7 + i] = 'RATE_LIMITED|' .. wait
   else
     out[7 + i] = one(ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], op, ARGV[b + 5], ARGV[b + 6])
   end
 end
+if joinedN > 0 then redis.call('HINCRBY', reportKey, 'joined', joinedN) end
+if refusedN > 0 then redis.call('HINCRBY', reportKey, 'refused', refusedN) end
+if lapsedN > 0 then redis.call('HINCRBY', reportKey, 'lapsed', lapsedN) end
 return out

@@ -26,6 +26,7 @@
   KEYS[4] stock        string
   KEYS[5] pending      hash   orderId -> order message
   KEYS[6] pendingDue   zset   orderId -> when to publish again if still pending
+  KEYS[7] report       hash   the sale report's counters: bought (orders accepted, once per batch)
   (and `<config>:buys`, a hash in the same slot: purchases counted, their summed age (ms from
   admission to purchase) and how many fell in each age bucket, for the admission loop)
 
@@ -53,7 +54,8 @@
 ]]
 --@include "common"
 
-local cfgKey, visitorsKey, admittedKey, stockKey, pendingKey, dueKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local cfgKey, visitorsKey, admittedKey, stockKey, pendingKey, dueKey, reportKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local republishAfter, perMinute, perSender, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 
 local cfg = hash_map(cfgKey)
@@ -114,9 +116,12 @@ local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, messag
 end
 
 local answers = {}
+local bought = 0
 for i = 1, n do
   local b = 4 + 9 * (i - 1)
   answers[i] = reserve(ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], tonumber(ARGV[b + 6]), ARGV[b + 7],
     ARGV[b + 8], ARGV[b + 9])
+  if answers[i][1] == 'OK' then bought = bought + 1 end
 end
+if bought > 0 then redis.call('HINCRBY', reportKey, 'bought', bought) end
 return answers
