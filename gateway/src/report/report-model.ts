@@ -152,9 +152,13 @@ export function buildReport(sale: ReportSale, r: ReportRecords, now: number): Sa
     ...percentiles(byWindow.get(w)!, toSeconds),
   }));
 
-  // the time series, every minute from the first record to the last
+  // the time series, every minute from the first with something counted to the last (a record
+  // with nothing but a moment, e.g. sold out seen again after a Redis restart, does not extend it)
   const byMinute = new Map(r.minutes.map((m) => [m.minute, m]));
-  const keys = [...byMinute.keys(), ...r.requestMinutes.keys()];
+  const keys = [
+    ...r.minutes.filter((m) => m.arrivals + m.admissions + m.bought > 0).map((m) => m.minute),
+    ...[...r.requestMinutes].filter(([, q]) => q.requests > 0).map(([m]) => m),
+  ];
   const series: SeriesPoint[] = [];
   if (keys.length > 0) {
     const first = Math.min(...keys);

@@ -214,7 +214,8 @@ redis.call('HSET', stateKey, 'lastTick', now, 'credit', tostring(credit))
 -- the shoppers still waiting when the sale is first seen sold out or ended are told so: counted
 -- once per sale (a sale that reopens when units come back does not count its queue again)
 if (status == 'sold_out' or status == 'ended') and redis.call('HSETNX', stateKey, 'reportClosedAt', now) == 1 then
-  redis.call('HINCRBY', reportKey, 'toldSoldOut', redis.call('ZCARD', queueKey))
+  local told = redis.call('ZCARD', queueKey)
+  if told > 0 then redis.call('HINCRBY', reportKey, 'toldSoldOut', told) end
   redis.call('HSET', reportKey, status == 'sold_out' and 'soldOutAt' or 'endedAt', now)
 end
 redis.call('XADD', tickLogKey, 'MAXLEN', '~', 10000, '*', 'epoch', ARGV[6], 'owner', owner, 'admitted', #admitted / 4, 'status', status)
