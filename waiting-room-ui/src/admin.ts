@@ -19,6 +19,7 @@ import { handsOff, obj, parseAdminSale, parseSaleStats, ShapeError, type AdminSa
 import { StatsHistory, WINDOW_MS } from './stats-history.js';
 import { count, localTime, spokenDuration } from './time-format.js';
 import { WebhooksPanel, type Method } from './webhooks-panel.js';
+import { ReportView } from './report-view.js';
 
 const KEY_STORAGE = 'velvet-rope:admin-key';
 const POLL_MS = 1_000;
@@ -106,6 +107,14 @@ class Console {
     say: (text, kind) => this._say(text, kind),
     describe,
     unauthorized: () => this._showSignIn('The key is no longer accepted. Sign in again.'),
+  });
+  // the sale report, beside another sale to compare (report-view.ts)
+  private readonly _report = new ReportView({
+    call: (path, parse) => this._call(path, parse),
+    key: () => this._key,
+    sales: () => this._sales,
+    describe,
+    say: (text, kind) => this._say(text, kind),
   });
 
   start(): void {
@@ -212,6 +221,7 @@ class Console {
       });
     this._salesBody.replaceChildren(...rows);
     show(this._salesEmpty, rows.length === 0);
+    this._report.salesChanged();
   }
 
   private _selectFromHash(): void {
@@ -228,6 +238,7 @@ class Console {
       clearTimeout(this._pollTimer);
     }
     this._renderSales();
+    this._report.show(sale?.id ?? null);
     show(this._salePanel, sale !== null);
     if (!sale) return;
     setText(this._saleTitle, sale.name);
