@@ -3,6 +3,7 @@
  * to PostgreSQL by the admission leader without losing or doubling a count when a step fails,
  * and answered by `GET /api/admin/sales/:saleId/report` (JSON and CSV).
  */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCommands } from '../../src/redis/commands.js';
@@ -75,7 +76,7 @@ describe('the sale report', () => {
     expect(r.series.reduce((n: number, p: { arrivals: number }) => n + p.arrivals, 0)).toBe(7);
   });
 
-  it('counts joins refused by proof of work, in the script and before it', async () => {
+  it('counts joins refused by proof of work, in the script and before it, but not a join asked for its first proof', async () => {
     const app = h.app();
     const saleId = await createSale(app);
     const patched = await app.inject({
@@ -85,20 +86,39 @@ describe('the sale report', () => {
       payload: { powDifficulty: 8 },
     });
     expect(patched.statusCode).toBe(200);
-    // no proof: the join script refuses (and counts)
+    const joinWith = (proof: string) =>
+      app.inject({ method: 'POST', url: `/api/sales/${saleId}/queue`, headers: { 'x-proof-of-work': proof }, payload: {} });
+    const challenge = async () => (await app.inject({ method: 'GET', url: `/api/sales/${saleId}/challenge` })).json().challenge as string;
+    const bits = (c: string, solution: string) => {
+      const d = createHash('sha256').update(`${c}:${solution}`).digest();
+      let n = 0;
+      for (const byte of d) {
+        if (byte === 0) {
+          n += 8;
+          continue;
+        }
+        n += Math.clz32(byte) - 24;
+        break;
+      }
+      return n;
+    };
+    const solve = (c: string, enough: boolean) => {
+      for (let i = 0; ; i++) if (bits(c, `s${i}`) >= 8 === enough) return `${c}:s${i}`;
+    };
+    // no proof: the page's first try, asked for one (428), not a refusal
     expect((await join(app, saleId)).statusCode).toBe(428);
+    // a proof short of the difficulty: refused by the join script
+    expect((await joinWith(solve(await challenge(), false))).statusCode).toBe(428);
     // a proof that does not verify: refused by the gateway before the script
-    const bad = await app.inject({
-      method: 'POST',
-      url: `/api/sales/${saleId}/queue`,
-      headers: { 'x-proof-of-work': 'not-a-proof:1' },
-      payload: {},
-    });
-    expect(bad.statusCode).toBeGreaterThanOrEqual(400);
+    const bad = await joinWith('not-a-proof:1');
     expect(bad.json().code).toBe('POW_INVALID');
+    // a sufficient proof takes a place; the same proof again is refused
+    const proof = solve(await challenge(), true);
+    expect((await joinWith(proof)).statusCode).toBe(201);
+    expect((await joinWith(proof)).json()).toMatchObject({ code: 'POW_INVALID', message: 'this proof of work was used already' });
     await app.requestStats.flush();
     await flushReport(app, saleId);
-    expect((await report(app, saleId)).json().funnel).toMatchObject({ joined: 0, refused: 2 });
+    expect((await report(app, saleId)).json().funnel).toMatchObject({ joined: 1, refused: 3 });
   });
 
   it('neither loses nor doubles counts when the move fails between its steps', async () => {

@@ -18,7 +18,8 @@
   KEYS[6] admitted  zset    admitted visitors by expiry
   KEYS[7] state     hash    admission loop state (admittedTotal; paidUnits for `held`)
   KEYS[8] report    hash    the sale report's counters (HINCRBY once per batch): joined (new
-                            places), refused (joins refused by a rate limit or proof of work),
+                            places), refused (joins refused by a rate limit, or a proof of work
+                            short of the difficulty or spent; not a join asked for its first proof),
                             lapsed (an admission found expired before the loop swept it)
 
   ARGV[1] n, the number of requests; then 8 arguments for each request i (base = 1 + 8(i-1)):
@@ -118,7 +119,9 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
       -- one solved challenge buys one place: its nonce is spent here (the key lives as long as
       -- the challenge could, and shares the sale's hash tag)
       if powNonce == '' or tonumber(powBits) < difficulty then
-        refusedN = refusedN + 1
+        -- a join without a proof is asked for one, not refused: the page always tries first
+        -- without; a proof short of the difficulty is refused
+        if powNonce ~= '' then refusedN = refusedN + 1 end
         return 'POW_REQUIRED|' .. difficulty
       end
       local spent = redis.call('SET', cfgKey .. ':pow:' .. powNonce, '1', 'NX', 'PX', 180000)
