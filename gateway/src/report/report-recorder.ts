@@ -63,8 +63,13 @@ export class ReportRecorder {
     await this.pool.query(
       `INSERT INTO sale_report_ticks (sale_id, snapshot_id, recorded_at, joined, admitted, bought, walked_away, lapsed,
                                       told_sold_out, refused, freed, sold_out_at, ended_at, rate_per_minute, waiting, remaining, waits)
-       VALUES ($1, $2, to_timestamp($3 / 1000.0), $4, $5, $6, $7, $8, $9, $10, $11,
-               to_timestamp($12 / 1000.0), to_timestamp($13 / 1000.0), $14, $15, $16, $17)
+       SELECT $1, $2, to_timestamp($3 / 1000.0), $4, $5, $6, $7, $8,
+              -- told once per sale: a sale seen closed again (its Redis state was lost) counts
+              -- no one twice, whoever came back to the queue since
+              CASE WHEN EXISTS (SELECT 1 FROM sale_report_ticks
+                                 WHERE sale_id = $1 AND snapshot_id <> $2 AND (sold_out_at IS NOT NULL OR ended_at IS NOT NULL))
+                   THEN 0 ELSE $9::int END,
+              $10, $11, to_timestamp($12 / 1000.0), to_timestamp($13 / 1000.0), $14, $15, $16, $17
        ON CONFLICT DO NOTHING`,
       [
         saleId,

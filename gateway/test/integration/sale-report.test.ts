@@ -74,6 +74,19 @@ describe('the sale report', () => {
     expect(r.sellOut.soldOutAt).not.toBeNull();
     expect(r.timeInQueue.overall.count).toBe(4);
     expect(r.series.reduce((n: number, p: { arrivals: number }) => n + p.arrivals, 0)).toBe(7);
+
+    // Redis forgets the sale's state (a data loss) while a shopper is back in the queue: the
+    // sale is seen sold out again, but nobody is told twice
+    const k = app.keyspace.sale(saleId);
+    await app.redis.hdel(k.state, 'reportClosedAt');
+    await app.redis.zadd(k.queue, 99, 'came-back');
+    await tick(app, saleId, 2);
+    // the three told before are still in the queue (told, not removed), and the one come back
+    expect(await app.redis.hget(k.report, 'toldSoldOut')).toBe('4');
+    await flushReport(app, saleId);
+    const again = (await report(app, saleId)).json();
+    expect(again.funnel.toldSoldOut).toBe(3);
+    expect(again.sellOut.soldOutAt).toBe(r.sellOut.soldOutAt);
   });
 
   it('counts joins refused by proof of work, in the script and before it, but not a join asked for its first proof', async () => {
