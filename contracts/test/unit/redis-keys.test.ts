@@ -17,6 +17,8 @@ const KEY_NAMES: readonly (keyof SaleKeys)[] = [
   'tickLog',
   'events',
   'returned',
+  'report',
+  'reportSnapshot',
 ];
 
 /** Redis Cluster hashes only the first `{...}` with something inside it. */
