@@ -69,6 +69,11 @@ export interface SaleKeys {
    * no queue figure, report counter or fairness audit (gateway's bypass.lua, reserve.lua).
    */
   readonly bypass: string;
+  /**
+   * hash: the report counters taken out of `report` for one write to PostgreSQL, with their
+   * snapshot id (`_id`) and time (`_at`); removed once PostgreSQL holds them (report-snapshot.lua).
+   */
+  readonly reportSnapshot: string;
 }
 
 /** Key prefixes separate deployments (and test runs) sharing one Redis. */
@@ -103,6 +108,7 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
     presenceGone: `${p}:presence-gone`,
     notice: `${p}:notice`,
     bypass: `${p}:bypass`,
+    reportSnapshot: `${p}:report-snapshot`,
   };
 }
 

@@ -21,6 +21,7 @@ import noScriptRoutes from './routes/no-script.js';
 import postgresPlugin from './plugins/postgres.js';
 import realtimePlugin from './plugins/realtime.js';
 import redisPlugin from './plugins/redis.js';
+import reportPlugin from './plugins/report.js';
 import servicesPlugin from './plugins/services.js';
 import tokensPlugin from './plugins/tokens.js';
 import adminRoutes from './routes/admin.js';
@@ -170,6 +171,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(metricsPlugin);
   await app.register(postgresPlugin);
   await app.register(redisPlugin);
+  await app.register(reportPlugin);
   await app.register(amqpPlugin);
   await app.register(tokensPlugin);
   await app.register(servicesPlugin);

@@ -54,6 +54,8 @@ export interface SimulationReport {
     readonly startT: number;
   };
   readonly checks: readonly PromiseCheck[];
+  /** the gateway's report of the sale (`GET /api/admin/sales/:id/report`), null when it could not be read */
+  readonly saleReport?: unknown;
   readonly figures: {
     readonly joins: {
       readonly total: number;

@@ -266,6 +266,12 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
     sockets?.close();
     const ledger = await readSaleLedger(pool, saleId);
     const gatewayAlive = stack ? stack.gateway.alive() : await healthy(admin);
+    // the gateway's own report of the sale (recorded in PostgreSQL as it ran: the counters move
+    // about once a second), kept beside the simulator's figures
+    await sleep(2_000);
+    const saleReport = gatewayAlive
+      ? await admin.call('admin', 'GET', `/api/admin/sales/${encodeURIComponent(saleId)}/report`, { token: adminKey })
+      : undefined;
     const exitCodes = stack ? await stack.stop() : { gateway: null, worker: null };
 
     const bots: BotIdentity[] = [...botRunPre.identities, ...botRunStart.identities];
@@ -429,6 +435,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
           retryMismatches: facts.retryMismatches,
         },
       },
+      saleReport: saleReport?.status === 200 ? saleReport.body : null,
       journeys: journeysEnded,
       behaviours: {
         'abandon while waiting': traits.filter((t) => t.abandon === 'while-waiting').length,
@@ -467,6 +474,8 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       await writeFile(join(o.out, 'shoppers.ndjson'), shoppers.map((s) => JSON.stringify({ ...s, ticket: undefined })).join('\n') + '\n');
     }
     progress.say(summaryLine(report));
+    const funnel = (report.saleReport as { funnel?: unknown } | null)?.funnel;
+    if (funnel) progress.say(`sale report funnel: ${JSON.stringify(funnel)}`);
     if (files) progress.say(`report: ${files.html}`);
     return { report, files };
   } catch (err) {

@@ -20,6 +20,7 @@ import { StatsHistory, WINDOW_MS } from './stats-history.js';
 import { count, localTime, spokenDuration } from './time-format.js';
 import { WebhooksPanel, type Method } from './webhooks-panel.js';
 import { NoticePanel } from './notice-panel.js';
+import { ReportView } from './report-view.js';
 
 const KEY_STORAGE = 'velvet-rope:admin-key';
 const POLL_MS = 1_000;
@@ -131,6 +132,14 @@ class Console {
     say: (text, kind) => this._say(text, kind),
     describe,
     unauthorized: () => this._showSignIn('The key is no longer accepted. Sign in again.'),
+  });
+  // the sale report, beside another sale to compare (report-view.ts)
+  private readonly _report = new ReportView({
+    call: (path, parse) => this._call(path, parse),
+    key: () => this._key,
+    sales: () => this._sales,
+    describe,
+    say: (text, kind) => this._say(text, kind),
   });
 
   start(): void {
@@ -257,6 +266,7 @@ class Console {
       });
     this._salesBody.replaceChildren(...rows);
     show(this._salesEmpty, rows.length === 0);
+    this._report.salesChanged();
   }
 
   private _selectFromHash(): void {
@@ -274,6 +284,7 @@ class Console {
       clearTimeout(this._pollTimer);
     }
     this._renderSales();
+    this._report.show(sale?.id ?? null);
     show(this._salePanel, sale !== null);
     if (!sale) return;
     setText(this._saleTitle, sale.name);

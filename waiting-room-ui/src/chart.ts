@@ -50,7 +50,8 @@ export class LineChart {
     host.append(this._svg);
   }
 
-  draw(series: readonly Series[], markers: readonly Marker[], from: number, to: number): void {
+  /** `axis`: the time axis's two ends (default: how long ago `from` was, and "now") */
+  draw(series: readonly Series[], markers: readonly Marker[], from: number, to: number, axis?: { left: string; right: string }): void {
     const s = this._svg;
     s.replaceChildren();
     const max = niceCeil(Math.max(4, ...series.flatMap((x) => x.points.map((p) => p[1]))));
@@ -64,9 +65,9 @@ export class LineChart {
       s.append(label);
     }
     const left = svg('text', { x: PAD.left, y: H - 4, class: 'tick' });
-    left.textContent = ago(to - from);
+    left.textContent = axis?.left ?? ago(to - from);
     const right = svg('text', { x: W - PAD.right, y: H - 4, 'text-anchor': 'end', class: 'tick' });
-    right.textContent = 'now';
+    right.textContent = axis?.right ?? 'now';
     s.append(left, right);
 
     let row = 0;
@@ -101,7 +102,7 @@ export class LineChart {
     });
     s.setAttribute(
       'aria-label',
-      `${this.title}, from ${ago(to - from)} to now: ${parts.join('; ')}${markers.length ? `; ${markers.length} changes marked` : ''}`,
+      `${this.title}, from ${axis?.left ?? ago(to - from)} to ${axis?.right ?? 'now'}: ${parts.join('; ')}${markers.length ? `; ${markers.length} changes marked` : ''}`,
     );
     this.host.dataset.points = String(series[0]?.points.length ?? 0);
   }

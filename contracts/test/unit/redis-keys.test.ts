@@ -22,6 +22,7 @@ const KEY_NAMES: readonly (keyof SaleKeys)[] = [
   'presenceGone',
   'notice',
   'bypass',
+  'reportSnapshot',
 ];
 
 /** Redis Cluster hashes only the first `{...}` with something inside it. */

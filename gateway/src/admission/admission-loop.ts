@@ -46,6 +46,11 @@ export interface AdmissionLoopOptions {
    * per tick and sale with admissions; what fails is tried again with the next tick's
    */
   readonly recordAdmissions?: (saleId: string, admitted: readonly AdmittedVisitor[]) => Promise<void>;
+  /**
+   * moves the sale's report counters to PostgreSQL (report/report-recorder.ts), about once a
+   * second, and once more before an ended sale is let go; a fault is retried the next time
+   */
+  readonly recordReport?: (saleId: string, figures: { ratePerMinute: number; waiting: number; remaining: number }) => Promise<unknown>;
 }
 
 /** one admission a tick made (admit.lua) */
@@ -190,13 +195,27 @@ export class AdmissionLoop {
     const now = Date.now();
     if (now - (this.#lastReconcile.get(saleId) ?? 0) >= (this.#o.reconcileEveryMs ?? 1_000)) {
       this.#lastReconcile.set(saleId, now);
+      const reported = await this.#report(tick);
       const pending = await this.#o.reconciler.run(saleId);
-      // an ended sale with nothing left in its outbox needs no more looking after
-      if (tick.status === 'ended' && pending === 0 && (await redis.hlen(k.pending)) === 0) {
+      // an ended sale with nothing left in its outbox (or its report) needs no more looking after
+      if (tick.status === 'ended' && reported && pending === 0 && (await redis.hlen(k.pending)) === 0) {
         await redis.srem(this.#o.keyspace.activeSales, saleId);
       }
     }
     return tick;
+  }
+
+  /** Moves the report counters to PostgreSQL; false when that failed (kept in Redis for the next try). Never throws. */
+  async #report(tick: AdmissionTick): Promise<boolean> {
+    const record = this.#o.recordReport;
+    if (!record) return true;
+    try {
+      await record(tick.saleId, { ratePerMinute: tick.ratePerMinute, waiting: tick.waiting, remaining: tick.remaining });
+      return true;
+    } catch (err) {
+      this.#o.logger.warn({ err, saleId: tick.saleId }, 'report counters not moved to PostgreSQL yet; retried next second');
+      return false;
+    }
   }
 
   /** Records a tick's admissions (and those a failed call left over); never throws. */

@@ -5,6 +5,8 @@ import { AdmissionLoop } from '../admission/admission-loop.js';
 import { ClosedLoopController } from '../admission/closed-loop-controller.js';
 import { Reconciler } from '../purchase/reconciler.js';
 import { RedisRecovery } from '../admission/recovery.js';
+import { RedisCommands } from '../redis/commands.js';
+import { ReportRecorder } from '../report/report-recorder.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,6 +23,7 @@ export interface AdmissionPluginOptions {
 export default fp<AdmissionPluginOptions>(
   async (app, opts) => {
     const reconciler = new Reconciler(app.redis, app.keyspace, app.publisher, app.log, app.config.republishAfterMs);
+    const report = new ReportRecorder(new RedisCommands(app.redis, app.keyspace), app.pg);
     const loop = new AdmissionLoop({
       redis: app.redis,
       keyspace: app.keyspace,
@@ -49,6 +52,7 @@ export default fp<AdmissionPluginOptions>(
       },
       onLeadership: (saleId, leading) => app.metrics.leadership(saleId, leading),
       recordAdmissions: (saleId, admitted) => app.admissionRecords.recordAdmissions(saleId, admitted),
+      recordReport: (saleId, figures) => report.record(saleId, figures),
     });
     app.decorate('admissionLoop', loop);
     if (opts.autostart !== false) app.addHook('onReady', async () => loop.start());

@@ -112,13 +112,18 @@ export default fp(
         ...(config.rateLimits.store === 'redis' ? { redis: app.redis, nameSpace: `${app.keyspace.prefix}:rl:` } : {}),
         // a Redis that is away fails the route itself with 503; the limiter need not fail first
         skipOnError: true,
-        errorResponseBuilder: (_req, ctx) =>
-          new AppError(
+        errorResponseBuilder: (req, ctx) => {
+          // a refused join counts in the sale report (the scripts count their own refusals)
+          if (req.method === 'POST' && req.routeOptions.url === '/api/sales/:saleId/queue') {
+            app.requestStats.refused((req.params as { saleId: string }).saleId);
+          }
+          return new AppError(
             'RATE_LIMITED',
             `too many requests: at most ${ctx.max} per ${ctx.after}`,
             undefined,
             Math.max(1, Math.ceil(ctx.ttl / 1000)),
-          ),
+          );
+        },
       });
 
       /**
@@ -156,7 +161,7 @@ export default fp(
     }
     app.decorate('limits', limits);
   },
-  { name: 'protection', dependencies: ['config', 'redis', 'tokens'] },
+  { name: 'protection', dependencies: ['config', 'redis', 'tokens', 'report'] },
 );
 
 /** The headers helmet sets, computed once by running it against a recording response. */

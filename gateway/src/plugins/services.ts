@@ -88,6 +88,7 @@ export default fp(
         (n) => app.metrics.queueBatch.observe(n),
         newPlaces,
         app.log,
+        (saleId) => app.requestStats.refused(saleId),
       ),
     );
     app.decorate(
@@ -105,5 +106,5 @@ export default fp(
       ),
     );
   },
-  { name: 'services', dependencies: ['metrics', 'postgres', 'redis', 'amqp', 'tokens'] },
+  { name: 'services', dependencies: ['metrics', 'postgres', 'redis', 'amqp', 'tokens', 'report'] },
 );

@@ -86,6 +86,8 @@ export class QueueService {
     /** new places per address, across sales (none: not limited) */
     private readonly newPlaces?: NewPlaceLimit,
     private readonly logger?: FastifyBaseLogger,
+    /** a join refused here, before the join script (which counts its own): for the sale report */
+    private readonly onRefused?: (saleId: string) => void,
   ) {
     this.#commands = new RedisCommands(redis, keyspace);
     this.#batcher = new QueueBatcher(this.#commands, observeBatch);
@@ -125,6 +127,7 @@ export class QueueService {
     if (!seed) throw await this.sales.missing(saleId);
     if (this.newPlaces && !who.ticketOfThisSale) {
       const waitMs = await this.newPlaces.count(address);
+      if (waitMs > 0) this.onRefused?.(saleId);
       if (waitMs > 0) throw rateLimited(waitMs, `too many new places from this address: at most ${this.newPlaces.perMinute} per minute`);
     }
     const visitorId = who.visitorId ?? newVisitorId();

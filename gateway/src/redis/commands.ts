@@ -32,6 +32,8 @@ declare module 'ioredis' {
     writeConfig(...keysAndArgs: Arg[]): Result<unknown, Context>;
     finishRecovery(...keysAndArgs: Arg[]): Result<unknown, Context>;
     newPlaces(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    reportSnapshot(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    reportDrop(...keysAndArgs: Arg[]): Result<unknown, Context>;
     restore(...keysAndArgs: Arg[]): Result<unknown[], Context>;
     presence(...keysAndArgs: Arg[]): Result<unknown, Context>;
     releaseGone(...keysAndArgs: Arg[]): Result<unknown[], Context>;
@@ -565,8 +567,8 @@ export class RedisCommands {
     return decodeAdmit(reply);
   }
 
-  /** KEYS config, visitors, admitted, stock, pending, pendingDue, bypass */
-  static readonly RESERVE = script('reserve', 'reserve', 7);
+  /** KEYS config, visitors, admitted, stock, pending, pendingDue, bypass, report */
+  static readonly RESERVE = script('reserve', 'reserve', 8);
   /** Purchases of one sale, at most MAX_SCRIPT_BATCH (scripts/reserve.lua): one answer per purchase, in order. */
   async reserve(
     saleId: string,
@@ -580,7 +582,7 @@ export class RedisCommands {
     purchases: readonly ReserveRequest[],
   ): Promise<ReserveAnswer[]> {
     const k = this.keyspace.sale(saleId);
-    const args: Arg[] = [k.config, k.visitors, k.admitted, k.stock, k.pending, k.pendingDue, k.bypass];
+    const args: Arg[] = [k.config, k.visitors, k.admitted, k.stock, k.pending, k.pendingDue, k.bypass, k.report];
     args.push(limits.republishAfterMs, limits.purchasesPerMinute, limits.perSenderPerMinute, purchases.length);
     for (const r of purchases) {
       const c = r.claims;
@@ -685,6 +687,24 @@ export class RedisCommands {
     return answers.map(Number);
   }
 
+  /** KEYS report, reportSnapshot */
+  static readonly REPORT_SNAPSHOT = script('reportSnapshot', 'report-snapshot', 2);
+  /**
+   * Takes the sale's report counters out for one write to PostgreSQL, or the snapshot an
+   * earlier call left (scripts/report-snapshot.lua); undefined: nothing to write.
+   */
+  async reportSnapshot(saleId: string, newId: string): Promise<ReportSnapshot | undefined> {
+    const k = this.keyspace.sale(saleId);
+    return decodeReportSnapshot(await this.redis.reportSnapshot(k.report, k.reportSnapshot, newId));
+  }
+
+  /** KEYS reportSnapshot */
+  static readonly REPORT_DROP = script('reportDrop', 'report-drop', 1);
+  /** Removes the snapshot `id` once PostgreSQL holds it (scripts/report-drop.lua); true when removed. */
+  async reportDrop(saleId: string, id: string): Promise<boolean> {
+    return Number(await this.redis.reportDrop(this.keyspace.sale(saleId).reportSnapshot, id)) === 1;
+  }
+
   /** KEYS config, visitors, queue, admitted */
   static readonly RESTORE = script('restore', 'restore', 4);
   /**
@@ -770,6 +790,31 @@ export function decodeReleaseGone(reply: readonly unknown[]): ReleaseGoneReply {
   return { outcome: 'OK', freed: Number(reply[1]), walkedAway: Number(reply[2]), looked: Number(reply[3]) };
 }
 
+/** A sale's report counters taken out of Redis for one write (report-snapshot.lua). */
+export interface ReportSnapshot {
+  readonly id: string;
+  /** when it was taken (Redis ms) */
+  readonly at: number;
+  /** every counter field and its value (funnel counts, `w:<window>:<bucket>`, soldOutAt, endedAt) */
+  readonly fields: ReadonlyMap<string, number>;
+}
+
+export function decodeReportSnapshot(reply: readonly unknown[]): ReportSnapshot | undefined {
+  if (reply.length === 0) return undefined;
+  let id = '';
+  let at = 0;
+  const fields = new Map<string, number>();
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const field = String(reply[i]);
+    const value = String(reply[i + 1]);
+    if (field === '_id') id = value;
+    else if (field === '_at') at = Number(value);
+    else fields.set(field, Number(value));
+  }
+  if (id === '') throw new Error('report snapshot without an id');
+  return { id, at, fields };
+}
+
 export interface WriteConfig {
   readonly saleId: string;
   /** sales.config_version of the row written */
@@ -794,4 +839,6 @@ export const SCRIPTS: readonly LuaScript[] = [
   RedisCommands.PRESENCE,
   RedisCommands.RELEASE_GONE,
   RedisCommands.BYPASS,
+  RedisCommands.REPORT_SNAPSHOT,
+  RedisCommands.REPORT_DROP,
 ];

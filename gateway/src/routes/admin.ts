@@ -10,6 +10,7 @@ import { adminView, changesFromApi, configFromApi, statsView } from '../sales/sa
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { AdminSale, CreateSaleBody, SaleStats, UpdateSaleBody } from '../schemas/sale.js';
 import adminNotice from './admin-notice.js';
+import reportRoutes from './report.js';
 
 const adminErrors = { 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, ...commonErrors };
 
@@ -74,6 +75,8 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   await app.register(adminNotice);
+  // the sale report, behind the same key check
+  await app.register(reportRoutes);
 };
 
 export default admin;

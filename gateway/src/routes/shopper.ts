@@ -78,6 +78,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       const proofHeader = req.headers['x-proof-of-work'];
       if (typeof proofHeader === 'string') {
         const proof = app.proofOfWork.verify(proofHeader, saleId);
+        if (!proof.ok) app.requestStats.refused(saleId);
         if (!proof.ok) throw new AppError('POW_INVALID', `the proof of work is not valid: ${proof.reason}`);
         who = { ...who, proof: { nonce: proof.nonce, bits: proof.bits } };
       }

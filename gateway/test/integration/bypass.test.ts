@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { adminHeaders, buy, createHarness, createSale, join, testRedis, until, type Harness } from '../support/harness.js';
+import { adminHeaders, buy, createHarness, createSale, join, reportFunnel, testRedis, until, type Harness } from '../support/harness.js';
 import type { RedisClient } from '@velvet-rope/contracts';
 // @ts-expect-error: a plain .mjs script without types, run as the docs say
 import { verifyAudit } from '../../../scripts/verify-fairness.mjs';
@@ -37,7 +37,7 @@ async function figures(app: FastifyInstance, sale: string) {
     waiting: live.waiting,
     admitted: live.admitted,
     admittedTotal: live.admittedTotal,
-    report: await redis.hgetall(app.keyspace.sale(sale).report),
+    report: await reportFunnel(app, sale),
     queue: await redis.zcard(app.keyspace.sale(sale).queue),
     visitors: await redis.hlen(app.keyspace.sale(sale).visitors),
     seq: state.admittedTotal ?? '0',
@@ -139,7 +139,7 @@ describe('bypass: staff and monitoring skip the room, counted nowhere, logged', 
     }
     const live = (await app.inject({ url: `/api/sales/${sale}` })).json();
     expect(live.waiting).toBe(normal.length);
-    expect((await redis.hgetall(app.keyspace.sale(sale).report)).joined).toBe(String(normal.length));
+    expect((await reportFunnel(app, sale)).joined).toBe(normal.length);
     expect(bypassLogs(sale)).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buy, createHarness, createSale, join, me, sleep, testRedis, type Harness, type Joined } from '../support/harness.js';
+import { buy, createHarness, createSale, join, me, reportFunnel, sleep, testRedis, type Harness, type Joined } from '../support/harness.js';
 
 const GRACE_SECONDS = 1;
 
@@ -69,12 +69,13 @@ const goneSince = (saleId: string, visitorId: string) => redisOf((r) => r.zscore
 const counters = (saleId: string) =>
   redisOf(async (r) => {
     const [freed, walked] = await r.hmget(keys(saleId).state, 'freedTotal', 'walkedAwayTotal');
-    const [reportFreed, reportWalked] = await r.hmget(keys(saleId).report, 'freed', 'walkedAway');
+    // the report's counts as the marketer reads them (moved to PostgreSQL each second)
+    const funnel = await reportFunnel(h.app(), saleId);
     return {
       freed: Number(freed ?? 0),
       walkedAway: Number(walked ?? 0),
-      reportFreed: Number(reportFreed ?? 0),
-      reportWalked: Number(reportWalked ?? 0),
+      reportFreed: funnel.freed,
+      reportWalked: funnel.walkedAway,
     };
   });
 const status = async (saleId: string, s: Joined) =>

@@ -11,6 +11,7 @@ import {
   createSale,
   join,
   me,
+  reportFunnel,
   sleep,
   testRedis,
   until,
@@ -48,9 +49,7 @@ async function live(app: FastifyInstance, sale: string) {
   };
 }
 
-async function report(app: FastifyInstance, sale: string): Promise<Record<string, string>> {
-  return redis.hgetall(app.keyspace.sale(sale).report);
-}
+const report = reportFunnel;
 
 async function recordedAdmissions(sale: string): Promise<{ visitor_id: string; seq: string }[]> {
   const { rows } = await h.db.pool.query<{ visitor_id: string; seq: string }>(
@@ -139,7 +138,7 @@ describe('standby: straight to the turn under the thresholds, the queue past the
     expect(e.status).toBe('admitted');
 
     // the same records as any admission: counted, in PostgreSQL, in the audit
-    expect(await report(app, sale)).toMatchObject({ joined: '5', admitted: '5' });
+    expect(await report(app, sale)).toMatchObject({ joined: 5, admitted: 5 });
     const recorded = await recordedAdmissions(sale);
     expect(recorded.map((r) => r.visitor_id).sort()).toEqual([a, b, c, d, e].map((j) => j.visitorId).sort());
     expect(recorded.map((r) => Number(r.seq))).toEqual([1, 2, 3, 4, 5]);
@@ -207,7 +206,7 @@ describe('passthrough and suspended, switched live', () => {
     const e = await join(app, sale);
     expect(e.status).toBe('queued');
     expect((await app.admissionLoop.tickSale(sale))?.admissions).toEqual([]);
-    expect(await report(app, sale)).toMatchObject({ joined: '5', admitted: '3' });
+    expect(await report(app, sale)).toMatchObject({ joined: 5, admitted: 3 });
     expect((await recordedAdmissions(sale)).length).toBe(3);
   });
 
@@ -273,7 +272,7 @@ describe('a full queue (maxQueue)', () => {
       expect(body.message).toMatch(/free up/);
     }
     expect((await live(app, sale)).waiting).toBe(7);
-    expect(await report(app, sale)).toMatchObject({ joined: '7', refused: '33' });
+    expect(await report(app, sale)).toMatchObject({ joined: 7, refused: 33 });
     // somebody already placed keeps the place (not refused)
     const again = await app.inject({
       method: 'POST',

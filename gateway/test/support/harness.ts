@@ -9,6 +9,8 @@ import { Cluster } from 'ioredis';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type GatewayConfig } from '../../src/config.js';
+import { RedisCommands } from '../../src/redis/commands.js';
+import { ReportRecorder } from '../../src/report/report-recorder.js';
 import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -288,4 +290,42 @@ export async function until(what: string, cond: () => Promise<boolean>, tries = 
     await sleep(gapMs);
   }
   throw new Error(`not reached: ${what}`);
+}
+
+/**
+ * The sale report's funnel as the marketer reads it (`GET /api/admin/sales/:id/report`), after
+ * moving the counters still in Redis to PostgreSQL as the leader does each second: the counters
+ * live in Redis only until the next move, so a test reads them here, not in the hash.
+ */
+export async function reportFunnel(
+  app: FastifyInstance,
+  saleId: string,
+): Promise<{
+  joined: number;
+  admitted: number;
+  bought: number;
+  walkedAway: number;
+  lapsed: number;
+  toldSoldOut: number;
+  refused: number;
+  freed: number;
+}> {
+  await new ReportRecorder(new RedisCommands(app.redis, app.keyspace), app.pg).record(saleId, {
+    ratePerMinute: 0,
+    waiting: 0,
+    remaining: 0,
+  });
+  const res = await app.inject({ url: `/api/admin/sales/${saleId}/report`, headers: adminHeaders });
+  if (res.statusCode !== 200) throw new Error(`report answered ${res.statusCode}: ${res.body}`);
+  type Funnel = {
+    joined: number;
+    admitted: number;
+    bought: number;
+    walkedAway: number;
+    lapsed: number;
+    toldSoldOut: number;
+    refused: number;
+  };
+  const body = res.json() as { funnel: Funnel; freed: number };
+  return { ...body.funnel, freed: body.freed };
 }

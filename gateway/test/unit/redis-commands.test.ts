@@ -225,7 +225,7 @@ describe('the scripts the loader defines', () => {
     expect(Object.fromEntries(SCRIPTS.map((s) => [s.name, s.numberOfKeys]))).toEqual({
       join: 8,
       admit: 11,
-      reserve: 7,
+      reserve: 8,
       leader: 2,
       claimDuePending: 2,
       saleInfo: 6,
@@ -237,6 +237,8 @@ describe('the scripts the loader defines', () => {
       presence: 2,
       releaseGone: 8,
       bypass: 4,
+      reportSnapshot: 2,
+      reportDrop: 1,
     });
   });
 });

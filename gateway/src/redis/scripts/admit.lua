@@ -42,7 +42,11 @@
   KEYS[9] presence      hash  visitor -> open sockets (presence.lua): a visitor admitted while
   KEYS[10] presenceGone zset  all their pages are closed goes (back) into presenceGone at the
                               admission's time, so release-gone.lua frees the turn a grace later
-  KEYS[11] report   hash    the sale report's counters: `admitted` counts each admission
+  KEYS[11] report   hash    the sale report's counters: admitted, lapsed (admissions swept here
+                            unused), the time-in-queue histogram of this tick's admissions
+                            (report_wait_field in includes/common.lua), and once per sale, when
+                            it is first seen sold out or ended, toldSoldOut (the shoppers still
+                            in the queue then) and soldOutAt / endedAt (ms)
 
   ARGV[1] owner           this gateway's owner id
   ARGV[2] jtiKey          fresh random secret of this tick, never revealed: jti = seq '.' tag,
@@ -85,12 +89,15 @@ local now = now_ms()
 
 -- 1. expired admissions give their share back
 local expired = redis.call('ZRANGEBYSCORE', admittedKey, '-inf', now)
+local lapsed = 0
 for _, v in ipairs(expired) do
   local record = redis.call('HGET', visitorsKey, v)
   if record and string.sub(record, 1, 2) == 'a|' then
     redis.call('HSET', visitorsKey, v, visitor_expired(visitor_decode(record)))
+    lapsed = lapsed + 1
   end
 end
+if lapsed > 0 then redis.call('HINCRBY', reportKey, 'lapsed', lapsed) end
 if #expired > 0 then
   redis.call('ZREMRANGEBYSCORE', admittedKey, '-inf', now)
   redis.call('HINCRBY', stateKey, 'expiredTotal', #expired)
@@ -179,6 +186,8 @@ if status == 'open' then
     local popped = redis.call('ZPOPMIN', queueKey, budget)
     local checkoutMs = tonumber(cfg.checkoutMs)
     local expiresAt = now + checkoutMs
+    local starts = tonumber(cfg.startsAt)
+    local waits = {}
     for i = 1, #popped, 2 do
       local v, score = popped[i], popped[i + 1]
       local seq = redis.call('HINCRBY', stateKey, 'admittedTotal', 1)
@@ -194,6 +203,11 @@ if status == 'open' then
       if presence and (tonumber(string.match(presence, '^%-?%d+')) or 0) <= 0 then
         redis.call('ZADD', presenceGoneKey, now, v)
       end
+      local joinedAt = tonumber(r.joinedAt)
+      if joinedAt then
+        local field = report_wait_field(joinedAt, now, starts)
+        waits[field] = (waits[field] or 0) + 1
+      end
       admitted[#admitted + 1] = v
       admitted[#admitted + 1] = jti
       admitted[#admitted + 1] = tostring(expiresAt)
@@ -202,6 +216,7 @@ if status == 'open' then
     credit = credit - #popped / 2
     active = active + #popped / 2
     if #popped > 0 then redis.call('HINCRBY', reportKey, 'admitted', #popped / 2) end
+    for field, count in pairs(waits) do redis.call('HINCRBY', reportKey, field, count) end
   end
 else
   -- nothing accrues while the sale is not open: no burst after a pause
@@ -209,6 +224,13 @@ else
 end
 
 redis.call('HSET', stateKey, 'lastTick', now, 'credit', tostring(credit))
+-- the shoppers still waiting when the sale is first seen sold out or ended are told so: counted
+-- once per sale (a sale that reopens when units come back does not count its queue again)
+if (status == 'sold_out' or status == 'ended') and redis.call('HSETNX', stateKey, 'reportClosedAt', now) == 1 then
+  local told = redis.call('ZCARD', queueKey)
+  if told > 0 then redis.call('HINCRBY', reportKey, 'toldSoldOut', told) end
+  redis.call('HSET', reportKey, status == 'sold_out' and 'soldOutAt' or 'endedAt', now)
+end
 redis.call('XADD', tickLogKey, 'MAXLEN', '~', 10000, '*', 'epoch', ARGV[6], 'owner', owner, 'admitted', #admitted / 4, 'status', status)
 local result = { 'OK', status, redis.call('ZCARD', queueKey), active, remaining,
                  tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0'), rate, #expired, #admitted / 4,

@@ -17,7 +17,11 @@
   KEYS[5] stock     string  units still reservable
   KEYS[6] admitted  zset    admitted visitors by expiry
   KEYS[7] state     hash    admission loop state (admittedTotal; paidUnits for `held`; credit, lastTick)
-  KEYS[8] report    hash    the sale report's counters (joined, admitted, refused)
+  KEYS[8] report    hash    the sale report's counters (HINCRBY once per batch): joined (new
+                            places), admitted (turns given at join: standby, passthrough), refused
+                            (joins refused by a rate limit, a full queue, or a proof of work short
+                            of the difficulty or spent; not a join asked for its first proof),
+                            lapsed (an admission found expired before the loop swept it)
 
   ARGV[1] n, the number of requests; then 8 arguments for each request i (base = 1 + 8(i-1)):
     +1 visitorId
@@ -102,6 +106,8 @@ local function admit_at_join()
   redis.call('HSET', stateKey, 'credit', tostring(credit - 1), 'lastTick', now)
   return true
 end
+-- the report's counts of this batch, written once at the end
+local joinedN, refusedN, lapsedN, admittedN = 0, 0, 0, 0
 
 local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
   if op == 'join' and status == 'suspended' then return 'SUSPENDED' end
@@ -128,6 +134,7 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
       -- expired but not swept yet by the admission loop: it is expired all the same
       redis.call('ZREM', admittedKey, visitor)
       redis.call('HSET', visitorsKey, visitor, visitor_expired(r))
+      lapsedN = lapsedN + 1
       kind = 'x'
     end
     if kind == 'o' then return answer('EXISTING', 'ordered', nil, { orderId = r.orderId }) end
@@ -153,15 +160,23 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
     -- a full queue refuses before a proof of work is spent (a join that would go straight to its
     -- turn finds nobody waiting: it is not refused, whatever the cap)
     if maxQueue and waiting >= maxQueue and not (waiting == 0 and (flow == 'standby' or flow == 'passthrough')) then
-      redis.call('HINCRBY', reportKey, 'refused', 1)
+      refusedN = refusedN + 1
       return 'QUEUE_FULL|' .. waiting .. '|' .. maxQueue
     end
     if difficulty > 0 then
       -- one solved challenge buys one place: its nonce is spent here (the key lives as long as
       -- the challenge could, and shares the sale's hash tag)
-      if powNonce == '' or tonumber(powBits) < difficulty then return 'POW_REQUIRED|' .. difficulty end
+      if powNonce == '' or tonumber(powBits) < difficulty then
+        -- a join without a proof is asked for one, not refused: the page always tries first
+        -- without; a proof short of the difficulty is refused
+        if powNonce ~= '' then refusedN = refusedN + 1 end
+        return 'POW_REQUIRED|' .. difficulty
+      end
       local spent = redis.call('SET', cfgKey .. ':pow:' .. powNonce, '1', 'NX', 'PX', 180000)
-      if not spent then return 'POW_REUSED' end
+      if not spent then
+        refusedN = refusedN + 1
+        return 'POW_REUSED'
+      end
     end
     local mode = cfg.mode
     local starts = tonumber(cfg.startsAt)
@@ -193,7 +208,8 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
   local scoreText = string.format('%.17g', score)
   if outcome == 'NEW' then
     if admit_at_join() then
-      redis.call('HINCRBY', reportKey, 'joined', 1)
+      joinedN = joinedN + 1
+      admittedN = admittedN + 1
       -- exactly what admit.lua does for the lowest score: this visitor is the only one waiting
       local seq = redis.call('HINCRBY', stateKey, 'admittedTotal', 1)
       local jti = seq .. '.' .. string.sub(redis.sha1hex(jtiKey .. ':' .. seq .. ':' .. visitor), 1, 24)
@@ -202,20 +218,19 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
       redis.call('HSET', visitorsKey, visitor, visitor_admitted(
         { score = scoreText, joinedAt = tostring(now), after = tostring(admittedTotal), rounds = rounds },
         jti, tostring(expiresAt), tostring(seq)))
-      redis.call('HINCRBY', reportKey, 'admitted', 1)
       admittedTotal = seq
       return answer('NEW', 'admitted', scoreText, { jti = jti, expiresAt = tostring(expiresAt), admSeq = tostring(seq) })
     end
     if maxQueue and waiting >= maxQueue then
       -- standby with a cap of 0, or the rate passed at an empty queue: there is no room to queue
-      redis.call('HINCRBY', reportKey, 'refused', 1)
+      refusedN = refusedN + 1
       return 'QUEUE_FULL|' .. waiting .. '|' .. maxQueue
     end
-    redis.call('HINCRBY', reportKey, 'joined', 1)
   end
   waiting = waiting + redis.call('ZADD', queueKey, scoreText, visitor)
   redis.call('HSET', visitorsKey, visitor,
     visitor_queued({ score = scoreText, joinedAt = tostring(now), after = tostring(admittedTotal), rounds = rounds }))
+  if outcome == 'NEW' then joinedN = joinedN + 1 end
   return answer(outcome, 'queued', scoreText)
 end
 
@@ -226,6 +241,7 @@ for i = 1, n do
   local op = ARGV[b + 4]
   local wait = rate_limited(cfgKey, op, ARGV[b + 7], tonumber(ARGV[b + 8]), now)
   if wait then
+    if op == 'join' then refusedN = refusedN + 1 end
     out[7 + i] = 'RATE_LIMITED|' .. wait
   else
     out[7 + i] = one(ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], op, ARGV[b + 5], ARGV[b + 6])
@@ -233,4 +249,8 @@ for i = 1, n do
 end
 -- admissions made at join moved the count on
 out[7] = admittedTotal
+if joinedN > 0 then redis.call('HINCRBY', reportKey, 'joined', joinedN) end
+if refusedN > 0 then redis.call('HINCRBY', reportKey, 'refused', refusedN) end
+if lapsedN > 0 then redis.call('HINCRBY', reportKey, 'lapsed', lapsedN) end
+if admittedN > 0 then redis.call('HINCRBY', reportKey, 'admitted', admittedN) end
 return out

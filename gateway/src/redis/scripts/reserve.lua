@@ -29,6 +29,7 @@
   KEYS[7] bypass       hash   bypassing visitors' records (bypass.lua): a token whose jti starts
                               with 'b.' is looked up here instead of `visitors`, and its order
                               stays here (no queue figure, report counter or audit line sees it)
+  KEYS[8] report       hash   the sale report's counters: bought (orders accepted, once per batch)
   (and `<config>:buys`, a hash in the same slot: purchases counted, their summed age (ms from
   admission to purchase) and how many fell in each age bucket, for the admission loop)
 
@@ -57,8 +58,8 @@
 ]]
 --@include "common"
 
-local cfgKey, visitorsKey, admittedKey, stockKey, pendingKey, dueKey, bypassKey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local cfgKey, visitorsKey, admittedKey, stockKey, pendingKey, dueKey, bypassKey, reportKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local republishAfter, perMinute, perSender, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 
 local cfg = hash_map(cfgKey)
@@ -69,6 +70,9 @@ local buysKey = cfgKey .. ':buys'
 local checkoutMs = tonumber(cfg.checkoutMs)
 local ends = tonumber(cfg.endsAt)
 local maxPer = tonumber(cfg.maxPerShopper)
+
+-- orders of the room's shoppers accepted in this batch (a bypass is not counted), for the report
+local bought = 0
 
 local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, message, sender)
   -- a bypass admission's jti is 'b.<tag>' (bypass.lua): its record is in the bypass hash
@@ -115,6 +119,7 @@ local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, messag
   redis.call('ZADD', dueKey, now + republishAfter, orderId)
   -- a bypass is not a shopper of the room: it teaches the admission loop nothing
   if bypass then return { 'OK', remaining - quantity } end
+  bought = bought + 1
   -- how long buyers take from admission to purchase: the admission loop uses it to tell the
   -- holders who are still likely to buy from those who probably walked away (admit.lua)
   local ageMs = math.max(0, now - (tonumber(f[4]) - checkoutMs))
@@ -130,4 +135,5 @@ for i = 1, n do
   answers[i] = reserve(ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], tonumber(ARGV[b + 6]), ARGV[b + 7],
     ARGV[b + 8], ARGV[b + 9])
 end
+if bought > 0 then redis.call('HINCRBY', reportKey, 'bought', bought) end
 return answers

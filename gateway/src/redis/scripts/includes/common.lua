@@ -159,3 +159,17 @@ local function buy_age_bucket(ageMs)
   end
   return #BUY_AGE_EDGES + 1
 end
+
+-- The sale report's time-in-queue histogram, counted where admissions are made (admit.lua).
+-- Its TypeScript twin is gateway/src/report/log-histogram.ts: change both together. Bucket 0
+-- holds waits under 1 ms, bucket i >= 1 holds [2^((i-1)/8), 2^(i/8)) ms (each about 9 % wide).
+-- The field is 'w:<arrival window>:<bucket>', the window the minute of arrival counted from the
+-- sale's start, 'p' for everyone who arrived in the pre-queue.
+local function report_wait_field(joinedAt, now, startsAt)
+  local wait = now - joinedAt
+  local bucket = 0
+  if wait >= 1 then bucket = 1 + math.floor(8 * math.log(wait) / math.log(2)) end
+  local window = 'p'
+  if joinedAt >= startsAt then window = math.floor((joinedAt - startsAt) / 60000) end
+  return 'w:' .. window .. ':' .. bucket
+end
