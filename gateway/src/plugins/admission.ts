@@ -5,10 +5,12 @@ import { AdmissionLoop } from '../admission/admission-loop.js';
 import { ClosedLoopController } from '../admission/closed-loop-controller.js';
 import { Reconciler } from '../purchase/reconciler.js';
 import { RedisRecovery } from '../admission/recovery.js';
+import { SaleRetirer } from '../sales/retirement.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     admissionLoop: AdmissionLoop;
+    retirer: SaleRetirer;
   }
 }
 
@@ -17,9 +19,13 @@ export interface AdmissionPluginOptions {
   readonly autostart?: boolean;
 }
 
-/** The admission loop and the outbox reconciler, led per sale by one gateway at a time. */
+/**
+ * The admission loop and the outbox reconciler, led per sale by one gateway at a time; and
+ * the retirer, which takes finished sales out of Redis (sales/retirement.ts).
+ */
 export default fp<AdmissionPluginOptions>(
   async (app, opts) => {
+    const ownerId = `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
     const reconciler = new Reconciler(app.redis, app.keyspace, app.publisher, app.log, app.config.republishAfterMs);
     const loop = new AdmissionLoop({
       redis: app.redis,
@@ -41,7 +47,7 @@ export default fp<AdmissionPluginOptions>(
       tickMs: app.config.tickMs,
       oversubscription: app.config.oversubscription,
       maxOversubscription: app.config.maxOversubscription,
-      ownerId: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`,
+      ownerId,
       onTick: (tick) => {
         app.metrics.observeTick(tick);
         return app.realtime.broadcastTick(tick);
@@ -50,10 +56,26 @@ export default fp<AdmissionPluginOptions>(
       recordAdmissions: (saleId, admitted) => app.admissionRecords.recordAdmissions(saleId, admitted),
     });
     app.decorate('admissionLoop', loop);
-    if (opts.autostart !== false) app.addHook('onReady', async () => loop.start());
+    const retirer = new SaleRetirer({
+      pool: app.pg,
+      redis: app.redis,
+      keyspace: app.keyspace,
+      audit: app.audit,
+      archive: app.sales.archive,
+      logger: app.log,
+      retentionMs: app.config.saleRetentionMs,
+      ownerId,
+    });
+    app.decorate('retirer', retirer);
+    if (opts.autostart !== false) {
+      app.addHook('onReady', async () => {
+        loop.start();
+        retirer.start();
+      });
+    }
     // before the connections close: hand leadership over instead of letting it expire
     app.addHook('preClose', async () => {
-      await loop.stop();
+      await Promise.all([loop.stop(), retirer.stop()]);
     });
   },
   { name: 'admission', dependencies: ['redis', 'amqp', 'services', 'realtime', 'metrics'] },

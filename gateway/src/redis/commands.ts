@@ -32,6 +32,7 @@ declare module 'ioredis' {
     finishRecovery(...keysAndArgs: Arg[]): Result<unknown, Context>;
     newPlaces(...keysAndArgs: Arg[]): Result<unknown[], Context>;
     restore(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    retire(...keysAndArgs: Arg[]): Result<unknown[], Context>;
   }
 }
 
@@ -357,11 +358,13 @@ export interface Leadership {
   readonly epoch: number;
   /** this call made this gateway the leader */
   readonly changed: boolean;
+  /** Redis does not know the sale (its hot copy is gone: retired, or lost): nobody leads it */
+  readonly missing: boolean;
 }
 
 export function decodeLeader(reply: readonly unknown[]): Leadership {
-  const [held, epoch, changed] = reply;
-  return { held: Number(held) === 1, epoch: Number(epoch), changed: Number(changed) === 1 };
+  const [held, epoch, changed, missing] = reply;
+  return { held: Number(held) === 1, epoch: Number(epoch), changed: Number(changed) === 1, missing: Number(missing) === 1 };
 }
 
 export interface DuePending {
@@ -535,8 +538,8 @@ export class RedisCommands {
     return decodeReserve(await this.redis.reserve(...args), purchases.length);
   }
 
-  /** KEYS leader, leaderEpoch */
-  static readonly LEADER = script('leader', 'leader', 2);
+  /** KEYS leader, leaderEpoch, config */
+  static readonly LEADER = script('leader', 'leader', 3);
   /** Takes or keeps a sale's admission lock, or gives it up (`release`) (scripts/leader.lua). */
   async leader(a: {
     readonly saleId: string;
@@ -545,7 +548,7 @@ export class RedisCommands {
     readonly release: boolean;
   }): Promise<Leadership> {
     const k = this.keyspace.sale(a.saleId);
-    return decodeLeader(await this.redis.leader(k.leader, k.leaderEpoch, a.owner, a.ttlMs, a.release ? '1' : '0'));
+    return decodeLeader(await this.redis.leader(k.leader, k.leaderEpoch, k.config, a.owner, a.ttlMs, a.release ? '1' : '0'));
   }
 
   /** KEYS pending, pendingDue */
@@ -646,6 +649,45 @@ export class RedisCommands {
     }
     return decodeRestore(await this.redis.restore(...args));
   }
+
+  /** KEYS every key of the sale (saleKeys but the events channel) */
+  static readonly RETIRE = script('retire', 'retire', 14);
+  /**
+   * Removes every key of a sale PostgreSQL has taken over (scripts/retire.lua), unless its
+   * outbox or its report counters still hold something.
+   */
+  async retire(saleId: string): Promise<Retirement> {
+    const k = this.keyspace.sale(saleId);
+    const reply = await this.redis.retire(
+      k.config,
+      k.state,
+      k.queue,
+      k.admitted,
+      k.stock,
+      k.pending,
+      k.pendingDue,
+      k.visitors,
+      k.seq,
+      k.leader,
+      k.leaderEpoch,
+      k.tickLog,
+      k.returned,
+      k.report,
+    );
+    return decodeRetire(reply);
+  }
+}
+
+/** retire.lua's answer: what it removed, or what it found still there */
+export type Retirement =
+  | { readonly outcome: 'OK'; readonly removed: number }
+  | { readonly refused: 'PENDING' | 'REPORT'; readonly count: number };
+
+export function decodeRetire(reply: readonly unknown[]): Retirement {
+  const [code, n] = reply;
+  if (code === 'OK') return { outcome: 'OK', removed: Number(n) };
+  if (code === 'PENDING' || code === 'REPORT') return { refused: code, count: Number(n) };
+  throw new Error(`retire script answered ${String(code)}`);
 }
 
 export interface WriteConfig {
@@ -669,4 +711,5 @@ export const SCRIPTS: readonly LuaScript[] = [
   RedisCommands.FINISH_RECOVERY,
   RedisCommands.NEW_PLACES,
   RedisCommands.RESTORE,
+  RedisCommands.RETIRE,
 ];

@@ -34,7 +34,8 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const sale = await app.sales.live(req.params.saleId);
+      // a retired sale's final figures come from PostgreSQL (its Redis keys are gone)
+      const sale = (await app.sales.live(req.params.saleId)) ?? (await app.sales.retiredView(req.params.saleId));
       if (!sale) throw await app.sales.missing(req.params.saleId);
       return publicView(sale);
     },
@@ -188,7 +189,9 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     if (cached && cached.until > now) return cached;
     const sale = await app.sales.get(saleId);
     if (!sale) return undefined;
-    const ended = sale.endsAt !== null && now >= sale.endsAt;
+    // a retired sale is over for good (ended, or sold out with nothing to come back): no place
+    // can be taken any more, so its seed is revealed even when it had no end set
+    const ended = sale.retiredAt !== null || (sale.endsAt !== null && now >= sale.endsAt);
     const body = {
       saleId: sale.id,
       mode: sale.queueMode,
@@ -259,7 +262,13 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       try {
         const sale = await app.sales.get(req.params.saleId);
         if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
-        const audit = await app.audit.get({ id: sale.id, startsAt: sale.startsAt, windowSeconds: sale.windowSeconds, seed: sale.seed });
+        const audit = await app.audit.get({
+          id: sale.id,
+          startsAt: sale.startsAt,
+          windowSeconds: sale.windowSeconds,
+          seed: sale.seed,
+          retired: sale.retiredAt !== null,
+        });
         reply.header('etag', audit.etag).header('cache-control', 'public, max-age=300');
         if (req.headers['if-none-match'] === audit.etag) {
           release();

@@ -165,8 +165,9 @@ describe('the admit script reply', () => {
 
 describe('the other scripts replies', () => {
   it('leader', () => {
-    expect(decodeLeader([1, 4, 1])).toEqual({ held: true, epoch: 4, changed: true });
-    expect(decodeLeader([0, 4, 0])).toEqual({ held: false, epoch: 4, changed: false });
+    expect(decodeLeader([1, 4, 1])).toEqual({ held: true, epoch: 4, changed: true, missing: false });
+    expect(decodeLeader([0, 4, 0])).toEqual({ held: false, epoch: 4, changed: false, missing: false });
+    expect(decodeLeader([0, 0, 0, 1])).toEqual({ held: false, epoch: 0, changed: false, missing: true });
   });
 
   it('claim-due-pending', () => {
