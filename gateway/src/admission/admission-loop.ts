@@ -111,6 +111,13 @@ export class AdmissionLoop {
         await this.#o.recovery.check(generation);
         return [];
       }
+      // a sale taken out of the set (over, or retired: sales/retirement.ts) is led no more
+      for (const id of this.#leading.keys()) {
+        if (!saleIds.includes(id)) {
+          this.#leading.delete(id);
+          this.#o.onLeadership?.(id, false);
+        }
+      }
       const ticks = await Promise.all(saleIds.map((id) => this.tickSale(id)));
       return ticks.filter((t): t is AdmissionTick => t !== undefined);
     } finally {

@@ -5,6 +5,7 @@ import {
   decodeClaimDuePending,
   decodeJoin,
   decodeLeader,
+  decodeRetire,
   decodeReserve,
   decodeRestore,
   decodeSaleInfo,
@@ -170,6 +171,13 @@ describe('the other scripts replies', () => {
     expect(decodeLeader([0, 0, 0, 1])).toEqual({ held: false, epoch: 0, changed: false, missing: true });
   });
 
+  it('retire', () => {
+    expect(decodeRetire(['OK', 17])).toEqual({ outcome: 'OK', removed: 17 });
+    expect(decodeRetire(['PENDING', 2])).toEqual({ refused: 'PENDING', count: 2 });
+    expect(decodeRetire(['REPORT', 3])).toEqual({ refused: 'REPORT', count: 3 });
+    expect(() => decodeRetire(['NOPE'])).toThrow(/retire script/);
+  });
+
   it('claim-due-pending', () => {
     expect(decodeClaimDuePending(['o1', 'm1', 'o2', 'm2'])).toEqual([
       { orderId: 'o1', message: 'm1' },
@@ -220,7 +228,7 @@ describe('the scripts the loader defines', () => {
       join: 7,
       admit: 8,
       reserve: 6,
-      leader: 2,
+      leader: 3,
       claimDuePending: 2,
       saleInfo: 6,
       adjustStock: 1,
@@ -228,6 +236,7 @@ describe('the scripts the loader defines', () => {
       finishRecovery: 7,
       newPlaces: 1,
       restore: 4,
+      retire: 14,
     });
   });
 });
