@@ -680,8 +680,7 @@ export class RedisCommands {
 
 /** retire.lua's answer: what it removed, or what it found still there */
 export type Retirement =
-  | { readonly outcome: 'OK'; readonly removed: number }
-  | { readonly refused: 'PENDING' | 'REPORT'; readonly count: number };
+  { readonly outcome: 'OK'; readonly removed: number } | { readonly refused: 'PENDING' | 'REPORT'; readonly count: number };
 
 export function decodeRetire(reply: readonly unknown[]): Retirement {
   const [code, n] = reply;

@@ -167,7 +167,7 @@ export class FairnessAudit {
 
   /** a retired sale's audit: the archive's chunks, as they were written */
   async *#fromArchive(saleId: string): AsyncGenerator<Buffer> {
-    if (!this.archive) throw new Error('no archive to read a retired sale\'s audit from');
+    if (!this.archive) throw new Error("no archive to read a retired sale's audit from");
     yield* this.archive.auditChunks(saleId);
   }
 

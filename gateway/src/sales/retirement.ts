@@ -179,10 +179,10 @@ export class SaleRetirer {
   /** step 4: the archive and `retired_at`, in one transaction; false when it is not due after all */
   async #archive(saleId: string): Promise<boolean> {
     return inTransaction(this.#o.pool, async (client) => {
-      const { rows } = await client.query<SaleRow>(`SELECT s.* FROM sales s WHERE s.id = $2 AND ${OVER} FOR NO KEY UPDATE OF s SKIP LOCKED`, [
-        this.#o.retentionMs,
-        saleId,
-      ]);
+      const { rows } = await client.query<SaleRow>(
+        `SELECT s.* FROM sales s WHERE s.id = $2 AND ${OVER} FOR NO KEY UPDATE OF s SKIP LOCKED`,
+        [this.#o.retentionMs, saleId],
+      );
       if (!rows[0]) return false;
       const sale = fromRow(rows[0]);
       const writer = new ArchiveWriter(client, saleId);

@@ -131,10 +131,10 @@ export class ArchiveWriter {
   ) {}
 
   async begin(final: FinalFigures): Promise<void> {
-    await this.client.query(
-      `INSERT INTO retired_sales (sale_id, final, audit_etag, audit_bytes, audit_lines) VALUES ($1, $2, '', 0, 0)`,
-      [this.saleId, JSON.stringify(final)],
-    );
+    await this.client.query(`INSERT INTO retired_sales (sale_id, final, audit_etag, audit_bytes, audit_lines) VALUES ($1, $2, '', 0, 0)`, [
+      this.saleId,
+      JSON.stringify(final),
+    ]);
   }
 
   async chunk(text: string, lines: number): Promise<void> {

@@ -300,7 +300,9 @@ export class SaleStore {
 
   /** Every sale that is not over (their hot copies must be in Redis); never a retired one. */
   async running(): Promise<SaleRecord[]> {
-    const { rows } = await this.pool.query<SaleRow>('SELECT * FROM sales WHERE (ends_at IS NULL OR ends_at > now()) AND retired_at IS NULL');
+    const { rows } = await this.pool.query<SaleRow>(
+      'SELECT * FROM sales WHERE (ends_at IS NULL OR ends_at > now()) AND retired_at IS NULL',
+    );
     return rows.map(fromRow);
   }
 }

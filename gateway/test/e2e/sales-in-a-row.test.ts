@@ -47,7 +47,9 @@ async function usedMemory(): Promise<number> {
 async function breakdown(): Promise<string> {
   const info = await client.info('memory');
   const field = (name: string) => new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? '?';
-  return ['used_memory_dataset', 'mem_clients_normal', 'used_memory_scripts', 'used_memory_overhead'].map((f) => `${f} ${field(f)}`).join(', ');
+  return ['used_memory_dataset', 'mem_clients_normal', 'used_memory_scripts', 'used_memory_overhead']
+    .map((f) => `${f} ${field(f)}`)
+    .join(', ');
 }
 
 /** every key of the test's prefix (the private Redis holds nothing else) */
