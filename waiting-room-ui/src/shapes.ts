@@ -231,6 +231,8 @@ export interface AdminSale {
   checkoutUrl: string | null;
   /** the payment window after an order is confirmed (sales that hand off) */
   paymentSeconds: number;
+  /** when the finished sale left Redis (its figures and audit now come from PostgreSQL); null: not retired */
+  retiredAt: number | null;
 }
 
 /** whether a sale hands its confirmed orders to the shop's checkout (issue 14) */
@@ -255,6 +257,7 @@ export function parseAdminSale(v: unknown): AdminSale {
     paused: bool(o, 'paused'),
     checkoutUrl: nullable(o, 'checkoutUrl', str),
     paymentSeconds: num(o, 'paymentSeconds'),
+    retiredAt: o.retiredAt === undefined ? null : time(o, 'retiredAt'),
   };
 }
 

@@ -90,6 +90,8 @@ export class SaleRetirer {
   #current: Promise<unknown> = Promise.resolve();
   /** what was logged last per sale, so a sale that waits is not logged every pass */
   readonly #lastNotYet = new Map<string, NotYet>();
+  /** where the next pass's page of candidates starts (sale ids in order; '' from the first) */
+  #after = '';
   /** sales retired by this gateway (for tests and logs) */
   retired = 0;
 
@@ -130,9 +132,13 @@ export class SaleRetirer {
     // Redis lost its data and the sales are being re-published: not now
     if ((await this.#o.redis.exists(this.#o.keyspace.generation)) === 0) return [];
     for (const saleId of await this.#o.archive.keysLeft(BATCH)) await this.#removeKeys(saleId);
-    const { rows } = await this.#o.pool.query<{ id: string }>(`SELECT s.id FROM sales s WHERE ${OVER} ORDER BY s.id LIMIT ${BATCH}`, [
-      this.#o.retentionMs,
-    ]);
+    // a page of candidates after the last one looked at: a sale that waits long (orders stuck
+    // in an outbox) must not keep the others from their turn
+    const { rows } = await this.#o.pool.query<{ id: string }>(
+      `SELECT s.id FROM sales s WHERE ${OVER} AND s.id > $2 ORDER BY s.id LIMIT ${BATCH}`,
+      [this.#o.retentionMs, this.#after],
+    );
+    this.#after = rows.length < BATCH ? '' : rows[rows.length - 1]!.id;
     const done: string[] = [];
     for (const { id } of rows) {
       const outcome = await this.retire(id);
@@ -167,6 +173,8 @@ export class SaleRetirer {
       if (outcome !== 'retired') {
         await this.#commands.leader({ saleId, owner: this.#owner, ttlMs: 1, release: true }).catch(() => undefined);
       }
+      // not over after all (a raised stock committed meanwhile): the loop looks after it again
+      if (outcome === 'not-over') await redis.sadd(keyspace.activeSales, saleId).catch(() => undefined);
     }
     if (outcome !== 'retired') return outcome;
     this.retired += 1;

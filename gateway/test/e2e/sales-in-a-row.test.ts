@@ -47,7 +47,7 @@ async function usedMemory(): Promise<number> {
 async function breakdown(): Promise<string> {
   const info = await client.info('memory');
   const field = (name: string) => new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? '?';
-  return ['used_memory_dataset', 'mem_clients_normal', 'used_memory_scripts', 'used_memory_overhead']
+  return ['used_memory_dataset', 'used_memory_overhead', 'mem_clients_normal', 'used_memory_scripts', 'used_memory_vm_eval']
     .map((f) => `${f} ${field(f)}`)
     .join(', ');
 }
