@@ -5,6 +5,7 @@
  * flushed; from then on PostgreSQL answers for it, the audit byte for byte, and nothing puts
  * it back in Redis.
  */
+import { parseOrderMessage } from '@velvet-rope/contracts';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitBatch } from '../../../order-worker/src/batch-committer.js';
@@ -24,9 +25,11 @@ import {
 // @ts-expect-error: a plain .mjs script without types, run as the docs say
 import { verifySale } from '../../../scripts/verify-fairness.mjs';
 
+const SHOP_KEY = 'test-shop-key-0123456789';
+
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({ SALE_RETENTION: '1s' });
+  h = await createHarness({ SALE_RETENTION: '1s', SHOP_API_KEY: SHOP_KEY });
 });
 afterAll(async () => {
   await h?.close();
@@ -262,5 +265,49 @@ describe('issue 16 item 2: a finished sale leaves Redis for PostgreSQL', () => {
     const { rows } = await h.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM retired_sale_audit WHERE sale_id = $1', [sale]);
     expect(Number(rows[0]!.n)).toBe(1);
     expect(await keysOf(sale)).toEqual([]);
+  });
+
+  it('a sale handing orders to a shop stays while a unit waits for its payment, and retires once every unit is paid', async () => {
+    const app = h.app();
+    const sale = await createSale(app, { stock: 1, checkoutSeconds: 1, ratePerMinute: 600_000 });
+    const patched = await app.inject({
+      method: 'PATCH',
+      url: `/api/admin/sales/${sale}`,
+      headers: adminHeaders,
+      payload: { checkoutUrl: 'https://shop.example/checkout', paymentSeconds: 300 },
+    });
+    expect(patched.statusCode).toBe(200);
+    const [b] = await admittedShoppers(app, sale, 1);
+    const bought = await buy(app, sale, b!.token);
+    expect(bought.statusCode).toBe(202);
+    // what the worker does for a sale that hands off: the order committed with its payment deadline
+    const k = app.keyspace.sale(sale);
+    const parsed = parseOrderMessage((await app.redis.hget(k.pending, bought.body.orderId))!);
+    if (!parsed.ok) throw new Error('no order in the outbox');
+    await h.db.pool.query(
+      `INSERT INTO orders (order_id, sale_id, visitor_id, quantity, status, created_at, confirmed_at, payment_due_at)
+       VALUES ($1, $2, $3, 1, 'confirmed', now(), now(), now() + interval '300 seconds')`,
+      [bought.body.orderId, sale, parsed.value.visitorId],
+    );
+    await h.db.pool.query('UPDATE sales SET sold = sold + 1 WHERE id = $1', [sale]);
+    await app.redis.hdel(k.pending, bought.body.orderId);
+    await app.redis.zrem(k.pendingDue, bought.body.orderId);
+    expect((await app.inject({ url: `/api/sales/${sale}` })).json().status).toBe('held');
+
+    // held: the unit may come back if the shop cancels, so the sale stays, whatever the time
+    await retentionPassed(sale);
+    await leaderGone(sale);
+    expect(await app.retirer.sweep()).not.toContain(sale);
+    expect(await retiredAt(sale)).toBeNull();
+
+    const paid = await app.inject({
+      method: 'POST',
+      url: `/api/shop/orders/${bought.body.orderId}/paid`,
+      headers: { authorization: `Bearer ${SHOP_KEY}` },
+    });
+    expect(paid.statusCode).toBe(200);
+    await until('retired once the retention after the payment passed', async () => (await app.retirer.sweep()).includes(sale));
+    expect(await keysOf(sale)).toEqual([]);
+    expect((await app.inject({ url: `/api/sales/${sale}` })).json().status).toBe('sold_out');
   });
 });
