@@ -52,6 +52,32 @@ async function breakdown(): Promise<string> {
     .join(', ');
 }
 
+/** MEMORY STATS' numeric fields (nested ones flattened with a dot) */
+async function memoryStats(): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const walk = (flat: unknown[], at: string) => {
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const name = `${at}${String(flat[i])}`;
+      const v = flat[i + 1];
+      if (Array.isArray(v)) walk(v, `${name}.`);
+      else if (typeof v === 'number') out.set(name, v);
+    }
+  };
+  walk((await client.call('MEMORY', 'STATS')) as unknown[], '');
+  return out;
+}
+
+/** the MEMORY STATS fields that moved by more than 10 KB from `a` to `b` */
+function moved(a: Map<string, number>, b: Map<string, number>): string {
+  const parts: string[] = [];
+  for (const [k, v] of b) {
+    const d = v - (a.get(k) ?? 0);
+    if (Math.abs(d) > 10_000 && !k.startsWith('peak') && !k.includes('allocator') && !k.includes('rss'))
+      parts.push(`${k} ${d > 0 ? '+' : ''}${d}`);
+  }
+  return parts.join(', ') || 'none';
+}
+
 /** every key of the test's prefix (the private Redis holds nothing else) */
 async function keys(pattern = `${prefix}:*`): Promise<string[]> {
   const found: string[] = [];
@@ -154,12 +180,14 @@ describe.skipIf(REDIS_CLUSTER_NODES !== undefined)('issue 16 item 2: 30 sales in
     const began = Date.now();
     const cold = await usedMemory();
     const coldBreakdown = await breakdown();
+    const coldStats = await memoryStats();
     // the warm-up: the scripts get loaded; the sale itself leaves like any other
     const warmUp = await runSale(0, 'sold-out');
     await waitFor('the warm-up sale retired', async () => (await keysRemoved([warmUp])) === 1, 60_000);
     await waitFor('the warm-up sale keys gone', async () => (await keys(`${prefix}:{sale:*`)).length === 0, 30_000);
     const baseline = await usedMemory();
     const baselineBreakdown = await breakdown();
+    const baselineStats = await memoryStats();
 
     let peak = baseline;
     let sampling = true;
@@ -189,6 +217,7 @@ describe.skipIf(REDIS_CLUSTER_NODES !== undefined)('issue 16 item 2: 30 sales in
     for (const k of left) expect(k, 'only deployment-wide keys remain').not.toMatch(/\{sale:/);
     const after = await usedMemory();
     const afterBreakdown = await breakdown();
+    const afterStats = await memoryStats();
 
     const pct = (n: number) => `${(((n - baseline) / baseline) * 100).toFixed(1)} %`;
     process.stdout.write(
@@ -201,6 +230,8 @@ describe.skipIf(REDIS_CLUSTER_NODES !== undefined)('issue 16 item 2: 30 sales in
         `  cold:     ${coldBreakdown}`,
         `  baseline: ${baselineBreakdown}`,
         `  after:    ${afterBreakdown}`,
+        `  MEMORY STATS moved by the warm-up (cold -> baseline): ${moved(coldStats, baselineStats)}`,
+        `  MEMORY STATS moved by the 30 sales (baseline -> after): ${moved(baselineStats, afterStats)}`,
         `  keys left under the prefix: ${left.length} (${left.join(', ')})`,
         `  run took ${Math.round((Date.now() - began) / 1000)} s`,
         '',
