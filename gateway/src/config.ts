@@ -104,6 +104,11 @@ export interface GatewayConfig {
      */
     readonly perIpPerMinute: number;
   };
+  /**
+   * how long a finished sale (ended, or sold out for good) keeps its Redis keys before one
+   * gateway archives it in PostgreSQL and removes them (SALE_RETENTION)
+   */
+  readonly saleRetentionMs: number;
   /** fairness audit downloads this gateway serves at once, in all and per address */
   readonly audit: {
     readonly maxStreams: number;
@@ -218,11 +223,28 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       purchasePerVisitorPerMinute: envInt(env, 'RATE_LIMIT_PURCHASE_PER_VISITOR', 30, 1, 1_000_000),
       perIpPerMinute: envInt(env, 'RATE_LIMIT_PER_IP', DEFAULT_NEW_PLACES_PER_IP, 0, 100_000_000),
     },
+    saleRetentionMs: envDurationMs(env, 'SALE_RETENTION', 24 * 3_600_000, 1_000, 366 * 24 * 3_600_000),
     audit: {
       maxStreams: envInt(env, 'AUDIT_MAX_STREAMS', 8, 1, 10_000),
       maxStreamsPerAddress: envInt(env, 'AUDIT_MAX_STREAMS_PER_IP', 2, 1, 10_000),
     },
   };
+}
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * A duration: a number with a unit (`250ms`, `2s`, `30m`, `24h`, `7d`) or a bare number of
+ * seconds; in milliseconds, between `min` and `max`.
+ */
+export function envDurationMs(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = envRaw(env, name);
+  if (raw === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (!m) throw new ConfigError(name, `must be a duration such as 24h, 30m, 2s or a number of seconds, got ${JSON.stringify(raw)}`);
+  const ms = Math.round(Number(m[1]) * DURATION_UNITS_MS[m[2] ?? 's']!);
+  if (ms < min || ms > max) throw new ConfigError(name, `must be between ${min / 1000} s and ${max / 1000} s, got ${JSON.stringify(raw)}`);
+  return ms;
 }
 
 /**

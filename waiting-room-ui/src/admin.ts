@@ -255,7 +255,7 @@ class Console {
           location.hash = encodeURIComponent(s.id);
         });
         if (s.id === this._selected?.id) watch.setAttribute('aria-current', 'true');
-        const facts = `${s.id} · ${count(s.ratePerMinute)}/min${s.paused ? ' · paused' : ''}${handsOff(s) ? ' · shop checkout' : ''}`;
+        const facts = `${s.id} · ${count(s.ratePerMinute)}/min${s.paused ? ' · paused' : ''}${handsOff(s) ? ' · shop checkout' : ''}${s.retiredAt !== null ? ' · archived' : ''}`;
         return h(
           'tr',
           {},

@@ -243,6 +243,8 @@ export interface AdminSale {
   flow: SaleFlow;
   /** the longest the queue may grow; null: no cap */
   maxQueue: number | null;
+  /** when the finished sale left Redis (its figures and audit now come from PostgreSQL); null: not retired */
+  retiredAt: number | null;
 }
 
 /** whether a sale hands its confirmed orders to the shop's checkout (issue 14) */
@@ -269,6 +271,7 @@ export function parseAdminSale(v: unknown): AdminSale {
     paymentSeconds: num(o, 'paymentSeconds'),
     flow: oneOf(o, 'flow', SALE_FLOWS),
     maxQueue: nullable(o, 'maxQueue', num),
+    retiredAt: o.retiredAt === undefined ? null : time(o, 'retiredAt'),
   };
 }
 

@@ -121,6 +121,13 @@ export class AdmissionLoop {
         await this.#o.recovery.check(generation);
         return [];
       }
+      // a sale taken out of the set (over, or retired: sales/retirement.ts) is led no more
+      for (const id of this.#leading.keys()) {
+        if (!saleIds.includes(id)) {
+          this.#leading.delete(id);
+          this.#o.onLeadership?.(id, false);
+        }
+      }
       const ticks = await Promise.all(saleIds.map((id) => this.tickSale(id)));
       return ticks.filter((t): t is AdmissionTick => t !== undefined);
     } finally {
@@ -133,12 +140,14 @@ export class AdmissionLoop {
     const k = this.#o.keyspace.sale(saleId);
     // the lock outlives several ticks: a busy event loop must not hand the lead around, while a
     // dead leader is still replaced within a couple of seconds
-    const { held, epoch, changed } = await this.#commands.leader({
+    const { held, epoch, changed, missing } = await this.#commands.leader({
       saleId,
       owner: this.#o.ownerId,
       ttlMs: Math.max(2_000, tickMs * 8),
       release: false,
     });
+    // Redis does not know the sale (retired: sales/retirement.ts): nothing to look after
+    if (missing) await redis.srem(this.#o.keyspace.activeSales, saleId);
     if (!held) {
       if (this.#leading.delete(saleId)) {
         logger.info({ saleId }, 'admission leadership lost');

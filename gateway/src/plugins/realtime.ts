@@ -90,6 +90,8 @@ export default fp(
       if (hit && Date.now() - hit.at < app.config.tickMs) return hit.value;
       const value = app.sales
         .live(saleId)
+        // a retired sale's final figures (its Redis keys are gone)
+        .then(async (s) => s ?? (await app.sales.retiredView(saleId)))
         .then((s) =>
           s
             ? saleUpdate({

@@ -59,7 +59,7 @@ export default fp(
     }
     const admissionRecords = new AdmissionRecords(app.pg);
     app.decorate('admissionRecords', admissionRecords);
-    const audit = new FairnessAudit(app.redis, app.keyspace, app.config.audit);
+    const audit = new FairnessAudit(app.redis, app.keyspace, app.config.audit, sales.archive);
     app.decorate('audit', audit);
     app.addHook('onClose', async () => audit.close());
     const rl = app.config.rateLimits;

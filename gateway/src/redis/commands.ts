@@ -13,7 +13,8 @@
  * (`refused`, with the script's own code; errors.ts maps each to the error catalogue).
  */
 import type { ChainableCommander, Result } from 'ioredis';
-import type { LuaScript, RedisClient, SaleStatus } from '@velvet-rope/contracts';
+import type { LuaScript, RedisClient, SaleKeys, SaleStatus } from '@velvet-rope/contracts';
+import { saleKeys } from '@velvet-rope/contracts';
 import type { KeySpace } from './keyspace.js';
 import { randomId128 } from '../tokens/visitor-id.js';
 
@@ -38,6 +39,7 @@ declare module 'ioredis' {
     presence(...keysAndArgs: Arg[]): Result<unknown, Context>;
     releaseGone(...keysAndArgs: Arg[]): Result<unknown[], Context>;
     bypass(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    retire(...keysAndArgs: Arg[]): Result<unknown[], Context>;
   }
 }
 
@@ -376,11 +378,13 @@ export interface Leadership {
   readonly epoch: number;
   /** this call made this gateway the leader */
   readonly changed: boolean;
+  /** Redis does not know the sale (its hot copy is gone: retired, or lost): nobody leads it */
+  readonly missing: boolean;
 }
 
 export function decodeLeader(reply: readonly unknown[]): Leadership {
-  const [held, epoch, changed] = reply;
-  return { held: Number(held) === 1, epoch: Number(epoch), changed: Number(changed) === 1 };
+  const [held, epoch, changed, missing] = reply;
+  return { held: Number(held) === 1, epoch: Number(epoch), changed: Number(changed) === 1, missing: Number(missing) === 1 };
 }
 
 export interface DuePending {
@@ -591,8 +595,8 @@ export class RedisCommands {
     return decodeReserve(await this.redis.reserve(...args), purchases.length);
   }
 
-  /** KEYS leader, leaderEpoch */
-  static readonly LEADER = script('leader', 'leader', 2);
+  /** KEYS leader, leaderEpoch, config */
+  static readonly LEADER = script('leader', 'leader', 3);
   /** Takes or keeps a sale's admission lock, or gives it up (`release`) (scripts/leader.lua). */
   async leader(a: {
     readonly saleId: string;
@@ -601,7 +605,7 @@ export class RedisCommands {
     readonly release: boolean;
   }): Promise<Leadership> {
     const k = this.keyspace.sale(a.saleId);
-    return decodeLeader(await this.redis.leader(k.leader, k.leaderEpoch, a.owner, a.ttlMs, a.release ? '1' : '0'));
+    return decodeLeader(await this.redis.leader(k.leader, k.leaderEpoch, k.config, a.owner, a.ttlMs, a.release ? '1' : '0'));
   }
 
   /** KEYS pending, pendingDue */
@@ -764,6 +768,20 @@ export class RedisCommands {
     );
     return decodeReleaseGone(reply);
   }
+  /**
+   * KEYS every key of the sale but its pub/sub channel (retiringKeys): the outbox and the
+   * report's two hashes first, which must be empty, then the config (whose name the keys derived
+   * from it share), then the rest in saleKeys' order, so a key added to saleKeys is removed too
+   */
+  static readonly RETIRE = script('retire', 'retire', retiringKeys(saleKeys('x')).length);
+  /**
+   * Removes every key of a sale PostgreSQL has taken over (scripts/retire.lua), unless its
+   * outbox or its report counters still hold something.
+   */
+  async retire(saleId: string): Promise<Retirement> {
+    const reply = await this.redis.retire(...retiringKeys(this.keyspace.sale(saleId)));
+    return decodeRetire(reply);
+  }
 }
 
 /** One socket of a shopper opened or closed (presence.lua). */
@@ -815,6 +833,26 @@ export function decodeReportSnapshot(reply: readonly unknown[]): ReportSnapshot 
   return { id, at, fields };
 }
 
+/** retire.lua's KEYS: every key of a sale a script can name, in the order the script reads them */
+export function retiringKeys(k: SaleKeys): string[] {
+  const first = [k.pending, k.report, k.reportSnapshot, k.config];
+  const rest = Object.entries(k)
+    .filter(([name, key]) => name !== 'events' && !first.includes(key))
+    .map(([, key]) => key);
+  return [...first, ...rest];
+}
+
+/** retire.lua's answer: what it removed, or what it found still there */
+export type Retirement =
+  { readonly outcome: 'OK'; readonly removed: number } | { readonly refused: 'PENDING' | 'REPORT'; readonly count: number };
+
+export function decodeRetire(reply: readonly unknown[]): Retirement {
+  const [code, n] = reply;
+  if (code === 'OK') return { outcome: 'OK', removed: Number(n) };
+  if (code === 'PENDING' || code === 'REPORT') return { refused: code, count: Number(n) };
+  throw new Error(`retire script answered ${String(code)}`);
+}
+
 export interface WriteConfig {
   readonly saleId: string;
   /** sales.config_version of the row written */
@@ -841,4 +879,5 @@ export const SCRIPTS: readonly LuaScript[] = [
   RedisCommands.BYPASS,
   RedisCommands.REPORT_SNAPSHOT,
   RedisCommands.REPORT_DROP,
+  RedisCommands.RETIRE,
 ];

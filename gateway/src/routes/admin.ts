@@ -69,8 +69,10 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const { saleId } = req.params;
       const [live, db] = await Promise.all([app.sales.live(saleId), app.orders.confirmedFigures(saleId)]);
-      if (!live) throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
-      return statsView(live, db);
+      // a retired sale: its final live figures, from PostgreSQL
+      const sale = live ?? (await app.sales.retiredView(saleId));
+      if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
+      return statsView(sale, db);
     },
   );
 

@@ -34,7 +34,11 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const [sale, notice] = await Promise.all([app.sales.live(req.params.saleId), app.notices.current(req.params.saleId)]);
+      // a retired sale's final figures come from PostgreSQL (its Redis keys are gone)
+      const [sale, notice] = await Promise.all([
+        app.sales.live(req.params.saleId).then(async (live) => live ?? (await app.sales.retiredView(req.params.saleId))),
+        app.notices.current(req.params.saleId),
+      ]);
       if (!sale) throw await app.sales.missing(req.params.saleId);
       return notice ? { ...publicView(sale), notice } : publicView(sale);
     },
@@ -103,6 +107,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
             expiresAt: Type.String({ format: 'date-time' }),
           }),
           404: ErrorResponse,
+          409: ErrorResponse,
           ...commonErrors,
         },
       },
@@ -123,7 +128,15 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['shopper'],
         summary: 'where do I stand (polling fallback for live updates)',
         params: SaleIdParams,
-        response: { 200: StandingResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, ...commonErrors },
+        // 409: the sale was retired (sales/retirement.ts): SALE_ENDED or SOLD_OUT, as it ended
+        response: {
+          200: StandingResponse,
+          401: ErrorResponse,
+          403: ErrorResponse,
+          404: ErrorResponse,
+          409: ErrorResponse,
+          ...commonErrors,
+        },
       },
       onRequest: app.limits.status,
     },
@@ -205,7 +218,9 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     if (cached && cached.until > now) return cached;
     const sale = await app.sales.get(saleId);
     if (!sale) return undefined;
-    const ended = sale.endsAt !== null && now >= sale.endsAt;
+    // a retired sale is over for good (ended, or sold out with nothing to come back): no place
+    // can be taken any more, so its seed is revealed even when it had no end set
+    const ended = sale.retiredAt !== null || (sale.endsAt !== null && now >= sale.endsAt);
     const body = {
       saleId: sale.id,
       mode: sale.queueMode,
@@ -276,7 +291,13 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       try {
         const sale = await app.sales.get(req.params.saleId);
         if (!sale) throw new AppError('SALE_NOT_FOUND', `no sale ${req.params.saleId}`);
-        const audit = await app.audit.get({ id: sale.id, startsAt: sale.startsAt, windowSeconds: sale.windowSeconds, seed: sale.seed });
+        const audit = await app.audit.get({
+          id: sale.id,
+          startsAt: sale.startsAt,
+          windowSeconds: sale.windowSeconds,
+          seed: sale.seed,
+          retired: sale.retiredAt !== null,
+        });
         reply.header('etag', audit.etag).header('cache-control', 'public, max-age=300');
         if (req.headers['if-none-match'] === audit.etag) {
           release();

@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { AppError } from '../errors.js';
 import type { KeySpace } from '../redis/keyspace.js';
 import { RedisCommands } from '../redis/commands.js';
+import { SaleArchive } from './sale-archive.js';
 import {
   assignment,
   checkChanges,
@@ -31,6 +32,8 @@ export class SaleStore {
   /** seeds never change, so a gateway keeps them once read */
   readonly #seeds = new Map<string, Buffer>();
   readonly #commands: RedisCommands;
+  /** what PostgreSQL keeps of the sales that left Redis (retirement.ts) */
+  readonly archive: SaleArchive;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -39,6 +42,7 @@ export class SaleStore {
     private readonly log?: FastifyBaseLogger,
   ) {
     this.#commands = new RedisCommands(redis, keyspace);
+    this.archive = new SaleArchive(pool);
   }
 
   async create(config: SaleConfig): Promise<SaleRecord> {
@@ -121,6 +125,8 @@ export class SaleStore {
           const locked = await client.query<SaleRow>('SELECT * FROM sales WHERE id = $1 FOR NO KEY UPDATE', [saleId]);
           if (!locked.rows[0]) throw new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
           const before = fromRow(locked.rows[0]);
+          // its Redis keys are gone and its audit archived: a retired sale is final
+          if (before.retiredAt !== null) throw new AppError('SALE_ENDED', 'the sale is over and archived (retired): it cannot change');
           const entries = checkChanges(before, given, Date.now());
           if (entries.length === 0) {
             await client.query('ROLLBACK');
@@ -185,6 +191,9 @@ export class SaleStore {
       }
     }
     await this.#commands.writeConfig({ saleId, version: sale.configVersion, fields: configHash(sale) });
+    // a sale the loop had let go (over, outbox empty: retirement.ts takes it out) is looked
+    // after again: a raised stock reopens a sold-out sale
+    await this.redis.sadd(this.keyspace.activeSales, saleId);
     return sale;
   }
 
@@ -220,7 +229,23 @@ export class SaleStore {
     if (generation === 0) {
       return new AppError('UNAVAILABLE', 'the waiting room is recovering its state; retry in a moment', undefined, 1);
     }
+    // a retired sale left Redis: refused as its final status was, ended or sold out
+    const retired = await this.archive.retired(saleId);
+    if (retired?.final.status === 'sold_out') return new AppError('SOLD_OUT', 'this sale is sold out');
+    if (retired) return new AppError('SALE_ENDED', 'this sale has ended');
     return new AppError('SALE_NOT_FOUND', `no sale ${saleId}`);
+  }
+
+  /**
+   * A retired sale as `live()` showed it last (its final figures, from PostgreSQL); undefined
+   * when the sale is not retired.
+   */
+  async retiredView(saleId: string): Promise<LiveSale | undefined> {
+    const retired = await this.archive.retired(saleId);
+    if (!retired) return undefined;
+    const sale = await this.get(saleId);
+    if (!sale) return undefined;
+    return { ...sale, ...retired.final, now: Date.now() };
   }
 
   /** The sale's secret seed, for fairness fractions; undefined when there is no such sale. */
@@ -273,9 +298,11 @@ export class SaleStore {
     });
   }
 
-  /** Every sale that is not over (their hot copies must be in Redis). */
+  /** Every sale that is not over (their hot copies must be in Redis); never a retired one. */
   async running(): Promise<SaleRecord[]> {
-    const { rows } = await this.pool.query<SaleRow>('SELECT * FROM sales WHERE ends_at IS NULL OR ends_at > now()');
+    const { rows } = await this.pool.query<SaleRow>(
+      'SELECT * FROM sales WHERE (ends_at IS NULL OR ends_at > now()) AND retired_at IS NULL',
+    );
     return rows.map(fromRow);
   }
 }

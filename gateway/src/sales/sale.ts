@@ -190,6 +190,8 @@ export interface SaleRecord extends SaleConfig {
   readonly updatedAt: number;
   /** counts the committed changes of the configuration: orders the Redis hot copy's writes */
   readonly configVersion: number;
+  /** when the sale left Redis for PostgreSQL (sales/retirement.ts); null while it has not */
+  readonly retiredAt: number | null;
 }
 
 export type SaleChanges = Partial<SaleSettings>;
@@ -208,6 +210,8 @@ export interface SaleRow {
   readonly created_at: Date;
   readonly updated_at: Date;
   readonly config_version: string;
+  /** migration 0008 */
+  readonly retired_at?: Date | null;
   readonly [column: string]: unknown;
 }
 
@@ -220,6 +224,7 @@ export function fromRow(r: SaleRow): SaleRecord {
   sale.createdAt = r.created_at.getTime();
   sale.updatedAt = r.updated_at.getTime();
   sale.configVersion = Number(r.config_version);
+  sale.retiredAt = r.retired_at?.getTime() ?? null;
   return sale as unknown as SaleRecord;
 }
 
@@ -286,6 +291,7 @@ export function adminView(s: SaleRecord): AdminSale {
   view.seedCommitment = seedCommitment(s.seed);
   view.createdAt = iso(s.createdAt);
   view.updatedAt = iso(s.updatedAt);
+  if (s.retiredAt !== null) view.retiredAt = iso(s.retiredAt);
   return view as AdminSale;
 }
 

@@ -174,6 +174,9 @@ export const AdminSale = Type.Object({
   seedCommitment: Type.String(),
   createdAt: DateTime,
   updatedAt: DateTime,
+  retiredAt: Type.Optional(
+    Type.String({ format: 'date-time', description: 'when the finished sale left Redis: PostgreSQL answers for it from then on' }),
+  ),
 });
 export type AdminSale = Static<typeof AdminSale>;
 

@@ -224,3 +224,27 @@ describe('bypass settings (BYPASS_KEYS, BYPASS_CIDRS)', () => {
     expect(configError({ ...base, BYPASS_CIDRS: 'office' }).variable).toBe('BYPASS_CIDRS');
   });
 });
+
+describe('issue 16 item 2: SALE_RETENTION', () => {
+  it('defaults to 24 hours and reads a duration with a unit, or seconds', () => {
+    expect(loadConfig(base).saleRetentionMs).toBe(86_400_000);
+    for (const [given, ms] of [
+      ['24h', 86_400_000],
+      ['30m', 1_800_000],
+      ['2s', 2_000],
+      ['1500ms', 1_500],
+      ['7d', 604_800_000],
+      ['90', 90_000],
+      ['2.5s', 2_500],
+    ] as const) {
+      expect(loadConfig({ ...base, SALE_RETENTION: given }).saleRetentionMs, given).toBe(ms);
+    }
+  });
+
+  it('refuses what is not a duration, and durations out of bounds, naming the variable', () => {
+    for (const given of ['soon', '-1h', '1y', '10 minutes', '0', '500ms', '400d']) {
+      const err = configError({ ...base, SALE_RETENTION: given });
+      expect(err.variable, given).toBe('SALE_RETENTION');
+    }
+  });
+});

@@ -6,6 +6,7 @@ import {
   decodeJoin,
   decodeLeader,
   decodeReleaseGone,
+  decodeRetire,
   decodeReserve,
   decodeRestore,
   decodeSaleInfo,
@@ -172,8 +173,16 @@ describe('the other scripts replies', () => {
   });
 
   it('leader', () => {
-    expect(decodeLeader([1, 4, 1])).toEqual({ held: true, epoch: 4, changed: true });
-    expect(decodeLeader([0, 4, 0])).toEqual({ held: false, epoch: 4, changed: false });
+    expect(decodeLeader([1, 4, 1])).toEqual({ held: true, epoch: 4, changed: true, missing: false });
+    expect(decodeLeader([0, 4, 0])).toEqual({ held: false, epoch: 4, changed: false, missing: false });
+    expect(decodeLeader([0, 0, 0, 1])).toEqual({ held: false, epoch: 0, changed: false, missing: true });
+  });
+
+  it('retire', () => {
+    expect(decodeRetire(['OK', 17])).toEqual({ outcome: 'OK', removed: 17 });
+    expect(decodeRetire(['PENDING', 2])).toEqual({ refused: 'PENDING', count: 2 });
+    expect(decodeRetire(['REPORT', 3])).toEqual({ refused: 'REPORT', count: 3 });
+    expect(() => decodeRetire(['NOPE'])).toThrow(/retire script/);
   });
 
   it('claim-due-pending', () => {
@@ -226,7 +235,7 @@ describe('the scripts the loader defines', () => {
       join: 8,
       admit: 11,
       reserve: 8,
-      leader: 2,
+      leader: 3,
       claimDuePending: 2,
       saleInfo: 6,
       adjustStock: 1,
@@ -239,6 +248,7 @@ describe('the scripts the loader defines', () => {
       bypass: 4,
       reportSnapshot: 2,
       reportDrop: 1,
+      retire: 19,
     });
   });
 });

@@ -147,3 +147,11 @@ describe('webhook endpoints and deliveries', () => {
     expect(() => parseNothing({ deleted: true })).toThrow(ShapeError);
   });
 });
+
+describe('issue 16 item 2: a retired sale in the console', () => {
+  it('reads when a finished sale left Redis, and null while it has not', () => {
+    expect(parseAdminSale(sale).retiredAt).toBeNull();
+    expect(parseAdminSale({ ...sale, retiredAt: '2026-12-03T12:00:00.000Z' }).retiredAt).toBe(Date.parse('2026-12-03T12:00:00.000Z'));
+    expect(() => parseAdminSale({ ...sale, retiredAt: 'yesterday' })).toThrow(ShapeError);
+  });
+});
