@@ -733,15 +733,15 @@ export class RedisCommands {
     return decodeBypass(await this.redis.bypass(k.config, k.bypass, k.stock, k.state, visitorId, randomId128()));
   }
 
-  /** KEYS presence, presenceGone */
-  static readonly PRESENCE = script('presence', 'presence', 2);
+  /** KEYS presence, presenceGone, config */
+  static readonly PRESENCE = script('presence', 'presence', 3);
   /**
    * Sockets of one sale opened ('+') and closed ('-'), in order (scripts/presence.lua). A '-'
    * must only be sent for a '+' that was applied.
    */
   async presence(saleId: string, events: readonly PresenceEvent[]): Promise<void> {
     const k = this.keyspace.sale(saleId);
-    const args: Arg[] = [k.presence, k.presenceGone, events.length];
+    const args: Arg[] = [k.presence, k.presenceGone, k.config, events.length];
     for (const e of events) args.push(e.op, e.visitorId);
     await this.redis.presence(...args);
   }

@@ -6,7 +6,8 @@
  * refreshing itself at the advised interval; at the turn, its form posts to
  * `/sales/:saleId/buy`, which buys through the purchase service with the admission the
  * ticket cookie's standing holds. Every POST is answered `303` to the wait page, which also
- * shows the order. Refusals are pages, with the error's status.
+ * shows the order. Refusals are pages, with the error's status, to a request that accepts HTML
+ * (a browser's always does); JSON errors from the catalogue to one that does not.
  */
 import { readFileSync } from 'node:fs';
 import { isSaleId } from '@velvet-rope/contracts';
@@ -48,9 +49,11 @@ const noScript: FastifyPluginAsync = async (app) => {
     }
   };
 
-  // a refusal is a page (with its status), not JSON; anything else goes to the app's handler
+  // a refusal is a page (with its status) for a browser, which asks for HTML on every form post
+  // and navigation; a client that does not (a script, an API client) gets the catalogue's JSON
+  // from the app's handler, as does anything that is not a refusal
   app.setErrorHandler(async (err, req, reply) => {
-    if (!(err instanceof AppError)) throw err;
+    if (!(err instanceof AppError) || !(req.headers.accept ?? '').includes('text/html')) throw err;
     const { saleId } = (req.params ?? {}) as { saleId?: string };
     const known = saleId !== undefined && isSaleId(saleId) ? saleId : undefined;
     const [sale, notice] = known

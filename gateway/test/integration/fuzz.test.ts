@@ -52,7 +52,8 @@ async function stateDigest(): Promise<string> {
   const { rows } = await h.db.pool.query(
     `SELECT (SELECT json_agg(s ORDER BY id) FROM (SELECT id, name, stock, sold, starts_at, ends_at, rate_per_minute, max_active,
               checkout_seconds, max_per_shopper, queue_mode, window_seconds, paused FROM sales) s) AS sales,
-            (SELECT count(*) FROM orders) AS orders`,
+            (SELECT count(*) FROM orders) AS orders,
+            (SELECT json_agg(n ORDER BY sale_id) FROM sale_notices n) AS notices`,
   );
   return `${redisDigest.join(',')}|${JSON.stringify(rows[0])}`;
 }
@@ -142,6 +143,12 @@ const requestArb = () =>
       fc.constant('/api/admin/sales'),
       saleIdArb().map((s) => `/api/admin/sales/${encodeURIComponent(s)}`),
       saleIdArb().map((s) => `/api/admin/sales/${encodeURIComponent(s)}/stats`),
+      saleIdArb().map((s) => `/api/admin/sales/${encodeURIComponent(s)}/report`),
+      saleIdArb().map((s) => `/api/admin/sales/${encodeURIComponent(s)}/report?format=${encodeURIComponent(s)}`),
+      saleIdArb().map((s) => `/api/admin/sales/${encodeURIComponent(s)}/notice`),
+      saleIdArb().map((s) => `/sales/${encodeURIComponent(s)}/join`),
+      saleIdArb().map((s) => `/sales/${encodeURIComponent(s)}/wait`),
+      saleIdArb().map((s) => `/sales/${encodeURIComponent(s)}/buy`),
       fc.constantFrom('/healthz', '/readyz', '/.well-known/jwks.json', '/metrics', '/sales/x', '/admin', '/nope'),
       weird.map((w) => `/${encodeURIComponent(w)}`),
     ),

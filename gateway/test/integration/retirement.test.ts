@@ -9,6 +9,7 @@ import { parseOrderMessage } from '@velvet-rope/contracts';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitBatch } from '../../../order-worker/src/batch-committer.js';
+import { RedisCommands } from '../../src/redis/commands.js';
 import { SaleRetirer } from '../../src/sales/retirement.js';
 import {
   adminHeaders,
@@ -125,6 +126,13 @@ describe('issue 16 item 2: a finished sale leaves Redis for PostgreSQL', () => {
     expect(await retiredAt(sale)).not.toBeNull();
     expect(await keysOf(sale)).toEqual([]);
     expect(await app.redis.sismember(app.keyspace.activeSales, sale)).toBe(0);
+    // a page opened and closed on the retired sale (a socket with an old ticket) brings no key back
+    const commands = new RedisCommands(app.redis, app.keyspace);
+    await commands.presence(sale, [
+      { op: '+', visitorId: 'late-page' },
+      { op: '-', visitorId: 'late-page' },
+    ]);
+    expect(await keysOf(sale)).toEqual([]);
 
     // its final status and figures, from PostgreSQL
     const after = await app.inject({ url: `/api/sales/${sale}` });

@@ -133,7 +133,8 @@ describe('the sale notice API', () => {
 });
 
 describe('the pages without JavaScript', () => {
-  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  // what a browser's form post sends
+  const form = { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
 
   it('joins by form, then shows the place with a meta refresh at the interval the status API advises', async () => {
     const app = h.app();

@@ -243,7 +243,7 @@ describe('the scripts the loader defines', () => {
       finishRecovery: 7,
       newPlaces: 1,
       restore: 4,
-      presence: 2,
+      presence: 3,
       releaseGone: 8,
       bypass: 4,
       reportSnapshot: 2,

@@ -14,15 +14,18 @@
 
   KEYS[1] presence      hash   visitor -> open sockets (`<n>` or `<n>w`)
   KEYS[2] presenceGone  zset   visitor -> since when all their pages are closed (ms)
+  KEYS[3] config        hash   the sale's hot copy: none (a retired sale, whose keys are gone), and
+                               nothing is written, so a page opened on it brings no key back
 
   ARGV[1] n, then per event: ARGV[2i] op ('+' opened, '-' closed), ARGV[2i+1] visitorId
 
-  Returns the number of events applied.
+  Returns the number of events applied (0 for a sale Redis does not hold).
 ]]
 --@include "common"
 
 local presenceKey, goneKey = KEYS[1], KEYS[2]
 local n = tonumber(ARGV[1])
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 local now
 
 for i = 1, n do
