@@ -131,6 +131,12 @@ async function checkout(stack: Stack, s: PayingShopper, deadline: number): Promi
     s.end = 'rejected';
     return;
   }
+  if (order.status === 'cancelled' && order.cancelReason === 'payment_timeout') {
+    // too slow on a loaded machine: the whole payment window went by between the purchase and
+    // the shopper's first look at the order (CI saw 5.8 s once), as for a walk-away
+    s.end = 'late';
+    return;
+  }
   expect(order.status, JSON.stringify(order)).toBe('confirmed');
   expect(order.checkout?.url, JSON.stringify(order)).toEqual(expect.stringContaining(`${stack.shopBase}/checkout?`));
   if (s.plan === 'never') {
