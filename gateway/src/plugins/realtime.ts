@@ -89,9 +89,7 @@ export default fp(
       const hit = snapshots.get(saleId);
       if (hit && Date.now() - hit.at < app.config.tickMs) return hit.value;
       const value = app.sales
-        .live(saleId)
-        // a retired sale's final figures (its Redis keys are gone)
-        .then(async (s) => s ?? (await app.sales.retiredView(saleId)))
+        .liveOrRetired(saleId)
         .then((s) =>
           s
             ? saleUpdate({

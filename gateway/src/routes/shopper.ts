@@ -35,10 +35,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       // a retired sale's final figures come from PostgreSQL (its Redis keys are gone)
-      const [sale, notice] = await Promise.all([
-        app.sales.live(req.params.saleId).then(async (live) => live ?? (await app.sales.retiredView(req.params.saleId))),
-        app.notices.current(req.params.saleId),
-      ]);
+      const [sale, notice] = await Promise.all([app.sales.liveOrRetired(req.params.saleId), app.notices.current(req.params.saleId)]);
       if (!sale) throw await app.sales.missing(req.params.saleId);
       return notice ? { ...publicView(sale), notice } : publicView(sale);
     },

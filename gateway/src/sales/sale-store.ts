@@ -259,6 +259,11 @@ export class SaleStore {
     return seed;
   }
 
+  /** A sale's live figures, or a retired sale's final ones from PostgreSQL (its Redis keys are gone). */
+  async liveOrRetired(saleId: string): Promise<LiveSale | undefined> {
+    return (await this.live(saleId)) ?? (await this.retiredView(saleId));
+  }
+
   /** Configuration and live figures from Redis, one round trip. */
   async live(saleId: string): Promise<LiveSale | undefined> {
     const info = await this.#commands.saleInfo(saleId);
