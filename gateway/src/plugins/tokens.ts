@@ -5,6 +5,7 @@ import { ProofOfWork } from '../tokens/proof-of-work.js';
 import { TicketSigner } from '../tokens/queue-ticket.js';
 import { keyRingFromDatabase, keyRingFromJwks, sharedSecret, type KeyRing } from '../tokens/signing-keys.js';
 import { VisitorCookie } from '../tokens/visitor-id.js';
+import { AccountCookie, AccountIds } from '../tokens/account.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,6 +13,10 @@ declare module 'fastify' {
     tickets: TicketSigner;
     admissions: AdmissionTokens;
     visitorCookie: VisitorCookie;
+    /** shop accounts' visitor ids (tokens/account.ts) */
+    accountIds: AccountIds;
+    /** the signed-in session cookie `vr_account` (tokens/account.ts) */
+    accountCookie: AccountCookie;
     proofOfWork: ProofOfWork;
     /** who is asking (http/identity.ts): routes, rate limits and sockets */
     identity: Identities;
@@ -34,6 +39,8 @@ export default fp(
     app.decorate('tickets', tickets);
     app.decorate('admissions', admissions);
     app.decorate('visitorCookie', visitorCookie);
+    app.decorate('accountIds', new AccountIds(ticketSecret));
+    app.decorate('accountCookie', new AccountCookie(ticketSecret));
     app.decorate('identity', new Identities(tickets, admissions, visitorCookie));
     // each request's ticket, verified once (identity.ts); declared here so every request has the same shape
     app.decorateRequest('presentedTicket', null);
