@@ -45,8 +45,14 @@ if (withShop) {
 const children = new Map();
 let stopping = false;
 
+// Each service runs in its own process group (`detached`), so a Ctrl-C, which the terminal
+// sends to every process of its foreground group, reaches this script alone, and this script
+// asks each service to stop once (SIGTERM): a service that got the terminal's SIGINT and then
+// this script's SIGTERM took the second as "exit now" and skipped its drain. The IPC channel
+// is how a service learns this script is gone without having said so (killed with SIGKILL):
+// it stops on the channel's disconnect (the servers' `disconnect` handlers).
 function run(name, script) {
-  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     children.delete(name);
@@ -70,6 +76,8 @@ function stop(code = 0) {
 
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
+// the terminal closed: the services, in groups of their own, would not hear it
+process.on('SIGHUP', () => stop(0));
 
 run('order-worker', 'order-worker/dist/server.js');
 run('gateway', 'gateway/dist/server.js');

@@ -64,6 +64,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // run by `npm start` (scripts/start.mjs) over an IPC channel: that script gone is a stop
+  process.channel?.unref();
+  process.on('disconnect', () => shutdown('parent exited'));
 
   const address = await app.listen({ port: config.port, host: config.host });
   app.log.info({ address, maxConnections: config.http.maxConnections }, 'gateway listening');

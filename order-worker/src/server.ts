@@ -94,7 +94,7 @@ installProcessPolicy({
 });
 
 let shuttingDown = false;
-async function shutdown(signal: NodeJS.Signals): Promise<void> {
+async function shutdown(signal: string): Promise<void> {
   if (shuttingDown) {
     logger.warn({ signal }, 'second signal: exiting now');
     process.exit(1);
@@ -112,3 +112,6 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
 }
 process.on('SIGTERM', (signal) => void shutdown(signal));
 process.on('SIGINT', (signal) => void shutdown(signal));
+// run by `npm start` (scripts/start.mjs) over an IPC channel: that script gone is a stop
+process.channel?.unref();
+process.on('disconnect', () => void shutdown('parent exited'));
