@@ -14,6 +14,7 @@ import type { SaleStatus } from '@velvet-rope/contracts';
 import type { Static } from 'typebox';
 import { AppError } from '../errors.js';
 import { shopUrlProblem } from '../lib/shop-url.js';
+import { parseProduct, type Product, type ProductInput } from './product.js';
 import { seedCommitment, type QueueMode } from './fairness-score.js';
 import type { AdminSale, CreateSaleBody, PublicSale, SaleSettingSchemas, SaleStats, UpdateSaleBody } from '../schemas/sale.js';
 import type { SaleFlowSchema } from '../schemas/common.js';
@@ -113,6 +114,21 @@ const optionalInteger: Kind<number | null, number | null> = {
   fromApi: same,
 };
 
+/** what a sale sells: jsonb (pg parses it), JSON in the hot copy, '' for none; checked on the way in */
+const product: Kind<Product | null, Product | null> = {
+  fromColumn: (v) => (v as Product | null) ?? null,
+  toColumn: (p) => `${p}::jsonb`,
+  toHash: (v) => (v === null ? '' : JSON.stringify(v)),
+  fromHash: (v) => (v ? (JSON.parse(v) as Product) : null),
+  toApi: same,
+  fromApi: (v: ProductInput | null) => {
+    if (v === null) return null;
+    const parsed = parseProduct(v);
+    if (!parsed.ok) throw new AppError('INVALID_SALE_CONFIG', parsed.problem);
+    return Object.keys(parsed.product).length === 0 ? null : parsed.product;
+  },
+};
+
 interface Field<T, Api> {
   readonly column: string;
   /** its field in the Redis config hash (the Lua scripts read these names) */
@@ -165,6 +181,8 @@ const FIELDS = {
   flow: field('flow', 'flow', text<SaleFlow>(), { default: () => 'queue', absent: () => 'queue' }),
   /** the longest the queue may grow; null: no cap (join.lua answers QUEUE_FULL beyond it) */
   maxQueue: field('max_queue', 'maxQueue', optionalInteger, { default: () => null, absent: () => '' }),
+  /** what the sale sells, as the shopper's page shows it (issue 15 item 5; sales/product.ts) */
+  product: field('product', 'product', product, { default: () => null, absent: () => '' }),
 } satisfies { readonly [K in keyof SaleSettingSchemas]: Field<unknown, Static<SaleSettingSchemas[K]['response']>> };
 
 type Fields = typeof FIELDS;
@@ -336,6 +354,7 @@ export function publicView(sale: LiveSale): Static<typeof PublicSale> {
     flow: sale.flow,
     queueing: queueing(sale.flow, sale.waiting),
     serverTime: iso(sale.now),
+    product: sale.product,
   };
 }
 

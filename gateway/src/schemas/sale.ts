@@ -3,6 +3,28 @@ import { DateTime, Nullable, QueueModeSchema, SaleFlowSchema, SaleStatusSchema }
 import { SALE_ID_PATTERN } from '@velvet-rope/contracts';
 import { NoticeSchema } from './notice.js';
 
+/** What a sale sells, as a marketer sends it (sales/product.ts checks the content: 422 INVALID_SALE_CONFIG). */
+const ProductRequest = Type.Object(
+  {
+    description: Type.Optional(Type.String({ description: 'plain text, at most 1000 characters' })),
+    imageUrl: Type.Optional(Type.String({ description: 'an https URL or a path on this site, at most 2048 characters' })),
+    price: Type.Optional(
+      // a request schema only (an anyOf is slow to serialize, never to validate)
+      Type.Union([Type.String(), Type.Number()], { description: 'a non-negative decimal, as a string or a number' }),
+    ),
+    currency: Type.Optional(Type.String({ description: 'ISO 4217 (EUR, USD...): required with a price' })),
+  },
+  { additionalProperties: false },
+);
+
+/** What a sale sells, as the answers show it: the price as a decimal string. */
+const ProductResponse = Type.Object({
+  description: Type.Optional(Type.String()),
+  imageUrl: Type.Optional(Type.String()),
+  price: Type.Optional(Type.String()),
+  currency: Type.Optional(Type.String()),
+});
+
 /** What a shopper (and the waiting-room page) sees of a sale. */
 export const PublicSale = Type.Object({
   id: Type.String(),
@@ -31,6 +53,7 @@ export const PublicSale = Type.Object({
   }),
   serverTime: DateTime,
   notice: Type.Optional(NoticeSchema),
+  product: Nullable(ProductResponse),
 });
 
 /** One setting of a sale as the marketer API checks it (requests) and shows it (answers). */
@@ -130,6 +153,7 @@ export const saleSettings = {
     Nullable(Type.Integer()),
     'optional',
   ),
+  product: setting(Nullable(ProductRequest), Nullable(ProductResponse), 'optional'),
 };
 export type SaleSettingSchemas = typeof saleSettings;
 
