@@ -536,11 +536,30 @@ function redisPing(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * A free port is free only when it was asked for: another server on this machine (a test in
+ * another worker) may take it before the service binds it. A first start that fails because
+ * its port was taken is tried again on new ports; any other failure is thrown at once.
+ */
+async function startOnFreshPorts<S extends PrivateService>(build: () => Promise<S>): Promise<S> {
+  for (let attempt = 1; ; attempt++) {
+    const service = await build();
+    try {
+      await service.start();
+      return service;
+    } catch (err) {
+      const taken = /eaddrinuse|address already in use/i.test(`${(err as Error).message}\n${service.output()}`);
+      if (!taken || attempt >= 4) throw err;
+      await service.destroy();
+    }
+  }
+}
+
 export async function startPrivateRedis(): Promise<PrivateRedis> {
-  const [port] = await freePorts(1);
-  const redis = new RedisService('redis', port!, makeDirectory('redis'), undefined, false);
-  await redis.start();
-  return redis;
+  return startOnFreshPorts(async () => {
+    const [port] = await freePorts(1);
+    return new RedisService('redis', port!, makeDirectory('redis'), undefined, false);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -626,16 +645,17 @@ class PostgresService extends ManagedService implements PrivatePostgres {
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const user = runAs('postgres');
   const bin = postgresBinDir();
-  const dir = makeDirectory('pg', user);
-  await runToEnd(
-    join(bin, 'initdb'),
-    ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'],
-    { cwd: dir, user, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, timeoutMs: 60_000 },
-  );
-  const [port] = await freePorts(1);
-  const pgs = new PostgresService(port!, dir, user, bin);
-  await pgs.start();
-  return pgs;
+  // a fresh cluster each try: a try that lost its port is destroyed with its directory
+  return startOnFreshPorts(async () => {
+    const dir = makeDirectory('pg', user);
+    await runToEnd(
+      join(bin, 'initdb'),
+      ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'],
+      { cwd: dir, user, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, timeoutMs: 60_000 },
+    );
+    const [port] = await freePorts(1);
+    return new PostgresService(port!, dir, user, bin);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -747,29 +767,29 @@ class RabbitService extends ManagedService implements PrivateRabbitMQ {
 
 export async function startPrivateRabbitMQ(): Promise<PrivateRabbitMQ> {
   const user = runAs('rabbitmq');
-  const dir = makeDirectory('rabbitmq', user);
-  const [port, distPort] = await freePorts(2, CTL_PORTS);
-  const files: Record<string, string> = {
-    'rabbitmq.conf': [
-      `listeners.tcp.default = 127.0.0.1:${port}`,
-      'loopback_users.guest = true',
-      'log.console = true',
-      'log.console.level = info',
-      'log.file = false',
-      'disk_free_limit.absolute = 50MB',
-      '',
-    ].join('\n'),
-    'rabbitmq-env.conf': 'ERL_EPMD_ADDRESS=127.0.0.1\n',
-    // no plugins: no management listener on 15672 next to the machine's node
-    enabled_plugins: '[].\n',
-  };
-  for (const [name, text] of Object.entries(files)) {
-    const path = join(dir, name);
-    writeFileSync(path, text);
-    if (user) chownSync(path, user.uid, user.gid);
-  }
-  const nodeName = `chaos${randomBytes(4).toString('hex')}@localhost`;
-  const rabbit = new RabbitService(nodeName, port!, distPort!, dir, user);
-  await rabbit.start();
-  return rabbit;
+  return startOnFreshPorts(async () => {
+    const dir = makeDirectory('rabbitmq', user);
+    const [port, distPort] = await freePorts(2, CTL_PORTS);
+    const files: Record<string, string> = {
+      'rabbitmq.conf': [
+        `listeners.tcp.default = 127.0.0.1:${port}`,
+        'loopback_users.guest = true',
+        'log.console = true',
+        'log.console.level = info',
+        'log.file = false',
+        'disk_free_limit.absolute = 50MB',
+        '',
+      ].join('\n'),
+      'rabbitmq-env.conf': 'ERL_EPMD_ADDRESS=127.0.0.1\n',
+      // no plugins: no management listener on 15672 next to the machine's node
+      enabled_plugins: '[].\n',
+    };
+    for (const [name, text] of Object.entries(files)) {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      if (user) chownSync(path, user.uid, user.gid);
+    }
+    const nodeName = `chaos${randomBytes(4).toString('hex')}@localhost`;
+    return new RabbitService(nodeName, port!, distPort!, dir, user);
+  });
 }

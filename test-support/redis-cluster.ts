@@ -31,8 +31,7 @@ export async function startRedisCluster(masters = 3): Promise<LocalCluster> {
   try {
     for (let i = 0; i < masters; i++) {
       // the cluster bus listens on port + 10000: both must be free
-      let port = await freePort();
-      while (port > 55_000) port = await freePort();
+      const port = await freePort({ companions: [10_000] });
       ports.push(port);
       const child = spawn(
         'redis-server',
