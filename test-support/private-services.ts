@@ -671,6 +671,8 @@ export interface PrivateRabbitMQ extends PrivateService {
   readonly nodeName: string;
   /** messages ready and unacknowledged in a queue (rabbitmqctl; takes about a second) */
   queueStats(queue: string): Promise<QueueStats | undefined>;
+  /** runs `rabbitmqctl -n <node> -q <args>` against this node; its output */
+  ctl(args: readonly string[]): Promise<string>;
 }
 
 /** rabbitmqctl uses 35672..35682 for its own distribution port: never hand those out */
@@ -750,13 +752,13 @@ class RabbitService extends ManagedService implements PrivateRabbitMQ {
     throw new Error('no "Server startup complete" in time');
   }
 
-  async queueStats(queue: string): Promise<QueueStats | undefined> {
+  ctl(args: readonly string[]): Promise<string> {
     const ctl = findBinary(['/usr/lib/rabbitmq/bin/rabbitmqctl', '/usr/local/sbin/rabbitmqctl'], 'rabbitmqctl');
-    const out = await runToEnd(
-      ctl,
-      ['-n', this.nodeName, '-q', 'list_queues', '--no-table-headers', 'name', 'messages_ready', 'messages_unacknowledged'],
-      { cwd: this.dir, user: this.user, env: this.#env(), timeoutMs: 30_000 },
-    );
+    return runToEnd(ctl, ['-n', this.nodeName, '-q', ...args], { cwd: this.dir, user: this.user, env: this.#env(), timeoutMs: 30_000 });
+  }
+
+  async queueStats(queue: string): Promise<QueueStats | undefined> {
+    const out = await this.ctl(['list_queues', '--no-table-headers', 'name', 'messages_ready', 'messages_unacknowledged']);
     for (const line of out.split('\n')) {
       const [name, ready, unacked] = line.trim().split(/\s+/);
       if (name === queue) return { ready: Number(ready), unacked: Number(unacked) };

@@ -6,6 +6,11 @@
  * rebuilds both) is reconnected with backoff, and `setup` runs again on every new connection:
  * it opens the channels and declares the topology, and returns the session (the channels) that
  * the service uses until the next loss. While the connection is down, `session` is undefined.
+ *
+ * A broker short of memory or disk raises a resource alarm and blocks the connections that
+ * publish (it stops reading from them): `blocked` then names the alarm until the broker
+ * unblocks the connection, so that a publisher fails fast instead of waiting on confirms that
+ * cannot come.
  */
 import { connect } from 'amqplib';
 import type { Channel, ChannelModel } from 'amqplib';
@@ -36,12 +41,15 @@ export interface AmqpConnectionOptions<S> {
   readonly logger: AmqpLogger;
   /** the backoff timer does not keep the process alive */
   readonly unref?: boolean;
+  /** the broker blocked (reason) or unblocked (undefined) the current connection */
+  readonly onBlocked?: (reason: string | undefined) => void;
 }
 
 export class AmqpConnection<S> {
   #connection: ChannelModel | undefined;
   #session: S | undefined;
   #lastError: string | undefined;
+  #blocked: string | undefined;
   #closing = false;
   #reconnecting: Promise<void> | undefined;
   readonly #stop = new AbortController();
@@ -60,6 +68,11 @@ export class AmqpConnection<S> {
 
   get ready(): boolean {
     return this.#session !== undefined;
+  }
+
+  /** the broker's reason while it blocks the current connection (a resource alarm); else undefined */
+  get blocked(): string | undefined {
+    return this.#blocked;
   }
 
   /** why the connection is down (or the last error it reported); cleared on every connect */
@@ -107,7 +120,22 @@ export class AmqpConnection<S> {
   async #connect(reconnected: boolean): Promise<void> {
     const { logger } = this.opts;
     const connection = await connect(this.opts.url, this.opts.socketOptions);
+    this.#blocked = undefined;
+    // only the connection being set up or in use: a late notice from an old one says nothing
+    const current = () => this.#connection === connection || this.#connection === undefined;
     try {
+      connection.on('blocked', (reason: unknown) => {
+        if (!current()) return;
+        this.#blocked = typeof reason === 'string' && reason !== '' ? reason : 'resource alarm';
+        logger.warn({ reason: this.#blocked }, 'RabbitMQ blocked this connection: a resource alarm (memory or disk) is in effect');
+        this.opts.onBlocked?.(this.#blocked);
+      });
+      connection.on('unblocked', () => {
+        if (!current() || this.#blocked === undefined) return;
+        this.#blocked = undefined;
+        logger.info({}, 'RabbitMQ unblocked this connection: the resource alarm cleared');
+        this.opts.onBlocked?.(undefined);
+      });
       connection.on('error', (err: Error) => {
         this.#lastError = err.message;
         logger.warn({ err }, 'RabbitMQ connection error');
@@ -143,6 +171,7 @@ export class AmqpConnection<S> {
     const session = this.#session as S;
     this.#connection = undefined;
     this.#session = undefined;
+    this.#blocked = undefined;
     connection.close().catch(() => undefined); // a lost channel: its connection goes too
     this.#lastError ??= reason;
     this.opts.onLost?.(session, reason);

@@ -115,6 +115,15 @@ export default fp(
         this.set(readSockets());
       },
     });
+    new Gauge({
+      name: 'vr_rabbitmq_publishing_blocked',
+      help: '1 while RabbitMQ blocks this gateway from publishing orders (a memory or disk alarm): purchases answer 503, admission pauses',
+      registers: [registry],
+      collect() {
+        // the publisher is decorated after this plugin (it observes confirms here)
+        this.set(app.hasDecorator('publisher') && app.publisher.blocked !== undefined ? 1 : 0);
+      },
+    });
     const ledSales = new Set<string>();
 
     app.decorate('metrics', {

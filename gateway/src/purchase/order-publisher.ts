@@ -5,7 +5,9 @@
  * (one message per purchase put the broker's message rate, and its CPU on the same cores,
  * on the purchase path). The connection heals itself with backoff (`AmqpConnection`);
  * while it is down, `publish` fails at once (the purchase answers `503` and the order stays
- * in the outbox for the reconciler).
+ * in the outbox for the reconciler). While the broker blocks the connection (a memory or
+ * disk alarm), the publisher is not ready either: `publish` fails at once with the alarm
+ * named, admission pauses, and `/readyz` says why, until the broker unblocks it.
  */
 import { AmqpConnection, assertOrderTopology, encodeOrderBatch, redactUrl } from '@velvet-rope/contracts';
 import type { ConfirmChannel } from 'amqplib';
@@ -64,12 +66,19 @@ export class OrderPublisher {
     });
   }
 
+  /** connected, and not blocked by a resource alarm: a publish can be confirmed */
   get ready(): boolean {
-    return this.#amqp.ready;
+    return this.#amqp.ready && this.#amqp.blocked === undefined;
+  }
+
+  /** the broker's reason while it blocks publishing (a resource alarm) */
+  get blocked(): string | undefined {
+    return this.#amqp.blocked;
   }
 
   get lastError(): string | undefined {
-    return this.#amqp.lastError;
+    const blocked = this.#amqp.blocked;
+    return blocked !== undefined ? `RabbitMQ blocks publishing: ${blocked}` : this.#amqp.lastError;
   }
 
   /** Connects once; throws when the broker cannot be reached (boot fails loudly). */
@@ -84,6 +93,9 @@ export class OrderPublisher {
   publish(orderId: string, body: string): Promise<void> {
     const channel = this.#amqp.session?.channel;
     if (!channel) return Promise.reject(new PublishUnavailableError('order queue unavailable'));
+    // the broker reads nothing from a blocked connection: no confirm could come
+    const blocked = this.#amqp.blocked;
+    if (blocked !== undefined) return Promise.reject(new PublishUnavailableError(`order queue blocked: ${blocked}`));
     const started = process.hrtime.bigint();
     const observe = (result: 'confirmed' | 'refused' | 'timeout') => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -130,7 +142,8 @@ export class OrderPublisher {
    * confirmed, or refused, together.
    */
   publishBatched(orderId: string, body: string): Promise<void> {
-    if (!this.#amqp.ready) return Promise.reject(new PublishUnavailableError('order queue unavailable'));
+    if (!this.ready)
+      return Promise.reject(new PublishUnavailableError(this.blocked ? `order queue blocked: ${this.blocked}` : 'order queue unavailable'));
     return this.#batches.add('', { orderId, body });
   }
 

@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { protectionWarnings } from '../config.js';
 
 const DependencyState = Type.Object({
-  status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  // blocked: RabbitMQ is up but blocks publishing (a memory or disk alarm): no order can be accepted
+  status: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('blocked')]),
   error: Type.Optional(Type.String()),
 });
 const Readiness = Type.Object({
@@ -50,13 +51,14 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     '/readyz',
     { schema: { tags: ['operations'], summary: 'readiness, naming each dependency', response: { 200: Readiness, 503: Readiness } } },
     async (_req, reply) => {
-      const [redis, postgres, rabbitmq] = await Promise.all([
+      const [redis, postgres, broker] = await Promise.all([
         check(() => app.redis.ping()),
         check(() => app.pg.query('SELECT 1')),
         check(async () => {
           if (!app.publisher.ready) throw new Error(app.publisher.lastError ?? 'not connected');
         }),
       ]);
+      const rabbitmq = app.publisher.blocked !== undefined && broker.status === 'down' ? { ...broker, status: 'blocked' as const } : broker;
       const ready = redis.status === 'up' && postgres.status === 'up' && rabbitmq.status === 'up';
       return reply
         .code(ready ? 200 : 503)
