@@ -194,7 +194,9 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
 function isUnavailable(err: Error & { code?: string }): boolean {
   const m = err.message ?? '';
   return (
-    /Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest/i.test(m) ||
+    /Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest|Command timed out/i.test(
+      m,
+    ) ||
     err.code === 'ECONNREFUSED' ||
     err.code === '57P01' ||
     /Connection terminated|timeout exceeded when trying to connect/i.test(m)

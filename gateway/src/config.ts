@@ -32,6 +32,11 @@ export interface GatewayConfig {
   readonly redisUrl: string;
   /** seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when set, used instead of redisUrl */
   readonly redisClusterNodes: readonly { host: string; port: number }[] | undefined;
+  /**
+   * a Redis command unanswered this long fails (REDIS_COMMAND_TIMEOUT_MS): a Redis that stops
+   * answering without closing the connection (a partition) costs shoppers a 503, not a hang
+   */
+  readonly redisCommandTimeoutMs: number;
   readonly amqpUrl: string;
   readonly databaseUrl: string;
   readonly adminApiKey: string;
@@ -184,6 +189,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     host: envString(env, 'HOST', '127.0.0.1'),
     ...envServiceUrls(env),
     redisClusterNodes: envRedisClusterNodes(env),
+    redisCommandTimeoutMs: envInt(env, 'REDIS_COMMAND_TIMEOUT_MS', 5_000, 100, 60_000),
     adminApiKey,
     shopApiKey,
     webhook,

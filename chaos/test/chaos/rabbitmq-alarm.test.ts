@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPromises, report, settle } from '../support/promises.js';
-import { liveSale, setUpScenario, sleep, tearDownScenario, untilAccepted, type Stage } from '../support/scenario.js';
+import { countByStatus, liveSale, setUpScenario, sleep, tearDownScenario, untilAccepted, type Stage } from '../support/scenario.js';
 import type { Gateway } from '../support/fleet.js';
 
 const CONFIRM_TIMEOUT_MS = 2_000;
@@ -81,10 +81,7 @@ describe('chaos: the broker raises its memory alarm for 10 s', () => {
       blockedSeenAfterMs: blockedAt - alarmSet,
       readyzWhileBlocked: blockedSeen.body.dependencies.rabbitmq,
       purchasesStartedWhileBlocked: purchasesDuring.length,
-      answersWhileBlocked: purchasesDuring.reduce<Record<string, number>>(
-        (m, p) => ((m[String(p.status)] = (m[String(p.status)] ?? 0) + 1), m),
-        {},
-      ),
+      answersWhileBlocked: countByStatus(purchasesDuring),
       slowestPurchaseWhileBlockedMs: slowest,
       admittedTotalWhileBlocked: [pausedFrom?.admittedTotal, pausedUntil?.admittedTotal],
       readyAgainAfterClearMs: readyAgainAt - clearedAt,

@@ -26,6 +26,16 @@ export interface SaleOptions {
   readonly thinkEvery: number;
   /** the sale is over for the shoppers after this long at the latest */
   readonly journeyTimeoutMs: number;
+  /**
+   * a 503 sends the shopper to another gateway too (as a load balancer that retries elsewhere
+   * would), not only a connection that failed
+   */
+  readonly switchOn503?: boolean;
+  /**
+   * HTTP connections the shoppers share per gateway (48): a scenario that slows every answer
+   * down wants more, or the shoppers' requests queue in this client rather than at the gateway
+   */
+  readonly connectionsPerGateway?: number;
 }
 
 export const DEFAULT_SALE: SaleOptions = {
@@ -78,7 +88,7 @@ export class Recorder {
   /** order ids that 503 answers carried (reserved, not confirmed by the broker yet) */
   readonly unavailableOrderIds = new Set<string>();
   readonly purchase503: { at: number; code: string; message: string; visitor: string }[] = [];
-  readonly status503: { at: number; code: string }[] = [];
+  readonly status503: { at: number; code: string; gateway?: string }[] = [];
   readonly netErrors: { at: number; gateway: string; path: string; error: string }[] = [];
   readonly unexpected: string[] = [];
   readonly unexpectedCount = new Map<string, number>();
@@ -135,7 +145,7 @@ export class SaleRun {
     let pool = this.#pools.get(gw.base);
     if (!pool) {
       pool = new Pool(gw.base, {
-        connections: 48,
+        connections: this.opts.connectionsPerGateway ?? 48,
         pipelining: 1,
         headersTimeout: 20_000,
         bodyTimeout: 20_000,
@@ -294,7 +304,10 @@ export class SaleRun {
       }
       this.rec.count(`status ${me.status}`);
       if (me.status === 503 || me.status === 429) {
-        if (me.status === 503) this.rec.status503.push({ at: Date.now(), code: me.body?.code });
+        if (me.status === 503) {
+          this.rec.status503.push({ at: Date.now(), code: me.body?.code, gateway: gw.name });
+          if (this.opts.switchOn503) this.#switchGateway(s);
+        }
         await sleep(this.#retryAfterMs(me, 'status'));
         continue;
       }
@@ -379,6 +392,7 @@ export class SaleRun {
       if (p.status === 503 || p.status === 429) {
         if (p.status === 503) {
           this.rec.purchase503.push({ at: answeredAt, code: p.body?.code, message: p.body?.message, visitor: s.visitorId });
+          if (this.opts.switchOn503) this.#switchGateway(s);
           if (p.body?.orderId) this.rec.unavailableOrderIds.add(String(p.body.orderId));
         }
         await sleep(

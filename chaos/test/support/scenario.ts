@@ -10,6 +10,12 @@ export interface ScenarioOptions {
   readonly workerEnv?: Record<string, string>;
   readonly gatewayEnv?: Record<string, string>;
   readonly sale?: Partial<SaleOptions>;
+  /**
+   * runs once the private services are up, before any gateway or worker: e.g. puts a fault
+   * proxy in front of one; the environment it returns per process (by name: gateway-1, ...,
+   * worker-1) is added to that process's
+   */
+  readonly wire?: (fleet: Fleet) => Promise<(gatewayName: string) => Record<string, string>>;
 }
 
 export interface Stage {
@@ -21,11 +27,15 @@ export interface Stage {
 export async function setUpScenario(opts: ScenarioOptions = {}): Promise<Stage> {
   const fleet = await startFleet();
   try {
+    const wired = opts.wire ? await opts.wire(fleet) : () => ({});
+    const env = (name: string) => ({ ...opts.gatewayEnv, ...wired(name) });
     // the first gateway creates and migrates the database; the others may start together
-    await fleet.startGateway('gateway-1', { env: opts.gatewayEnv ?? {} });
+    await fleet.startGateway('gateway-1', { env: env('gateway-1') });
     await Promise.all([
-      fleet.startWorker('worker-1', opts.workerEnv ?? {}),
-      ...Array.from({ length: (opts.gateways ?? 1) - 1 }, (_, i) => fleet.startGateway(`gateway-${i + 2}`, { env: opts.gatewayEnv ?? {} })),
+      fleet.startWorker('worker-1', { ...opts.workerEnv, ...wired('worker-1') }),
+      ...Array.from({ length: (opts.gateways ?? 1) - 1 }, (_, i) =>
+        fleet.startGateway(`gateway-${i + 2}`, { env: env(`gateway-${i + 2}`) }),
+      ),
     ]);
     // fleet.gateways is in start order; keep it sorted by name for the shoppers' homes
     fleet.gateways.sort((a, b) => a.name.localeCompare(b.name));
@@ -81,6 +91,13 @@ export async function confirmedNow(stage: Stage): Promise<number | undefined> {
 }
 
 export { sleep };
+
+/** purchases (or any answers) counted by status: { '202': 19, '503': 4 } */
+export function countByStatus(answers: readonly { status: number | string }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of answers) out[String(a.status)] = (out[String(a.status)] ?? 0) + 1;
+  return out;
+}
 
 /** Waits (at most `timeoutMs`) for a moment with at least `n` purchases in flight on `gw`. */
 export async function purchasesInFlight(run: SaleRun, gw: Gateway, n: number, timeoutMs = 5_000): Promise<number> {

@@ -22,7 +22,12 @@ export default fp(
       // commands issued in the same tick travel in one write: many shoppers, few packets. The
       // batched scripts are left out: each call already carries a whole turn's requests, and
       // wrapping it in an auto-pipeline of one cost a status request a fifth of its CPU (profiled)
-      { enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['join', 'reserve'] },
+      {
+        enableAutoPipelining: true,
+        autoPipeliningIgnoredCommands: ['join', 'reserve'],
+        // a partitioned Redis keeps the connection open and answers nothing: fail the command
+        commandTimeout: app.config.redisCommandTimeoutMs,
+      },
     );
     redis.on('error', (err: Error) => app.log.warn({ err: err.message }, 'Redis connection error'));
     defineScripts(redis);
