@@ -47,3 +47,70 @@ export function installProcessPolicy(options: ProcessPolicyOptions): void {
       });
   });
 }
+
+/**
+ * How a service is asked to stop, the same in every service: SIGTERM (a supervisor), SIGINT
+ * (Ctrl-C) or, when it runs under `npm start` (scripts/start.mjs) over an IPC channel, that
+ * script going away (`disconnect`). The first request stops it gracefully (`stop`, bounded by
+ * `timeoutMs`) and exits 0, or 1 if stopping failed or took too long. A `disconnect` while it
+ * stops is part of the same stop (the script that asked is exiting too) and changes nothing;
+ * a second signal exits at once only with `secondSignalExits` (an operator insisting).
+ */
+export interface StopRequestOptions {
+  readonly logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  readonly stop: () => Promise<unknown>;
+  /** how long `stop` may take before the process exits 1 anyway (undefined: unbounded) */
+  readonly timeoutMs?: number;
+  readonly secondSignalExits?: boolean;
+  /** logged (with the reason) when the stop begins; logged again when it is done, if given */
+  readonly stoppingMessage: string;
+  readonly stoppedMessage?: string;
+  /** for tests: where the events come from and how the process ends */
+  readonly target?: Pick<NodeJS.Process, 'on'> & { readonly channel?: { unref(): void } | undefined };
+  readonly exit?: (code: number) => void;
+}
+
+export function stopOnRequest(options: StopRequestOptions): void {
+  const { logger, stop } = options;
+  const target = options.target ?? process;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  let stopping = false;
+  const request = (reason: string, signal: boolean) => {
+    if (stopping) {
+      if (signal && options.secondSignalExits) {
+        logger.warn({ signal: reason }, 'second signal: exiting now');
+        exit(1);
+      }
+      return;
+    }
+    stopping = true;
+    logger.info({ signal: reason }, options.stoppingMessage);
+    const force =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            logger.error({}, 'graceful shutdown took too long; exiting');
+            exit(1);
+          }, options.timeoutMs);
+    force?.unref?.();
+    Promise.resolve()
+      .then(stop)
+      .then(
+        () => {
+          clearTimeout(force);
+          if (options.stoppedMessage) logger.info({}, options.stoppedMessage);
+          exit(0);
+        },
+        (err: unknown) => {
+          clearTimeout(force);
+          logger.error({ err }, 'stopping failed');
+          exit(1);
+        },
+      );
+  };
+  target.on('SIGTERM', () => request('SIGTERM', true));
+  target.on('SIGINT', () => request('SIGINT', true));
+  // the IPC channel must not keep the process alive by itself
+  target.channel?.unref();
+  target.on('disconnect', () => request('parent exited', false));
+}

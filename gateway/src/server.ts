@@ -4,7 +4,7 @@
  * admission lead over, close pools).
  */
 import type { Server } from 'node:http';
-import { closeServer, installProcessPolicy, requireService, serveMetrics } from '@velvet-rope/contracts';
+import { closeServer, installProcessPolicy, stopOnRequest, requireService, serveMetrics } from '@velvet-rope/contracts';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -44,29 +44,8 @@ async function main(): Promise<void> {
   // exception closes it (bounded) and exits 1 for the supervisor to restart (docs/operations.md)
   installProcessPolicy({ logger: app.log, rejections: app.metrics.unhandledRejections, close });
 
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      app.log.error('graceful shutdown took too long; exiting');
-      process.exit(1);
-    }, 15_000);
-    force.unref();
-    close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        app.log.error({ err }, 'error while closing');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  // run by `npm start` (scripts/start.mjs) over an IPC channel: that script gone is a stop
-  process.channel?.unref();
-  process.on('disconnect', () => shutdown('parent exited'));
+  // SIGTERM, Ctrl-C, or `npm start` (its IPC channel) gone: drain once, exit 0
+  stopOnRequest({ logger: app.log, stop: close, timeoutMs: 15_000, stoppingMessage: 'shutting down' });
 
   const address = await app.listen({ port: config.port, host: config.host });
   app.log.info({ address, maxConnections: config.http.maxConnections }, 'gateway listening');

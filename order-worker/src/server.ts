@@ -5,7 +5,15 @@
  */
 import pg from 'pg';
 import { pino } from 'pino';
-import { createRedisClient, installProcessPolicy, prepareDatabase, redactUrl, redisAddress, requireService } from '@velvet-rope/contracts';
+import {
+  createRedisClient,
+  installProcessPolicy,
+  prepareDatabase,
+  redactUrl,
+  redisAddress,
+  requireService,
+  stopOnRequest,
+} from '@velvet-rope/contracts';
 import { ConfigError, loadConfig, type WorkerConfig } from './config.js';
 import { ShopHandOff } from './shop/shop-hand-off.js';
 import { OrderWorker } from './worker.js';
@@ -93,25 +101,5 @@ installProcessPolicy({
   close: stopAll,
 });
 
-let shuttingDown = false;
-async function shutdown(signal: string): Promise<void> {
-  if (shuttingDown) {
-    logger.warn({ signal }, 'second signal: exiting now');
-    process.exit(1);
-  }
-  shuttingDown = true;
-  logger.info({ signal }, 'stopping');
-  try {
-    await stopAll();
-    logger.info('order-worker stopped');
-    process.exit(0);
-  } catch (err) {
-    logger.error({ err }, 'stopping failed');
-    process.exit(1);
-  }
-}
-process.on('SIGTERM', (signal) => void shutdown(signal));
-process.on('SIGINT', (signal) => void shutdown(signal));
-// run by `npm start` (scripts/start.mjs) over an IPC channel: that script gone is a stop
-process.channel?.unref();
-process.on('disconnect', () => void shutdown('parent exited'));
+// SIGTERM, Ctrl-C, or `npm start` (its IPC channel) gone: drain once; a second signal exits at once
+stopOnRequest({ logger, stop: stopAll, secondSignalExits: true, stoppingMessage: 'stopping', stoppedMessage: 'order-worker stopped' });

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { installProcessPolicy } from '../../src/process-policy.js';
+import { installProcessPolicy, stopOnRequest } from '../../src/process-policy.js';
 
 function setup(close: () => Promise<unknown>, closeTimeoutMs = 10_000) {
   const target = new EventEmitter();
@@ -64,5 +64,83 @@ describe('issue 12 item 1: the process policy on errors nobody handled', () => {
     hanging.target.emit('uncaughtException', new Error('again'));
     expect(await hanging.exit).toBe(1);
     expect(hanging.exits).toEqual([1]);
+  });
+});
+
+describe('stopOnRequest', () => {
+  function setUp(opts: { secondSignalExits?: boolean; stop?: () => Promise<unknown>; timeoutMs?: number } = {}) {
+    const channel = { unrefs: 0, unref: () => void channel.unrefs++ };
+    const target = Object.assign(new EventEmitter(), { channel });
+    const exits: number[] = [];
+    const lines: string[] = [];
+    let stops = 0;
+    const log = (obj: object, msg: string) => lines.push(`${msg} ${JSON.stringify(obj)}`);
+    let finish!: () => void;
+    const stopped = new Promise<void>((r) => (finish = r));
+    stopOnRequest({
+      logger: { info: log, warn: log, error: log },
+      stop:
+        opts.stop ??
+        (() => {
+          stops++;
+          return stopped;
+        }),
+      timeoutMs: opts.timeoutMs,
+      secondSignalExits: opts.secondSignalExits,
+      stoppingMessage: 'stopping',
+      stoppedMessage: 'stopped',
+      target: target as unknown as Parameters<typeof stopOnRequest>[0]['target'],
+      exit: (code) => exits.push(code),
+    });
+    return { target, exits, lines, stops: () => stops, finish };
+  }
+  const tick = () => new Promise((r) => setTimeout(r, 0));
+
+  it('stops once on SIGTERM and exits 0; the IPC channel does not hold the process', async () => {
+    const s = setUp();
+    expect(s.target.channel.unrefs).toBe(1);
+    s.target.emit('SIGTERM');
+    await tick();
+    expect(s.stops()).toBe(1);
+    s.finish();
+    await tick();
+    expect(s.exits).toEqual([0]);
+    expect(s.lines).toEqual(['stopping {"signal":"SIGTERM"}', 'stopped {}']);
+  });
+
+  it('takes the parent going away during a stop as part of that stop, even where a second signal exits', async () => {
+    const s = setUp({ secondSignalExits: true });
+    s.target.emit('SIGINT');
+    s.target.emit('disconnect');
+    await tick();
+    expect(s.exits).toEqual([]);
+    expect(s.stops()).toBe(1);
+    s.finish();
+    await tick();
+    expect(s.exits).toEqual([0]);
+  });
+
+  it('exits 1 at once on a second signal only when asked to', async () => {
+    const insist = setUp({ secondSignalExits: true });
+    insist.target.emit('SIGTERM');
+    insist.target.emit('SIGTERM');
+    expect(insist.exits).toEqual([1]);
+    const calm = setUp();
+    calm.target.emit('SIGTERM');
+    calm.target.emit('SIGINT');
+    await tick();
+    expect(calm.exits).toEqual([]);
+    expect(calm.stops()).toBe(1);
+  });
+
+  it('exits 1 when stopping fails or takes longer than its bound', async () => {
+    const failing = setUp({ stop: () => Promise.reject(new Error('pool')) });
+    failing.target.emit('disconnect');
+    await tick();
+    expect(failing.exits).toEqual([1]);
+    const slow = setUp({ stop: () => new Promise(() => undefined), timeoutMs: 5 });
+    slow.target.emit('SIGTERM');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(slow.exits).toEqual([1]);
   });
 });
