@@ -5,7 +5,11 @@
  * - `latency(ms)`: every chunk, each way, arrives `ms` later (order kept);
  * - `blackhole()`: connections are accepted and nothing is answered, nothing is closed: bytes
  *   each way are held (as the peers' TCP would keep retransmitting them) and delivered in
- *   order by `heal()`, unless a peer gave up and closed first;
+ *   order by `heal()`, unless a peer gave up and closed first; `blackhole('down')` holds only
+ *   the dependency's answers (a request arrives and is acted on, its client never hears);
+ * - `holdAnswersAfter(text)`: bytes pass until a client sends `text` (e.g. `COMMIT`); from
+ *   then on that connection's answers are held: the dependency acts on the request and its
+ *   client cannot know the outcome;
  * - `cut()`: every open connection is destroyed now (both peers see the connection reset);
  *   new ones pass;
  * - `halfClose()`: the side toward each connected client is ended (it reads EOF) while its
@@ -19,7 +23,11 @@
 import * as net from 'node:net';
 
 type Direction = 'up' | 'down';
-type Mode = { readonly kind: 'pass' } | { readonly kind: 'latency'; readonly ms: number } | { readonly kind: 'blackhole' };
+type Mode =
+  | { readonly kind: 'pass' }
+  | { readonly kind: 'latency'; readonly ms: number }
+  | { readonly kind: 'blackhole'; readonly directions: readonly Direction[] }
+  | { readonly kind: 'hold-answers-after'; readonly needle: Buffer };
 
 interface Link {
   readonly client: net.Socket;
@@ -30,6 +38,8 @@ interface Link {
   readonly queue: Record<Direction, { at: number; what: Buffer | 'end' }[]>;
   /** the one timer per direction that delivers the queue's head when due */
   readonly timer: Record<Direction, NodeJS.Timeout | undefined>;
+  /** `holdAnswersAfter` saw its request on this connection: its answers are held */
+  holding: boolean;
 }
 
 export interface FaultProxyStats {
@@ -75,7 +85,8 @@ export class FaultProxy {
   }
 
   get mode(): string {
-    return this.#mode.kind === 'latency' ? `latency ${this.#mode.ms} ms` : this.#mode.kind;
+    const m = this.#mode;
+    return m.kind === 'latency' ? `latency ${m.ms} ms` : m.kind === 'blackhole' ? `blackhole ${m.directions.join('+')}` : m.kind;
   }
 
   get stats(): FaultProxyStats {
@@ -89,11 +100,24 @@ export class FaultProxy {
     this.#mode = { kind: 'latency', ms };
   }
 
-  blackhole(): void {
-    this.#mode = { kind: 'blackhole' };
+  /** `up`: toward the dependency; `down`: its answers back to the client */
+  blackhole(which: 'both' | Direction = 'both'): void {
+    this.#mode = { kind: 'blackhole', directions: which === 'both' ? ['up', 'down'] : [which] };
+  }
+
+  holdAnswersAfter(text: string): void {
+    this.#mode = { kind: 'hold-answers-after', needle: Buffer.from(text) };
+  }
+
+  /** connections whose answers `holdAnswersAfter` is holding */
+  get holding(): number {
+    let n = 0;
+    for (const l of this.#links) if (l.holding) n++;
+    return n;
   }
 
   heal(): void {
+    for (const l of this.#links) l.holding = false;
     this.#mode = { kind: 'pass' };
     this.#flushHeld();
   }
@@ -121,6 +145,7 @@ export class FaultProxy {
       held: { up: [], down: [] },
       queue: { up: [], down: [] },
       timer: { up: undefined, down: undefined },
+      holding: false,
     };
     this.#links.add(link);
     // a peer's FIN is passed on like its bytes: after what it sent before it
@@ -136,7 +161,8 @@ export class FaultProxy {
 
   #forward(link: Link, dir: Direction, what: Buffer | 'end'): void {
     const mode = this.#mode;
-    if (mode.kind === 'blackhole') {
+    if (mode.kind === 'hold-answers-after' && dir === 'up' && what !== 'end' && what.includes(mode.needle)) link.holding = true;
+    if ((mode.kind === 'blackhole' && mode.directions.includes(dir)) || (dir === 'down' && link.holding)) {
       link.held[dir].push(what);
       return;
     }
@@ -144,6 +170,11 @@ export class FaultProxy {
     // whatever the latency was when each chunk came (separate timers could fire out of order)
     const q = link.queue[dir];
     const last = q.length > 0 ? q[q.length - 1]!.at : 0;
+    // held bytes of this direction go first: nothing overtakes them
+    if (link.held[dir].length > 0) {
+      link.held[dir].push(what);
+      return;
+    }
     q.push({ at: Math.max(Date.now() + (mode.kind === 'latency' ? mode.ms : 0), last), what });
     this.#pump(link, dir);
   }

@@ -8,11 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultProxy } from '../../../test-support/fault-proxy.js';
 
 let echo: net.Server;
+/** what the echo server has read, all connections together */
+let echoed = '';
 let proxy: FaultProxy;
 
 beforeAll(async () => {
   echo = net.createServer((s: net.Socket) => {
     s.on('error', () => undefined);
+    s.on('data', (d: Buffer) => (echoed += d.toString()));
     s.pipe(s);
   });
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
@@ -93,6 +96,35 @@ describe('fault proxy', () => {
     expect(await until(() => c.received() === 'one,two' && late.received() === 'late')).toBe(true);
     c.socket.destroy();
     late.socket.destroy();
+  });
+
+  it("blackhole('down') lets requests reach the server and holds only its answers", async () => {
+    const c = await connect();
+    proxy.blackhole('down');
+    echoed = '';
+    c.socket.write('commit;');
+    expect(await until(() => echoed === 'commit;')).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.received()).toBe('');
+    proxy.heal();
+    expect(await until(() => c.received() === 'commit;')).toBe(true);
+    c.socket.destroy();
+  });
+
+  it("holdAnswersAfter passes bytes until the request it names, then holds that connection's answers", async () => {
+    const c = await connect();
+    proxy.holdAnswersAfter('COMMIT');
+    c.socket.write('BEGIN;');
+    expect(await until(() => c.received() === 'BEGIN;')).toBe(true);
+    echoed = '';
+    c.socket.write('COMMIT;');
+    expect(await until(() => echoed === 'COMMIT;')).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.received()).toBe('BEGIN;');
+    expect(proxy.holding).toBe(1);
+    proxy.heal();
+    expect(await until(() => c.received() === 'BEGIN;COMMIT;')).toBe(true);
+    c.socket.destroy();
   });
 
   it('cut resets open connections; new ones pass', async () => {
