@@ -222,31 +222,94 @@ export class SaleRun {
       Array.from({ length: 64 }, async () => {
         while (next < this.opts.shoppers) {
           const i = next++;
-          const home = i % this.gateways.length;
-          for (let attempt = 0; ; attempt++) {
-            const j = await this.call(this.gateways[home]!, 'POST', `/api/sales/${this.saleId}/queue`, undefined, {});
-            if (j.status === 201) {
-              out[i] = {
-                index: i,
-                visitorId: j.body.visitorId,
-                ticket: j.body.ticket,
-                home,
-                orderIds: new Set(),
-                purchaseRequests: 0,
-                history: [],
-              };
-              break;
-            }
-            if ((j.status === 503 || j.status === 429) && attempt < 20) {
-              await sleep(this.#retryAfterMs(j, 'join'));
-              continue;
-            }
-            throw new Error(`join: ${j.status} ${JSON.stringify(j.body)}`);
-          }
+          const joined = await this.#join(i, i % this.gateways.length, { retries: 20, netRetries: 0 });
+          if (!('shopper' in joined)) throw new Error(`join: ${joined.refused}`);
+          out[i] = joined.shopper;
         }
       }),
     );
     this.shoppers = out;
+  }
+
+  /**
+   * One shopper's join: retried on 503/429 (honouring Retry-After) and, `netRetries` times, at
+   * another gateway when the connection failed. A sale that is over answers `refused`.
+   */
+  async #join(
+    index: number,
+    home: number,
+    limits: { retries: number; netRetries: number },
+  ): Promise<{ shopper: Shopper } | { refused: string }> {
+    let netErrors = 0;
+    for (let attempt = 0; ; attempt++) {
+      const gw = this.gateways[home]!;
+      let j: Answer;
+      try {
+        j = await this.call(gw, 'POST', `/api/sales/${this.saleId}/queue`, undefined, {});
+      } catch (err) {
+        this.rec.netErrors.push({ at: Date.now(), gateway: gw.name, path: 'join', error: (err as Error).message });
+        if (++netErrors > limits.netRetries) throw err;
+        if (this.gateways.length > 1) home = (home + 1) % this.gateways.length;
+        await sleep(200 + Math.random() * 300);
+        continue;
+      }
+      this.rec.count(`join ${j.status}`);
+      if (j.status === 201) {
+        return {
+          shopper: {
+            index,
+            visitorId: j.body.visitorId,
+            ticket: j.body.ticket,
+            home,
+            orderIds: new Set(),
+            purchaseRequests: 0,
+            history: [],
+          },
+        };
+      }
+      if ((j.status === 503 || j.status === 429) && attempt < limits.retries) {
+        if (j.status === 503 && this.opts.switchOn503 && this.gateways.length > 1) home = (home + 1) % this.gateways.length;
+        await sleep(this.#retryAfterMs(j, 'join'));
+        continue;
+      }
+      if (j.status === 409 && (j.body?.code === 'SOLD_OUT' || j.body?.code === 'SALE_ENDED')) return { refused: j.body.code };
+      return { refused: `${j.status} ${JSON.stringify(j.body)}` };
+    }
+  }
+
+  /**
+   * Steady arrivals into an open sale: shopper i arrives i / perSecond seconds after the call,
+   * joins (at its gateway, in turn) and shops; arrivals stop once a join is told the sale is
+   * sold out or over. Resolves when every journey ended.
+   */
+  async shopArriving(perSecond: number): Promise<void> {
+    this.#stopAt = Date.now() + this.opts.journeyTimeoutMs;
+    const t0 = Date.now();
+    const journeys: Promise<void>[] = [];
+    let over = false;
+    for (let i = 0; i < this.opts.shoppers && !over && Date.now() < this.#stopAt; i++) {
+      const due = t0 + (i * 1_000) / perSecond;
+      if (due > Date.now()) await sleep(due - Date.now());
+      if (over) break;
+      journeys.push(
+        (async () => {
+          const joined = await this.#join(i, i % this.gateways.length, { retries: 30, netRetries: 30 }).catch((err: Error) => ({
+            refused: `network: ${err.message}`,
+          }));
+          if (!('shopper' in joined)) {
+            if (joined.refused === 'SOLD_OUT' || joined.refused === 'SALE_ENDED') over = true;
+            else this.rec.noteUnexpected(`join refused: ${joined.refused}`);
+            return;
+          }
+          const s = joined.shopper;
+          this.shoppers.push(s);
+          await this.#journey(s);
+          s.endAt = Date.now();
+        })(),
+      );
+    }
+    await Promise.all(journeys);
+    this.shoppingEndedAt = Date.now();
   }
 
   /** The marketer brings the start forward: the sale opens in a second. */

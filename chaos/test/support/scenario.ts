@@ -25,24 +25,41 @@ export interface Stage {
 
 /** Starts the fleet, creates the sale and lets every shopper join its pre-queue. */
 export async function setUpScenario(opts: ScenarioOptions = {}): Promise<Stage> {
+  const { fleet } = await startScenarioFleet(opts);
+  try {
+    const run = new SaleRun(fleet, { ...DEFAULT_SALE, ...opts.sale });
+    await run.createSale();
+    await run.joinAll();
+    return { fleet, run };
+  } catch (err) {
+    await fleet.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * The fleet of a scenario without its sale: private services, the wiring, gateway-1 (which
+ * creates and migrates the database), then the worker and the other gateways. `env(name)` is
+ * what a process of that name was started with, for a restart in its place.
+ */
+export async function startScenarioFleet(
+  opts: Omit<ScenarioOptions, 'sale'> = {},
+): Promise<{ fleet: Fleet; env: (name: string) => Record<string, string> }> {
   const fleet = await startFleet();
   try {
     const wired = opts.wire ? await opts.wire(fleet) : () => ({});
-    const env = (name: string) => ({ ...opts.gatewayEnv, ...wired(name) });
-    // the first gateway creates and migrates the database; the others may start together
+    const env = (name: string) =>
+      name.startsWith('worker') ? { ...opts.workerEnv, ...wired(name) } : { ...opts.gatewayEnv, ...wired(name) };
     await fleet.startGateway('gateway-1', { env: env('gateway-1') });
     await Promise.all([
-      fleet.startWorker('worker-1', { ...opts.workerEnv, ...wired('worker-1') }),
+      fleet.startWorker('worker-1', env('worker-1')),
       ...Array.from({ length: (opts.gateways ?? 1) - 1 }, (_, i) =>
         fleet.startGateway(`gateway-${i + 2}`, { env: env(`gateway-${i + 2}`) }),
       ),
     ]);
     // fleet.gateways is in start order; keep it sorted by name for the shoppers' homes
     fleet.gateways.sort((a, b) => a.name.localeCompare(b.name));
-    const run = new SaleRun(fleet, { ...DEFAULT_SALE, ...opts.sale });
-    await run.createSale();
-    await run.joinAll();
-    return { fleet, run };
+    return { fleet, env };
   } catch (err) {
     await fleet.close().catch(() => undefined);
     throw err;
