@@ -124,14 +124,56 @@ export function envChoice<T extends string>(env: Env, name: string, fallback: T,
  * it is used instead of REDIS_URL.
  */
 export function envRedisClusterNodes(env: Env): { host: string; port: number }[] | undefined {
-  const v = envRaw(env, 'REDIS_CLUSTER_NODES');
+  return envHostPorts(env, 'REDIS_CLUSTER_NODES');
+}
+
+/** `host:port,host:port,...` (IPv6 in brackets); undefined when unset */
+function envHostPorts(env: Env, name: string): { host: string; port: number }[] | undefined {
+  const v = envRaw(env, name);
   if (v === undefined) return undefined;
   return v.split(',').map((part) => {
     const m = /^\s*([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})\s*$/.exec(part);
     const port = m ? Number(m[2]) : NaN;
     if (!m || port < 1 || port > 65535) {
-      throw new ConfigError('REDIS_CLUSTER_NODES', `must be host:port[,host:port...], got ${JSON.stringify(part)}`);
+      throw new ConfigError(name, `must be host:port[,host:port...], got ${JSON.stringify(part)}`);
     }
     return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
   });
+}
+
+/**
+ * Where Redis is, for every process: REDIS_URL (one server); or REDIS_CLUSTER_NODES (a Redis
+ * Cluster); or REDIS_SENTINELS (`host:port,...` of Redis Sentinels) with REDIS_SENTINEL_NAME
+ * (the monitored primary's name, default `mymaster`): the client asks the Sentinels where the
+ * primary is and follows a failover. With Sentinels, REDIS_URL still gives the data nodes'
+ * user, password and database number (its host is not used), and REDIS_SENTINEL_PASSWORD the
+ * Sentinels' own password, if they have one.
+ */
+export function envRedisTarget(env: Env): RedisTargetConfig {
+  const { redisUrl } = envServiceUrls(env);
+  const clusterNodes = envRedisClusterNodes(env);
+  const sentinels = envHostPorts(env, 'REDIS_SENTINELS');
+  if (clusterNodes && sentinels) {
+    throw new ConfigError('REDIS_SENTINELS', 'set either REDIS_CLUSTER_NODES (a Redis Cluster) or REDIS_SENTINELS, not both');
+  }
+  const sentinelName = envRaw(env, 'REDIS_SENTINEL_NAME');
+  if (sentinelName !== undefined && !sentinels) throw new ConfigError('REDIS_SENTINEL_NAME', 'is used only with REDIS_SENTINELS');
+  if (sentinelName !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(sentinelName)) {
+    throw new ConfigError('REDIS_SENTINEL_NAME', `must be 1-64 letters, digits, . _ or -, got ${JSON.stringify(sentinelName)}`);
+  }
+  const sentinelPassword = envRaw(env, 'REDIS_SENTINEL_PASSWORD');
+  return {
+    url: redisUrl,
+    clusterNodes,
+    ...(sentinels ? { sentinels, sentinelName: sentinelName ?? 'mymaster', sentinelPassword } : {}),
+  };
+}
+
+/** what envRedisTarget reads (contracts' redis-client.ts RedisTarget) */
+export interface RedisTargetConfig {
+  readonly url: string;
+  readonly clusterNodes?: readonly { host: string; port: number }[] | undefined;
+  readonly sentinels?: readonly { host: string; port: number }[] | undefined;
+  readonly sentinelName?: string | undefined;
+  readonly sentinelPassword?: string | undefined;
 }

@@ -1,19 +1,20 @@
 /**
- * One way to connect to Redis for every process: a single server (REDIS_URL) or a Redis
- * Cluster (REDIS_CLUSTER_NODES). Every multi-key script and transaction stays inside one
- * sale's hash tag, so the same code runs on both.
+ * One way to connect to Redis for every process: a single server (REDIS_URL), a Redis
+ * Cluster (REDIS_CLUSTER_NODES), or a primary with replicas watched by Redis Sentinels
+ * (REDIS_SENTINELS, REDIS_SENTINEL_NAME), whose failovers the client follows. Every multi-key
+ * script and transaction stays inside one sale's hash tag, so the same code runs on all three.
  *
  * Commands fail fast while Redis is away (no offline queue): a service answers 503 rather
  * than pile requests up in memory.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisTargetConfig } from './env.js';
+import { redactUrl } from './service-check.js';
 
 export type RedisClient = Redis | Cluster;
 
-export interface RedisTarget {
-  readonly url: string;
-  readonly clusterNodes?: readonly { host: string; port: number }[] | undefined;
-}
+/** where Redis is (envRedisTarget reads it from the environment) */
+export type RedisTarget = RedisTargetConfig;
 
 export function createRedisClient(target: RedisTarget, options: RedisOptions = {}): RedisClient {
   const base: RedisOptions = {
@@ -36,12 +37,43 @@ export function createRedisClient(target: RedisTarget, options: RedisOptions = {
       slotsRefreshTimeout: 2_000,
     });
   }
+  if (target.sentinels?.length) {
+    // the data nodes' credentials and database come from REDIS_URL; where the primary is, from
+    // the Sentinels. `failoverDetector`: the client listens for +switch-master and moves at
+    // once, instead of finding out from a dead connection
+    const url = new URL(target.url);
+    return new Redis({
+      ...base,
+      sentinels: [...target.sentinels],
+      name: target.sentinelName ?? 'mymaster',
+      role: 'master',
+      failoverDetector: true,
+      ...(target.sentinelPassword ? { sentinelPassword: target.sentinelPassword } : {}),
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      db: Number(url.pathname.slice(1) || 0),
+      ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+      sentinelRetryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
+    });
+  }
   return new Redis(target.url, base);
 }
 
-/** Where a Redis target lives, for boot checks and log lines. */
+/**
+ * A redis:// address to check at boot that something listens: the single server, the first
+ * cluster seed node or the first Sentinel.
+ */
+export function redisProbeUrl(target: RedisTarget): string {
+  const first = target.sentinels?.[0] ?? target.clusterNodes?.[0];
+  if (!first) return target.url;
+  return `redis://${first.host.includes(':') ? `[${first.host}]` : first.host}:${first.port}`;
+}
+
+/** Where a Redis target lives, for log lines (no password in it). */
 export function redisAddress(target: RedisTarget): string {
-  return target.clusterNodes?.length ? `redis-cluster://${target.clusterNodes.map((n) => `${n.host}:${n.port}`).join(',')}` : target.url;
+  const list = (nodes: readonly { host: string; port: number }[]) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
+  if (target.sentinels?.length) return `redis-sentinel://${list(target.sentinels)}/${target.sentinelName ?? 'mymaster'}`;
+  return target.clusterNodes?.length ? `redis-cluster://${list(target.clusterNodes)}` : redactUrl(target.url);
 }
 
 /** Another connection with the same settings (pub/sub needs connections of its own). */

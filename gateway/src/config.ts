@@ -16,12 +16,14 @@ import {
   envNumber,
   envQueueName,
   envRedisClusterNodes,
+  envRedisTarget,
   envRaw,
   envServiceUrls,
   envString,
   SERVICE_DEFAULTS,
   type Env,
   type LogLevel,
+  type RedisTarget,
 } from '@velvet-rope/contracts';
 
 export { ConfigError };
@@ -32,6 +34,8 @@ export interface GatewayConfig {
   readonly redisUrl: string;
   /** seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when set, used instead of redisUrl */
   readonly redisClusterNodes: readonly { host: string; port: number }[] | undefined;
+  /** where Redis is: one server, a cluster or Sentinels (contracts' envRedisTarget) */
+  readonly redisTarget: RedisTarget;
   /**
    * a Redis command unanswered this long fails (REDIS_COMMAND_TIMEOUT_MS): a Redis that stops
    * answering without closing the connection (a partition) costs shoppers a 503, not a hang
@@ -189,6 +193,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     host: envString(env, 'HOST', '127.0.0.1'),
     ...envServiceUrls(env),
     redisClusterNodes: envRedisClusterNodes(env),
+    redisTarget: envRedisTarget(env),
     redisCommandTimeoutMs: envInt(env, 'REDIS_COMMAND_TIMEOUT_MS', 5_000, 100, 60_000),
     adminApiKey,
     shopApiKey,

@@ -28,6 +28,11 @@ export function errorBody(code: ErrorCode, message: string): ErrorBody {
   return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message };
 }
 
+/** Redis lost data (restarted empty, failed over) and the sales are being rebuilt: retry in a second. */
+export function recoveringError(): AppError {
+  return new AppError('UNAVAILABLE', 'the waiting room is recovering its state; retry in a moment', undefined, 1);
+}
+
 /**
  * A script's refusal of a shopper's request (decoded in redis/commands.ts), but those the
  * services answer themselves: NOT_FOUND (`SaleStore.missing`: a 503 while Redis recovers),
@@ -61,6 +66,9 @@ export function refusalError(r: ScriptRefusal, saleId: string): AppError {
       return new AppError('POW_INVALID', 'this proof of work was used already');
     case 'SUSPENDED':
       return new AppError('SALE_SUSPENDED', SUSPENDED_MESSAGE, undefined, SUSPENDED_RETRY_SECONDS);
+    case 'RECOVERING':
+      // the admission stays: the purchase is bought with the same token once the stock is known
+      return recoveringError();
     case 'QUEUE_FULL': {
       // places free up as the queue moves, one per admission: the time for a hundredth of the cap
       // to be admitted at the rate in force (5 s to 5 min; a line that does not move: a minute)

@@ -4,7 +4,7 @@
  * admission lead over, close pools).
  */
 import type { Server } from 'node:http';
-import { closeServer, installProcessPolicy, stopOnRequest, requireService, serveMetrics } from '@velvet-rope/contracts';
+import { closeServer, installProcessPolicy, stopOnRequest, redisProbeUrl, requireService, serveMetrics } from '@velvet-rope/contracts';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -22,11 +22,7 @@ async function main(): Promise<void> {
   try {
     await Promise.all([
       requireService('PostgreSQL', config.databaseUrl, 5432),
-      requireService(
-        'Redis',
-        config.redisClusterNodes ? `redis://${config.redisClusterNodes[0]!.host}:${config.redisClusterNodes[0]!.port}` : config.redisUrl,
-        6379,
-      ),
+      requireService('Redis', redisProbeUrl(config.redisTarget), config.redisTarget.sentinels ? 26379 : 6379),
       requireService('RabbitMQ', config.amqpUrl, 5672),
     ]);
   } catch (err) {

@@ -6,10 +6,12 @@ import {
   envLogLevel,
   envQueueName,
   envRedisClusterNodes,
+  envRedisTarget,
   envServiceUrls,
   LOG_LEVELS,
   SERVICE_DEFAULTS,
   type LogLevel,
+  type RedisTarget,
 } from '@velvet-rope/contracts';
 
 /**
@@ -24,6 +26,8 @@ export interface WorkerConfig {
   readonly redisUrl: string;
   /** seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when set, used instead of redisUrl */
   readonly redisClusterNodes: readonly { host: string; port: number }[] | undefined;
+  /** where Redis is: one server, a cluster or Sentinels (contracts' envRedisTarget) */
+  readonly redisTarget: RedisTarget;
   /** must equal the gateway's: it names the Redis keys both sides touch */
   readonly redisKeyPrefix: string;
   readonly ordersQueue: string;
@@ -91,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   return Object.freeze({
     ...envServiceUrls(env),
     redisClusterNodes: envRedisClusterNodes(env),
+    redisTarget: envRedisTarget(env),
     redisKeyPrefix: envKeyPrefix(env, 'REDIS_KEY_PREFIX'),
     ordersQueue: envQueueName(env, 'ORDERS_QUEUE', SERVICE_DEFAULTS.ordersQueue),
     batchMax,

@@ -11,6 +11,7 @@ import {
   prepareDatabase,
   redactUrl,
   redisAddress,
+  redisProbeUrl,
   requireService,
   stopOnRequest,
 } from '@velvet-rope/contracts';
@@ -33,11 +34,7 @@ const logger = pino({ name: 'order-worker', level: config.logLevel });
 try {
   await Promise.all([
     requireService('PostgreSQL', config.databaseUrl, 5432),
-    requireService(
-      'Redis',
-      config.redisClusterNodes ? `redis://${config.redisClusterNodes[0]!.host}:${config.redisClusterNodes[0]!.port}` : config.redisUrl,
-      6379,
-    ),
+    requireService('Redis', redisProbeUrl(config.redisTarget), config.redisTarget.sentinels ? 26379 : 6379),
     requireService('RabbitMQ', config.amqpUrl, config.amqpUrl.startsWith('amqps:') ? 5671 : 5672),
   ]);
 } catch (err) {
@@ -52,13 +49,10 @@ const pool = await prepareDatabase(config.databaseUrl).catch((err: unknown) => {
 
 // Fail fast instead of queueing while Redis is away: the worker only logs a failed
 // confirmation (the outbox makes up for it) and must not stall its batches behind Redis.
-const redis = createRedisClient({ url: config.redisUrl, clusterNodes: config.redisClusterNodes }, { commandTimeout: 2_000 });
+const redis = createRedisClient(config.redisTarget, { commandTimeout: 2_000 });
 redis.on('error', (err: Error) => logger.warn({ err }, 'Redis connection error'));
 await redis.connect().catch((err: unknown) => {
-  logger.fatal(
-    { err, redis: redactUrl(redisAddress({ url: config.redisUrl, clusterNodes: config.redisClusterNodes })) },
-    'connecting to Redis failed',
-  );
+  logger.fatal({ err, redis: redisAddress(config.redisTarget) }, 'connecting to Redis failed');
   process.exit(1);
 });
 

@@ -116,9 +116,15 @@ export class AdmissionLoop {
       const { redis, keyspace } = this.#o;
       // is this still the Redis we published to, and which sales are active (two keys in two
       // cluster slots: two commands, sent together by auto-pipelining)
-      const [generation, saleIds] = await Promise.all([redis.get(keyspace.generation), redis.smembers(keyspace.activeSales)]);
-      if (generation === null) {
-        await this.#o.recovery.check(generation);
+      const [generation, saleIds] = await Promise.all([this.#commands.generation(), redis.smembers(keyspace.activeSales)]);
+      if (generation.id === null) {
+        if (generation.failover) {
+          this.#o.logger.warn(
+            { replicationIdBefore: generation.failover.from, replicationIdNow: generation.failover.to },
+            'Redis failed over to a replica that may lack the last writes: recovering the sales from PostgreSQL',
+          );
+        }
+        await this.#o.recovery.check(null);
         return [];
       }
       // a sale taken out of the set (over, or retired: sales/retirement.ts) is led no more

@@ -18,7 +18,7 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const redis = createRedisClient(
-      { url: app.config.redisUrl, clusterNodes: app.config.redisClusterNodes },
+      app.config.redisTarget,
       // commands issued in the same tick travel in one write: many shoppers, few packets. The
       // batched scripts are left out: each call already carries a whole turn's requests, and
       // wrapping it in an auto-pipeline of one cost a status request a fifth of its CPU (profiled)

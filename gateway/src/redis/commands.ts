@@ -40,6 +40,7 @@ declare module 'ioredis' {
     releaseGone(...keysAndArgs: Arg[]): Result<unknown[], Context>;
     bypass(...keysAndArgs: Arg[]): Result<unknown[], Context>;
     retire(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    generation(...keysAndArgs: Arg[]): Result<unknown, Context>;
   }
 }
 
@@ -322,6 +323,8 @@ export type ReserveAnswer =
   | { readonly refused: 'SOLD_OUT' }
   /** the sale's flow is suspended (maintenance) */
   | { readonly refused: 'SUSPENDED' }
+  /** Redis lost data and the stock is being rebuilt from PostgreSQL (admission/recovery.ts) */
+  | { readonly refused: 'RECOVERING' }
   | { readonly refused: 'LIMIT'; readonly maxPerShopper: number }
   | { readonly refused: 'INSUFFICIENT'; readonly remaining: number };
 
@@ -340,6 +343,7 @@ const BARE_REFUSALS = {
   SALE_ENDED: Object.freeze({ refused: 'SALE_ENDED' }),
   SOLD_OUT: Object.freeze({ refused: 'SOLD_OUT' }),
   SUSPENDED: Object.freeze({ refused: 'SUSPENDED' }),
+  RECOVERING: Object.freeze({ refused: 'RECOVERING' }),
 } as const satisfies Record<string, ReserveAnswer>;
 
 function decodeReserveAnswer(a: unknown): ReserveAnswer {
@@ -358,6 +362,7 @@ function decodeReserveAnswer(a: unknown): ReserveAnswer {
     case 'SALE_ENDED':
     case 'SOLD_OUT':
     case 'SUSPENDED':
+    case 'RECOVERING':
       return BARE_REFUSALS[code];
     case 'LIMIT':
       return { refused: 'LIMIT', maxPerShopper: Number(x) };
@@ -782,6 +787,24 @@ export class RedisCommands {
     const reply = await this.redis.retire(...retiringKeys(this.keyspace.sale(saleId)));
     return decodeRetire(reply);
   }
+
+  /** KEYS generation */
+  static readonly GENERATION = script('generation', 'generation', 1);
+  /**
+   * Is this still the dataset the sales were published to (scripts/generation.lua)? The
+   * marker's id, or null when it is gone: Redis restarted empty, or a failover replaced the
+   * primary (`failover`: the marker was removed for that).
+   */
+  async generation(): Promise<{ readonly id: string | null; readonly failover?: { readonly from: string; readonly to: string } }> {
+    const reply = (await this.redis.generation(this.keyspace.generation, 'check')) as unknown[];
+    if (reply[1] === 'FAILOVER') return { id: null, failover: { from: String(reply[2]), to: String(reply[3]) } };
+    return { id: reply[0] == null ? null : String(reply[0]) };
+  }
+
+  /** Sets the marker to `id`, with the replication id of the server that holds it. */
+  async setGeneration(id: string): Promise<void> {
+    await this.redis.generation(this.keyspace.generation, 'set', id);
+  }
 }
 
 /** One socket of a shopper opened or closed (presence.lua). */
@@ -880,4 +903,5 @@ export const SCRIPTS: readonly LuaScript[] = [
   RedisCommands.REPORT_SNAPSHOT,
   RedisCommands.REPORT_DROP,
   RedisCommands.RETIRE,
+  RedisCommands.GENERATION,
 ];

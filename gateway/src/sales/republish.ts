@@ -1,11 +1,13 @@
 /**
  * Every running sale's hot copy back in Redis: at boot, and whenever Redis turns out to have
- * lost its data (the generation marker is gone). Sales that already started then go into
+ * lost its data (the generation marker is gone: restarted empty, or failed over to a replica
+ * that may lack the last writes, scripts/generation.lua). Sales that already started then go into
  * recovery (the `recovering` flag): their orders in flight must be committed before the stock
  * can be known (admission/recovery.ts finishes it).
  */
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { KeySpace } from '../redis/keyspace.js';
+import { RedisCommands } from '../redis/commands.js';
 import type { SaleStore } from './sale-store.js';
 
 export class SaleRepublisher {
@@ -30,7 +32,7 @@ export class SaleRepublisher {
       if ((await this.redis.set(lock, generationId, 'PX', 30_000, 'NX')) !== 'OK') return { sales: 0, recovered: false };
       try {
         const sales = await this.#publishRunning(true);
-        await this.redis.set(this.keyspace.generation, generationId);
+        await new RedisCommands(this.redis, this.keyspace).setGeneration(generationId);
         return { sales, recovered: true };
       } finally {
         await this.redis.del(lock);

@@ -9,7 +9,7 @@ import { inTransaction, markReturnsCounted, syncPaidUnits, withClient } from '@v
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
-import { AppError } from '../errors.js';
+import { AppError, recoveringError } from '../errors.js';
 import type { KeySpace } from '../redis/keyspace.js';
 import { RedisCommands } from '../redis/commands.js';
 import { SaleArchive } from './sale-archive.js';
@@ -154,7 +154,7 @@ export class SaleStore {
             }
             if (outcome === 'MISSING') {
               // Redis lost its data and the rebuild may read the row before this COMMIT
-              throw new AppError('UNAVAILABLE', 'the waiting room is recovering its state; retry in a moment', undefined, 1);
+              throw recoveringError();
             }
             lowered = -delta;
           }
@@ -227,7 +227,7 @@ export class SaleStore {
   async missing(saleId: string): Promise<AppError> {
     const generation = await this.redis.exists(this.keyspace.generation).catch(() => 0);
     if (generation === 0) {
-      return new AppError('UNAVAILABLE', 'the waiting room is recovering its state; retry in a moment', undefined, 1);
+      return recoveringError();
     }
     // a retired sale left Redis: refused as its final status was, ended or sold out
     const retired = await this.archive.retired(saleId);

@@ -249,6 +249,7 @@ describe('the scripts the loader defines', () => {
       reportSnapshot: 2,
       reportDrop: 1,
       retire: 19,
+      generation: 1,
     });
   });
 });

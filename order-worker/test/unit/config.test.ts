@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/velvet_rope',
       redisUrl: 'redis://127.0.0.1:6379',
+      redisTarget: { url: 'redis://127.0.0.1:6379' },
       redisKeyPrefix: 'vr',
       ordersQueue: 'orders',
       batchMax: 500,

@@ -54,6 +54,7 @@
     { 'TOKEN_USED', orderId, pendingMessage or '' }  this visitor already ordered
     { 'NOT_ADMITTED' } | { 'CLAIMS' } | { 'EXPIRED' } | { 'SALE_ENDED' }
     { 'SUSPENDED' }   the sale's flow is suspended (maintenance): nothing reserved, try later
+    { 'RECOVERING' }  Redis lost data (restart, failover) and the stock is being rebuilt: try in a moment
     { 'LIMIT', maxPerShopper } | { 'SOLD_OUT' } | { 'INSUFFICIENT', remaining }
 ]]
 --@include "common"
@@ -91,6 +92,9 @@ local function reserve(visitor, jti, exp, adm, maxQty, quantity, orderId, messag
     if wait then return { 'RATE_LIMITED', wait, perSender } end
   end
 
+  -- Redis lost (some of) its data: until the sale is rebuilt from PostgreSQL neither the stock
+  -- nor the admissions are known (one the loss forgot is restored then): try again in a moment
+  if cfg.recovering == '1' then return { 'RECOVERING' } end
   if not record then return { 'NOT_ADMITTED' } end
   if f[1] == 'o' then
     return { 'TOKEN_USED', f[2], redis.call('HGET', pendingKey, f[2]) or '' }
