@@ -473,6 +473,8 @@ export interface PrivateRedis extends PrivateService {
 
 class RedisService extends ManagedService implements PrivateRedis {
   protected readonly stopSignal = 'SIGTERM';
+  /** more arguments for redis-server (a replica's `--replicaof`) */
+  extraArgs: string[] = [];
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -480,7 +482,7 @@ class RedisService extends ManagedService implements PrivateRedis {
 
   protected command() {
     return {
-      cmd: findBinary([process.env.REDIS_SERVER_BIN ?? '', '/usr/bin/redis-server', '/usr/local/bin/redis-server'], 'redis-server'),
+      cmd: redisServerBinary(),
       args: [
         '--port',
         String(this.port),
@@ -498,6 +500,7 @@ class RedisService extends ManagedService implements PrivateRedis {
         'yes',
         '--loglevel',
         'warning',
+        ...this.extraArgs,
       ],
     };
   }
@@ -516,6 +519,10 @@ class RedisService extends ManagedService implements PrivateRedis {
     // nothing persisted: a new process starts empty
     await this.start();
   }
+}
+
+function redisServerBinary(): string {
+  return findBinary([process.env.REDIS_SERVER_BIN ?? '', '/usr/bin/redis-server', '/usr/local/bin/redis-server'], 'redis-server');
 }
 
 function redisPing(port: number): Promise<boolean> {
@@ -560,6 +567,199 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     const [port] = await freePorts(1);
     return new RedisService('redis', port!, makeDirectory('redis'), undefined, false);
   });
+}
+
+// ---------------------------------------------------------------------------------------
+// Redis with a replica and Sentinels
+
+export interface PrivateRedisSentinel {
+  /** the name the Sentinels monitor the primary under (REDIS_SENTINEL_NAME) */
+  readonly name: string;
+  /** the two data nodes: `nodes[0]` starts as the primary, `nodes[1]` as its replica */
+  readonly nodes: readonly PrivateRedis[];
+  readonly sentinels: readonly PrivateService[];
+  /** `127.0.0.1:<port>,...` of the Sentinels (REDIS_SENTINELS) */
+  readonly sentinelList: string;
+  /** the port of the node the Sentinels name as the primary now */
+  primaryPort(): Promise<number>;
+  /** Resolves once the Sentinels name another node than `port` as the primary (or rejects). */
+  failedOverFrom(port: number, timeoutMs?: number): Promise<number>;
+  output(): string;
+}
+
+/** a Sentinel: redis-server in --sentinel mode (it answers PING as a server does) */
+class SentinelService extends RedisService {
+  constructor(
+    name: string,
+    port: number,
+    dir: string,
+    private readonly conf: string,
+  ) {
+    super(name, port, dir, undefined, false);
+  }
+
+  protected override command() {
+    const config = join(this.dir, 'sentinel.conf');
+    // a Sentinel rewrites its config file as it learns: a fresh copy on every start
+    writeFileSync(config, this.conf);
+    return { cmd: redisServerBinary(), args: [config, '--sentinel'] };
+  }
+}
+
+/** One command to a Redis (or Sentinel) on 127.0.0.1:port, its RESP answer flattened to strings. */
+export function redisAsk(port: number, args: readonly string[], timeoutMs = 2_000): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let data = '';
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      reject(new Error(`redis ${port}: no answer to ${args[0]}`));
+    });
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    socket.on('data', (b: Buffer) => {
+      data += b.toString();
+      const parsed = parseResp(data);
+      if (parsed) {
+        socket.destroy();
+        resolve(parsed);
+      }
+    });
+  });
+}
+
+/** a whole RESP reply, flattened to strings (nil: ''); undefined while incomplete */
+function parseResp(text: string): string[] | undefined {
+  const out: string[] = [];
+  let i = 0;
+  const line = (): string | undefined => {
+    const end = text.indexOf('\r\n', i);
+    if (end < 0) return undefined;
+    const l = text.slice(i, end);
+    i = end + 2;
+    return l;
+  };
+  const one = (): boolean => {
+    const l = line();
+    if (l === undefined) return false;
+    const kind = l[0];
+    const rest = l.slice(1);
+    if (kind === '+' || kind === ':' || kind === '-') {
+      out.push(rest);
+      return true;
+    }
+    if (kind === '$') {
+      const n = Number(rest);
+      if (n < 0) {
+        out.push('');
+        return true;
+      }
+      if (Buffer.byteLength(text.slice(i)) < n + 2) return false;
+      out.push(text.slice(i, i + n));
+      i += n + 2;
+      return true;
+    }
+    if (kind === '*') {
+      const n = Number(rest);
+      for (let k = 0; k < n; k++) if (!one()) return false;
+      return true;
+    }
+    return false;
+  };
+  return one() ? out : undefined;
+}
+
+/**
+ * A primary, one replica and three Sentinels (quorum 2) on free ports. `replicationPort` may
+ * put something between the replica and the primary (a fault proxy): it gets the primary's
+ * port and returns the port the replica is told to replicate from. The Sentinels declare the
+ * primary down after `downAfterMs` without an answer and then promote the replica.
+ */
+export async function startPrivateRedisSentinel(
+  opts: { replicationPort?: (primaryPort: number) => Promise<number> | number; downAfterMs?: number } = {},
+): Promise<PrivateRedisSentinel> {
+  const name = `vr-${randomBytes(4).toString('hex')}`;
+  const primary = await startPrivateRedis();
+  const upstream = opts.replicationPort ? await opts.replicationPort(primary.port) : primary.port;
+  const replica = await startOnFreshPorts(async () => {
+    const [port] = await freePorts(1, (p) => p === primary.port);
+    const r = new RedisService('redis-replica', port!, makeDirectory('redis'), undefined, false);
+    r.extraArgs = ['--replicaof', '127.0.0.1', String(upstream)];
+    return r;
+  });
+  // wait until the replica has its first full copy, else the Sentinels would see no good replica
+  for (let i = 0; ; i++) {
+    const info = (await redisAsk(replica.port, ['INFO', 'replication']))[0] ?? '';
+    if (/master_link_status:up/.test(info)) break;
+    if (i > 200) throw new Error(`the replica never synchronised:\n${info}\n${replica.output()}`);
+    await sleep(50);
+  }
+  const conf = [
+    'bind 127.0.0.1',
+    'daemonize no',
+    `sentinel monitor ${name} 127.0.0.1 ${primary.port} 2`,
+    `sentinel down-after-milliseconds ${name} ${opts.downAfterMs ?? 1_000}`,
+    // long: a Sentinel would otherwise "fix" a replica that replicates through a proxy (not from
+    // the primary's own address) after this long; one replica promotes at once anyway
+    `sentinel failover-timeout ${name} 600000`,
+    `sentinel parallel-syncs ${name} 1`,
+    '',
+  ].join('\n');
+  const sentinels: PrivateService[] = [];
+  for (let i = 0; i < 3; i++) {
+    sentinels.push(
+      await startOnFreshPorts(async () => {
+        const [port] = await freePorts(1, (p) => p === primary.port || p === replica.port);
+        const dir = makeDirectory('sentinel');
+        return new SentinelService(`redis-sentinel-${i + 1}`, port!, dir, `port ${port}\ndir ${dir}\n${conf}`);
+      }),
+    );
+  }
+  const primaryPort = async (): Promise<number> => {
+    for (const s of sentinels) {
+      if (!s.running) continue;
+      try {
+        const [, port] = await redisAsk(s.port, ['SENTINEL', 'get-master-addr-by-name', name]);
+        if (port) return Number(port);
+      } catch {
+        // the next Sentinel
+      }
+    }
+    throw new Error('no Sentinel answered');
+  };
+  // every Sentinel knows the replica and the others before the group is handed over
+  for (let i = 0; ; i++) {
+    const known = await Promise.all(
+      sentinels.map(async (s) => {
+        const master = await redisAsk(s.port, ['SENTINEL', 'master', name]).catch(() => [] as string[]);
+        const field = (k: string) => Number(master[master.indexOf(k) + 1] ?? 0);
+        return field('num-slaves') >= 1 && field('num-other-sentinels') >= 2;
+      }),
+    );
+    if (known.every(Boolean)) break;
+    if (i > 300) throw new Error('the Sentinels did not find the replica and each other within 15 s');
+    await sleep(50);
+  }
+  const nodes = [primary, replica];
+  return {
+    name,
+    nodes,
+    sentinels,
+    sentinelList: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),
+    primaryPort,
+    async failedOverFrom(port, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const now = await primaryPort().catch(() => port);
+        if (now !== port) return now;
+        await sleep(50);
+      }
+      throw new Error(`the Sentinels did not fail over from ${port} within ${timeoutMs} ms`);
+    },
+    output() {
+      return [...nodes, ...sentinels].map((s) => `===== ${s.name}\n${s.output().slice(-3_000)}`).join('\n');
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------

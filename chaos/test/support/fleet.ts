@@ -14,10 +14,12 @@ import {
   startPrivatePostgres,
   startPrivateRabbitMQ,
   startPrivateRedis,
+  startPrivateRedisSentinel,
   trackChild,
   type PrivatePostgres,
   type PrivateRabbitMQ,
   type PrivateRedis,
+  type PrivateRedisSentinel,
 } from '../../../test-support/private-services.js';
 import { freePort, startService, waitForHttp, waitForOutput, type Service } from '../../../test-support/processes.js';
 
@@ -32,7 +34,10 @@ export interface Gateway {
 }
 
 export interface Fleet {
+  /** the Redis the fleet uses (with `sentinel`: the node that started as the primary) */
   readonly redis: PrivateRedis;
+  /** a primary, a replica and three Sentinels, when the fleet was started with them */
+  readonly sentinel?: PrivateRedisSentinel;
   readonly postgres: PrivatePostgres;
   readonly rabbit: PrivateRabbitMQ;
   readonly databaseUrl: string;
@@ -57,14 +62,29 @@ export interface Fleet {
   close(): Promise<void>;
 }
 
-export async function startFleet(): Promise<Fleet> {
+export interface FleetOptions {
+  /**
+   * Redis as a primary with a replica and three Sentinels (test-support/private-services.ts);
+   * every process then finds the primary through REDIS_SENTINELS
+   */
+  readonly sentinel?: Parameters<typeof startPrivateRedisSentinel>[0];
+}
+
+export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
   const t0 = Date.now();
   const timed = async <T>(p: Promise<T>): Promise<[T, number]> => [await p, Date.now() - t0];
   let redis: PrivateRedis | undefined;
+  let sentinel: PrivateRedisSentinel | undefined;
   let postgres: PrivatePostgres | undefined;
   let rabbit: PrivateRabbitMQ | undefined;
   try {
-    const started = await Promise.all([timed(startPrivateRedis()), timed(startPrivatePostgres()), timed(startPrivateRabbitMQ())]);
+    const redisStart = opts.sentinel
+      ? startPrivateRedisSentinel(opts.sentinel).then((group) => {
+          sentinel = group;
+          return group.nodes[0]!;
+        })
+      : startPrivateRedis();
+    const started = await Promise.all([timed(redisStart), timed(startPrivatePostgres()), timed(startPrivateRabbitMQ())]);
     [[redis], [postgres], [rabbit]] = started;
     const startTimes = { redis: started[0][1], postgres: started[1][1], rabbitmq: started[2][1] };
 
@@ -77,6 +97,7 @@ export async function startFleet(): Promise<Fleet> {
       AMQP_URL: rabbit.url,
       ORDERS_QUEUE: queue,
       REDIS_KEY_PREFIX: prefix,
+      ...(sentinel ? { REDIS_SENTINELS: sentinel.sentinelList, REDIS_SENTINEL_NAME: sentinel.name } : {}),
       LOG_LEVEL: 'info',
       // marks the process as this run's, for the watchdog that cleans up after a killed runner
       ...chaosRunEnv(),
@@ -96,18 +117,23 @@ export async function startFleet(): Promise<Fleet> {
       });
     };
     let db: pg.Pool | undefined;
-    // the test's own Redis client: fails fast while Redis is away, reconnects by itself
-    const redisClient = new Redis(redis.url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      retryStrategy: () => 200,
-    });
+    // the test's own Redis client: fails fast while Redis is away, reconnects by itself (with
+    // Sentinels: to whichever node is the primary now)
+    const clientOptions = { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => 200 };
+    const redisClient = sentinel
+      ? new Redis({
+          ...clientOptions,
+          sentinels: sentinel.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })),
+          name: sentinel.name,
+          failoverDetector: true,
+        })
+      : new Redis(redis.url, clientOptions);
     redisClient.on('error', () => undefined);
     await redisClient.connect();
 
     const fleet: Fleet = {
       redis,
+      ...(sentinel ? { sentinel } : {}),
       postgres,
       rabbit,
       databaseUrl,
@@ -162,7 +188,7 @@ export async function startFleet(): Promise<Fleet> {
           ...everyService.map(
             (s) => `===== ${s.name} (pid ${s.child.pid}, exit ${s.child.exitCode ?? s.child.signalCode})\n${tail(s.output())}`,
           ),
-          `===== redis\n${tail(redis!.output(), 2_000)}`,
+          sentinel ? sentinel.output() : `===== redis\n${tail(redis!.output(), 2_000)}`,
           `===== postgres\n${tail(postgres!.output(), 2_000)}`,
           `===== rabbitmq\n${tail(rabbit!.output(), 3_000)}`,
         ].join('\n');
@@ -176,7 +202,7 @@ export async function startFleet(): Promise<Fleet> {
           for (const s of everyService) writeFileSync(join(logDir, `${tag}-${s.name}.log`), s.output());
           writeFileSync(join(logDir, `${tag}-rabbitmq.log`), rabbit!.output());
           writeFileSync(join(logDir, `${tag}-postgres.log`), postgres!.output());
-          writeFileSync(join(logDir, `${tag}-redis.log`), redis!.output());
+          writeFileSync(join(logDir, `${tag}-redis.log`), sentinel ? sentinel.output() : redis!.output());
         }
         // the services first (SIGTERM, then SIGKILL after 15 s), then the backing services
         for (const s of everyService) expected.add(s);

@@ -2,7 +2,7 @@
  * The frame every chaos scenario shares: a fleet on private services, a sale with a few
  * thousand shoppers in its pre-queue, and helpers to time the fault.
  */
-import { startFleet, type Fleet, type Gateway } from './fleet.js';
+import { startFleet, type Fleet, type FleetOptions, type Gateway } from './fleet.js';
 import { DEFAULT_SALE, SaleRun, sleep, type SaleOptions } from './sale.js';
 
 export interface ScenarioOptions {
@@ -16,6 +16,8 @@ export interface ScenarioOptions {
    * worker-1) is added to that process's
    */
   readonly wire?: (fleet: Fleet) => Promise<(gatewayName: string) => Record<string, string>>;
+  /** Redis as a primary, a replica and Sentinels (fleet.ts FleetOptions) */
+  readonly sentinel?: FleetOptions['sentinel'];
 }
 
 export interface Stage {
@@ -45,7 +47,7 @@ export async function setUpScenario(opts: ScenarioOptions = {}): Promise<Stage> 
 export async function startScenarioFleet(
   opts: Omit<ScenarioOptions, 'sale'> = {},
 ): Promise<{ fleet: Fleet; env: (name: string) => Record<string, string> }> {
-  const fleet = await startFleet();
+  const fleet = await startFleet(opts.sentinel ? { sentinel: opts.sentinel } : {});
   try {
     const wired = opts.wire ? await opts.wire(fleet) : () => ({});
     const env = (name: string) =>
