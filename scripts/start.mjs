@@ -36,6 +36,12 @@ if (withShop) {
     process.stdout.write(`No SHOP_API_KEY set: made one for this run: ${env.SHOP_API_KEY}\n`);
   }
   if (!env.WEBHOOK_SECRET) env.WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+  // the shop's signed shoppers (sales with identity "shop"): the gateway takes the shop's keys
+  if (!env.SHOP_JWKS_URL && !env.SHOP_IDENTITY_SECRET) {
+    env.SHOP_JWKS_URL = `${shopBase}/.well-known/jwks.json`;
+    env.SHOP_ISSUER ??= env.SHOP_IDENTITY_ISSUER ?? shopBase;
+    env.SHOP_AUDIENCE ??= env.SHOP_IDENTITY_AUDIENCE ?? 'velvet-rope';
+  }
   env.WEBHOOK_URL ??= `${shopBase}/webhooks/velvet-rope`;
   env.SHOP_SALE_ID ??= demoSale;
   env.VELVET_ROPE_URL ??= base;

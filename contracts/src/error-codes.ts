@@ -7,14 +7,22 @@ export const ERROR_CODES = {
   INVALID_JSON: 400,
   /** a sale notice that is empty, too long or holds control characters (issue 16 item 8) */
   INVALID_NOTICE: 400,
+  /** an invite list that is not a JSON array of account ids or CSV of them (issue 15 item 2) */
+  INVALID_INVITES: 400,
   UNAUTHORIZED: 401,
   INVALID_TOKEN: 401,
   TOKEN_EXPIRED: 401,
   INVALID_TICKET: 401,
+  /** a sale for the shop's signed-in shoppers (`identity: shop`) joined without a shopper identity (issue 15) */
+  IDENTITY_REQUIRED: 401,
+  /** a shopper identity that is not the shop's: bad signature, issuer, audience, algorithm, or expired */
+  INVALID_IDENTITY: 401,
   WRONG_SALE: 403,
   POW_INVALID: 403,
   FORBIDDEN_ORIGIN: 403,
   NOT_ADMITTED: 403,
+  /** an invite-only sale joined by an account not on its invite list */
+  NOT_INVITED: 403,
   SALE_NOT_FOUND: 404,
   ORDER_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,

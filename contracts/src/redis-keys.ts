@@ -74,6 +74,12 @@ export interface SaleKeys {
    * snapshot id (`_id`) and time (`_at`); removed once PostgreSQL holds them (report-snapshot.lua).
    */
   readonly reportSnapshot: string;
+  /**
+   * set: the visitor ids of the accounts invited to an invite-only sale (each the visitor id
+   * an account of the shop joins as: gateway's tokens/shopper-identity.ts); PostgreSQL's
+   * sale_invites holds the accounts themselves. join.lua refuses a new place to anyone else.
+   */
+  readonly invites: string;
 }
 
 /** Key prefixes separate deployments (and test runs) sharing one Redis. */
@@ -109,6 +115,7 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
     notice: `${p}:notice`,
     bypass: `${p}:bypass`,
     reportSnapshot: `${p}:report-snapshot`,
+    invites: `${p}:invites`,
   };
 }
 

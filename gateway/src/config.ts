@@ -48,6 +48,12 @@ export interface GatewayConfig {
   readonly shopApiKey: string | undefined;
   /** one webhook endpoint registered at boot from WEBHOOK_URL + WEBHOOK_SECRET (kept in step with them) */
   readonly webhook: { readonly url: string; readonly secret: string } | undefined;
+  /**
+   * the shop's signed shopper identities, for sales with `identity: shop` (issue 15):
+   * SHOP_JWKS_URL (its public keys, fetched and cached, rotation followed) or
+   * SHOP_IDENTITY_SECRET (HS256), with SHOP_ISSUER and SHOP_AUDIENCE pinned
+   */
+  readonly shopIdentity: ShopIdentityConfig | undefined;
   /** wrong admin keys an address may send per minute before it is locked out for the minute (0: no limit) */
   readonly adminAuthFailuresPerMinute: number;
   /** a private JWK set (JSON) for admission tokens; absent: made once and kept in PostgreSQL */
@@ -197,6 +203,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     redisCommandTimeoutMs: envInt(env, 'REDIS_COMMAND_TIMEOUT_MS', 5_000, 100, 60_000),
     adminApiKey,
     shopApiKey,
+    shopIdentity: shopIdentityFromEnv(env),
     webhook,
     adminAuthFailuresPerMinute: envInt(env, 'ADMIN_AUTH_FAILURES_PER_MINUTE', 20, 0, 1_000_000),
     signingKeys,
@@ -256,6 +263,53 @@ export function envDurationMs(env: Env, name: string, fallback: number, min: num
   const ms = Math.round(Number(m[1]) * DURATION_UNITS_MS[m[2] ?? 's']!);
   if (ms < min || ms > max) throw new ConfigError(name, `must be between ${min / 1000} s and ${max / 1000} s, got ${JSON.stringify(raw)}`);
   return ms;
+}
+
+export interface ShopIdentityConfig {
+  readonly jwksUrl?: string;
+  readonly secret?: string;
+  readonly issuer: string;
+  readonly audience: string;
+}
+
+function shopIdentityFromEnv(env: Env): ShopIdentityConfig | undefined {
+  const jwksUrl = envRaw(env, 'SHOP_JWKS_URL');
+  const secret = envRaw(env, 'SHOP_IDENTITY_SECRET');
+  const issuer = envRaw(env, 'SHOP_ISSUER');
+  const audience = envRaw(env, 'SHOP_AUDIENCE');
+  if (jwksUrl === undefined && secret === undefined) {
+    if (issuer !== undefined || audience !== undefined) {
+      throw new ConfigError(issuer !== undefined ? 'SHOP_ISSUER' : 'SHOP_AUDIENCE', 'needs SHOP_JWKS_URL or SHOP_IDENTITY_SECRET');
+    }
+    return undefined;
+  }
+  // one kind of key: a deployment that takes both could be fooled into HS256 with a public key
+  if (jwksUrl !== undefined && secret !== undefined) {
+    throw new ConfigError(
+      'SHOP_IDENTITY_SECRET',
+      'set either SHOP_JWKS_URL (the shop signs with its private keys) or SHOP_IDENTITY_SECRET, not both',
+    );
+  }
+  if (jwksUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(jwksUrl);
+    } catch {
+      throw new ConfigError('SHOP_JWKS_URL', `must be an absolute http(s) URL, got ${JSON.stringify(jwksUrl)}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('SHOP_JWKS_URL', 'must be an http(s) URL');
+  }
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    throw new ConfigError('SHOP_IDENTITY_SECRET', 'must be at least 32 bytes (HS256 with a short secret can be guessed)');
+  }
+  if (issuer === undefined)
+    throw new ConfigError('SHOP_ISSUER', 'must be set with SHOP_JWKS_URL or SHOP_IDENTITY_SECRET (the iss the shop signs)');
+  if (audience === undefined)
+    throw new ConfigError(
+      'SHOP_AUDIENCE',
+      'must be set with SHOP_JWKS_URL or SHOP_IDENTITY_SECRET (the aud the shop signs for Velvet Rope)',
+    );
+  return { ...(jwksUrl !== undefined ? { jwksUrl } : {}), ...(secret !== undefined ? { secret } : {}), issuer, audience };
 }
 
 /**

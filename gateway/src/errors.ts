@@ -66,6 +66,8 @@ export function refusalError(r: ScriptRefusal, saleId: string): AppError {
       return new AppError('POW_INVALID', 'this proof of work was used already');
     case 'SUSPENDED':
       return new AppError('SALE_SUSPENDED', SUSPENDED_MESSAGE, undefined, SUSPENDED_RETRY_SECONDS);
+    case 'NOT_INVITED':
+      return new AppError('NOT_INVITED', 'this sale is by invitation only, and this account is not on its list');
     case 'RECOVERING':
       // the admission stays: the purchase is bought with the same token once the stock is known
       return recoveringError();

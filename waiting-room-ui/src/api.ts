@@ -128,8 +128,18 @@ function parseChallenge(v: unknown): { challenge: string; difficulty: number } {
 export const shopperApi = {
   sale: (saleId: string) => request<PublicSale>(sale(saleId), parsePublicSale),
   /** joins; when the sale asks for a proof of work, fetches a challenge, solves it and joins with it */
-  join: async (saleId: string, ticket: string | null): Promise<Result<Joined>> => {
-    const first = await request<Joined>(`${sale(saleId)}/queue`, parseJoined, { method: 'POST', token: ticket, body: {} });
+  /**
+   * `identity`: the shopper identity the shop signed (the link's `?identity=`), for sales of the
+   * shop's signed-in shoppers; the gateway then keeps the account in an HttpOnly session cookie
+   */
+  join: async (saleId: string, ticket: string | null, identity: string | null = null): Promise<Result<Joined>> => {
+    const account: Record<string, string> = identity ? { 'x-shopper-identity': identity } : {};
+    const first = await request<Joined>(`${sale(saleId)}/queue`, parseJoined, {
+      method: 'POST',
+      token: ticket,
+      body: {},
+      headers: account,
+    });
     if (first.ok || first.code !== 'POW_REQUIRED') return first;
     const challenge = await request(`${sale(saleId)}/challenge`, parseChallenge);
     if (!challenge.ok) return challenge;
@@ -138,7 +148,7 @@ export const shopperApi = {
       method: 'POST',
       token: ticket,
       body: {},
-      headers: { 'x-proof-of-work': `${challenge.value.challenge}:${solution}` },
+      headers: { ...account, 'x-proof-of-work': `${challenge.value.challenge}:${solution}` },
     });
   },
   me: (saleId: string, ticket: string | null) => request<Standing>(`${sale(saleId)}/queue/me`, parseStanding, { token: ticket }),

@@ -35,6 +35,8 @@ type Phase =
   | 'sold_out'
   | 'ended'
   | 'not_found'
+  /** the sale does not take this shopper (no account, a link that did not verify, not invited) */
+  | 'refused'
   | 'error';
 
 /** ticket problems that a fresh join (the visitor cookie keeps the place) can mend */
@@ -80,9 +82,12 @@ class WaitingRoom implements CheckoutHost {
   private _refusals = 0;
   private _lastPosition: number | null = null;
   private _joining = false;
+  /** the shop's signed identity from the link (`?identity=`), sent with the next join only */
+  private _identity: string | null;
 
   constructor(readonly saleId: string) {
     this._ticket = ticketStore.get(saleId);
+    this._identity = takeIdentityFromAddress();
     this._live = new LiveChannel(saleId, {
       saleUpdate: (e) => this._onSaleUpdate(e),
       admitted: (a) => this._admit(a),
@@ -158,8 +163,10 @@ class WaitingRoom implements CheckoutHost {
   private async _join(): Promise<void> {
     if (this._joining) return;
     this._joining = true;
-    const r = await shopperApi.join(this.saleId, this._ticket);
+    const r = await shopperApi.join(this.saleId, this._ticket, this._identity);
     this._joining = false;
+    // used once: the gateway now keeps the account in its session cookie (or refused the link)
+    if (r.ok || !isTransient(r)) this._identity = null;
     if (r.ok) {
       this._failures = 0;
       this._ticket = r.value.ticket;
@@ -181,6 +188,18 @@ class WaitingRoom implements CheckoutHost {
         return this._enter('ended');
       case 'SALE_NOT_FOUND':
         return this._enter('not_found');
+      case 'IDENTITY_REQUIRED':
+        return this._refused(
+          'Sign in to join',
+          'This sale is for the shop’s signed-in customers. Open the link the shop sent you, or sign in at the shop.',
+        );
+      case 'INVALID_IDENTITY':
+        return this._refused(
+          'This link has expired',
+          'The sign-in link is too old or not valid. Ask the shop for a new one, or sign in at the shop.',
+        );
+      case 'NOT_INVITED':
+        return this._refused('By invitation only', 'This sale is for invited customers, and your account is not on the list.');
       case 'SALE_SUSPENDED':
         return this._waitAndJoin(
           r,
@@ -432,6 +451,14 @@ class WaitingRoom implements CheckoutHost {
 
   // --- showing it -----------------------------------------------------------------------------
 
+  /** the sale does not take this shopper: said plainly, with no place taken and nothing to retry */
+  private _refused(title: string, text: string): void {
+    this._refusal = { title, text };
+    this._enter('refused');
+  }
+
+  private _refusal = { title: '', text: '' };
+
   private _enter(phase: Phase, message?: string): void {
     const was = this._phase;
     this._phase = phase;
@@ -443,7 +470,7 @@ class WaitingRoom implements CheckoutHost {
     } else if (phase !== 'admitted') {
       this._poller.stop();
     }
-    if (phase === 'sold_out' || phase === 'ended' || phase === 'not_found') this._live.close();
+    if (phase === 'sold_out' || phase === 'ended' || phase === 'not_found' || phase === 'refused') this._live.close();
     switch (phase) {
       case 'loading':
         this._view.card('loading', phase);
@@ -499,6 +526,11 @@ class WaitingRoom implements CheckoutHost {
           text: 'Check the link you followed: this sale does not exist.',
         });
         this._view.card('outcome', phase);
+        break;
+      case 'refused':
+        this._view.outcome({ kind: phase, title: this._refusal.title, text: this._refusal.text });
+        this._view.card('outcome', phase);
+        if (was !== phase) this.announcer.now(`${this._refusal.title}. ${this._refusal.text}`);
         break;
       case 'retrying':
         break;
@@ -573,7 +605,14 @@ class WaitingRoom implements CheckoutHost {
   private _render(): void {
     const phase = this._phase;
     // connection line (nothing to follow once the story is over)
-    if (phase === 'sold_out' || phase === 'ended' || phase === 'not_found' || phase === 'error' || phase === 'retrying') {
+    if (
+      phase === 'sold_out' ||
+      phase === 'ended' ||
+      phase === 'not_found' ||
+      phase === 'refused' ||
+      phase === 'error' ||
+      phase === 'retrying'
+    ) {
       this._view.connection('off');
     } else if (this.live()) this._view.connection('live');
     else if (this._poller.active && (phase === 'prequeue' || phase === 'queued')) this._view.connection('polling', this._pollEveryMs);
@@ -633,6 +672,19 @@ class WaitingRoom implements CheckoutHost {
       this._lastPosition = position;
     }
   }
+}
+
+/**
+ * The shop's signed identity from the address (`/sales/<id>?identity=<jwt>`), removed from the
+ * address bar at once: it must not stay in the history, a bookmark or a shared link.
+ */
+function takeIdentityFromAddress(): string | null {
+  const url = new URL(location.href);
+  const identity = url.searchParams.get('identity');
+  if (identity === null) return null;
+  url.searchParams.delete('identity');
+  history.replaceState(history.state, '', url.pathname + url.search + url.hash);
+  return identity;
 }
 
 const saleId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '');

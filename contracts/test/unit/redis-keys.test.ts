@@ -23,6 +23,7 @@ const KEY_NAMES: readonly (keyof SaleKeys)[] = [
   'notice',
   'bypass',
   'reportSnapshot',
+  'invites',
 ];
 
 /** Redis Cluster hashes only the first `{...}` with something inside it. */

@@ -12,6 +12,8 @@ import { checkoutRoutes } from './routes/checkout.js';
 import { eventRoutes } from './routes/events.js';
 import { productRoutes } from './routes/product.js';
 import { testControlRoutes } from './routes/test-controls.js';
+import { identityRoutes } from './routes/identity.js';
+import { identitySigner, type IdentitySigner } from './identity.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { velvetRopeClient, type VelvetRopeClient } from './velvet-rope-client.js';
 import { webhookInbox, type WebhookInbox } from './webhook-inbox.js';
@@ -23,6 +25,8 @@ export interface ShopParts {
   readonly inbox?: WebhookInbox;
   readonly random?: () => number;
   readonly logger?: FastifyServerOptions['logger'];
+  /** the signer of shopper identities (default: a fresh ES256 key) */
+  readonly identities?: IdentitySigner;
 }
 
 export async function buildShop(config: ShopConfig, parts: ShopParts = {}): Promise<FastifyInstance> {
@@ -68,8 +72,10 @@ export async function buildShop(config: ShopConfig, parts: ShopParts = {}): Prom
       velvetRope: parts.velvetRope ?? velvetRopeClient(config.velvetRopeUrl, config.shopApiKey, config.velvetRopeTimeoutMs),
     }),
   );
+  const identities = parts.identities ?? (await identitySigner(config.identityIssuer, config.identityAudience));
+  await app.register(identityRoutes(config, identities));
   await app.register(webhookRoutes(inbox));
   await app.register(eventRoutes(inbox));
-  if (config.testControls) await app.register(testControlRoutes(inbox));
+  if (config.testControls) await app.register(testControlRoutes(inbox, identities));
   return app;
 }

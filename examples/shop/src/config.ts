@@ -33,6 +33,13 @@ export interface ShopConfig {
   /** how long a call to Velvet Rope may take */
   readonly velvetRopeTimeoutMs: number;
   readonly logLevel: string;
+  /**
+   * the shopper identities the shop signs for Velvet Rope (sales with `identity: shop`): their
+   * `iss` (Velvet Rope's SHOP_ISSUER) and `aud` (its SHOP_AUDIENCE); the keys are served at
+   * `/.well-known/jwks.json` (its SHOP_JWKS_URL)
+   */
+  readonly identityIssuer: string;
+  readonly identityAudience: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -93,5 +100,7 @@ export function loadConfig(env: Env): ShopConfig {
     maxEvents: int(env, 'SHOP_MAX_EVENTS', 100_000, 1, 10_000_000),
     velvetRopeTimeoutMs: int(env, 'VELVET_ROPE_TIMEOUT_MS', 10_000, 100, 600_000),
     logLevel: env.LOG_LEVEL || 'info',
+    identityIssuer: env.SHOP_IDENTITY_ISSUER || `http://127.0.0.1:${int(env, 'SHOP_PORT', 8080, 0, 65535)}`,
+    identityAudience: env.SHOP_IDENTITY_AUDIENCE || 'velvet-rope',
   };
 }

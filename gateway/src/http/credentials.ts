@@ -7,6 +7,10 @@ import type { RedisClient } from '@velvet-rope/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import { TICKET_LIFETIME_SECONDS } from '../tokens/queue-ticket.js';
+import { ACCOUNT_COOKIE } from '../tokens/account.js';
+
+/** how long a signed-in session of a shop account lasts in the browser */
+export const ACCOUNT_SESSION_SECONDS = 12 * 3600;
 
 export const TICKET_COOKIE = 'vr_ticket';
 export const VISITOR_COOKIE = 'vr_vid';
@@ -43,6 +47,7 @@ const cookieAttributes = (maxAge: number) => {
 };
 const TICKET_ATTRIBUTES = cookieAttributes(TICKET_LIFETIME_SECONDS);
 const VISITOR_ATTRIBUTES = cookieAttributes(365 * 24 * 3600);
+const ACCOUNT_ATTRIBUTES = cookieAttributes(ACCOUNT_SESSION_SECONDS);
 const COOKIE_VALUE_RE = /^[A-Za-z0-9._-]+$/;
 
 /**
@@ -50,12 +55,21 @@ const COOKIE_VALUE_RE = /^[A-Za-z0-9._-]+$/;
  * library's serializer (@fastify/cookie's cost about a tenth of a join's CPU): both values are
  * ours and URL-safe base64 with dots (checked), so nothing needs encoding.
  */
-export function setShopperCookies(reply: FastifyReply, req: FastifyRequest, ticket: string, sealedVisitor: string): void {
+export function setShopperCookies(
+  reply: FastifyReply,
+  req: FastifyRequest,
+  ticket: string,
+  sealedVisitor: string,
+  /** the signed-in session of a shop account (tokens/account.ts), when the join brought one */
+  accountSession?: string,
+): void {
   if (!COOKIE_VALUE_RE.test(ticket) || !COOKIE_VALUE_RE.test(sealedVisitor)) throw new Error('cookie value outside the safe alphabet');
+  if (accountSession !== undefined && !COOKIE_VALUE_RE.test(accountSession)) throw new Error('cookie value outside the safe alphabet');
   const scheme = req.protocol === 'https' ? 'https' : 'http';
   reply.header('set-cookie', [
     `${TICKET_COOKIE}=${ticket}${TICKET_ATTRIBUTES[scheme]}`,
     `${VISITOR_COOKIE}=${sealedVisitor}${VISITOR_ATTRIBUTES[scheme]}`,
+    ...(accountSession !== undefined ? [`${ACCOUNT_COOKIE}=${accountSession}${ACCOUNT_ATTRIBUTES[scheme]}`] : []),
   ]);
 }
 

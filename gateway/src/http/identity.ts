@@ -29,7 +29,7 @@ declare module 'fastify' {
 }
 
 /** How a visitor was proven. */
-export type ProvenBy = 'ticket' | 'ticket-of-another-sale' | 'visitor-cookie' | 'admission-token';
+export type ProvenBy = 'ticket' | 'ticket-of-another-sale' | 'visitor-cookie' | 'admission-token' | 'shop-account';
 
 /** who is asking a join: a visitor id we trust (from a ticket or the sealed cookie) and the ticket's score */
 export interface Identity {

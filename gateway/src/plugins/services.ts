@@ -7,6 +7,8 @@ import { NO_LIMITS, QueueService } from '../queue/queue-service.js';
 import { SaleStore } from '../sales/sale-store.js';
 import { SaleRepublisher } from '../sales/republish.js';
 import { SaleNotices } from '../sales/sale-notice.js';
+import { SaleInvites } from '../sales/sale-invites.js';
+import { AppError } from '../errors.js';
 import { FairnessAudit } from '../sales/fairness-audit.js';
 import { Orders } from '../purchase/orders.js';
 import { AdmissionRecords } from '../admission/admission-records.js';
@@ -19,6 +21,7 @@ declare module 'fastify' {
     sales: SaleStore;
     republisher: SaleRepublisher;
     notices: SaleNotices;
+    invites: SaleInvites;
     orders: Orders;
     admissionRecords: AdmissionRecords;
     queue: QueueService;
@@ -36,7 +39,15 @@ export default fp(
     const sales = new SaleStore(app.pg, app.redis, app.keyspace, app.log);
     const notices = new SaleNotices(app.pg, app.redis, app.keyspace);
     app.decorate('notices', notices);
-    const republisher = new SaleRepublisher(app.redis, app.keyspace, sales, (ids) => notices.restore(ids));
+    const invites = new SaleInvites(app.pg, app.redis, app.keyspace, (account) => {
+      if (!app.shopperIdentities)
+        throw new AppError('INVALID_SALE_CONFIG', 'SHOP_JWKS_URL or SHOP_IDENTITY_SECRET is not set on this gateway');
+      return app.shopperIdentities.visitorIdOf(account);
+    });
+    app.decorate('invites', invites);
+    const republisher = new SaleRepublisher(app.redis, app.keyspace, sales, (ids) =>
+      Promise.all([notices.restore(ids), invites.restore(ids)]),
+    );
     // a Redis that restarted empty gets every running sale's hot copy back
     const published = await republisher.publishAll(randomUUID());
     app.log.info(published, 'sales published to Redis');

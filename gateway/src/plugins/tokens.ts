@@ -6,6 +6,7 @@ import { TicketSigner } from '../tokens/queue-ticket.js';
 import { keyRingFromDatabase, keyRingFromJwks, sharedSecret, type KeyRing } from '../tokens/signing-keys.js';
 import { VisitorCookie } from '../tokens/visitor-id.js';
 import { AccountCookie, AccountIds } from '../tokens/account.js';
+import { ShopperIdentities } from '../tokens/shopper-identity.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,6 +19,8 @@ declare module 'fastify' {
     /** the signed-in session cookie `vr_account` (tokens/account.ts) */
     accountCookie: AccountCookie;
     proofOfWork: ProofOfWork;
+    /** the shop's signed shopper identities (tokens/shopper-identity.ts); undefined when not configured */
+    shopperIdentities: ShopperIdentities | undefined;
     /** who is asking (http/identity.ts): routes, rate limits and sockets */
     identity: Identities;
   }
@@ -39,7 +42,9 @@ export default fp(
     app.decorate('tickets', tickets);
     app.decorate('admissions', admissions);
     app.decorate('visitorCookie', visitorCookie);
-    app.decorate('accountIds', new AccountIds(ticketSecret));
+    const accountIds = new AccountIds(ticketSecret);
+    app.decorate('accountIds', accountIds);
+    app.decorate('shopperIdentities', config.shopIdentity ? new ShopperIdentities(config.shopIdentity, accountIds) : undefined);
     app.decorate('accountCookie', new AccountCookie(ticketSecret));
     app.decorate('identity', new Identities(tickets, admissions, visitorCookie));
     // each request's ticket, verified once (identity.ts); declared here so every request has the same shape

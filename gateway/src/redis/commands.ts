@@ -132,6 +132,8 @@ export type JoinRefusal =
   | { readonly refused: 'POW_REUSED' }
   /** 'join' while the sale's flow is suspended (maintenance) */
   | { readonly refused: 'SUSPENDED' }
+  /** a new place in an invite-only sale for a visitor not on its invite list */
+  | { readonly refused: 'NOT_INVITED' }
   /** a new place would make the queue longer than the sale's maxQueue; nobody was placed */
   | { readonly refused: 'QUEUE_FULL'; readonly waiting: number; readonly maxQueue: number; readonly ratePerMinute: number };
 
@@ -140,6 +142,7 @@ export type JoinAnswer = JoinPlace | JoinRefusal;
 const UNKNOWN: JoinRefusal = Object.freeze({ refused: 'UNKNOWN' });
 const POW_REUSED: JoinRefusal = Object.freeze({ refused: 'POW_REUSED' });
 const SUSPENDED: JoinRefusal = Object.freeze({ refused: 'SUSPENDED' });
+const NOT_INVITED: JoinRefusal = Object.freeze({ refused: 'NOT_INVITED' });
 
 /** the fields of one join answer: outcome|state|score|rank|waiting|jti|expiresAt|admSeq|orderId */
 type PlaceFields = [string, string, string, string, string, string, string, string, string];
@@ -204,6 +207,8 @@ function decodeJoinAnswer(answer: string, sale: JoinSale): JoinAnswer {
         return POW_REUSED;
       case 'SUSPENDED':
         return SUSPENDED;
+      case 'NOT_INVITED':
+        return NOT_INVITED;
       case 'QUEUE_FULL':
         return { refused: 'QUEUE_FULL', waiting: Number(detail), maxQueue: Number(f[2]), ratePerMinute: sale.ratePerMinute };
       default:
@@ -523,15 +528,15 @@ export class RedisCommands {
     private readonly keyspace: KeySpace,
   ) {}
 
-  /** KEYS config, queue, visitors, seq, stock, admitted, state, report */
-  static readonly JOIN = script('join', 'join', 8);
+  /** KEYS config, queue, visitors, seq, stock, admitted, state, report, invites */
+  static readonly JOIN = script('join', 'join', 9);
   /**
    * Joins and status requests of one sale, at most MAX_SCRIPT_BATCH (scripts/join.lua):
    * one answer per request, in order.
    */
   async join(saleId: string, requests: readonly JoinRequest[]): Promise<JoinAnswer[]> {
     const k = this.keyspace.sale(saleId);
-    const args: Arg[] = [k.config, k.queue, k.visitors, k.seq, k.stock, k.admitted, k.state, k.report, requests.length];
+    const args: Arg[] = [k.config, k.queue, k.visitors, k.seq, k.stock, k.admitted, k.state, k.report, k.invites, requests.length];
     for (const o of requests) args.push(o.visitorId, o.fraction, o.ticketScore, o.op, o.powNonce, o.powBits, o.caller, o.limit);
     // the secret of any admission made at join (standby, passthrough): fresh per call, like a tick's
     args.push(randomId128());

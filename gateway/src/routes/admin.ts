@@ -9,6 +9,7 @@ import { requireAdminKey } from '../http/credentials.js';
 import { adminView, changesFromApi, configFromApi, statsView } from '../sales/sale.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
 import { AdminSale, CreateSaleBody, SaleStats, UpdateSaleBody } from '../schemas/sale.js';
+import adminInvites from './admin-invites.js';
 import adminNotice from './admin-notice.js';
 import reportRoutes from './report.js';
 
@@ -30,7 +31,14 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     '/api/admin/sales',
     { schema: { tags: ['admin'], body: CreateSaleBody, response: { 201: AdminSale, ...adminErrors } } },
     async (req, reply) => {
-      const sale = await app.sales.create(configFromApi(req.body));
+      const config = configFromApi(req.body);
+      if (config.identity === 'shop' && !app.shopperIdentities) {
+        throw new AppError(
+          'INVALID_SALE_CONFIG',
+          'identity "shop" needs the shop\'s keys on every gateway: set SHOP_JWKS_URL (or SHOP_IDENTITY_SECRET), SHOP_ISSUER and SHOP_AUDIENCE',
+        );
+      }
+      const sale = await app.sales.create(config);
       req.log.info({ saleId: sale.id }, 'sale created');
       return reply.code(201).send(adminView(sale));
     },
@@ -77,6 +85,7 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   await app.register(adminNotice);
+  await app.register(adminInvites);
   // the sale report, behind the same key check
   await app.register(reportRoutes);
 };

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../errors.js';
 import { bearerToken, setShopperCookies } from '../http/credentials.js';
+import { shopJoiner } from '../http/shop-identity.js';
 import type { Standing } from '../queue/queue-service.js';
 import { orderAnswer } from '../purchase/orders.js';
 import { FAIRNESS_ALGORITHM, seedCommitment } from '../sales/fairness-score.js';
@@ -83,8 +84,14 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         if (!proof.ok) throw new AppError('POW_INVALID', `the proof of work is not valid: ${proof.reason}`);
         who = { ...who, proof: { nonce: proof.nonce, bits: proof.bits } };
       }
+      // a sale for the shop's accounts: the account is the visitor (http/shop-identity.ts)
+      let session: string | undefined;
+      if ((await app.sales.identityOf(saleId)) === 'shop') {
+        const account = await shopJoiner(req, who, app.shopperIdentities, app.accountCookie);
+        ({ who, session } = account);
+      }
       const joined = await app.queue.join(saleId, who, req.ip);
-      setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId));
+      setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId), session);
       reply.code(joined.created ? 201 : 200);
       return { visitorId: joined.visitorId, ticket: joined.ticket, ...standingBody(joined.standing) };
     },

@@ -26,11 +26,13 @@ import {
   type SaleConfig,
   type SaleRecord,
   type SaleRow,
+  type SaleIdentity,
 } from './sale.js';
 
 export class SaleStore {
   /** seeds never change, so a gateway keeps them once read */
   readonly #seeds = new Map<string, Buffer>();
+  readonly #identities = new Map<string, SaleIdentity>();
   readonly #commands: RedisCommands;
   /** what PostgreSQL keeps of the sales that left Redis (retirement.ts) */
   readonly archive: SaleArchive;
@@ -249,6 +251,22 @@ export class SaleStore {
   }
 
   /** The sale's secret seed, for fairness fractions; undefined when there is no such sale. */
+  /**
+   * Who may join the sale (`identity`, set at creation only, so each gateway keeps it once
+   * read); undefined when Redis does not know the sale.
+   */
+  async identityOf(saleId: string): Promise<SaleIdentity | undefined> {
+    const known = this.#identities.get(saleId);
+    if (known) return known;
+    const [identity, startsAt] = await this.redis.hmget(this.keyspace.sale(saleId).config, 'identity', 'startsAt');
+    if (startsAt === null) return undefined;
+    const mode: SaleIdentity = identity === 'shop' ? 'shop' : 'anonymous';
+    // bounded: sale ids come from URLs, but only sales Redis knows get here
+    if (this.#identities.size >= 10_000) this.#identities.clear();
+    this.#identities.set(saleId, mode);
+    return mode;
+  }
+
   async seed(saleId: string): Promise<Buffer | undefined> {
     const known = this.#seeds.get(saleId);
     if (known) return known;

@@ -17,9 +17,10 @@ import { shopUrlProblem } from '../lib/shop-url.js';
 import { parseProduct, type Product, type ProductInput } from './product.js';
 import { seedCommitment, type QueueMode } from './fairness-score.js';
 import type { AdminSale, CreateSaleBody, PublicSale, SaleSettingSchemas, SaleStats, UpdateSaleBody } from '../schemas/sale.js';
-import type { SaleFlowSchema } from '../schemas/common.js';
+import type { SaleFlowSchema, SaleIdentitySchema } from '../schemas/common.js';
 
 export type SaleFlow = Static<typeof SaleFlowSchema>;
+export type SaleIdentity = Static<typeof SaleIdentitySchema>;
 
 /**
  * Whether joins take a place in the queue now, rather than going straight to their turn: always
@@ -183,6 +184,10 @@ const FIELDS = {
   maxQueue: field('max_queue', 'maxQueue', optionalInteger, { default: () => null, absent: () => '' }),
   /** what the sale sells, as the shopper's page shows it (issue 15 item 5; sales/product.ts) */
   product: field('product', 'product', product, { default: () => null, absent: () => '' }),
+  /** who may join: anyone, or the shop's signed-in shoppers, one place per account (issue 15; set at creation only) */
+  identity: field('identity', 'identity', text<SaleIdentity>(), { default: () => 'anonymous', absent: () => 'anonymous' }),
+  /** only the accounts on the invite list take a place (join.lua, `invites`) */
+  inviteOnly: field('invite_only', 'inviteOnly', flag, { default: () => false, absent: () => '0' }),
 } satisfies { readonly [K in keyof SaleSettingSchemas]: Field<unknown, Static<SaleSettingSchemas[K]['response']>> };
 
 type Fields = typeof FIELDS;
@@ -352,6 +357,8 @@ export function publicView(sale: LiveSale): Static<typeof PublicSale> {
     handsOff: sale.checkoutUrl !== null,
     paymentSeconds: sale.paymentSeconds,
     flow: sale.flow,
+    identity: sale.identity,
+    inviteOnly: sale.inviteOnly,
     queueing: queueing(sale.flow, sale.waiting),
     serverTime: iso(sale.now),
     product: sale.product,
@@ -413,6 +420,9 @@ export function checkSaleConfig(s: SaleConfig): void {
     const problem = shopUrlProblem(s.checkoutUrl);
     if (problem) throw new AppError('INVALID_SALE_CONFIG', `checkoutUrl ${problem}`);
   }
+  if (s.inviteOnly && s.identity !== 'shop') {
+    throw new AppError('INVALID_SALE_CONFIG', 'inviteOnly needs identity "shop": an invite names an account of the shop');
+  }
 }
 
 /**
@@ -425,6 +435,9 @@ export function checkChanges(before: SaleRecord, given: SaleChanges, now: number
   const entries = (Object.entries(given) as [SaleSetting, unknown][]).filter(([, v]) => v !== undefined);
   const after: SaleConfig = { ...before, ...(Object.fromEntries(entries) as SaleChanges) };
   checkSaleConfig(after);
+  // every place and ticket of the sale was made for one kind of shopper (and gateways keep it)
+  if (after.identity !== before.identity)
+    throw new AppError('INVALID_SALE_CONFIG', 'identity is set when a sale is created and cannot change');
   if (now >= before.startsAt) {
     for (const f of ['queueMode', 'windowSeconds', 'startsAt', 'prequeueOpensAt'] as const) {
       if (after[f] !== before[f]) throw new AppError('SALE_STARTED', `${f} cannot change once the sale has started`);

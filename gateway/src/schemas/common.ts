@@ -53,6 +53,13 @@ export const QueueModeSchema = StringEnum(['prequeue-random', 'fifo', 'random'])
  */
 export const SaleFlowSchema = StringEnum(['queue', 'standby', 'passthrough', 'suspended']);
 
+/**
+ * Who may join: `anonymous` (anyone, one place per browser) or `shop` (the shop's signed-in
+ * shoppers only: a join carries an identity the shop signed, and each account holds one place
+ * and one order limit whatever browser, device or cookie jar it comes from)
+ */
+export const SaleIdentitySchema = StringEnum(['anonymous', 'shop']);
+
 export const DateTime = Type.String({ format: 'date-time' });
 
 /** the answers every route may give besides its own */

@@ -1,5 +1,5 @@
 import { Type, type Static, type TOptional, type TSchema } from 'typebox';
-import { DateTime, Nullable, QueueModeSchema, SaleFlowSchema, SaleStatusSchema } from './common.js';
+import { DateTime, Nullable, QueueModeSchema, SaleFlowSchema, SaleIdentitySchema, SaleStatusSchema } from './common.js';
 import { SALE_ID_PATTERN } from '@velvet-rope/contracts';
 import { NoticeSchema } from './notice.js';
 
@@ -47,6 +47,8 @@ export const PublicSale = Type.Object({
   handsOff: Type.Boolean({ description: "true: a confirmed order is handed to the shop's checkout and held for payment" }),
   paymentSeconds: Type.Integer({ description: 'the payment window after an order is confirmed (sales that hand off)' }),
   flow: SaleFlowSchema,
+  identity: SaleIdentitySchema,
+  inviteOnly: Type.Boolean({ description: 'true: only the accounts on the sale’s invite list may take a place' }),
   queueing: Type.Boolean({
     description:
       'true: a join takes a place in the queue now; false: it goes straight to its turn (standby, passthrough) or is refused (suspended)',
@@ -154,6 +156,12 @@ export const saleSettings = {
     'optional',
   ),
   product: setting(Nullable(ProductRequest), Nullable(ProductResponse), 'optional'),
+  identity: setting(SaleIdentitySchema, SaleIdentitySchema, 'optional'),
+  inviteOnly: setting(
+    Type.Boolean({ description: 'only accounts on the invite list (PUT /api/admin/sales/:id/invites) may join; needs identity shop' }),
+    Type.Boolean(),
+    'optional',
+  ),
 };
 export type SaleSettingSchemas = typeof saleSettings;
 

@@ -248,3 +248,28 @@ describe('issue 16 item 2: SALE_RETENTION', () => {
     }
   });
 });
+
+describe("the shop's shopper identities (SHOP_JWKS_URL, SHOP_IDENTITY_SECRET, SHOP_ISSUER, SHOP_AUDIENCE)", () => {
+  const shop = { SHOP_ISSUER: 'https://shop.example', SHOP_AUDIENCE: 'velvet-rope' };
+  it('is off by default, and takes a key set URL or a secret with the issuer and audience pinned', () => {
+    expect(loadConfig(base).shopIdentity).toBeUndefined();
+    expect(loadConfig({ ...base, ...shop, SHOP_JWKS_URL: 'https://shop.example/.well-known/jwks.json' }).shopIdentity).toEqual({
+      jwksUrl: 'https://shop.example/.well-known/jwks.json',
+      issuer: 'https://shop.example',
+      audience: 'velvet-rope',
+    });
+    expect(loadConfig({ ...base, ...shop, SHOP_IDENTITY_SECRET: 'x'.repeat(32) }).shopIdentity?.secret).toBe('x'.repeat(32));
+  });
+
+  it('refuses what would weaken the check, naming the variable', () => {
+    const jwks = 'https://shop.example/jwks';
+    expect(configError({ ...base, ...shop, SHOP_JWKS_URL: jwks, SHOP_IDENTITY_SECRET: 'x'.repeat(32) }).message).toMatch(
+      /SHOP_IDENTITY_SECRET/,
+    );
+    expect(configError({ ...base, ...shop, SHOP_IDENTITY_SECRET: 'short' }).message).toMatch(/SHOP_IDENTITY_SECRET.*32 bytes/);
+    expect(configError({ ...base, SHOP_AUDIENCE: 'a', SHOP_JWKS_URL: jwks }).message).toMatch(/SHOP_ISSUER/);
+    expect(configError({ ...base, SHOP_ISSUER: 'a', SHOP_JWKS_URL: jwks }).message).toMatch(/SHOP_AUDIENCE/);
+    expect(configError({ ...base, ...shop, SHOP_JWKS_URL: 'ftp://shop.example/jwks' }).message).toMatch(/SHOP_JWKS_URL/);
+    expect(configError({ ...base, ...shop }).message).toMatch(/SHOP_ISSUER.*needs SHOP_JWKS_URL/);
+  });
+});

@@ -232,7 +232,7 @@ describe('the scripts the loader defines', () => {
     const names = SCRIPTS.map((s) => s.name);
     expect(new Set(names).size).toBe(names.length);
     expect(Object.fromEntries(SCRIPTS.map((s) => [s.name, s.numberOfKeys]))).toEqual({
-      join: 8,
+      join: 9,
       admit: 11,
       reserve: 8,
       leader: 3,
@@ -248,7 +248,7 @@ describe('the scripts the loader defines', () => {
       bypass: 4,
       reportSnapshot: 2,
       reportDrop: 1,
-      retire: 19,
+      retire: 20,
       generation: 1,
     });
   });

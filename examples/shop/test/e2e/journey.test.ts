@@ -183,4 +183,29 @@ describe('the journey through the example shop, in a browser', () => {
     await sleep(200);
     await shot(page, '07-waiting-room-cancelled-after-reload');
   });
+
+  it('a signed-in shopper follows the shop’s link: the identity leaves the address bar and the account holds the place', async () => {
+    const saleId = await stack.createSale({ identity: 'shop', stock: 5, checkoutUrl: null, ratePerMinute: 6_000 });
+    const signedIn = await stack.shopApi('POST', '/api/sign-in', { account: 'grace' });
+    const identity = signedIn.body.identity as string;
+    const page = await newPage();
+    await page.goto(`${stack.base}/sales/${saleId}?identity=${identity}`);
+    await waitState(page, 'admitted');
+    // the link's identity must not stay in the history, a bookmark or a shared link
+    expect(page.url()).toBe(`${stack.base}/sales/${saleId}`);
+    await shot(page, '07-signed-in-shopper-admitted');
+    // the account is the visitor: the same account from another client is the same place
+    const elsewhere = await stack.apiWith('POST', `/api/sales/${saleId}/queue`, { 'x-shopper-identity': identity }, {});
+    const cookies = await page.context().cookies();
+    expect(cookies.find((c) => c.name === 'vr_account')?.httpOnly).toBe(true);
+    expect(elsewhere.status).toBe(200);
+    expect(elsewhere.body.status).toBe('admitted');
+
+    // without an account the page says what to do, and takes no place
+    const anonymous = await newPage();
+    await anonymous.goto(`${stack.base}/sales/${saleId}`);
+    await waitState(anonymous, 'refused');
+    expect(await anonymous.textContent('body')).toMatch(/Sign in to join[\s\S]*signed-in customers/);
+    await shot(anonymous, '08-sale-for-signed-in-shoppers-without-account');
+  });
 });

@@ -22,6 +22,8 @@
                             (joins refused by a rate limit, a full queue, or a proof of work short
                             of the difficulty or spent; not a join asked for its first proof),
                             lapsed (an admission found expired before the loop swept it)
+  KEYS[9] invites   set     visitor ids of the invited accounts: while cfg.inviteOnly is '1', a new
+                            place is refused (NOT_INVITED) to anyone not in it; places held stay
 
   ARGV[1] n, the number of requests; then 8 arguments for each request i (base = 1 + 8(i-1)):
     +1 visitorId
@@ -56,6 +58,7 @@
                                            held: unpaid units come back to those in line)
     'POW_REQUIRED|difficulty' | 'POW_REUSED'   a new place needs a fresh, sufficient proof of work
     'SUSPENDED'                            'join' while the sale's flow is suspended
+    'NOT_INVITED'                          a new place in an invite-only sale for a visitor not invited
     'QUEUE_FULL|waiting|maxQueue'          a new place would make the queue longer than maxQueue
     'outcome|state|score|rank|waiting|jti|expiresAt|admSeq|orderId'
       outcome    'NEW' (placed now, or admitted at once: state 'admitted'), 'RESTORED' (placed
@@ -68,8 +71,8 @@
 ]]
 --@include "common"
 
-local cfgKey, queueKey, visitorsKey, seqKey, stockKey, admittedKey, stateKey, reportKey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local cfgKey, queueKey, visitorsKey, seqKey, stockKey, admittedKey, stateKey, reportKey, invitesKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 
 local cfg = hash_map(cfgKey)
 if cfg.startsAt == nil then return { 'NOT_FOUND' } end
@@ -157,6 +160,10 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
     return 'UNKNOWN'
   else
     if status == 'scheduled' or status == 'sold_out' or status == 'ended' then return 'REFUSED' end
+    if cfg.inviteOnly == '1' and redis.call('SISMEMBER', invitesKey, visitor) == 0 then
+      refusedN = refusedN + 1
+      return 'NOT_INVITED'
+    end
     -- a full queue refuses before a proof of work is spent (a join that would go straight to its
     -- turn finds nobody waiting: it is not refused, whatever the cap)
     if maxQueue and waiting >= maxQueue and not (waiting == 0 and (flow == 'standby' or flow == 'passthrough')) then

@@ -43,6 +43,8 @@ export interface Stack {
   shop: Service;
   /** a call to the gateway (`token`: a bearer) */
   api(method: string, path: string, token?: string, body?: unknown): Promise<Answer>;
+  /** a call to the gateway with headers of the test's choosing (cookies, identities) */
+  apiWith(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Answer>;
   /** a call to the example shop, asking for JSON */
   shopApi(method: string, path: string, body?: unknown): Promise<Answer>;
   /** creates a sale whose checkout is the example shop's; by default it opened a second ago */
@@ -108,6 +110,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     worker: undefined as unknown as Service,
     shop: undefined as unknown as Service,
     api: (method, path, token, body) => request(gwPool, method, path, token ? { authorization: `Bearer ${token}` } : {}, body),
+    apiWith: (method, path, headers, body) => request(gwPool, method, path, headers, body),
     shopApi: (method, path, body) => request(shopPool, method, path, { accept: 'application/json' }, body),
     async createSale(fields = {}) {
       const id = (fields.id as string | undefined) ?? uniqueId('shop-');
@@ -164,6 +167,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     SHOP_API_KEY: shopKey,
     WEBHOOK_URL: `${shopBase}/webhooks/velvet-rope`,
     WEBHOOK_SECRET: webhookSecret,
+    // the shop's signed shoppers (sales with identity "shop"): its keys, issuer and audience
+    SHOP_JWKS_URL: `${shopBase}/.well-known/jwks.json`,
+    SHOP_ISSUER: shopBase,
+    SHOP_AUDIENCE: 'velvet-rope',
     TICK_MS: '100',
     // thousands of joins from 127.0.0.1: the per-address limits set out of the way
     RATE_LIMIT_PER_IP: '1000000',

@@ -1,0 +1,56 @@
+/**
+ * Who joins a sale for the shop's signed-in shoppers (`identity: shop`, issue 15 item 1):
+ * an account, never a browser. In order:
+ * - `X-Shopper-Identity: <jwt>`, the identity the shop signed (the page takes it from the link
+ *   the shop sent): verified (tokens/shopper-identity.ts); the join then also sets the
+ *   signed-in session cookie `vr_account`, so a reload or another tab needs no link;
+ * - the `vr_account` session cookie;
+ * - a ticket of this sale: every ticket of such a sale names an account's visitor id.
+ * Anything else is refused 401 IDENTITY_REQUIRED, and an identity that does not verify 401
+ * INVALID_IDENTITY: nobody takes a place in such a sale without an account. The visitor is
+ * the account's visitor id (tokens/account.ts), the same from any browser, device or cookie
+ * jar: one place and one order limit per account.
+ */
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import { ACCOUNT_COOKIE, type AccountCookie } from '../tokens/account.js';
+import type { ShopperIdentities } from '../tokens/shopper-identity.js';
+import { ACCOUNT_SESSION_SECONDS, cookieValue } from './credentials.js';
+import type { Identity } from './identity.js';
+
+export const SHOPPER_IDENTITY_HEADER = 'x-shopper-identity';
+
+export async function shopJoiner(
+  req: FastifyRequest,
+  who: Identity,
+  shop: ShopperIdentities | undefined,
+  sessions: AccountCookie,
+): Promise<{ who: Identity; session?: string }> {
+  const header = req.headers[SHOPPER_IDENTITY_HEADER];
+  let visitorId: string | undefined;
+  let session: string | undefined;
+  if (header !== undefined) {
+    if (!shop) {
+      req.log.error('a sale asks for shop identities and this gateway has no SHOP_JWKS_URL or SHOP_IDENTITY_SECRET');
+      throw new AppError('UNAVAILABLE', 'this gateway cannot check shop identities right now', undefined, 5);
+    }
+    const verified = await shop.verify(Array.isArray(header) ? '' : header);
+    if (!verified.ok && verified.code === 'UNAVAILABLE') throw new AppError('UNAVAILABLE', verified.reason, undefined, 2);
+    if (!verified.ok) throw new AppError('INVALID_IDENTITY', `the shopper identity is not valid: ${verified.reason}`);
+    visitorId = verified.visitorId;
+    session = sessions.seal({ visitorId, expiresAt: Date.now() + ACCOUNT_SESSION_SECONDS * 1000 });
+  } else {
+    visitorId = sessions.open(cookieValue(req, ACCOUNT_COOKIE))?.visitorId;
+  }
+  if (visitorId === undefined) {
+    // a ticket of this very sale was made for an account (nothing else gets a place here)
+    if (who.provenBy === 'ticket') return { who };
+    throw new AppError('IDENTITY_REQUIRED', "this sale is for the shop's signed-in shoppers: open the link the shop sent you, or sign in");
+  }
+  // the ticket's place only when it is this account's
+  const sameVisitor = who.provenBy === 'ticket' && who.visitorId === visitorId;
+  return {
+    who: sameVisitor ? who : { visitorId, provenBy: 'shop-account', ...(who.proof ? { proof: who.proof } : {}) },
+    ...(session !== undefined ? { session } : {}),
+  };
+}
