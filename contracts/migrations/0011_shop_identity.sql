@@ -12,3 +12,6 @@ CREATE TABLE sale_invites (
   account text NOT NULL CHECK (length(account) BETWEEN 1 AND 255),
   PRIMARY KEY (sale_id, account)
 );
+
+-- a shop account's orders across sales (GET /api/me/orders): an account is one visitor id
+CREATE INDEX orders_visitor_created_idx ON orders (visitor_id, created_at DESC);

@@ -20,6 +20,24 @@ import type { Identity } from './identity.js';
 
 export const SHOPPER_IDENTITY_HEADER = 'x-shopper-identity';
 
+/**
+ * The shop account a request speaks for, outside a join (`GET /api/me/orders`): the
+ * `X-Shopper-Identity` header, else the signed-in session cookie. Throws IDENTITY_REQUIRED
+ * without either, INVALID_IDENTITY for an identity that does not verify.
+ */
+export async function shopAccount(req: FastifyRequest, shop: ShopperIdentities | undefined, sessions: AccountCookie): Promise<string> {
+  const header = req.headers[SHOPPER_IDENTITY_HEADER];
+  if (header !== undefined && shop) {
+    const verified = await shop.verify(Array.isArray(header) ? '' : header);
+    if (!verified.ok && verified.code === 'UNAVAILABLE') throw new AppError('UNAVAILABLE', verified.reason, undefined, 2);
+    if (!verified.ok) throw new AppError('INVALID_IDENTITY', `the shopper identity is not valid: ${verified.reason}`);
+    return verified.visitorId;
+  }
+  const session = sessions.open(cookieValue(req, ACCOUNT_COOKIE));
+  if (!session) throw new AppError('IDENTITY_REQUIRED', 'sign in at the shop (or follow its link) to see your orders');
+  return session.visitorId;
+}
+
 export async function shopJoiner(
   req: FastifyRequest,
   who: Identity,

@@ -79,6 +79,29 @@ const SELECT_ORDER = `SELECT o.order_id::text AS order_id, o.sale_id, o.visitor_
          o.payment_due_at, o.paid_at, o.cancelled_at, o.cancel_reason, s.checkout_url
     FROM orders o JOIN sales s ON s.id = o.sale_id WHERE o.order_id = $1`;
 
+const SELECT_ORDERS_OF_VISITOR = `SELECT o.order_id::text AS order_id, o.sale_id, o.visitor_id, o.quantity, o.status, o.created_at,
+         o.confirmed_at, o.payment_due_at, o.paid_at, o.cancelled_at, o.cancel_reason, s.checkout_url, s.name AS sale_name
+    FROM orders o JOIN sales s ON s.id = o.sale_id WHERE o.visitor_id = $1 ORDER BY o.created_at DESC LIMIT $2`;
+
+function readOf(row: OrderRow): OrderRead {
+  return {
+    visitorId: row.visitor_id,
+    checkoutUrl: row.checkout_url,
+    view: {
+      orderId: row.order_id,
+      saleId: row.sale_id,
+      quantity: row.quantity,
+      status: row.status,
+      createdAt: row.created_at.toISOString(),
+      confirmedAt: iso(row.confirmed_at),
+      paymentDueAt: iso(row.payment_due_at),
+      paidAt: iso(row.paid_at),
+      cancelledAt: iso(row.cancelled_at),
+      cancelReason: row.cancel_reason,
+    },
+  };
+}
+
 export class Orders {
   constructor(
     private readonly pool: pg.Pool,
@@ -131,24 +154,16 @@ export class Orders {
   /** A committed order (PostgreSQL), whoever's it is. */
   async committedOrder(orderId: string): Promise<OrderRead | undefined> {
     const { rows } = await this.pool.query<OrderRow>(SELECT_ORDER, [orderId]);
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      visitorId: row.visitor_id,
-      checkoutUrl: row.checkout_url,
-      view: {
-        orderId: row.order_id,
-        saleId: row.sale_id,
-        quantity: row.quantity,
-        status: row.status,
-        createdAt: row.created_at.toISOString(),
-        confirmedAt: iso(row.confirmed_at),
-        paymentDueAt: iso(row.payment_due_at),
-        paidAt: iso(row.paid_at),
-        cancelledAt: iso(row.cancelled_at),
-        cancelReason: row.cancel_reason,
-      },
-    };
+    return rows[0] ? readOf(rows[0]) : undefined;
+  }
+
+  /**
+   * A visitor's committed orders across sales, newest first (a shop account's: `GET
+   * /api/me/orders`), each with its sale's name.
+   */
+  async ordersOf(visitorId: string, limit = 100): Promise<(OrderRead & { readonly saleName: string })[]> {
+    const { rows } = await this.pool.query<OrderRow & { sale_name: string }>(SELECT_ORDERS_OF_VISITOR, [visitorId, limit]);
+    return rows.map((row) => ({ ...readOf(row), saleName: row.sale_name }));
   }
 
   /**

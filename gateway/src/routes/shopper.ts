@@ -5,12 +5,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../errors.js';
 import { bearerToken, setShopperCookies } from '../http/credentials.js';
-import { shopJoiner } from '../http/shop-identity.js';
+import { shopAccount, shopJoiner } from '../http/shop-identity.js';
 import type { Standing } from '../queue/queue-service.js';
 import { orderAnswer } from '../purchase/orders.js';
 import { FAIRNESS_ALGORITHM, seedCommitment } from '../sales/fairness-score.js';
 import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js';
-import { JoinBody, JoinResponse, OrderResponse, PurchaseBody, PurchaseResponse, StandingResponse } from '../schemas/queue.js';
+import { JoinBody, JoinResponse, MyOrder, OrderResponse, PurchaseBody, PurchaseResponse, StandingResponse } from '../schemas/queue.js';
 import { Fairness, PublicSale } from '../schemas/sale.js';
 import { publicView } from '../sales/sale.js';
 
@@ -188,6 +188,22 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       }
       reply.code(result.created ? 202 : 200);
       return { orderId: result.orderId, status: result.status };
+    },
+  );
+
+  app.get(
+    '/api/me/orders',
+    {
+      schema: {
+        tags: ['shopper'],
+        summary: "a signed-in shop account's orders across sales, newest first (X-Shopper-Identity, or the session cookie)",
+        response: { 200: Type.Object({ orders: Type.Array(MyOrder) }), 401: ErrorResponse, ...commonErrors },
+      },
+    },
+    async (req) => {
+      const visitorId = await shopAccount(req, app.shopperIdentities, app.accountCookie);
+      const orders = await app.orders.ordersOf(visitorId);
+      return { orders: await Promise.all(orders.map(async (o) => ({ ...(await orderAnswer(o, app.orderTokens)), saleName: o.saleName }))) };
     },
   );
 

@@ -73,3 +73,6 @@ export const OrderResponse = Type.Object({
     ),
   ),
 });
+
+/** one of a shop account's orders (`GET /api/me/orders`): the order as its owner reads it, and its sale's name */
+export const MyOrder = Type.Object({ ...OrderResponse.properties, saleName: Type.String() });
