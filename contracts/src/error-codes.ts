@@ -54,6 +54,8 @@ export const ERROR_CODES = {
   POW_REQUIRED: 428,
   INVALID_SALE_CONFIG: 422,
   RATE_LIMITED: 429,
+  /** a page the gate keeps (a sale's protectedPaths) asked for without a live admission: wait in the waiting room */
+  IN_WAITING_ROOM: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
   /** the marketer switched the sale to `suspended` (maintenance): joins and purchases wait (Retry-After) */

@@ -22,6 +22,7 @@ import postgresPlugin from './plugins/postgres.js';
 import realtimePlugin from './plugins/realtime.js';
 import redisPlugin from './plugins/redis.js';
 import reportPlugin from './plugins/report.js';
+import gatePlugin from './plugins/gate.js';
 import servicesPlugin from './plugins/services.js';
 import tokensPlugin from './plugins/tokens.js';
 import adminRoutes from './routes/admin.js';
@@ -176,6 +177,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(tokensPlugin);
   await app.register(servicesPlugin);
   await app.register(protectionPlugin);
+  await app.register(gatePlugin);
   await app.register(realtimePlugin);
   await app.register(admissionPlugin, options.admission ?? {});
 

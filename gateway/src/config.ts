@@ -54,6 +54,8 @@ export interface GatewayConfig {
    * SHOP_IDENTITY_SECRET (HS256), with SHOP_ISSUER and SHOP_AUDIENCE pinned
    */
   readonly shopIdentity: ShopIdentityConfig | undefined;
+  /** the shop's site behind the gate (PROTECTED_ORIGIN): sales' protectedPaths are proxied there for admitted visitors */
+  readonly protectedOrigin: string | undefined;
   /** wrong admin keys an address may send per minute before it is locked out for the minute (0: no limit) */
   readonly adminAuthFailuresPerMinute: number;
   /** a private JWK set (JSON) for admission tokens; absent: made once and kept in PostgreSQL */
@@ -204,6 +206,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     adminApiKey,
     shopApiKey,
     shopIdentity: shopIdentityFromEnv(env),
+    protectedOrigin: protectedOriginFromEnv(envRaw(env, 'PROTECTED_ORIGIN')),
     webhook,
     adminAuthFailuresPerMinute: envInt(env, 'ADMIN_AUTH_FAILURES_PER_MINUTE', 20, 0, 1_000_000),
     signingKeys,
@@ -263,6 +266,21 @@ export function envDurationMs(env: Env, name: string, fallback: number, min: num
   const ms = Math.round(Number(m[1]) * DURATION_UNITS_MS[m[2] ?? 's']!);
   if (ms < min || ms > max) throw new ConfigError(name, `must be between ${min / 1000} s and ${max / 1000} s, got ${JSON.stringify(raw)}`);
   return ms;
+}
+
+function protectedOriginFromEnv(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('PROTECTED_ORIGIN', `must be an absolute http(s) URL such as http://shop:8080, got ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('PROTECTED_ORIGIN', 'must be an http(s) URL');
+  if (url.username || url.password) throw new ConfigError('PROTECTED_ORIGIN', 'must not carry credentials');
+  if (url.pathname !== '/' || url.search || url.hash)
+    throw new ConfigError('PROTECTED_ORIGIN', 'must be an origin only (no path, query or fragment)');
+  return url.origin;
 }
 
 export interface ShopIdentityConfig {

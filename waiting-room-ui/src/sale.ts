@@ -84,10 +84,13 @@ class WaitingRoom implements CheckoutHost {
   private _joining = false;
   /** the shop's signed identity from the link (`?identity=`), sent with the next join only */
   private _identity: string | null;
+  /** the shop's gated page that sent the shopper here (`?return=`): where the turn leads */
+  private readonly _returnTo: string | null;
 
   constructor(readonly saleId: string) {
     this._ticket = ticketStore.get(saleId);
     this._identity = takeIdentityFromAddress();
+    this._returnTo = returnPath();
     this._live = new LiveChannel(saleId, {
       saleUpdate: (e) => this._onSaleUpdate(e),
       admitted: (a) => this._admit(a),
@@ -385,6 +388,14 @@ class WaitingRoom implements CheckoutHost {
       return;
     }
     this._enter('admitted');
+    if (this._returnTo) {
+      // the gate's cookie comes with the gateway's word that it is our turn: then back to the shop's page
+      const to = this._returnTo;
+      void shopperApi.me(this.saleId, this._ticket).then((me) => {
+        if (me.ok && me.value.status === 'admitted') location.assign(to);
+      });
+      return;
+    }
     this._checkout.open(a, this._sale?.maxPerShopper ?? 1, this._remaining);
   }
 
@@ -685,6 +696,14 @@ function takeIdentityFromAddress(): string | null {
   url.searchParams.delete('identity');
   history.replaceState(history.state, '', url.pathname + url.search + url.hash);
   return identity;
+}
+
+/** `?return=<path>`: the shop's gated page (a path of this site only, never another origin) */
+function returnPath(): string | null {
+  const to = new URL(location.href).searchParams.get('return');
+  if (!to || !to.startsWith('/') || to.startsWith('//') || to.includes('\\')) return null;
+  const url = new URL(to, location.origin);
+  return url.origin === location.origin ? url.pathname + url.search + url.hash : null;
 }
 
 const saleId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '');

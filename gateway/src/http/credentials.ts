@@ -73,6 +73,17 @@ export function setShopperCookies(
   ]);
 }
 
+/**
+ * The gate's cookie for one sale (gate/gate.ts), living as long as the admission: the shop's
+ * gated pages open to this browser until the admission ends.
+ */
+export function setGateCookie(reply: FastifyReply, req: FastifyRequest, saleId: string, value: string, expiresAt: number): void {
+  if (!COOKIE_VALUE_RE.test(value) || !COOKIE_VALUE_RE.test(saleId)) throw new Error('cookie value outside the safe alphabet');
+  const maxAge = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000));
+  const secure = req.protocol === 'https' ? '; Secure' : '';
+  reply.header('set-cookie', `vr_gate_${saleId}=${value}; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax${secure}`);
+}
+
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }

@@ -27,6 +27,16 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     }),
   );
 
+  /** one page, one sale's gate: a prefix another live sale gates (as this gateway last read them) is refused */
+  const checkGatedPaths = (saleId: string, paths: readonly string[]): void => {
+    if (paths.length === 0) return;
+    if (!app.gate) {
+      throw new AppError('INVALID_SALE_CONFIG', 'protectedPaths needs the shop behind the gateway: set PROTECTED_ORIGIN on every gateway');
+    }
+    const clash = app.gate.table.clash(saleId, paths);
+    if (clash) throw new AppError('INVALID_SALE_CONFIG', `protectedPaths: ${clash.path} overlaps what sale ${clash.saleId} gates`);
+  };
+
   app.post(
     '/api/admin/sales',
     { schema: { tags: ['admin'], body: CreateSaleBody, response: { 201: AdminSale, ...adminErrors } } },
@@ -38,8 +48,11 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
           'identity "shop" needs the shop\'s keys on every gateway: set SHOP_JWKS_URL (or SHOP_IDENTITY_SECRET), SHOP_ISSUER and SHOP_AUDIENCE',
         );
       }
+      checkGatedPaths(config.id, config.protectedPaths);
       const sale = await app.sales.create(config);
       req.log.info({ saleId: sale.id }, 'sale created');
+      // its protected paths gated from this gateway at once (the others within their refresh)
+      await app.gate?.table.refresh();
       return reply.code(201).send(adminView(sale));
     },
   );
@@ -65,8 +78,11 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { tags: ['admin'], params: SaleIdParams, body: UpdateSaleBody, response: { 200: AdminSale, ...adminErrors } } },
     async (req) => {
       const b = req.body;
-      const sale = await app.sales.update(req.params.saleId, changesFromApi(b));
+      const changes = changesFromApi(b);
+      if (changes.protectedPaths) checkGatedPaths(req.params.saleId, changes.protectedPaths);
+      const sale = await app.sales.update(req.params.saleId, changes);
       req.log.info({ saleId: sale.id, changed: Object.keys(b) }, 'sale changed');
+      await app.gate?.table.refresh();
       return adminView(sale);
     },
   );

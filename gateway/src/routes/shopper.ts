@@ -2,9 +2,10 @@
  * The shopper API: sale, queue, purchase, order, fairness.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../errors.js';
-import { bearerToken, setShopperCookies } from '../http/credentials.js';
+import { bearerToken, setGateCookie, setShopperCookies } from '../http/credentials.js';
 import { shopAccount, shopJoiner } from '../http/shop-identity.js';
 import type { Standing } from '../queue/queue-service.js';
 import { orderAnswer } from '../purchase/orders.js';
@@ -41,6 +42,20 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       return notice ? { ...publicView(sale), notice } : publicView(sale);
     },
   );
+
+  /** an admitted visitor of a sale that gates the shop's pages gets the gate's cookie (gate/gate.ts) */
+  const openGate = (
+    reply: FastifyReply,
+    req: FastifyRequest,
+    saleId: string,
+    standing: { readonly status: string; readonly visitorId?: string; readonly admission?: { readonly expiresAt: string } },
+  ): void => {
+    const gate = app.gate;
+    if (!gate || standing.status !== 'admitted' || !standing.admission || !gate.table.gates(saleId)) return;
+    const visitorId = standing.visitorId ?? app.identity.ticketClaims(req, saleId).sub;
+    const expiresAt = Date.parse(standing.admission.expiresAt);
+    setGateCookie(reply, req, saleId, gate.cookie.seal(saleId, visitorId, expiresAt), expiresAt);
+  };
 
   app.post(
     '/api/sales/:saleId/queue',
@@ -92,6 +107,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       }
       const joined = await app.queue.join(saleId, who, req.ip);
       setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId), session);
+      openGate(reply, req, saleId, { ...joined.standing, visitorId: joined.visitorId });
       reply.code(joined.created ? 201 : 200);
       return { visitorId: joined.visitorId, ticket: joined.ticket, ...standingBody(joined.standing) };
     },
@@ -151,6 +167,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         app.notices.current(saleId),
       ]);
       reply.header('cache-control', 'no-store');
+      openGate(reply, req, saleId, standing);
       // the notice from this gateway's copy (no round trip but once a second per sale)
       return notice ? { ...standingBody(standing), notice } : standingBody(standing);
     },

@@ -18,6 +18,7 @@ import { parseProduct, type Product, type ProductInput } from './product.js';
 import { seedCommitment, type QueueMode } from './fairness-score.js';
 import type { AdminSale, CreateSaleBody, PublicSale, SaleSettingSchemas, SaleStats, UpdateSaleBody } from '../schemas/sale.js';
 import type { SaleFlowSchema, SaleIdentitySchema } from '../schemas/common.js';
+import { MAX_PROTECTED_PATHS, protectedPathProblem } from '../gate/protected-paths.js';
 
 export type SaleFlow = Static<typeof SaleFlowSchema>;
 export type SaleIdentity = Static<typeof SaleIdentitySchema>;
@@ -115,6 +116,24 @@ const optionalInteger: Kind<number | null, number | null> = {
   fromApi: same,
 };
 
+/** path prefixes the sale gates on the shop's site: jsonb array, JSON in the hot copy; checked on the way in */
+const pathList: Kind<string[], string[]> = {
+  fromColumn: (v) => (v as string[] | null) ?? [],
+  // pg sends a JS array as a PostgreSQL array: made a JSON one in SQL
+  toColumn: (p) => `to_jsonb(${p}::text[])`,
+  toHash: (v) => JSON.stringify(v),
+  fromHash: (v) => (v ? (JSON.parse(v) as string[]) : []),
+  toApi: same,
+  fromApi: (v) => {
+    if (v.length > MAX_PROTECTED_PATHS) throw new AppError('INVALID_SALE_CONFIG', `protectedPaths: at most ${MAX_PROTECTED_PATHS}`);
+    for (const path of v) {
+      const problem = protectedPathProblem(path);
+      if (problem) throw new AppError('INVALID_SALE_CONFIG', `protectedPaths: ${JSON.stringify(path)} ${problem}`);
+    }
+    return [...new Set(v)];
+  },
+};
+
 /** what a sale sells: jsonb (pg parses it), JSON in the hot copy, '' for none; checked on the way in */
 const product: Kind<Product | null, Product | null> = {
   fromColumn: (v) => (v as Product | null) ?? null,
@@ -188,6 +207,8 @@ const FIELDS = {
   identity: field('identity', 'identity', text<SaleIdentity>(), { default: () => 'anonymous', absent: () => 'anonymous' }),
   /** only the accounts on the invite list take a place (join.lua, `invites`) */
   inviteOnly: field('invite_only', 'inviteOnly', flag, { default: () => false, absent: () => '0' }),
+  /** path prefixes of the shop's site only admitted visitors reach through the gateway (gate/gate.ts) */
+  protectedPaths: field('protected_paths', 'protectedPaths', pathList, { default: () => [], absent: () => '[]' }),
 } satisfies { readonly [K in keyof SaleSettingSchemas]: Field<unknown, Static<SaleSettingSchemas[K]['response']>> };
 
 type Fields = typeof FIELDS;

@@ -157,6 +157,14 @@ export const saleSettings = {
   ),
   product: setting(Nullable(ProductRequest), Nullable(ProductResponse), 'optional'),
   identity: setting(SaleIdentitySchema, SaleIdentitySchema, 'optional'),
+  protectedPaths: setting(
+    Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+      maxItems: 20,
+      description: "path prefixes of the shop's site (PROTECTED_ORIGIN) that only admitted visitors reach through the gateway",
+    }),
+    Type.Array(Type.String()),
+    'optional',
+  ),
   inviteOnly: setting(
     Type.Boolean({ description: 'only accounts on the invite list (PUT /api/admin/sales/:id/invites) may join; needs identity shop' }),
     Type.Boolean(),

@@ -9,7 +9,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from '../../../../test-support/browser.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { shopFigures, eventsOfSale } from './support/shop-told.js';
 import { sleep, startStack, uniqueId, waitFor, type Stack } from './support/stack.js';
@@ -29,19 +30,7 @@ const pageProblems: string[] = [];
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   stack = await startStack({ shopEnv: { SHOP_SALE_ID: `${SALE},${LAST_PAIR}` } });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterEach(async () => {

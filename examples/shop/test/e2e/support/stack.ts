@@ -21,6 +21,8 @@ export interface StackOptions {
   readonly gatewayEnv?: Record<string, string>;
   readonly workerEnv?: Record<string, string>;
   readonly shopEnv?: Record<string, string>;
+  /** the gateway's gate in front of this shop (PROTECTED_ORIGIN = the shop) */
+  readonly protectShop?: boolean;
 }
 
 export interface Answer {
@@ -172,6 +174,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     SHOP_ISSUER: shopBase,
     SHOP_AUDIENCE: 'velvet-rope',
     TICK_MS: '100',
+    ...(opts.protectShop ? { PROTECTED_ORIGIN: shopBase } : {}),
     // thousands of joins from 127.0.0.1: the per-address limits set out of the way
     RATE_LIMIT_PER_IP: '1000000',
     MAX_EVENT_LOOP_DELAY_MS: '0',
