@@ -56,6 +56,8 @@ export interface GatewayConfig {
   readonly shopIdentity: ShopIdentityConfig | undefined;
   /** the shop's site behind the gate (PROTECTED_ORIGIN): sales' protectedPaths are proxied there for admitted visitors */
   readonly protectedOrigin: string | undefined;
+  /** PostgreSQL connections this gateway's pool may open (PG_POOL_MAX) */
+  readonly pgPoolMax: number;
   /** wrong admin keys an address may send per minute before it is locked out for the minute (0: no limit) */
   readonly adminAuthFailuresPerMinute: number;
   /** a private JWK set (JSON) for admission tokens; absent: made once and kept in PostgreSQL */
@@ -207,6 +209,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     shopApiKey,
     shopIdentity: shopIdentityFromEnv(env),
     protectedOrigin: protectedOriginFromEnv(envRaw(env, 'PROTECTED_ORIGIN')),
+    pgPoolMax: envInt(env, 'PG_POOL_MAX', 10, 1, 1_000),
     webhook,
     adminAuthFailuresPerMinute: envInt(env, 'ADMIN_AUTH_FAILURES_PER_MINUTE', 20, 0, 1_000_000),
     signingKeys,

@@ -28,6 +28,8 @@ export interface WorkerConfig {
   readonly redisClusterNodes: readonly { host: string; port: number }[] | undefined;
   /** where Redis is: one server, a cluster or Sentinels (contracts' envRedisTarget) */
   readonly redisTarget: RedisTarget;
+  /** PostgreSQL connections the worker's commit pool may open (PG_POOL_MAX) */
+  readonly pgPoolMax: number;
   /** must equal the gateway's: it names the Redis keys both sides touch */
   readonly redisKeyPrefix: string;
   readonly ordersQueue: string;
@@ -96,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     ...envServiceUrls(env),
     redisClusterNodes: envRedisClusterNodes(env),
     redisTarget: envRedisTarget(env),
+    pgPoolMax: envInt(env, 'PG_POOL_MAX', 10, 1, 1_000),
     redisKeyPrefix: envKeyPrefix(env, 'REDIS_KEY_PREFIX'),
     ordersQueue: envQueueName(env, 'ORDERS_QUEUE', SERVICE_DEFAULTS.ordersQueue),
     batchMax,

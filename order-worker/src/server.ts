@@ -42,7 +42,7 @@ try {
   process.exit(1);
 }
 
-const pool = await prepareDatabase(config.databaseUrl).catch((err: unknown) => {
+const pool = await prepareDatabase(config.databaseUrl, config.pgPoolMax).catch((err: unknown) => {
   logger.fatal({ err, database: redactUrl(config.databaseUrl) }, 'preparing the database failed');
   process.exit(1);
 });

@@ -20,6 +20,14 @@ import type { Identity } from './identity.js';
 
 export const SHOPPER_IDENTITY_HEADER = 'x-shopper-identity';
 
+/** The visitor id of the account an identity header names; throws its refusal (401, or 503 when the shop's keys are out of reach). */
+async function verifiedVisitor(shop: ShopperIdentities, header: string | string[]): Promise<string> {
+  const verified = await shop.verify(Array.isArray(header) ? '' : header);
+  if (!verified.ok && verified.code === 'UNAVAILABLE') throw new AppError('UNAVAILABLE', verified.reason, undefined, 2);
+  if (!verified.ok) throw new AppError('INVALID_IDENTITY', `the shopper identity is not valid: ${verified.reason}`);
+  return verified.visitorId;
+}
+
 /**
  * The shop account a request speaks for, outside a join (`GET /api/me/orders`): the
  * `X-Shopper-Identity` header, else the signed-in session cookie. Throws IDENTITY_REQUIRED
@@ -27,12 +35,7 @@ export const SHOPPER_IDENTITY_HEADER = 'x-shopper-identity';
  */
 export async function shopAccount(req: FastifyRequest, shop: ShopperIdentities | undefined, sessions: AccountCookie): Promise<string> {
   const header = req.headers[SHOPPER_IDENTITY_HEADER];
-  if (header !== undefined && shop) {
-    const verified = await shop.verify(Array.isArray(header) ? '' : header);
-    if (!verified.ok && verified.code === 'UNAVAILABLE') throw new AppError('UNAVAILABLE', verified.reason, undefined, 2);
-    if (!verified.ok) throw new AppError('INVALID_IDENTITY', `the shopper identity is not valid: ${verified.reason}`);
-    return verified.visitorId;
-  }
+  if (header !== undefined && shop) return verifiedVisitor(shop, header);
   const session = sessions.open(cookieValue(req, ACCOUNT_COOKIE));
   if (!session) throw new AppError('IDENTITY_REQUIRED', 'sign in at the shop (or follow its link) to see your orders');
   return session.visitorId;
@@ -52,10 +55,7 @@ export async function shopJoiner(
       req.log.error('a sale asks for shop identities and this gateway has no SHOP_JWKS_URL or SHOP_IDENTITY_SECRET');
       throw new AppError('UNAVAILABLE', 'this gateway cannot check shop identities right now', undefined, 5);
     }
-    const verified = await shop.verify(Array.isArray(header) ? '' : header);
-    if (!verified.ok && verified.code === 'UNAVAILABLE') throw new AppError('UNAVAILABLE', verified.reason, undefined, 2);
-    if (!verified.ok) throw new AppError('INVALID_IDENTITY', `the shopper identity is not valid: ${verified.reason}`);
-    visitorId = verified.visitorId;
+    visitorId = await verifiedVisitor(shop, header);
     session = sessions.seal({ visitorId, expiresAt: Date.now() + ACCOUNT_SESSION_SECONDS * 1000 });
   } else {
     visitorId = sessions.open(cookieValue(req, ACCOUNT_COOKIE))?.visitorId;

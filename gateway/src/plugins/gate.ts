@@ -1,8 +1,7 @@
 import replyFrom from '@fastify/reply-from';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
-import { GateCookie, GateTable, gateCookieOf, pathOf, waitingRoomFor, wantsJson } from '../gate/gate.js';
-import { sharedSecret } from '../tokens/signing-keys.js';
+import { GateTable, gateCookieOf, pathOf, waitingRoomFor, wantsJson, type GateCookie } from '../gate/gate.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,7 +25,7 @@ export default fp(
       return;
     }
     const table = new GateTable(app.pg);
-    const cookie = new GateCookie(await sharedSecret(app.pg, 'ticket_secret', app.config.ticketSecret));
+    const cookie = app.gateCookie;
     app.decorate('gate', { table, cookie });
     await table.start((err) => app.log.warn({ err }, 'gate: the protected paths could not be read; the last ones stay'));
     app.addHook('onClose', async () => table.stop());

@@ -11,7 +11,7 @@ declare module 'fastify' {
 /** PostgreSQL: the database is created when missing and migrated before anything uses it. */
 export default fp(
   async (app) => {
-    const pool = await prepareDatabase(app.config.databaseUrl);
+    const pool = await prepareDatabase(app.config.databaseUrl, app.config.pgPoolMax);
     pool.on('error', (err) => app.log.warn({ err: err.message }, 'idle PostgreSQL client failed'));
     app.decorate('pg', pool);
     app.addHook('onClose', async () => {

@@ -7,6 +7,7 @@ import { keyRingFromDatabase, keyRingFromJwks, sharedSecret, type KeyRing } from
 import { VisitorCookie } from '../tokens/visitor-id.js';
 import { AccountCookie, AccountIds } from '../tokens/account.js';
 import { ShopperIdentities } from '../tokens/shopper-identity.js';
+import { GateCookie } from '../gate/gate.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,6 +20,8 @@ declare module 'fastify' {
     /** the signed-in session cookie `vr_account` (tokens/account.ts) */
     accountCookie: AccountCookie;
     proofOfWork: ProofOfWork;
+    /** the cookie that opens the gate in front of the shop's pages (gate/gate.ts) */
+    gateCookie: GateCookie;
     /** the shop's signed shopper identities (tokens/shopper-identity.ts); undefined when not configured */
     shopperIdentities: ShopperIdentities | undefined;
     /** who is asking (http/identity.ts): routes, rate limits and sockets */
@@ -50,6 +53,7 @@ export default fp(
     // each request's ticket, verified once (identity.ts); declared here so every request has the same shape
     app.decorateRequest('presentedTicket', null);
     app.decorate('proofOfWork', new ProofOfWork(ticketSecret));
+    app.decorate('gateCookie', new GateCookie(ticketSecret));
   },
   { name: 'tokens', dependencies: ['config', 'postgres'] },
 );

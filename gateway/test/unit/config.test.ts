@@ -273,3 +273,11 @@ describe("the shop's shopper identities (SHOP_JWKS_URL, SHOP_IDENTITY_SECRET, SH
     expect(configError({ ...base, ...shop }).message).toMatch(/SHOP_ISSUER.*needs SHOP_JWKS_URL/);
   });
 });
+
+describe('PG_POOL_MAX', () => {
+  it('sizes the PostgreSQL pool, 10 by default, 1 to 1000', () => {
+    expect(loadConfig(base).pgPoolMax).toBe(10);
+    expect(loadConfig({ ...base, PG_POOL_MAX: '25' }).pgPoolMax).toBe(25);
+    expect(configError({ ...base, PG_POOL_MAX: '0' }).message).toMatch(/PG_POOL_MAX/);
+  });
+});

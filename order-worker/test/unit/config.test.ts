@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/velvet_rope',
       redisUrl: 'redis://127.0.0.1:6379',
       redisTarget: { url: 'redis://127.0.0.1:6379' },
+      pgPoolMax: 10,
       redisKeyPrefix: 'vr',
       ordersQueue: 'orders',
       batchMax: 500,
