@@ -7,6 +7,8 @@ import {
   parseJoined,
   parseOrder,
   parsePublicSale,
+  parseMyOrders,
+  type MyOrder,
   parseStanding,
   ShapeError,
   type Joined,
@@ -158,5 +160,7 @@ export const shopperApi = {
       token: admissionToken,
       body: { quantity },
     }),
+  /** a signed-in account's orders across sales (the gateway's session cookie speaks for it) */
+  myOrders: () => request<MyOrder[]>('/api/me/orders', parseMyOrders),
   order: (orderId: string, token: string | null) => request<Order>(`/api/orders/${encodeURIComponent(orderId)}`, parseOrder, { token }),
 };

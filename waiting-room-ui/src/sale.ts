@@ -39,6 +39,15 @@ type Phase =
   | 'refused'
   | 'error';
 
+/** an order's state in the account's list */
+const MY_ORDER_STATUS: Record<OrderStatus, string> = {
+  pending: 'being placed',
+  confirmed: 'confirmed',
+  rejected: 'could not be placed',
+  paid: 'paid',
+  cancelled: 'cancelled',
+};
+
 /** ticket problems that a fresh join (the visitor cookie keeps the place) can mend */
 const TICKET_CODES = new Set(['INVALID_TICKET', 'TOKEN_EXPIRED', 'INVALID_TOKEN', 'WRONG_SALE']);
 /** the live channel may blink; polling starts when it stays down this long */
@@ -151,6 +160,7 @@ class WaitingRoom implements CheckoutHost {
       const me = await shopperApi.me(this.saleId, this._ticket);
       if (me.ok) {
         this._failures = 0;
+        if (this._sale?.identity === 'shop') void this._showMyOrders();
         this._notice.show(me.value.notice);
         this._connectLive();
         this._applyStanding(me.value, this.clock.now());
@@ -172,6 +182,7 @@ class WaitingRoom implements CheckoutHost {
     if (r.ok || !isTransient(r)) this._identity = null;
     if (r.ok) {
       this._failures = 0;
+      if (this._sale?.identity === 'shop') void this._showMyOrders();
       this._ticket = r.value.ticket;
       ticketStore.set(this.saleId, r.value.ticket);
       this._connectLive();
@@ -461,6 +472,23 @@ class WaitingRoom implements CheckoutHost {
   }
 
   // --- showing it -----------------------------------------------------------------------------
+
+  /** a signed-in account's orders across the shop's sales, under the page's own story */
+  private async _showMyOrders(): Promise<void> {
+    const r = await shopperApi.myOrders();
+    const section = document.getElementById('my-orders');
+    const list = document.getElementById('my-orders-list');
+    if (!r.ok || !section || !list || r.value.length === 0) return;
+    list.replaceChildren(
+      ...r.value.map((o) => {
+        const li = document.createElement('li');
+        li.dataset.order = o.orderId;
+        li.textContent = `${o.saleName}: ${o.quantity} × ${MY_ORDER_STATUS[o.status]}`;
+        return li;
+      }),
+    );
+    section.hidden = false;
+  }
 
   /** the sale does not take this shopper: said plainly, with no place taken and nothing to retry */
   private _refused(title: string, text: string): void {

@@ -74,6 +74,8 @@ export interface PublicSale {
   serverTime: number;
   /** the marketer's notice, null when none */
   notice: Notice | null;
+  /** `shop`: the sale is for the shop's signed-in accounts (who then see their orders) */
+  identity: 'anonymous' | 'shop';
 }
 
 export function parsePublicSale(v: unknown): PublicSale {
@@ -95,6 +97,7 @@ export function parsePublicSale(v: unknown): PublicSale {
     queueMode: oneOf(o, 'queueMode', QUEUE_MODES),
     serverTime: time(o, 'serverTime'),
     notice: nullable(o, 'notice', (x, k) => parseNotice(x[k])),
+    identity: o.identity === 'shop' ? 'shop' : 'anonymous',
   };
 }
 
@@ -182,6 +185,28 @@ export function parseOrder(v: unknown): Order {
     cancelReason: nullable(o, 'cancelReason', (x, k) => oneOf<CancelReason>(x, k, ['shop', 'payment_timeout'])),
     checkout: checkoutLink(o),
   };
+}
+
+/** one of a signed-in account's orders (`GET /api/me/orders`) */
+export interface MyOrder {
+  orderId: string;
+  saleName: string;
+  status: OrderStatus;
+  quantity: number;
+}
+
+export function parseMyOrders(v: unknown): MyOrder[] {
+  const o = obj(v, 'orders');
+  if (!Array.isArray(o.orders)) throw new ShapeError('orders: not a list');
+  return o.orders.map((x: unknown) => {
+    const r = obj(x, 'order');
+    return {
+      orderId: str(r, 'orderId'),
+      saleName: str(r, 'saleName'),
+      status: oneOf(r, 'status', ORDER_STATUSES),
+      quantity: num(r, 'quantity'),
+    };
+  });
 }
 
 /** socket.io `sale:update`: once per admission tick */

@@ -190,6 +190,18 @@ describe('the journey through the example shop, in a browser', () => {
     expect(elsewhere.status).toBe(200);
     expect(elsewhere.body.status).toBe('admitted');
 
+    // it buys; once the order is committed, the page lists it among the account's orders
+    await page.click('#buy');
+    await page.waitForSelector('#order:not([hidden])', { timeout: 20_000 });
+    await waitFor('the order committed', async () => {
+      const { rows } = await stack.db.pool.query('SELECT 1 FROM orders WHERE sale_id = $1', [saleId]);
+      return rows.length > 0;
+    });
+    await page.reload();
+    await page.waitForSelector('#my-orders:not([hidden]) li', { timeout: 20_000 });
+    expect(await page.textContent('#my-orders-list')).toMatch(/Velvet sneakers drop: 1 × (confirmed|paid)/);
+    await shot(page, '07b-signed-in-shopper-orders');
+
     // without an account the page says what to do, and takes no place
     const anonymous = await newPage();
     await anonymous.goto(`${stack.base}/sales/${saleId}`);
