@@ -13,12 +13,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { cookieValue } from '../http/credentials.js';
+import { GATE_COOKIE_PREFIX, cookieValue } from '../http/credentials.js';
 import { HmacSha256 } from '../tokens/hmac.js';
 import { VISITOR_ID_RE } from '../tokens/visitor-id.js';
 import { underPrefix } from './protected-paths.js';
 
-export const GATE_COOKIE_PREFIX = 'vr_gate_';
 const REFRESH_MS = 2_000;
 
 interface Gated {

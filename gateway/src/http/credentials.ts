@@ -14,6 +14,8 @@ export const ACCOUNT_SESSION_SECONDS = 12 * 3600;
 
 export const TICKET_COOKIE = 'vr_ticket';
 export const VISITOR_COOKIE = 'vr_vid';
+/** the gate's cookie of one sale is `vr_gate_<saleId>` (gate/gate.ts) */
+export const GATE_COOKIE_PREFIX = 'vr_gate_';
 
 /**
  * One cookie's value from the request's Cookie header, or undefined. The gateway reads only
@@ -81,7 +83,7 @@ export function setGateCookie(reply: FastifyReply, req: FastifyRequest, saleId: 
   if (!COOKIE_VALUE_RE.test(value) || !COOKIE_VALUE_RE.test(saleId)) throw new Error('cookie value outside the safe alphabet');
   const maxAge = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000));
   const secure = req.protocol === 'https' ? '; Secure' : '';
-  reply.header('set-cookie', `vr_gate_${saleId}=${value}; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax${secure}`);
+  reply.header('set-cookie', `${GATE_COOKIE_PREFIX}${saleId}=${value}; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax${secure}`);
 }
 
 function digest(s: string): Buffer {

@@ -11,13 +11,17 @@ import { RedisCommands } from '../redis/commands.js';
 import type { SaleStore } from './sale-store.js';
 
 export class SaleRepublisher {
+  readonly #commands: RedisCommands;
+
   constructor(
     private readonly redis: Redis,
     private readonly keyspace: KeySpace,
     private readonly sales: SaleStore,
     /** other hot copies of the running sales to put back (their notices: sale-notice.ts) */
     private readonly restoreAlso?: (saleIds: readonly string[]) => Promise<unknown>,
-  ) {}
+  ) {
+    this.#commands = new RedisCommands(redis, keyspace);
+  }
 
   /**
    * Makes sure every sale that is not over has its hot copy in Redis. Returns whether this
@@ -32,7 +36,7 @@ export class SaleRepublisher {
       if ((await this.redis.set(lock, generationId, 'PX', 30_000, 'NX')) !== 'OK') return { sales: 0, recovered: false };
       try {
         const sales = await this.#publishRunning(true);
-        await new RedisCommands(this.redis, this.keyspace).setGeneration(generationId);
+        await this.#commands.setGeneration(generationId);
         return { sales, recovered: true };
       } finally {
         await this.redis.del(lock);

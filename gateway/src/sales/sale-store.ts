@@ -29,10 +29,15 @@ import {
   type SaleIdentity,
 } from './sale.js';
 
+interface Fixed {
+  readonly seed: Buffer;
+  readonly identity: SaleIdentity;
+}
+
 export class SaleStore {
   /** seeds never change, so a gateway keeps them once read */
-  readonly #seeds = new Map<string, Buffer>();
-  readonly #identities = new Map<string, SaleIdentity>();
+  /** per sale: what never changes once it exists (`#fixedOf`) */
+  readonly #fixed = new Map<string, Fixed>();
   readonly #commands: RedisCommands;
   /** what PostgreSQL keeps of the sales that left Redis (retirement.ts) */
   readonly archive: SaleArchive;
@@ -87,7 +92,7 @@ export class SaleStore {
     if (sale.checkoutUrl !== null) await syncPaidUnits(this.redis, sale.id, sale.paid, this.keyspace.prefix);
     // the active-sales set is not in the sale's hash slot: its own command
     await this.redis.sadd(this.keyspace.activeSales, sale.id);
-    this.#seeds.set(sale.id, sale.seed);
+    this.#fixed.set(sale.id, { seed: sale.seed, identity: sale.identity });
   }
 
   async get(saleId: string): Promise<SaleRecord | undefined> {
@@ -251,30 +256,27 @@ export class SaleStore {
   }
 
   /** The sale's secret seed, for fairness fractions; undefined when there is no such sale. */
-  /**
-   * Who may join the sale (`identity`, set at creation only, so each gateway keeps it once
-   * read); undefined when Redis does not know the sale.
-   */
-  async identityOf(saleId: string): Promise<SaleIdentity | undefined> {
-    const known = this.#identities.get(saleId);
-    if (known) return known;
-    const [identity, startsAt] = await this.redis.hmget(this.keyspace.sale(saleId).config, 'identity', 'startsAt');
-    if (startsAt === null) return undefined;
-    const mode: SaleIdentity = identity === 'shop' ? 'shop' : 'anonymous';
-    // bounded: sale ids come from URLs, but only sales Redis knows get here
-    if (this.#identities.size >= 10_000) this.#identities.clear();
-    this.#identities.set(saleId, mode);
-    return mode;
+  async seed(saleId: string): Promise<Buffer | undefined> {
+    return (await this.#fixedOf(saleId))?.seed;
   }
 
-  async seed(saleId: string): Promise<Buffer | undefined> {
-    const known = this.#seeds.get(saleId);
+  /** Who may join the sale (`identity`); undefined when Redis does not know the sale. */
+  async identityOf(saleId: string): Promise<SaleIdentity | undefined> {
+    return (await this.#fixedOf(saleId))?.identity;
+  }
+
+  /**
+   * What never changes once a sale exists (its seed, and its identity: set at creation only),
+   * read from the hot copy once per gateway in one command and kept.
+   */
+  async #fixedOf(saleId: string): Promise<Fixed | undefined> {
+    const known = this.#fixed.get(saleId);
     if (known) return known;
-    const hex = await this.redis.hget(this.keyspace.sale(saleId).config, 'seed');
+    const [hex, identity] = await this.redis.hmget(this.keyspace.sale(saleId).config, 'seed', 'identity');
     if (!hex) return undefined;
-    const seed = Buffer.from(hex, 'hex');
-    this.#seeds.set(saleId, seed);
-    return seed;
+    const fixed: Fixed = { seed: Buffer.from(hex, 'hex'), identity: identity === 'shop' ? 'shop' : 'anonymous' };
+    this.#fixed.set(saleId, fixed);
+    return fixed;
   }
 
   /** A sale's live figures, or a retired sale's final ones from PostgreSQL (its Redis keys are gone). */
