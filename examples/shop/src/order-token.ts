@@ -1,7 +1,8 @@
 /**
  * The order token Velvet Rope hands the shopper to the shop's checkout with (`?order=&token=`):
  * an EdDSA JWT signed with the key ring published at `/.well-known/jwks.json`, claims `iss`,
- * `aud` (the sale id), `sub` (the shopper), `order_id`, `qty`, `exp` (the payment deadline).
+ * `aud` (the sale id), `sub` (the shopper), `order_id`, `qty`, `exp` (the payment deadline), and
+ * for a shopper this shop signed in `acct`, this shop's own account id.
  * The shop trusts nothing in the link until this says so; every refusal is a value with a code.
  */
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
@@ -11,6 +12,8 @@ export interface OrderClaims {
   readonly saleId: string;
   readonly shopperId: string;
   readonly quantity: number;
+  /** this shop's account that bought (`acct`: the shopper was signed in), else null */
+  readonly account: string | null;
   /** the end of the payment window */
   readonly paymentDueAt: Date;
 }
@@ -71,15 +74,23 @@ export function orderTokenVerifier(opts: VerifierOptions): OrderTokenVerifier {
         if (keysUnreachable(err)) return { ok: false, refused: 'UNAVAILABLE' };
         return { ok: false, refused: 'INVALID_TOKEN' };
       }
-      const { order_id: claimedOrder, qty, aud, sub, exp } = payload;
+      const { order_id: claimedOrder, qty, aud, sub, exp, acct } = payload;
       if (typeof claimedOrder !== 'string' || typeof aud !== 'string' || typeof sub !== 'string' || typeof exp !== 'number') {
         return { ok: false, refused: 'INVALID_TOKEN' };
       }
       if (typeof qty !== 'number' || !Number.isInteger(qty) || qty < 1) return { ok: false, refused: 'INVALID_TOKEN' };
+      if (acct !== undefined && (typeof acct !== 'string' || acct.length === 0)) return { ok: false, refused: 'INVALID_TOKEN' };
       if (claimedOrder !== orderId) return { ok: false, refused: 'ORDER_MISMATCH' };
       return {
         ok: true,
-        claims: { orderId: claimedOrder, saleId: aud, shopperId: sub, quantity: qty, paymentDueAt: new Date(exp * 1000) },
+        claims: {
+          orderId: claimedOrder,
+          saleId: aud,
+          shopperId: sub,
+          quantity: qty,
+          account: acct ?? null,
+          paymentDueAt: new Date(exp * 1000),
+        },
       };
     },
   };

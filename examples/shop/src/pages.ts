@@ -64,7 +64,9 @@ export function checkoutPage(claims: OrderClaims, token: string, now = Date.now(
     'Checkout',
     `<div class="card" id="checkout" data-order="${escapeHtml(claims.orderId)}">
 <h1>Checkout</h1>
-<p>Order <code id="order-id">${escapeHtml(claims.orderId)}</code></p>
+<p>Order <code id="order-id">${escapeHtml(claims.orderId)}</code></p>${
+      claims.account === null ? '' : `\n<p>For your account <strong id="account">${escapeHtml(claims.account)}</strong></p>`
+    }
 <p><strong id="quantity">${claims.quantity} ${claims.quantity === 1 ? 'unit' : 'units'}</strong> of the drop, held for you.</p>
 <p>Pay before <time id="deadline" datetime="${claims.paymentDueAt.toISOString()}">${escapeHtml(claims.paymentDueAt.toUTCString())}</time>
 (<span id="seconds-left">${seconds}</span> s left); after that the unit goes back on sale.</p>

@@ -12,6 +12,7 @@
  * jar: one place and one order limit per account.
  */
 import type { FastifyRequest } from 'fastify';
+import type { ShopAccounts } from '../accounts/shop-accounts.js';
 import { AppError } from '../errors.js';
 import { ACCOUNT_COOKIE, type AccountCookie } from '../tokens/account.js';
 import type { ShopperIdentities } from '../tokens/shopper-identity.js';
@@ -20,11 +21,15 @@ import type { Identity } from './identity.js';
 
 export const SHOPPER_IDENTITY_HEADER = 'x-shopper-identity';
 
-/** The visitor id of the account an identity header names; throws its refusal (401, or 503 when the shop's keys are out of reach). */
-async function verifiedVisitor(shop: ShopperIdentities, header: string | string[]): Promise<string> {
+/**
+ * The visitor id of the account an identity header names, the account remembered behind it
+ * (accounts/shop-accounts.ts); throws its refusal (401, or 503 when the shop's keys are out of reach).
+ */
+async function verifiedVisitor(shop: ShopperIdentities, accounts: ShopAccounts, header: string | string[]): Promise<string> {
   const verified = await shop.verify(Array.isArray(header) ? '' : header);
   if (!verified.ok && verified.code === 'UNAVAILABLE') throw new AppError('UNAVAILABLE', verified.reason, undefined, 2);
   if (!verified.ok) throw new AppError('INVALID_IDENTITY', `the shopper identity is not valid: ${verified.reason}`);
+  await accounts.remember(verified.visitorId, { issuer: verified.issuer, subject: verified.account });
   return verified.visitorId;
 }
 
@@ -33,9 +38,14 @@ async function verifiedVisitor(shop: ShopperIdentities, header: string | string[
  * `X-Shopper-Identity` header, else the signed-in session cookie. Throws IDENTITY_REQUIRED
  * without either, INVALID_IDENTITY for an identity that does not verify.
  */
-export async function shopAccount(req: FastifyRequest, shop: ShopperIdentities | undefined, sessions: AccountCookie): Promise<string> {
+export async function shopAccount(
+  req: FastifyRequest,
+  shop: ShopperIdentities | undefined,
+  sessions: AccountCookie,
+  accounts: ShopAccounts,
+): Promise<string> {
   const header = req.headers[SHOPPER_IDENTITY_HEADER];
-  if (header !== undefined && shop) return verifiedVisitor(shop, header);
+  if (header !== undefined && shop) return verifiedVisitor(shop, accounts, header);
   const session = sessions.open(cookieValue(req, ACCOUNT_COOKIE));
   if (!session) throw new AppError('IDENTITY_REQUIRED', 'sign in at the shop (or follow its link) to see your orders');
   return session.visitorId;
@@ -46,6 +56,7 @@ export async function shopJoiner(
   who: Identity,
   shop: ShopperIdentities | undefined,
   sessions: AccountCookie,
+  accounts: ShopAccounts,
 ): Promise<{ who: Identity; session?: string }> {
   const header = req.headers[SHOPPER_IDENTITY_HEADER];
   let visitorId: string | undefined;
@@ -55,7 +66,7 @@ export async function shopJoiner(
       req.log.error('a sale asks for shop identities and this gateway has no SHOP_JWKS_URL or SHOP_IDENTITY_SECRET');
       throw new AppError('UNAVAILABLE', 'this gateway cannot check shop identities right now', undefined, 5);
     }
-    visitorId = await verifiedVisitor(shop, header);
+    visitorId = await verifiedVisitor(shop, accounts, header);
     session = sessions.seal({ visitorId, expiresAt: Date.now() + ACCOUNT_SESSION_SECONDS * 1000 });
   } else {
     visitorId = sessions.open(cookieValue(req, ACCOUNT_COOKIE))?.visitorId;

@@ -15,6 +15,7 @@ import { AdmissionRecords } from '../admission/admission-records.js';
 import { WebhookStore } from '../webhooks/webhook-store.js';
 import { OrderTokens } from '../tokens/order-token.js';
 import { Bypass } from '../http/bypass.js';
+import { ShopAccounts } from '../accounts/shop-accounts.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,6 +31,7 @@ declare module 'fastify' {
     webhooks: WebhookStore;
     orderTokens: OrderTokens;
     bypass: Bypass;
+    shopAccounts: ShopAccounts;
   }
 }
 
@@ -53,6 +55,9 @@ export default fp(
     app.log.info(published, 'sales published to Redis');
     app.decorate('sales', sales);
     app.decorate('republisher', republisher);
+    const shopAccounts = new ShopAccounts(app.pg, app.log);
+    app.decorate('shopAccounts', shopAccounts);
+    app.addHook('onClose', async () => shopAccounts.flush());
     const orders = new Orders(app.pg, app.redis, app.keyspace);
     app.decorate('orders', orders);
     app.decorate('orderTokens', new OrderTokens(app.keys, app.config.issuer));

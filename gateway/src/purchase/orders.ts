@@ -29,6 +29,8 @@ export interface OrderRead {
   readonly view: OrderView;
   /** the shopper (visitor id) */
   readonly visitorId: string;
+  /** the shop's account behind the visitor id (`sub` of its identity; accounts/shop-accounts.ts), null for an anonymous shopper */
+  readonly account: string | null;
   /** its sale's checkout URL now (null: the sale hands nothing to a shop) */
   readonly checkoutUrl: string | null;
 }
@@ -52,6 +54,7 @@ interface OrderRow {
   readonly cancelled_at: Date | null;
   readonly cancel_reason: CancelReason | null;
   readonly checkout_url: string | null;
+  readonly account: string | null;
 }
 
 const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
@@ -62,12 +65,13 @@ const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
  * sale has a checkout URL.
  */
 export async function orderAnswer(read: OrderRead, tokens: OrderTokens): Promise<OrderView & { checkout?: Checkout }> {
-  const { view, checkoutUrl, visitorId } = read;
+  const { view, checkoutUrl, visitorId, account } = read;
   if (view.status !== 'confirmed' || checkoutUrl === null || view.paymentDueAt === null || view.confirmedAt === null) return view;
   const checkout = await tokens.checkout(checkoutUrl, {
     orderId: view.orderId,
     saleId: view.saleId,
     visitorId,
+    account,
     quantity: view.quantity,
     confirmedAt: Date.parse(view.confirmedAt),
     paymentDueAt: Date.parse(view.paymentDueAt),
@@ -76,16 +80,20 @@ export async function orderAnswer(read: OrderRead, tokens: OrderTokens): Promise
 }
 
 const SELECT_ORDER = `SELECT o.order_id::text AS order_id, o.sale_id, o.visitor_id, o.quantity, o.status, o.created_at, o.confirmed_at,
-         o.payment_due_at, o.paid_at, o.cancelled_at, o.cancel_reason, s.checkout_url
-    FROM orders o JOIN sales s ON s.id = o.sale_id WHERE o.order_id = $1`;
+         o.payment_due_at, o.paid_at, o.cancelled_at, o.cancel_reason, s.checkout_url, a.subject AS account
+    FROM orders o JOIN sales s ON s.id = o.sale_id LEFT JOIN shop_accounts a ON a.visitor_id = o.visitor_id
+   WHERE o.order_id = $1`;
 
 const SELECT_ORDERS_OF_VISITOR = `SELECT o.order_id::text AS order_id, o.sale_id, o.visitor_id, o.quantity, o.status, o.created_at,
-         o.confirmed_at, o.payment_due_at, o.paid_at, o.cancelled_at, o.cancel_reason, s.checkout_url, s.name AS sale_name
-    FROM orders o JOIN sales s ON s.id = o.sale_id WHERE o.visitor_id = $1 ORDER BY o.created_at DESC LIMIT $2`;
+         o.confirmed_at, o.payment_due_at, o.paid_at, o.cancelled_at, o.cancel_reason, s.checkout_url, s.name AS sale_name,
+         a.subject AS account
+    FROM orders o JOIN sales s ON s.id = o.sale_id LEFT JOIN shop_accounts a ON a.visitor_id = o.visitor_id
+   WHERE o.visitor_id = $1 ORDER BY o.created_at DESC LIMIT $2`;
 
 function readOf(row: OrderRow): OrderRead {
   return {
     visitorId: row.visitor_id,
+    account: row.account,
     checkoutUrl: row.checkout_url,
     view: {
       orderId: row.order_id,
@@ -131,6 +139,7 @@ export class Orders {
         if (parsed.value.visitorId !== visitorId) return undefined;
         return {
           visitorId,
+          account: null,
           checkoutUrl: null,
           view: {
             orderId,

@@ -17,9 +17,15 @@ import { orderFields } from '../schemas/queue.js';
 const ShopOrder = Type.Object({
   ...orderFields,
   shopperId: Type.String({ description: "the shopper's visitor id: the order token's `sub`" }),
+  account: Type.Union([Type.String(), Type.Null()], {
+    description:
+      "the shop's own account id (its identity's `sub`) for a signed-in shopper: the order token's `acct`; null for an anonymous one",
+  }),
 });
 const OrderParams = Type.Object({ orderId: Type.String({ format: 'uuid' }) });
 const errors = { 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...commonErrors };
+
+type ShopOrderAnswer = OrderView & { shopperId: string; account: string | null };
 
 /** what the answers and refusals say of an order the shop may not settle yet (or at all) */
 const PENDING_MESSAGE = 'the order is accepted but not committed yet: retry in a moment';
@@ -37,16 +43,16 @@ const shop: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   /** the order as the shop API answers it, or the refusal for one it cannot see or settle */
-  async function shopOrder(orderId: string): Promise<OrderView & { shopperId: string }> {
+  async function shopOrder(orderId: string): Promise<ShopOrderAnswer> {
     const found = await app.orders.findForShop(orderId);
     if (found.found === 'none') throw new AppError('ORDER_NOT_FOUND', `no order ${orderId}`);
     if (found.found === 'pending') throw new AppError('ORDER_PENDING', PENDING_MESSAGE, undefined, 1);
     if (!found.handsOff) throw new AppError('NO_CHECKOUT', "this order's sale hands nothing to a shop (it has no checkoutUrl)");
-    return { ...found.order.view, shopperId: found.order.visitorId };
+    return { ...found.order.view, shopperId: found.order.visitorId, account: found.order.account };
   }
 
   /** a lifecycle answer as the API gives it: the order again (with its shopper), or its refusal */
-  async function settled(orderId: string, outcome: LifecycleOutcome): Promise<OrderView & { shopperId: string }> {
+  async function settled(orderId: string, outcome: LifecycleOutcome): Promise<ShopOrderAnswer> {
     if (!outcome.ok) {
       switch (outcome.refused) {
         case 'ORDER_NOT_FOUND':

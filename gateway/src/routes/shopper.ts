@@ -102,7 +102,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       // a sale for the shop's accounts: the account is the visitor (http/shop-identity.ts)
       let session: string | undefined;
       if ((await app.sales.identityOf(saleId)) === 'shop') {
-        const account = await shopJoiner(req, who, app.shopperIdentities, app.accountCookie);
+        const account = await shopJoiner(req, who, app.shopperIdentities, app.accountCookie, app.shopAccounts);
         ({ who, session } = account);
       }
       const joined = await app.queue.join(saleId, who, req.ip);
@@ -218,7 +218,7 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const visitorId = await shopAccount(req, app.shopperIdentities, app.accountCookie);
+      const visitorId = await shopAccount(req, app.shopperIdentities, app.accountCookie, app.shopAccounts);
       const orders = await app.orders.ordersOf(visitorId);
       return { orders: await Promise.all(orders.map(async (o) => ({ ...(await orderAnswer(o, app.orderTokens)), saleName: o.saleName }))) };
     },

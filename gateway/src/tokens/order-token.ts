@@ -3,7 +3,8 @@
  * the same key ring as the admission tokens (`kid` in the header), so the shop verifies it
  * with `/.well-known/jwks.json` and any JOSE library: `iss` the admission tokens' issuer, `aud`
  * the sale, `sub` the shopper (visitor id), `order_id`, `qty`, `iat` the order's commit and
- * `exp` the payment deadline (epoch seconds). Ed25519 is deterministic and every claim comes
+ * `exp` the payment deadline (epoch seconds), and for a shopper the shop signed in (a sale with
+ * `identity: shop`) `acct`, the shop's own account id (its identity's `sub`). Ed25519 is deterministic and every claim comes
  * from the committed order, so the same order always gets the same token: nothing is stored.
  *
  * The checkout link is the sale's `checkoutUrl` with `order=<id>&token=<jwt>` added to its query.
@@ -15,6 +16,8 @@ export interface OrderToSign {
   readonly orderId: string;
   readonly saleId: string;
   readonly visitorId: string;
+  /** the shop's account behind the visitor id, if the shopper was signed in (the `acct` claim) */
+  readonly account?: string | null;
   readonly quantity: number;
   /** when the order was committed (ms) */
   readonly confirmedAt: number;
@@ -37,7 +40,7 @@ export class OrderTokens {
   sign(o: OrderToSign): Promise<string> {
     const key = this.keys.active;
     return (
-      new SignJWT({ order_id: o.orderId, qty: o.quantity })
+      new SignJWT({ order_id: o.orderId, qty: o.quantity, ...(o.account ? { acct: o.account } : {}) })
         .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
         .setIssuer(this.issuer)
         .setAudience(o.saleId)

@@ -23,7 +23,7 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 const PUBLIC_KEY_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 
 export type IdentityResult =
-  | { readonly ok: true; readonly account: string; readonly visitorId: string }
+  | { readonly ok: true; readonly issuer: string; readonly account: string; readonly visitorId: string }
   | { readonly ok: false; readonly code: 'INVALID_IDENTITY'; readonly reason: string }
   /** the shop's keys could not be fetched: not the shopper's fault, try again in a moment */
   | { readonly ok: false; readonly code: 'UNAVAILABLE'; readonly reason: string };
@@ -64,7 +64,8 @@ export class ShopperIdentities {
       if (payload.exp! > nowSeconds + MAX_IDENTITY_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) {
         return refused(`exp is more than ${MAX_IDENTITY_LIFETIME_SECONDS} s away: an identity link must be short-lived`);
       }
-      return { ok: true, account: sub, visitorId: this.accounts.visitorId({ issuer: this.config.issuer, subject: sub }) };
+      const { issuer } = this.config;
+      return { ok: true, issuer, account: sub, visitorId: this.accounts.visitorId({ issuer, subject: sub }) };
     } catch (err) {
       if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || !(err instanceof errors.JOSEError)) {
         return { ok: false, code: 'UNAVAILABLE', reason: "the shop's keys could not be fetched" };

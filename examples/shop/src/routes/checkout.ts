@@ -78,6 +78,7 @@ export function checkoutRoutes(deps: CheckoutDeps) {
           orderId: c.orderId,
           saleId: c.saleId,
           shopperId: c.shopperId,
+          account: c.account,
           quantity: c.quantity,
           paymentDueAt: c.paymentDueAt.toISOString(),
         });

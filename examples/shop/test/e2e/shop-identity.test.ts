@@ -80,6 +80,47 @@ describe('shoppers from the shop: identity "shop"', () => {
     ).toEqual([...visitors]);
   });
 
+  it("hands the shop its own account with a signed-in shopper's order: the token's acct, the checkout, the shop API", async () => {
+    const shopSale = await stack.createSale({ identity: 'shop', stock: 2 });
+    const anonymousSale = await stack.createSale({ stock: 2 });
+    const boughtIn = async (saleId: string, headers: Record<string, string>) => {
+      const joined = await join(saleId, headers);
+      expect(joined.status).toBe(201);
+      const admitted = await waitFor('admitted', async () => {
+        const me = await stack.api('GET', `/api/sales/${saleId}/queue/me`, joined.body.ticket as string);
+        return me.body?.status === 'admitted' ? me.body : undefined;
+      });
+      const bought = await stack.api('POST', `/api/sales/${saleId}/purchases`, admitted.admission.token, { quantity: 1 });
+      expect(bought.status).toBe(202);
+      const orderId = bought.body.orderId as string;
+      const order = await waitFor('the order confirmed', async () => {
+        const o = await stack.api('GET', `/api/orders/${orderId}`, joined.body.ticket as string);
+        return o.body?.status === 'confirmed' ? o.body : undefined;
+      });
+      return { orderId, token: order.checkout.token as string, url: order.checkout.url as string };
+    };
+    const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+
+    const signedIn = await boughtIn(shopSale, { 'x-shopper-identity': await signIn('carol@example.com') });
+    expect(claims(signedIn.token).acct, "the order token names the shop's account").toBe('carol@example.com');
+    // the shop's checkout reads it from the verified token, and the shop API answers it
+    const checkout = await fetch(signedIn.url, { headers: { accept: 'application/json' } });
+    expect(checkout.status).toBe(200);
+    expect(((await checkout.json()) as { account: unknown }).account).toBe('carol@example.com');
+    const page = await (await fetch(signedIn.url)).text();
+    expect(page).toContain('<strong id="account">carol@example.com</strong>');
+    const shopView = await stack.api('GET', `/api/shop/orders/${signedIn.orderId}`, stack.shopKey);
+    expect(shopView.status).toBe(200);
+    expect(shopView.body.account).toBe('carol@example.com');
+
+    // an anonymous shopper's order names no account anywhere
+    const anonymous = await boughtIn(anonymousSale, {});
+    expect(claims(anonymous.token)).not.toHaveProperty('acct');
+    const anonymousView = await stack.api('GET', `/api/shop/orders/${anonymous.orderId}`, stack.shopKey);
+    expect(anonymousView.body.account).toBeNull();
+    expect(await (await fetch(anonymous.url)).text()).not.toContain('id="account"');
+  });
+
   it('lets a cookie-dropping bot hold one place per account it has, and none without', async () => {
     // a pre-queue: nobody is admitted, every place stays in line
     const saleId = await stack.createSale({ identity: 'shop', stock: 1_000, startsAt: new Date(Date.now() + 600_000).toISOString() });

@@ -4,9 +4,20 @@
  */
 import { exportJWK, generateKeyPair, SignJWT, type JSONWebKeySet, type CryptoKey } from 'jose';
 
+export interface OrderTokenClaims {
+  orderId: string;
+  saleId: string;
+  qty?: number;
+  exp?: number;
+  iss?: string;
+  sub?: string;
+  /** the `acct` claim: any JSON value, to try bad ones too */
+  acct?: unknown;
+}
+
 export interface TestSigner {
   readonly jwks: JSONWebKeySet;
-  sign(claims: { orderId: string; saleId: string; qty?: number; exp?: number; iss?: string; sub?: string }): Promise<string>;
+  sign(claims: OrderTokenClaims): Promise<string>;
 }
 
 export async function testSigner(kid = 'test-key-1'): Promise<TestSigner> {
@@ -18,12 +29,8 @@ export async function testSigner(kid = 'test-key-1'): Promise<TestSigner> {
   };
 }
 
-export async function signWith(
-  key: CryptoKey,
-  kid: string,
-  c: { orderId: string; saleId: string; qty?: number; exp?: number; iss?: string; sub?: string },
-): Promise<string> {
-  return new SignJWT({ order_id: c.orderId, qty: c.qty ?? 1 })
+export async function signWith(key: CryptoKey, kid: string, c: OrderTokenClaims): Promise<string> {
+  return new SignJWT({ order_id: c.orderId, qty: c.qty ?? 1, ...(c.acct !== undefined ? { acct: c.acct } : {}) })
     .setProtectedHeader({ alg: 'EdDSA', kid })
     .setIssuer(c.iss ?? 'velvet-rope')
     .setAudience(c.saleId)

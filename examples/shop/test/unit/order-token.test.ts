@@ -40,8 +40,18 @@ describe('order token', () => {
     const verifier = orderTokenVerifier({ issuer: 'velvet-rope', saleIds: ['drop-1'], keys: velvetRopeKeys(jwksUrl) });
     expect(await verifier.verify(token, ORDER)).toEqual({
       ok: true,
-      claims: { orderId: ORDER, saleId: 'drop-1', shopperId: 'v_abc', quantity: 2, paymentDueAt: new Date(exp * 1000) },
+      claims: { orderId: ORDER, saleId: 'drop-1', shopperId: 'v_abc', quantity: 2, account: null, paymentDueAt: new Date(exp * 1000) },
     });
+  });
+
+  it("reads the shop's account of a signed-in shopper (`acct`) and refuses one that is not a non-empty string", async () => {
+    const token = await signer.sign({ orderId: ORDER, saleId: 'drop-1', acct: 'customer-42' });
+    const read = await local().verify(token, ORDER);
+    expect(read.ok && read.claims.account).toBe('customer-42');
+    for (const acct of [42, '', ['customer-42']]) {
+      const bad = await signer.sign({ orderId: ORDER, saleId: 'drop-1', acct });
+      expect(await local().verify(bad, ORDER)).toEqual({ ok: false, refused: 'INVALID_TOKEN' });
+    }
   });
 
   it('refuses a token signed with another key under the same kid (forged)', async () => {

@@ -90,6 +90,7 @@ describe('the checkout', () => {
       orderId: ORDER,
       saleId: 'drop-1',
       shopperId: 'v_shopper',
+      account: null,
       quantity: 2,
       paymentDueAt: new Date(exp * 1000).toISOString(),
     });
