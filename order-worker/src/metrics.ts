@@ -14,6 +14,10 @@ export interface WorkerMetrics {
   readonly commitSeconds: Histogram;
   /** failed commit attempts that the worker retries (PostgreSQL away, deadlock, ...) */
   readonly commitRetries: Counter;
+  /** batch loops committing now: one at a steady pace, up to COMMITS_IN_FLIGHT while full batches wait */
+  readonly commitsInFlight: Gauge;
+  /** orders received from RabbitMQ and not yet taken into a batch (at most PREFETCH messages' worth) */
+  readonly bufferedOrders: Gauge;
   /** confirm-orders calls to Redis that failed (the outbox re-publishes; harmless) */
   readonly redisConfirmErrors: Counter;
   readonly amqpReconnects: Counter;
@@ -55,6 +59,16 @@ export function createWorkerMetrics(opts: { defaultMetrics?: boolean } = {}): Wo
       name: 'order_worker_commit_seconds',
       help: 'Duration of a successful batch commit to PostgreSQL',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    commitsInFlight: new Gauge({
+      name: 'order_worker_commits_in_flight',
+      help: 'Batch loops committing now (grows to COMMITS_IN_FLIGHT while full batches wait, back to 0 when idle)',
+      registers,
+    }),
+    bufferedOrders: new Gauge({
+      name: 'order_worker_buffered_orders',
+      help: 'Orders received and not yet taken into a batch',
       registers,
     }),
     commitRetries: new Counter({

@@ -175,6 +175,7 @@ export class OrderWorker {
     if (this.buffer.length > 0 && this.channel && !this.commitFailing) await this.drain();
     this.buffer = [];
     this.bufferedOrders = 0;
+    this.metrics.bufferedOrders.set(0);
 
     await this.amqp.close();
     if (this.metricsServer) await closeServer(this.metricsServer);
@@ -212,6 +213,7 @@ export class OrderWorker {
     const before = this.buffer.length;
     this.buffer = this.buffer.filter((d) => d.channel !== lost);
     this.bufferedOrders = this.buffer.reduce((n, d) => n + d.orders.length, 0);
+    this.metrics.bufferedOrders.set(this.bufferedOrders);
     this.logger.warn({ dropped: before - this.buffer.length }, 'RabbitMQ connection lost; unacknowledged orders will be redelivered');
   }
 
@@ -230,6 +232,7 @@ export class OrderWorker {
     }
     this.buffer.push({ msg, orders: parsed.value, channel });
     this.bufferedOrders += parsed.value.length;
+    this.metrics.bufferedOrders.set(this.bufferedOrders);
     this.schedule();
   }
 
@@ -291,9 +294,11 @@ export class OrderWorker {
       })
       .finally(() => {
         this.loops.delete(loop);
+        this.metrics.commitsInFlight.set(this.loops.size);
         if (this.buffer.length > 0) this.schedule();
       });
     this.loops.add(loop);
+    this.metrics.commitsInFlight.set(this.loops.size);
   }
 
   /**
@@ -320,6 +325,7 @@ export class OrderWorker {
       n++;
     }
     this.bufferedOrders -= orders;
+    this.metrics.bufferedOrders.set(this.bufferedOrders);
     this.lastBatchOrders = orders;
     return this.buffer.splice(0, n);
   }

@@ -223,6 +223,9 @@ describe('OrderWorker', () => {
       });
       // never more than asked for
       expect(waiting).toBe(2);
+      // the commits in flight grew with the backlog, and the gauge that drives scaling says so
+      expect((await worker.metrics.commitsInFlight.get()).values[0]!.value).toBe(2);
+      expect((await worker.metrics.bufferedOrders.get()).values[0]!.value).toBeGreaterThan(0);
       await blocker.query('COMMIT');
       released = true;
 
@@ -230,6 +233,11 @@ describe('OrderWorker', () => {
         const o = await outcomes(worker);
         return o.confirmed === 200 && o.duplicate === 11 ? o : undefined;
       });
+      // and shrank back once the backlog was gone
+      await waitFor('no commit in flight', async () =>
+        (await worker.metrics.commitsInFlight.get()).values[0]!.value === 0 ? true : undefined,
+      );
+      expect((await worker.metrics.bufferedOrders.get()).values[0]!.value).toBe(0);
     } finally {
       if (!released) await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();
