@@ -11,14 +11,20 @@
  * them (paid, held in checkouts, returned to sale) and its `held` status, and has its checkout
  * page and payment window among the controls. The shop's webhook endpoints and their delivery
  * log are the Webhooks panel (webhooks-panel.ts).
+ *
+ * What a sale sells (issue 15 item 5) is set in the New sale form and changed in the sale's
+ * Product form, both with a preview (product-form.ts). Who may join (issue 15 item 2): the
+ * sale's identity, chosen at creation, invite-only, and its invite list (invites-panel.ts).
  */
 import { request, type Failure, type Result } from './api.js';
+import { InvitesPanel } from './invites-panel.js';
+import { ProductFieldset, ProductPanel } from './product-form.js';
 import { LineChart } from './chart.js';
 import { byId, h, setText, show } from './dom.js';
-import { handsOff, obj, parseAdminSale, parseSaleStats, ShapeError, type AdminSale, type SaleStats } from './shapes.js';
+import { handsOff, obj, parseAdminSale, parseSaleStats, ShapeError, type AdminSale, type Product, type SaleStats } from './shapes.js';
 import { StatsHistory, WINDOW_MS } from './stats-history.js';
 import { count, localTime, spokenDuration } from './time-format.js';
-import { WebhooksPanel, type Method } from './webhooks-panel.js';
+import { WebhooksPanel, type ConsoleCalls, type Method } from './webhooks-panel.js';
 import { NoticePanel } from './notice-panel.js';
 import { ReportView } from './report-view.js';
 
@@ -56,8 +62,8 @@ const describe = (f: Failure) => (f.status === 0 ? "the gateway can't be reached
 const statusLabel = (s: SaleStats): string =>
   s.paused && s.status === 'open' ? 'paused' : s.status === 'held' ? 'held in checkouts' : s.status.replace('_', ' ');
 
-/** the new value of a setting the console changes (a number, pause, or the checkout URL or none) */
-type Change = number | boolean | string | null;
+/** the new value of a setting the console changes (a number, pause, the checkout URL or none, the product or none) */
+type Change = number | boolean | string | Product | null;
 
 /** the flow as the console says it: standby tells whether its queue is on now */
 const flowLabel = (s: SaleStats): string =>
@@ -121,17 +127,22 @@ class Console {
     remaining: new LineChart(byId('chart-remaining'), 'Remaining stock'),
     confirmed: new LineChart(byId('chart-confirmed'), 'Confirmed orders'),
   };
-  private readonly _webhooks = new WebhooksPanel({
+  /** what every panel needs of the console: its calls with the key, its live region, signing in again */
+  private readonly _calls: ConsoleCalls = {
     call: (path, parse, method, body) => this._call(path, parse, method, body),
     say: (text, kind) => this._say(text, kind),
     describe,
     unauthorized: () => this._showSignIn('The key is no longer accepted. Sign in again.'),
-  });
-  private readonly _broadcast = new NoticePanel({
-    call: (path, parse, method, body) => this._call(path, parse, method, body),
-    say: (text, kind) => this._say(text, kind),
-    describe,
-    unauthorized: () => this._showSignIn('The key is no longer accepted. Sign in again.'),
+  };
+  private readonly _webhooks = new WebhooksPanel(this._calls);
+  private readonly _broadcast = new NoticePanel(this._calls);
+  /** the New sale form's product, and the selected sale's (product-form.ts) */
+  private readonly _createProduct = new ProductFieldset(byId('c-product'), 'c-product');
+  private readonly _product = new ProductPanel({ ...this._calls, patch: (changes, done) => this._patchFrom(changes, done) });
+  private readonly _invites = new InvitesPanel({
+    ...this._calls,
+    upload: (path, parse, type, data) => request(path, parse, { method: 'PUT', token: this._key, raw: { type, data } }),
+    patch: (changes, done) => this._patchFrom(changes, done),
   });
   // the sale report, beside another sale to compare (report-view.ts)
   private readonly _report = new ReportView({
@@ -172,6 +183,8 @@ class Console {
     window.addEventListener('hashchange', () => this._selectFromHash());
     this._webhooks.start();
     this._broadcast.start();
+    this._product.start();
+    this._invites.start();
     this._defaultCreateTimes();
     if (this._key) void this._enter();
     else this._showSignIn(null);
@@ -255,7 +268,7 @@ class Console {
           location.hash = encodeURIComponent(s.id);
         });
         if (s.id === this._selected?.id) watch.setAttribute('aria-current', 'true');
-        const facts = `${s.id} · ${count(s.ratePerMinute)}/min${s.paused ? ' · paused' : ''}${handsOff(s) ? ' · shop checkout' : ''}${s.retiredAt !== null ? ' · archived' : ''}`;
+        const facts = `${s.id} · ${count(s.ratePerMinute)}/min${s.paused ? ' · paused' : ''}${handsOff(s) ? ' · shop checkout' : ''}${s.identity === 'shop' ? ' · shop accounts' : ''}${s.inviteOnly ? ' · invite-only' : ''}${s.retiredAt !== null ? ' · archived' : ''}`;
         return h(
           'tr',
           {},
@@ -285,6 +298,8 @@ class Console {
     }
     this._renderSales();
     this._report.show(sale?.id ?? null);
+    this._product.show(sale);
+    void this._invites.show(sale);
     show(this._salePanel, sale !== null);
     if (!sale) return;
     setText(this._saleTitle, sale.name);
@@ -451,11 +466,22 @@ class Console {
     );
   }
 
-  private async _patch(changes: Record<string, Change>, done: string, labels: Record<string, string> = {}): Promise<void> {
+  /** a panel's change of the selected sale, marked on the charts with what it did */
+  private _patchFrom(changes: Record<string, Change>, done: string): Promise<Failure | null> {
+    const label = done.charAt(0).toLowerCase() + done.slice(1);
+    return this._patch(changes, done, Object.fromEntries(Object.keys(changes).map((k) => [k, label])));
+  }
+
+  /** changes the selected sale; null when done, else the refusal (said in the live region) */
+  private async _patch(changes: Record<string, Change>, done: string, labels: Record<string, string> = {}): Promise<Failure | null> {
     const sale = this._selected;
-    if (!sale) return;
+    if (!sale) return null;
     const r = await this._call(`/api/admin/sales/${encodeURIComponent(sale.id)}`, parseAdminSale, 'PATCH', changes);
-    if (!r.ok) return this._say(`Not changed: ${describe(r)}.`, 'problem');
+    if (!r.ok) {
+      if (r.status === 401) this._showSignIn('The key is no longer accepted. Sign in again.');
+      else this._say(`Not changed: ${describe(r)}.`, 'problem');
+      return r;
+    }
     const at = Date.now() + this._offsetMs;
     for (const k of Object.keys(changes)) {
       this._history.mark(k, k === 'paused' ? (changes.paused ? 'paused' : 'resumed') : (labels[k] ?? k), at);
@@ -465,7 +491,10 @@ class Console {
     this._renderSales();
     this._fillControls(r.value);
     this._showHandOff(r.value);
+    this._product.show(r.value);
+    void this._invites.show(r.value);
     this._say(`${done} at ${new Date().toLocaleTimeString()}.`);
+    return null;
   }
 
   private _defaultCreateTimes(): void {
@@ -501,9 +530,14 @@ class Console {
       paymentSeconds: int('paymentSeconds'),
       flow: text('flow') || undefined,
       maxQueue: int('maxQueue'),
+      // the identity is for good (the gateway refuses to change it); invite-only needs `shop`
+      identity: text('identity') || undefined,
+      inviteOnly: data.get('inviteOnly') === 'on' ? true : undefined,
+      product: this._createProduct.value() ?? undefined,
     };
     const r = await this._call('/api/admin/sales', parseAdminSale, 'POST', body);
     if (!r.ok) {
+      if (r.status === 401) return this._showSignIn('The key is no longer accepted. Sign in again.');
       show(this._createError, true);
       setText(this._createError, `The sale was not created: ${describe(r)}.`);
       this._say(`The sale was not created: ${r.message}`, 'problem');
@@ -511,6 +545,7 @@ class Console {
     }
     show(this._createError, false);
     form.reset();
+    this._createProduct.fill(null);
     this._defaultCreateTimes();
     this._say(`Sale ${r.value.name} created.`);
     await this._refreshSales();

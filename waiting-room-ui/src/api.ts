@@ -44,6 +44,8 @@ export interface RequestOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   token?: string | null;
   body?: unknown;
+  /** a body sent as it is, with its content type (a CSV upload), instead of `body` as JSON */
+  raw?: { type: string; data: Blob | string };
   timeoutMs?: number;
   headers?: Record<string, string>;
 }
@@ -60,7 +62,8 @@ function retryAfter(res: Response): number | null {
 export async function request<T>(path: string, parse: (v: unknown) => T, opts: RequestOptions = {}): Promise<Result<T>> {
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (opts.raw) headers['content-type'] = opts.raw.type;
+  else if (opts.body !== undefined) headers['content-type'] = 'application/json';
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), opts.timeoutMs ?? 15_000);
   const sentAt = Date.now();
@@ -70,7 +73,7 @@ export async function request<T>(path: string, parse: (v: unknown) => T, opts: R
     res = await fetch(path, {
       method: opts.method ?? 'GET',
       headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.raw ? opts.raw.data : opts.body === undefined ? undefined : JSON.stringify(opts.body),
       credentials: 'same-origin',
       cache: 'no-store',
       signal: ctl.signal,

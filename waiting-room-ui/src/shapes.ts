@@ -270,6 +270,31 @@ export interface AdminSale {
   maxQueue: number | null;
   /** when the finished sale left Redis (its figures and audit now come from PostgreSQL); null: not retired */
   retiredAt: number | null;
+  /** `shop`: the sale is for the shop's signed-in accounts; set at creation, never changed */
+  identity: SaleIdentity;
+  /** only the accounts on the sale's invite list may take a place (needs identity `shop`) */
+  inviteOnly: boolean;
+  /** what the sale sells; null: nothing said */
+  product: Product | null;
+}
+
+export type SaleIdentity = 'anonymous' | 'shop';
+const SALE_IDENTITIES: readonly SaleIdentity[] = ['anonymous', 'shop'];
+
+/** what a sale sells (issue 15 item 5): each part optional; a price always has its ISO 4217 currency */
+export interface Product {
+  description?: string;
+  imageUrl?: string;
+  /** a decimal string, as the marketer gave it ("19.90") */
+  price?: string;
+  currency?: string;
+}
+
+export function parseProduct(v: unknown): Product {
+  const o = obj(v, 'product');
+  const p: Product = {};
+  for (const k of ['description', 'imageUrl', 'price', 'currency'] as const) if (o[k] !== undefined) p[k] = str(o, k);
+  return p;
 }
 
 /** whether a sale hands its confirmed orders to the shop's checkout (issue 14) */
@@ -297,6 +322,9 @@ export function parseAdminSale(v: unknown): AdminSale {
     flow: oneOf(o, 'flow', SALE_FLOWS),
     maxQueue: nullable(o, 'maxQueue', num),
     retiredAt: o.retiredAt === undefined ? null : time(o, 'retiredAt'),
+    identity: oneOf(o, 'identity', SALE_IDENTITIES),
+    inviteOnly: bool(o, 'inviteOnly'),
+    product: nullable(o, 'product', (x, k) => parseProduct(x[k])),
   };
 }
 

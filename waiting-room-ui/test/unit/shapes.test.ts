@@ -37,6 +37,10 @@ const sale = {
   paymentSeconds: 600,
   flow: 'queue',
   maxQueue: null,
+  product: null,
+  identity: 'anonymous',
+  protectedPaths: [],
+  inviteOnly: false,
   seedCommitment: 'ab',
   createdAt: '2026-12-02T11:00:00.000Z',
   updatedAt: '2026-12-02T11:00:00.000Z',
@@ -153,5 +157,20 @@ describe('issue 16 item 2: a retired sale in the console', () => {
     expect(parseAdminSale(sale).retiredAt).toBeNull();
     expect(parseAdminSale({ ...sale, retiredAt: '2026-12-03T12:00:00.000Z' }).retiredAt).toBe(Date.parse('2026-12-03T12:00:00.000Z'));
     expect(() => parseAdminSale({ ...sale, retiredAt: 'yesterday' })).toThrow(ShapeError);
+  });
+});
+
+describe('issue 15: what a sale sells and who may join, in the console', () => {
+  it('reads the product (null: none), the identity and invite-only, and refuses what is not them', () => {
+    const s = parseAdminSale(sale);
+    expect([s.product, s.identity, s.inviteOnly]).toEqual([null, 'anonymous', false]);
+    const product = { description: 'Velvet sneakers', imageUrl: '/img/s.jpg', price: '19.90', currency: 'EUR' };
+    const shop = parseAdminSale({ ...sale, product, identity: 'shop', inviteOnly: true });
+    expect([shop.product, shop.identity, shop.inviteOnly]).toEqual([product, 'shop', true]);
+    expect(parseAdminSale({ ...sale, product: { description: 'Only words' } }).product).toEqual({ description: 'Only words' });
+    expect(() => parseAdminSale({ ...sale, product: { price: 19.9, currency: 'EUR' } })).toThrow(ShapeError);
+    expect(() => parseAdminSale({ ...sale, product: 'shoes' })).toThrow(ShapeError);
+    expect(() => parseAdminSale({ ...sale, identity: 'oidc' })).toThrow(ShapeError);
+    expect(() => parseAdminSale({ ...sale, inviteOnly: 'yes' })).toThrow(ShapeError);
   });
 });
