@@ -50,6 +50,12 @@ export interface OrderEventData {
   readonly paidAt: string | null;
   readonly cancelledAt: string | null;
   readonly cancelReason: CancelReason | null;
+  /**
+   * In events the worker dispatches (webhooks, the events exchange): the shop's own account id
+   * of a shopper it signed in (a sale with `identity: shop`, the order token's `acct`), null
+   * for an anonymous shopper. Not in the shop API's answers, which carry it as `account` beside.
+   */
+  readonly account?: string | null;
 }
 
 /** A sale event's data. */

@@ -177,10 +177,13 @@ export class ShopEventDispatcher {
   /** The outbox rows as events, in (seq, position) order: one per order of an order row. */
   private async expand(client: pg.PoolClient, rows: readonly OutboxRow[]): Promise<DispatchedEvent[]> {
     const orderIds = [...new Set(rows.flatMap((r) => r.order_ids ?? []))];
-    const orders = new Map<string, OrderEventRow>();
+    const orders = new Map<string, OrderEventRow & { account: string | null }>();
     if (orderIds.length > 0) {
-      const { rows: found } = await client.query<OrderEventRow>(
-        `SELECT ${ORDER_EVENT_COLUMNS} FROM orders WHERE order_id = ANY($1::uuid[])`,
+      // the shop's account behind the visitor id, when a gateway verified one (migration 0014)
+      const { rows: found } = await client.query<OrderEventRow & { account: string | null }>(
+        `SELECT ${ORDER_EVENT_COLUMNS},
+                (SELECT subject FROM shop_accounts a WHERE a.visitor_id = orders.visitor_id) AS account
+           FROM orders WHERE order_id = ANY($1::uuid[])`,
         [orderIds],
       );
       for (const o of found) orders.set(o.order_id, o);
@@ -213,7 +216,7 @@ export class ShopEventDispatcher {
           this.logger.error({ seq: row.seq, type, orderId }, 'outbox names an order that is not stored; its event is dropped');
           return;
         }
-        const body: ShopEventBody = { type, timestamp, data: orderEventData(order, type) };
+        const body: ShopEventBody = { type, timestamp, data: { ...orderEventData(order, type), account: order.account } };
         events.push({
           id: shopEventId(type, { orderId }),
           type,

@@ -112,6 +112,14 @@ describe('shoppers from the shop: identity "shop"', () => {
     const shopView = await stack.api('GET', `/api/shop/orders/${signedIn.orderId}`, stack.shopKey);
     expect(shopView.status).toBe(200);
     expect(shopView.body.account).toBe('carol@example.com');
+    // and so does the webhook the shop receives
+    const confirmedFor = (orderId: string) =>
+      waitFor(`the order.confirmed webhook of ${orderId}`, async () => {
+        const inbox = await stack.shopApi('GET', '/api/events');
+        const events = inbox.body.events as { type: string; data: { orderId?: string; account?: unknown } }[];
+        return events.find((e) => e.type === 'order.confirmed' && e.data.orderId === orderId);
+      });
+    expect((await confirmedFor(signedIn.orderId)).data.account).toBe('carol@example.com');
 
     // an anonymous shopper's order names no account anywhere
     const anonymous = await boughtIn(anonymousSale, {});
@@ -119,6 +127,7 @@ describe('shoppers from the shop: identity "shop"', () => {
     const anonymousView = await stack.api('GET', `/api/shop/orders/${anonymous.orderId}`, stack.shopKey);
     expect(anonymousView.body.account).toBeNull();
     expect(await (await fetch(anonymous.url)).text()).not.toContain('id="account"');
+    expect((await confirmedFor(anonymous.orderId)).data.account).toBeNull();
   });
 
   it('lets a cookie-dropping bot hold one place per account it has, and none without', async () => {
