@@ -27,17 +27,21 @@ interface Readiness {
   dependencies: { rabbitmq: { status: string; error?: string } };
 }
 
-async function readiness(gw: Gateway): Promise<{ code: number; body: Readiness } | undefined> {
+async function readiness(gw: Gateway): Promise<{ code: number; retryAfter: string | null; body: Readiness } | undefined> {
   try {
     const res = await fetch(`${gw.base}/readyz`);
-    return { code: res.status, body: (await res.json()) as Readiness };
+    return { code: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as Readiness };
   } catch {
     return undefined;
   }
 }
 
 /** polls /readyz (bounded) until `want` holds; the answer that held */
-async function untilReadiness(gw: Gateway, want: (r: { code: number; body: Readiness }) => boolean, what: string) {
+async function untilReadiness(
+  gw: Gateway,
+  want: (r: { code: number; retryAfter: string | null; body: Readiness }) => boolean,
+  what: string,
+) {
   for (let i = 0; i < 600; i++) {
     const r = await readiness(gw);
     if (r && want(r)) return r;
@@ -92,6 +96,7 @@ describe('chaos: the broker raises its memory alarm for 10 s', () => {
 
     // /readyz names the alarm, with a 503 (no order can be accepted here)
     expect(blockedSeen.code).toBe(503);
+    expect(Number(blockedSeen.retryAfter), 'when to ask again').toBeGreaterThan(0);
     expect(blockedSeen.body.dependencies.rabbitmq.error).toMatch(/blocks publishing/);
     // blocked publishers are refused, not left hanging: every purchase begun while blocked was
     // answered, 503 (the broker cannot confirm), and none waited for long

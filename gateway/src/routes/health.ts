@@ -60,6 +60,8 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       ]);
       const rabbitmq = app.publisher.blocked !== undefined && broker.status === 'down' ? { ...broker, status: 'blocked' as const } : broker;
       const ready = redis.status === 'up' && postgres.status === 'up' && rabbitmq.status === 'up';
+      // like every other 503 of the gateway: when to ask again (a probe or a load balancer may read it)
+      if (!ready) reply.header('retry-after', '5');
       return reply
         .code(ready ? 200 : 503)
         .send({ status: ready ? 'ready' : 'not_ready', dependencies: { redis, postgres, rabbitmq }, details });
