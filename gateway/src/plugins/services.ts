@@ -36,7 +36,7 @@ declare module 'fastify' {
 /** The domain services the routes call. */
 export default fp(
   async (app) => {
-    const sales = new SaleStore(app.pg, app.redis, app.keyspace, app.log);
+    const sales = new SaleStore(app.pg, app.redis, app.keyspace, app.log, app.pgRead);
     const notices = new SaleNotices(app.pg, app.redis, app.keyspace);
     app.decorate('notices', notices);
     const invites = new SaleInvites(app.pg, app.redis, app.keyspace, (account) => {
@@ -53,7 +53,7 @@ export default fp(
     app.log.info(published, 'sales published to Redis');
     app.decorate('sales', sales);
     app.decorate('republisher', republisher);
-    const orders = new Orders(app.pg, app.redis, app.keyspace);
+    const orders = new Orders(app.pg, app.redis, app.keyspace, app.pgRead);
     app.decorate('orders', orders);
     app.decorate('orderTokens', new OrderTokens(app.keys, app.config.issuer));
     const webhooks = new WebhookStore(app.pg);
