@@ -217,9 +217,10 @@ export class Orders {
   }
 
   /**
-   * Committed figures from PostgreSQL (a replica, when there is one), for the stats page: units sold (confirmed or paid) and
-   * paid, units of cancelled orders (back on sale), and orders confirmed (awaiting payment, or
-   * paid: every order that reached the shop) and rejected.
+   * Committed figures from PostgreSQL (a replica, when there is one), for the stats page:
+   * units sold (confirmed or paid) and paid, units of cancelled orders (back on sale), and
+   * orders confirmed (awaiting payment, or paid: every order that reached the shop) and
+   * rejected.
    */
   async confirmedFigures(
     saleId: string,
