@@ -13,7 +13,8 @@
  *   `restartEmpty()` starts it again on the same port with no data.
  * - PostgreSQL: `initdb -A trust -U postgres` then `postgres -c fsync=off` (tests only), run
  *   as the `postgres` OS user when we are root (initdb refuses root); `stop()` is SIGINT (fast
- *   shutdown); `start()` starts it again on the same data directory and port.
+ *   shutdown), `stopImmediately()` SIGQUIT; `start()` starts it again on the same data
+ *   directory and port. A streaming replica of one: `pg_basebackup -R` into its own directory.
  * - RabbitMQ: a second node (`chaos<random>@localhost`) beside the machine's own, sharing its
  *   Erlang cookie and epmd, with its own config file (listener on a free port), no plugins,
  *   its own mnesia and log directories; run in the foreground as the `rabbitmq` OS user in a
@@ -420,10 +421,15 @@ abstract class ManagedService implements PrivateService {
   }
 
   async stop(): Promise<void> {
+    return this.stopWith(this.stopSignal);
+  }
+
+  /** Stops it with `signal` to the leader; waits until every process of it has exited. */
+  protected async stopWith(signal: NodeJS.Signals): Promise<void> {
     const t = this.#proc;
     if (!t || !alive(t)) return;
-    if (t.child.exitCode === null && t.child.signalCode === null) t.child.kill(this.stopSignal);
-    else signalTracked(t, this.stopSignal); // leader gone, group members left
+    if (t.child.exitCode === null && t.child.signalCode === null) t.child.kill(signal);
+    else signalTracked(t, signal); // leader gone, group members left
     if (!(await this.#waitGone(20_000))) {
       this.log(`\n--- did not stop within 20 s: SIGKILL\n`);
       await this.kill();
@@ -768,6 +774,11 @@ export async function startPrivateRedisSentinel(
 export interface PrivatePostgres extends PrivateService {
   /** postgres://postgres@127.0.0.1:<port>/<database> */
   databaseUrl(database: string): string;
+  /**
+   * SIGQUIT: "immediate shutdown" (`pg_ctl stop -m immediate`): the backends quit at once,
+   * clients see their connections drop, and the next start runs crash recovery.
+   */
+  stopImmediately(): Promise<void>;
 }
 
 class PostgresService extends ManagedService implements PrivatePostgres {
@@ -779,9 +790,14 @@ class PostgresService extends ManagedService implements PrivatePostgres {
     dir: string,
     user: OsUser | undefined,
     private readonly bin: string,
+    name = 'postgres',
   ) {
     // its own group, so that a SIGKILL reaches the backends too (as a machine crash would)
-    super('postgres', port, dir, user, true);
+    super(name, port, dir, user, true);
+  }
+
+  stopImmediately(): Promise<void> {
+    return this.stopWith('SIGQUIT');
   }
 
   get url(): string {
@@ -855,6 +871,45 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     );
     const [port] = await freePorts(1);
     return new PostgresService(port!, dir, user, bin);
+  });
+}
+
+/**
+ * A streaming replica (hot standby) of a private primary: `pg_basebackup -R -X stream` from
+ * the primary into a data directory of its own (initdb's pg_hba.conf lets 127.0.0.1 replicate
+ * with trust), started on a port of its own; it answers reads and follows the primary's WAL.
+ * `stop`/`stopImmediately`/`start` act on the replica only; `cleanupPrivateServices` removes it
+ * like the others.
+ */
+export async function startPrivatePostgresReplica(primary: PrivatePostgres): Promise<PrivatePostgres> {
+  if (!primary.running) throw new Error('the primary must be running to copy it');
+  const user = runAs('postgres');
+  const bin = postgresBinDir();
+  return startOnFreshPorts(async () => {
+    const dir = makeDirectory('pg-replica', user);
+    await runToEnd(
+      join(bin, 'pg_basebackup'),
+      // -c fast: checkpoint now rather than wait for a spread one; -R: standby.signal and primary_conninfo
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(primary.port),
+        '-U',
+        'postgres',
+        '-D',
+        join(dir, 'data'),
+        '-R',
+        '-X',
+        'stream',
+        '-c',
+        'fast',
+        '--no-sync',
+      ],
+      { cwd: dir, user, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' }, timeoutMs: 120_000 },
+    );
+    const [port] = await freePorts(1, (p) => p === primary.port);
+    return new PostgresService(port!, dir, user, bin, 'postgres-replica');
   });
 }
 

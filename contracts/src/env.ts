@@ -69,17 +69,37 @@ export function envBool(env: Env, name: string, fallback: boolean): boolean {
 
 export function envUrl(env: Env, name: string, fallback: string, protocols: readonly string[]): string {
   const v = envRaw(env, name) ?? fallback;
+  checkUrl(name, v, protocols, '');
+  return v;
+}
+
+/**
+ * A comma-separated list of one or more URLs (e.g. `DATABASE_READ_URL`); undefined when
+ * unset. An item is named by its place in the list, never echoed: it may hold a password.
+ */
+export function envUrlList(env: Env, name: string, protocols: readonly string[]): string[] | undefined {
+  const v = envRaw(env, name);
+  if (v === undefined) return undefined;
+  const items = v.split(',').map((part) => part.trim());
+  items.forEach((item, i) => {
+    const which = items.length > 1 ? `item ${i + 1} ` : '';
+    if (item === '') throw new ConfigError(name, `${which}is empty (a comma-separated list of URLs)`);
+    checkUrl(name, item, protocols, which);
+  });
+  return items;
+}
+
+function checkUrl(name: string, value: string, protocols: readonly string[], which: string): void {
   let parsed: URL;
   try {
-    parsed = new URL(v);
+    parsed = new URL(value);
   } catch {
     // never echo the value: it may hold a password
-    throw new ConfigError(name, 'is not a URL');
+    throw new ConfigError(name, `${which}is not a URL`);
   }
   if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    throw new ConfigError(name, `${which}must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
-  return v;
 }
 
 export function envQueueName(env: Env, name: string, fallback: string): string {

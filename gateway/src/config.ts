@@ -20,6 +20,7 @@ import {
   envRaw,
   envServiceUrls,
   envString,
+  envUrlList,
   SERVICE_DEFAULTS,
   type Env,
   type LogLevel,
@@ -58,6 +59,13 @@ export interface GatewayConfig {
   readonly protectedOrigin: string | undefined;
   /** PostgreSQL connections this gateway's pool may open (PG_POOL_MAX) */
   readonly pgPoolMax: number;
+  /**
+   * PostgreSQL read replicas (DATABASE_READ_URL, a comma list): the reads that may be a little
+   * behind go there (postgres/read-pool.ts); empty: everything reads DATABASE_URL
+   */
+  readonly databaseReadUrls: readonly string[];
+  /** connections each replica's pool may open (PG_READ_POOL_MAX) */
+  readonly pgReadPoolMax: number;
   /** wrong admin keys an address may send per minute before it is locked out for the minute (0: no limit) */
   readonly adminAuthFailuresPerMinute: number;
   /** a private JWK set (JSON) for admission tokens; absent: made once and kept in PostgreSQL */
@@ -210,6 +218,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     shopIdentity: shopIdentityFromEnv(env),
     protectedOrigin: protectedOriginFromEnv(envRaw(env, 'PROTECTED_ORIGIN')),
     pgPoolMax: envInt(env, 'PG_POOL_MAX', 10, 1, 1_000),
+    databaseReadUrls: envUrlList(env, 'DATABASE_READ_URL', ['postgres:', 'postgresql:']) ?? [],
+    pgReadPoolMax: envInt(env, 'PG_READ_POOL_MAX', 4, 1, 1_000),
     webhook,
     adminAuthFailuresPerMinute: envInt(env, 'ADMIN_AUTH_FAILURES_PER_MINUTE', 20, 0, 1_000_000),
     signingKeys,

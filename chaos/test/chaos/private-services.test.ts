@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   cleanupPrivateServices,
   startPrivatePostgres,
+  startPrivatePostgresReplica,
   startPrivateRabbitMQ,
   startPrivateRedis,
 } from '../../../test-support/private-services.js';
@@ -61,6 +62,40 @@ describe('private services for chaos tests', () => {
     await pool.end();
     await pgs.destroy();
     process.stdout.write(`private postgres: initdb + start ${initAndStart} ms, restart ${pgs.lastStartMs} ms\n`);
+  });
+
+  it('PostgreSQL replica: a streaming copy of a private primary, read-only, stopped at once, catching up after', async () => {
+    const primary = await startPrivatePostgres();
+    const p = new pg.Pool({ connectionString: primary.url, max: 2 });
+    p.on('error', () => undefined);
+    await p.query('CREATE TABLE t (x int)');
+    await p.query('INSERT INTO t VALUES (1)');
+    const t0 = Date.now();
+    const replica = await startPrivatePostgresReplica(primary);
+    const copyAndStart = Date.now() - t0;
+    expect(DEFAULT_PORTS).not.toContain(replica.port);
+    expect(replica.port).not.toBe(primary.port);
+    const r = new pg.Pool({ connectionString: replica.url, max: 2 });
+    r.on('error', () => undefined);
+    const xs = async () => (await r.query<{ x: number }>('SELECT x FROM t ORDER BY x')).rows.map((row) => row.x);
+    expect(await xs()).toEqual([1]);
+    expect((await r.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby')).rows[0]!.standby).toBe(true);
+    await expect(r.query('INSERT INTO t VALUES (9)')).rejects.toMatchObject({ code: '25006' }); // read-only transaction
+    // streamed: a write on the primary shows on the replica
+    await p.query('INSERT INTO t VALUES (2)');
+    await expect.poll(xs, { timeout: 10_000 }).toEqual([1, 2]);
+    await replica.stopImmediately();
+    expect(replica.running).toBe(false);
+    await expect(r.query('SELECT 1')).rejects.toThrow();
+    await p.query('INSERT INTO t VALUES (3)');
+    await replica.start();
+    await expect.poll(xs, { timeout: 10_000 }).toEqual([1, 2, 3]);
+    await Promise.all([p.end(), r.end()]);
+    const dir = replica.dir;
+    await replica.destroy();
+    await primary.destroy();
+    expect(existsSync(dir)).toBe(false);
+    process.stdout.write(`private postgres replica: base backup + start ${copyAndStart} ms, restart ${replica.lastStartMs} ms\n`);
   });
 
   it('RabbitMQ: a second node, stop and start with its durable queue', async () => {

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AdmissionTick } from '../admission/admission-loop.js';
+import type { ReadPool, ReadPoolEvents } from '../postgres/read-pool.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,6 +28,10 @@ export interface GatewayMetrics {
   leadership(saleId: string, leading: boolean): void;
   /** what reads the live socket count */
   socketConnections(read: () => number): void;
+  /** the read pool's reads, fallbacks and replicas going down (postgres/read-pool.ts) */
+  readonly reads: ReadPoolEvents;
+  /** what the replicas' up gauge and lag gauge read (postgres plugin) */
+  replicas(pool: Pick<ReadPool, 'status' | 'lag'>): void;
 }
 
 /**
@@ -125,6 +130,57 @@ export default fp(
       },
     });
     const ledSales = new Set<string>();
+    // PostgreSQL read replicas (DATABASE_READ_URL): counted only when some are configured
+    const pgReads = new Counter({
+      name: 'vr_pg_reads_total',
+      help: 'reads that may be a little behind (order look-ups, stats, reports, audit export), by who served them: replica or primary',
+      labelNames: ['served_by'] as const,
+      registers: [registry],
+    });
+    const pgReadFallbacks = new Counter({
+      name: 'vr_pg_read_fallbacks_total',
+      help: 'such reads sent on to the primary: the replica failed (error), or found nothing the primary might have (not_found)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    });
+    const replicaMarkedDown = new Counter({
+      name: 'vr_pg_replica_marked_down_total',
+      help: 'times a read replica was left alone for a backoff after an error',
+      labelNames: ['replica'] as const,
+      registers: [registry],
+    });
+    let readPool: Pick<ReadPool, 'status' | 'lag'> | undefined;
+    new Gauge({
+      name: 'vr_pg_replica_up',
+      help: '1 while this gateway sends reads to the replica, 0 while it is left alone after an error',
+      labelNames: ['replica'] as const,
+      registers: [registry],
+      collect() {
+        for (const r of readPool?.status() ?? []) this.set({ replica: r.name }, r.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'vr_pg_replica_lag_seconds',
+      help: "how far the replica's replay is behind the WAL it received (0: caught up); absent while it is down",
+      labelNames: ['replica'] as const,
+      registers: [registry],
+      async collect() {
+        for (const r of (await readPool?.lag()) ?? []) {
+          if (r.seconds === undefined) this.remove({ replica: r.name });
+          else this.set({ replica: r.name }, r.seconds);
+        }
+      },
+    });
+    const reads: ReadPoolEvents = {
+      served: (by) => pgReads.inc({ served_by: by }),
+      fallback: (reason) => pgReadFallbacks.inc({ reason }),
+      replica(name, change, err) {
+        if (change === 'down') {
+          replicaMarkedDown.inc({ replica: name });
+          app.log.warn({ replica: name, err: err?.message }, 'PostgreSQL read replica failed: reads go to the primary for a while');
+        } else app.log.info({ replica: name }, 'PostgreSQL read replica answers again');
+      },
+    };
 
     app.decorate('metrics', {
       registry,
@@ -155,6 +211,10 @@ export default fp(
       },
       socketConnections(read: () => number) {
         readSockets = read;
+      },
+      reads,
+      replicas(pool) {
+        readPool = pool;
       },
     });
 

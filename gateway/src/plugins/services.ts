@@ -38,7 +38,7 @@ declare module 'fastify' {
 /** The domain services the routes call. */
 export default fp(
   async (app) => {
-    const sales = new SaleStore(app.pg, app.redis, app.keyspace, app.log);
+    const sales = new SaleStore(app.pg, app.redis, app.keyspace, app.log, app.pgRead);
     const notices = new SaleNotices(app.pg, app.redis, app.keyspace);
     app.decorate('notices', notices);
     const invites = new SaleInvites(app.pg, app.redis, app.keyspace, (account) => {
@@ -58,7 +58,7 @@ export default fp(
     const shopAccounts = new ShopAccounts(app.pg, app.log);
     app.decorate('shopAccounts', shopAccounts);
     app.addHook('onClose', async () => shopAccounts.flush());
-    const orders = new Orders(app.pg, app.redis, app.keyspace);
+    const orders = new Orders(app.pg, app.redis, app.keyspace, app.pgRead);
     app.decorate('orders', orders);
     app.decorate('orderTokens', new OrderTokens(app.keys, app.config.issuer));
     const webhooks = new WebhookStore(app.pg);

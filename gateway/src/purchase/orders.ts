@@ -3,10 +3,15 @@
  * outbox), an order's status, and a sale's orders and order figures. Orders are written by
  * the purchase path (the outbox, reserve.lua) and the worker (PostgreSQL); this is where the
  * gateway reads them, so a new order state or field is read in one place.
+ *
+ * What a shopper or marketer only looks at (an order, an account's orders, a sale's figures)
+ * may come from a read replica (`reads`, postgres/read-pool.ts); what the purchase path and
+ * the shop's settlement decide on (an order's status, the shop's look-up) reads the primary.
  */
 import { parseOrderMessage, type CancelReason, type OrderStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
+import { readsOf, type BehindReads } from '../postgres/read-pool.js';
 import type { KeySpace } from '../redis/keyspace.js';
 import type { Checkout, OrderTokens } from '../tokens/order-token.js';
 
@@ -115,6 +120,8 @@ export class Orders {
     private readonly pool: pg.Pool,
     private readonly redis: Redis,
     private readonly keyspace: KeySpace,
+    /** the reads that may be a little behind: a replica's, or the primary's */
+    private readonly reads: BehindReads = readsOf(pool),
   ) {}
 
   /** An accepted order's status: PostgreSQL's once the worker committed it, else pending. */
@@ -126,11 +133,15 @@ export class Orders {
 
   /**
    * An order as its owner sees it: from PostgreSQL once committed, else from the outbox.
-   * The worker commits before it clears the outbox, so PostgreSQL is asked again when both
-   * missed: the order may have moved between the two reads.
+   * The worker commits before it clears the outbox, so PostgreSQL (the primary) is asked
+   * again when both missed: the order may have moved between the two reads. Its state may
+   * be a replica's, a little behind (confirmed where the primary already says paid); a
+   * "not found" is always the primary's.
    */
   async findOrder(orderId: string, visitorId: string, saleId: string | undefined): Promise<OrderRead | undefined> {
-    const committed = await this.committedOrder(orderId);
+    // a replica that has not replayed the commit yet is not believed: the primary is asked
+    const { rows } = await this.reads.queryFound<OrderRow>(SELECT_ORDER, [orderId]);
+    const committed = rows[0] ? readOf(rows[0]) : undefined;
     if (committed) return committed.visitorId === visitorId ? committed : undefined;
     if (saleId) {
       const raw = await this.redis.hget(this.keyspace.sale(saleId).pending, orderId);
@@ -168,10 +179,11 @@ export class Orders {
 
   /**
    * A visitor's committed orders across sales, newest first (a shop account's: `GET
-   * /api/me/orders`), each with its sale's name.
+   * /api/me/orders`), each with its sale's name; from a replica, so an order committed a
+   * moment ago may be missing from the list until the replica replays it.
    */
   async ordersOf(visitorId: string, limit = 100): Promise<(OrderRead & { readonly saleName: string })[]> {
-    const { rows } = await this.pool.query<OrderRow & { sale_name: string }>(SELECT_ORDERS_OF_VISITOR, [visitorId, limit]);
+    const { rows } = await this.reads.query<OrderRow & { sale_name: string }>(SELECT_ORDERS_OF_VISITOR, [visitorId, limit]);
     return rows.map((row) => ({ ...readOf(row), saleName: row.sale_name }));
   }
 
@@ -214,14 +226,15 @@ export class Orders {
   }
 
   /**
-   * Committed figures from PostgreSQL, for the stats page: units sold (confirmed or paid) and
-   * paid, units of cancelled orders (back on sale), and orders confirmed (awaiting payment, or
-   * paid: every order that reached the shop) and rejected.
+   * Committed figures from PostgreSQL (a replica, when there is one), for the stats page:
+   * units sold (confirmed or paid) and paid, units of cancelled orders (back on sale), and
+   * orders confirmed (awaiting payment, or paid: every order that reached the shop) and
+   * rejected.
    */
   async confirmedFigures(
     saleId: string,
   ): Promise<{ sold: number; paid: number; returned: number; confirmedOrders: number; rejectedOrders: number }> {
-    const { rows } = await this.pool.query<{ sold: number; paid: number; confirmed: string; rejected: string; returned: string }>(
+    const { rows } = await this.reads.query<{ sold: number; paid: number; confirmed: string; rejected: string; returned: string }>(
       `SELECT s.sold, s.paid,
               count(*) FILTER (WHERE o.status IN ('confirmed', 'paid')) AS confirmed,
               count(*) FILTER (WHERE o.status = 'rejected') AS rejected,

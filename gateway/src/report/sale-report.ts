@@ -1,13 +1,15 @@
 /**
  * Reads a sale's report from PostgreSQL (what report-recorder.ts and request-stats.ts wrote),
- * for sales still running and finished ones alike; report-model.ts builds the figures.
+ * for sales still running and finished ones alike; report-model.ts builds the figures. A
+ * report may be a little behind: it reads a replica when there is one.
  */
 import type pg from 'pg';
+import type { BehindReads } from '../postgres/read-pool.js';
 import type { SaleRecord } from '../sales/sale.js';
 import { buildReport, histogramsByKey, type ReportRecords, type SaleReport } from './report-model.js';
 
 export class SaleReports {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly pool: BehindReads) {}
 
   async report(sale: SaleRecord, now = Date.now()): Promise<SaleReport> {
     const id = sale.id;

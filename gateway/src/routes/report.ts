@@ -10,7 +10,7 @@ import { ErrorResponse, SaleIdParams, commonErrors } from '../schemas/common.js'
 import { ReportQuery, SaleReportResponse } from '../schemas/report.js';
 
 const report: FastifyPluginAsyncTypebox = async (app) => {
-  const reports = new SaleReports(app.pg);
+  const reports = new SaleReports(app.pgRead);
   app.get(
     '/api/admin/sales/:saleId/report',
     {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import type pg from 'pg';
 import type { SaleStatus } from '@velvet-rope/contracts';
+import { readsOf, type BehindReads } from '../postgres/read-pool.js';
 
 const gzip = promisify(gzipCb);
 const gunzip = promisify(gunzipCb);
@@ -70,7 +71,11 @@ export class SaleArchive {
    */
   readonly #notRetired = new Map<string, number>();
 
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    /** where the audit is read (a replica, when there is one): a download may read behind */
+    private readonly reads: BehindReads = readsOf(pool),
+  ) {}
 
   /** The archive of a retired sale; undefined while it is not retired (or there is no such sale). */
   async retired(saleId: string): Promise<RetiredSale | undefined> {
@@ -108,10 +113,12 @@ export class SaleArchive {
   /** The audit's bytes, chunk by chunk, in order (one chunk in memory at a time). */
   async *auditChunks(saleId: string): AsyncGenerator<Buffer> {
     for (let chunk = 0; ; chunk++) {
-      const { rows } = await this.pool.query<{ data: Buffer }>('SELECT data FROM retired_sale_audit WHERE sale_id = $1 AND chunk = $2', [
-        saleId,
-        chunk,
-      ]);
+      // a chunk the replica lacks is asked of the primary: a sale retired a moment ago is not
+      // cut short (or empty) because the replica has not replayed its archive yet
+      const { rows } = await this.reads.queryFound<{ data: Buffer }>(
+        'SELECT data FROM retired_sale_audit WHERE sale_id = $1 AND chunk = $2',
+        [saleId, chunk],
+      );
       if (!rows[0]) return;
       yield await gunzip(rows[0].data);
     }

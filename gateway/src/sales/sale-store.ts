@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { AppError, recoveringError } from '../errors.js';
 import type { KeySpace } from '../redis/keyspace.js';
 import { RedisCommands } from '../redis/commands.js';
+import type { BehindReads } from '../postgres/read-pool.js';
 import { SaleArchive } from './sale-archive.js';
 import {
   assignment,
@@ -47,9 +48,11 @@ export class SaleStore {
     private readonly redis: Redis,
     private readonly keyspace: KeySpace,
     private readonly log?: FastifyBaseLogger,
+    /** the reads that may be a little behind (the archived audit): a replica's, or the primary's */
+    reads?: BehindReads,
   ) {
     this.#commands = new RedisCommands(redis, keyspace);
-    this.archive = new SaleArchive(pool);
+    this.archive = new SaleArchive(pool, reads);
   }
 
   async create(config: SaleConfig): Promise<SaleRecord> {

@@ -281,3 +281,32 @@ describe('PG_POOL_MAX', () => {
     expect(configError({ ...base, PG_POOL_MAX: '0' }).message).toMatch(/PG_POOL_MAX/);
   });
 });
+
+describe('DATABASE_READ_URL', () => {
+  it('is none by default: every read goes to DATABASE_URL', () => {
+    expect(loadConfig(base).databaseReadUrls).toEqual([]);
+    expect(loadConfig({ ...base, DATABASE_READ_URL: '  ' }).databaseReadUrls).toEqual([]);
+  });
+
+  it('takes one URL or a comma list of them', () => {
+    expect(loadConfig({ ...base, DATABASE_READ_URL: 'postgres://r1:5432/vr' }).databaseReadUrls).toEqual(['postgres://r1:5432/vr']);
+    expect(loadConfig({ ...base, DATABASE_READ_URL: 'postgres://r1/vr, postgresql://r2/vr' }).databaseReadUrls).toEqual([
+      'postgres://r1/vr',
+      'postgresql://r2/vr',
+    ]);
+  });
+
+  it('refuses a bad item at boot, naming the variable and the item but not echoing it (a password)', () => {
+    const bad = configError({ ...base, DATABASE_READ_URL: 'postgres://r1/vr,mysql://u:secret@r2/vr' });
+    expect(bad.message).toMatch(/^DATABASE_READ_URL: item 2 must start with postgres:/);
+    expect(bad.message).not.toContain('secret');
+    expect(configError({ ...base, DATABASE_READ_URL: 'not a url' }).message).toMatch(/^DATABASE_READ_URL: is not a URL/);
+    expect(configError({ ...base, DATABASE_READ_URL: 'postgres://r1/vr,' }).message).toMatch(/DATABASE_READ_URL: item 2 is empty/);
+  });
+
+  it('sizes each replica pool with PG_READ_POOL_MAX (4 by default)', () => {
+    expect(loadConfig(base).pgReadPoolMax).toBe(4);
+    expect(loadConfig({ ...base, PG_READ_POOL_MAX: '8' }).pgReadPoolMax).toBe(8);
+    expect(configError({ ...base, PG_READ_POOL_MAX: '0' }).message).toMatch(/PG_READ_POOL_MAX/);
+  });
+});
