@@ -4,7 +4,8 @@
 // the database on first start, and prints where to go. Ctrl-C stops both.
 // `--example-shop` (`npm run start:example-shop`) runs the example shop beside them (examples/shop),
 // sharing the shop's key and webhook secret with the gateway; `--demo` also creates a sale whose
-// checkout is the shop's.
+// checkout is the shop's, and one for the shop's signed-in accounts (identity "shop"), which a
+// shopper joins by signing in at the shop's OpenID provider (run by the shop on SHOP_OIDC_PORT).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
@@ -41,6 +42,17 @@ if (withShop) {
     env.SHOP_JWKS_URL = `${shopBase}/.well-known/jwks.json`;
     env.SHOP_ISSUER ??= env.SHOP_IDENTITY_ISSUER ?? shopBase;
     env.SHOP_AUDIENCE ??= env.SHOP_IDENTITY_AUDIENCE ?? 'velvet-rope';
+  }
+  // sign-in for shoppers without a link: the shop runs its OpenID provider, the gateway signs in
+  // there, and an account signed in there is the one the shop's links name (same `sub`)
+  if (!env.OIDC_ISSUER) {
+    env.SHOP_OIDC_PORT ??= '8081';
+    env.SHOP_OIDC_CLIENT_SECRET ??= randomBytes(24).toString('base64url');
+    env.OIDC_ISSUER = env.SHOP_OIDC_ISSUER ?? `http://127.0.0.1:${env.SHOP_OIDC_PORT}`;
+    env.OIDC_CLIENT_ID = env.SHOP_OIDC_CLIENT_ID ?? 'velvet-rope';
+    env.OIDC_CLIENT_SECRET = env.SHOP_OIDC_CLIENT_SECRET;
+    if (env.SHOP_ISSUER) env.OIDC_ACCOUNT_ISSUER ??= env.SHOP_ISSUER;
+    env.PUBLIC_URL ??= base;
   }
   env.WEBHOOK_URL ??= `${shopBase}/webhooks/velvet-rope`;
   env.SHOP_SALE_ID ??= demoSale;
@@ -103,15 +115,20 @@ function demoSaleBody() {
   };
 }
 
-async function createDemoSale() {
+/** the demo's sale for the shop's signed-in accounts: open at once, joined after signing in */
+function membersSaleBody() {
+  return { ...demoSaleBody(), id: `${demoSale}-members`, name: 'Members-only drop', startsAt: new Date().toISOString(), identity: 'shop' };
+}
+
+async function createDemoSale(body = demoSaleBody()) {
   const res = await fetch(`${base}/api/admin/sales`, {
     method: 'POST',
     headers: { authorization: `Bearer ${env.ADMIN_API_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify(demoSaleBody()),
+    body: JSON.stringify(body),
   });
-  if (res.status === 201) return `created; it opens at ${demoSaleBody().startsAt.slice(11, 19)} UTC`;
-  const body = await res.json().catch(() => ({}));
-  return body.code === 'SALE_EXISTS' ? 'already there' : `not created (${res.status} ${body.code ?? ''})`;
+  if (res.status === 201) return `created; it opens at ${body.startsAt.slice(11, 19)} UTC`;
+  const answer = await res.json().catch(() => ({}));
+  return answer.code === 'SALE_EXISTS' ? 'already there' : `not created (${res.status} ${answer.code ?? ''})`;
 }
 
 async function shopAnswers() {
@@ -168,8 +185,16 @@ async function announceShop() {
     `  webhooks in:    ${shopBase}/events       (registered with the gateway as WEBHOOK_URL)`,
     `  shop API key:   SHOP_API_KEY; webhook secret: WEBHOOK_SECRET (shared with the gateway for this run)`,
   ];
-  if (demo) lines.push(`  demo sale:      ${demoSale}: ${await createDemoSale()}`);
-  else
+  if (env.SHOP_OIDC_CLIENT_SECRET) {
+    lines.push(
+      `  sign-in:        ${env.OIDC_ISSUER}  (the shop's OpenID provider: any account name, password ${env.SHOP_DEMO_PASSWORD ?? 'velvet'})`,
+    );
+  }
+  if (demo) {
+    lines.push(`  demo sale:      ${demoSale}: ${await createDemoSale()}`);
+    const members = membersSaleBody();
+    lines.push(`  members' sale:  ${base}/sales/${members.id}: ${await createDemoSale(members)} (Sign in, then join)`);
+  } else
     lines.push(
       `  its sale:       curl -X POST ${base}/api/admin/sales -H "authorization: Bearer $ADMIN_API_KEY" \\`,
       `                    -H 'content-type: application/json' -d '${JSON.stringify(demoSaleBody())}'`,

@@ -9,6 +9,12 @@ export const ERROR_CODES = {
   INVALID_NOTICE: 400,
   /** an invite list that is not a JSON array of account ids or CSV of them (issue 15 item 2) */
   INVALID_INVITES: 400,
+  /** `/auth/login` asked to return somewhere that is not a path of this gateway (no open redirect) */
+  INVALID_RETURN_PATH: 400,
+  /** an OpenID Connect callback this browser did not start: no sign-in cookie, a tampered or expired one, or a `state` that is not its own */
+  SIGN_IN_STATE_INVALID: 400,
+  /** the code of a callback could not be exchanged, or its ID token did not validate (a code used twice, a wrong nonce) */
+  SIGN_IN_FAILED: 400,
   UNAUTHORIZED: 401,
   INVALID_TOKEN: 401,
   TOKEN_EXPIRED: 401,
@@ -17,6 +23,8 @@ export const ERROR_CODES = {
   IDENTITY_REQUIRED: 401,
   /** a shopper identity that is not the shop's: bad signature, issuer, audience, algorithm, or expired */
   INVALID_IDENTITY: 401,
+  /** the OpenID provider sent the shopper back with an error (`access_denied`: the shopper or the provider said no) */
+  SIGN_IN_DENIED: 403,
   WRONG_SALE: 403,
   POW_INVALID: 403,
   FORBIDDEN_ORIGIN: 403,

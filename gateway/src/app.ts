@@ -26,6 +26,7 @@ import gatePlugin from './plugins/gate.js';
 import servicesPlugin from './plugins/services.js';
 import tokensPlugin from './plugins/tokens.js';
 import adminRoutes from './routes/admin.js';
+import authRoutes from './routes/auth.js';
 import healthRoutes from './routes/health.js';
 import shopperRoutes from './routes/shopper.js';
 import shopRoutes from './routes/shop.js';
@@ -187,6 +188,8 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(adminRoutes);
   await app.register(webhookRoutes);
   await app.register(shopRoutes);
+  // OpenID Connect sign-in, when OIDC_ISSUER is set
+  await app.register(authRoutes);
   await app.register(pagesPlugin);
   await app.register(noScriptRoutes);
   return app;

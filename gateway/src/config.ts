@@ -55,6 +55,8 @@ export interface GatewayConfig {
    * SHOP_IDENTITY_SECRET (HS256), with SHOP_ISSUER and SHOP_AUDIENCE pinned
    */
   readonly shopIdentity: ShopIdentityConfig | undefined;
+  /** the shop's OpenID Connect provider, for shoppers who arrive without a link (issue 15 item 3) */
+  readonly oidc: OidcConfig | undefined;
   /** the shop's site behind the gate (PROTECTED_ORIGIN): sales' protectedPaths are proxied there for admitted visitors */
   readonly protectedOrigin: string | undefined;
   /** PostgreSQL connections this gateway's pool may open (PG_POOL_MAX) */
@@ -216,6 +218,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     adminApiKey,
     shopApiKey,
     shopIdentity: shopIdentityFromEnv(env),
+    oidc: oidcFromEnv(env, publicUrl),
     protectedOrigin: protectedOriginFromEnv(envRaw(env, 'PROTECTED_ORIGIN')),
     pgPoolMax: envInt(env, 'PG_POOL_MAX', 10, 1, 1_000),
     databaseReadUrls: envUrlList(env, 'DATABASE_READ_URL', ['postgres:', 'postgresql:']) ?? [],
@@ -341,6 +344,74 @@ function shopIdentityFromEnv(env: Env): ShopIdentityConfig | undefined {
       'must be set with SHOP_JWKS_URL or SHOP_IDENTITY_SECRET (the aud the shop signs for Velvet Rope)',
     );
   return { ...(jwksUrl !== undefined ? { jwksUrl } : {}), ...(secret !== undefined ? { secret } : {}), issuer, audience };
+}
+
+export interface OidcConfig {
+  /** OIDC_ISSUER: the provider's issuer URL (discovery at `<issuer>/.well-known/openid-configuration`) */
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** `<PUBLIC_URL>/auth/callback`: the redirect URI registered at the provider */
+  readonly redirectUri: string;
+  /** OIDC_SCOPES: space-separated, always with `openid` */
+  readonly scopes: string;
+  /**
+   * OIDC_ACCOUNT_ISSUER: the issuer an account's `sub` is namespaced by (tokens/account.ts);
+   * default the provider's issuer. Set it to SHOP_ISSUER when the shop's signed identities and
+   * its provider name the same accounts with the same `sub`: both then hold one place.
+   */
+  readonly accountIssuer: string;
+}
+
+/**
+ * OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET, all or none; PUBLIC_URL is then required
+ * (the callback URL). The issuer is https, or http on a loopback host only (a development
+ * provider): the client secret and the tokens cross that connection.
+ */
+function oidcFromEnv(env: Env, publicUrl: string | undefined): OidcConfig | undefined {
+  const names = ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const;
+  const [issuer, clientId, clientSecret] = names.map((n) => envRaw(env, n));
+  const given = names.filter((_, i) => [issuer, clientId, clientSecret][i] !== undefined);
+  if (given.length === 0) {
+    for (const extra of ['OIDC_SCOPES', 'OIDC_ACCOUNT_ISSUER'])
+      if (envRaw(env, extra) !== undefined) throw new ConfigError(extra, 'needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET');
+    return undefined;
+  }
+  const missing = names.find((_, i) => [issuer, clientId, clientSecret][i] === undefined);
+  if (missing) throw new ConfigError(missing, `must be set with ${given.join(' and ')} (OpenID Connect sign-in needs all three)`);
+  let url: URL;
+  try {
+    url = new URL(issuer!);
+  } catch {
+    throw new ConfigError('OIDC_ISSUER', `must be an absolute https URL, got ${JSON.stringify(issuer)}`);
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback))
+    throw new ConfigError('OIDC_ISSUER', 'must be an https URL (http only on a loopback host, for development)');
+  if (url.username || url.password || url.search || url.hash)
+    throw new ConfigError('OIDC_ISSUER', 'must be the issuer URL only (no credentials, query or fragment)');
+  if (publicUrl === undefined)
+    throw new ConfigError('PUBLIC_URL', 'must be set with OIDC_ISSUER: the provider sends shoppers back to <PUBLIC_URL>/auth/callback');
+  const scopes = (envRaw(env, 'OIDC_SCOPES') ?? 'openid').split(/\s+/).filter((s) => s !== '');
+  if (!scopes.every((s) => /^[\x21\x23-\x5b\x5d-\x7e]+$/.test(s)))
+    throw new ConfigError('OIDC_SCOPES', 'must be space-separated scope names');
+  if (!scopes.includes('openid')) scopes.unshift('openid');
+  return {
+    issuer: issuer!,
+    clientId: clientId!,
+    clientSecret: clientSecret!,
+    redirectUri: `${publicOrigin(publicUrl)}/auth/callback`,
+    scopes: scopes.join(' '),
+    accountIssuer: envRaw(env, 'OIDC_ACCOUNT_ISSUER') ?? issuer!,
+  };
+}
+
+function publicOrigin(publicUrl: string): string {
+  try {
+    return new URL(publicUrl).origin;
+  } catch {
+    throw new ConfigError('PUBLIC_URL', `must be an http(s) URL, got ${JSON.stringify(publicUrl)}`);
+  }
 }
 
 /**

@@ -18,7 +18,7 @@ import { LiveChannel, type LiveState } from './live.js';
 import { Poller } from './poller.js';
 import { PositionTracker } from './position.js';
 import { NoticeBoard } from './sale-notice.js';
-import { SaleView } from './sale-view.js';
+import { SaleView, type Outcome } from './sale-view.js';
 import type { Admission, OrderStatus, PublicSale, SaleStatus, SaleUpdate, Standing } from './shapes.js';
 import { ticketStore } from './ticket-store.js';
 import { count } from './time-format.js';
@@ -46,6 +46,12 @@ const MY_ORDER_STATUS: Record<OrderStatus, string> = {
   rejected: 'could not be placed',
   paid: 'paid',
   cancelled: 'cancelled',
+};
+
+/** the OpenID Connect sign-in's words, in one place (issue 15 item 3) */
+const SIGN_IN_TEXT = {
+  withSignIn: 'This sale is for the shop’s signed-in customers. Sign in with your shop account, or open the link the shop sent you.',
+  action: 'Sign in',
 };
 
 /** ticket problems that a fresh join (the visitor cookie keeps the place) can mend */
@@ -202,11 +208,17 @@ class WaitingRoom implements CheckoutHost {
         return this._enter('ended');
       case 'SALE_NOT_FOUND':
         return this._enter('not_found');
-      case 'IDENTITY_REQUIRED':
+      case 'IDENTITY_REQUIRED': {
+        // the gateway names its OpenID Connect sign-in when it has one (same origin only)
+        const signIn = typeof r.body.signInUrl === 'string' && r.body.signInUrl.startsWith('/auth/') ? r.body.signInUrl : null;
         return this._refused(
           'Sign in to join',
-          'This sale is for the shop’s signed-in customers. Open the link the shop sent you, or sign in at the shop.',
+          signIn
+            ? SIGN_IN_TEXT.withSignIn
+            : 'This sale is for the shop’s signed-in customers. Open the link the shop sent you, or sign in at the shop.',
+          signIn ? { label: SIGN_IN_TEXT.action, run: () => location.assign(signIn) } : undefined,
         );
+      }
       case 'INVALID_IDENTITY':
         return this._refused(
           'This link has expired',
@@ -491,12 +503,12 @@ class WaitingRoom implements CheckoutHost {
   }
 
   /** the sale does not take this shopper: said plainly, with no place taken and nothing to retry */
-  private _refused(title: string, text: string): void {
-    this._refusal = { title, text };
+  private _refused(title: string, text: string, action?: Outcome['action']): void {
+    this._refusal = { title, text, ...(action ? { action } : {}) };
     this._enter('refused');
   }
 
-  private _refusal = { title: '', text: '' };
+  private _refusal: { title: string; text: string; action?: Outcome['action'] } = { title: '', text: '' };
 
   private _enter(phase: Phase, message?: string): void {
     const was = this._phase;
@@ -567,7 +579,7 @@ class WaitingRoom implements CheckoutHost {
         this._view.card('outcome', phase);
         break;
       case 'refused':
-        this._view.outcome({ kind: phase, title: this._refusal.title, text: this._refusal.text });
+        this._view.outcome({ kind: phase, ...this._refusal });
         this._view.card('outcome', phase);
         if (was !== phase) this.announcer.now(`${this._refusal.title}. ${this._refusal.text}`);
         break;

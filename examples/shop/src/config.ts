@@ -40,6 +40,27 @@ export interface ShopConfig {
    */
   readonly identityIssuer: string;
   readonly identityAudience: string;
+  /** the shop's OpenID Connect provider (identity-provider.ts), when SHOP_OIDC_CLIENT_SECRET is set */
+  readonly oidc: ShopOidcConfig | undefined;
+}
+
+/**
+ * The shop's own OpenID provider, on its own port in the shop's process, with one confidential
+ * client: Velvet Rope (its OIDC_CLIENT_ID / OIDC_CLIENT_SECRET), sent back only to its
+ * `/auth/callback`, PKCE (S256) required.
+ */
+export interface ShopOidcConfig {
+  /** SHOP_OIDC_PORT (default 8081) */
+  readonly port: number;
+  /** SHOP_OIDC_ISSUER (default http://127.0.0.1:<SHOP_OIDC_PORT>): Velvet Rope's OIDC_ISSUER */
+  readonly issuer: string;
+  /** SHOP_OIDC_CLIENT_ID (default velvet-rope) */
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** SHOP_OIDC_REDIRECT_URI (default <VELVET_ROPE_URL>/auth/callback) */
+  readonly redirectUri: string;
+  /** SHOP_DEMO_PASSWORD (default velvet): the example shop's accounts are pretend, any name with this password signs in */
+  readonly demoPassword: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -71,6 +92,21 @@ function required(env: Env, name: string): string {
   return raw;
 }
 
+function oidcConfig(env: Env, velvetRopeUrl: string): ShopOidcConfig | undefined {
+  const clientSecret = env.SHOP_OIDC_CLIENT_SECRET;
+  if (!clientSecret) return undefined;
+  if (clientSecret.length < 16) throw new ConfigError('SHOP_OIDC_CLIENT_SECRET must be at least 16 characters');
+  const port = int(env, 'SHOP_OIDC_PORT', 8081, 0, 65535);
+  return {
+    port,
+    issuer: url(env, 'SHOP_OIDC_ISSUER', `http://127.0.0.1:${port}`),
+    clientId: env.SHOP_OIDC_CLIENT_ID || 'velvet-rope',
+    clientSecret,
+    redirectUri: env.SHOP_OIDC_REDIRECT_URI ? url(env, 'SHOP_OIDC_REDIRECT_URI', '') : `${velvetRopeUrl}/auth/callback`,
+    demoPassword: env.SHOP_DEMO_PASSWORD || 'velvet',
+  };
+}
+
 export function loadConfig(env: Env): ShopConfig {
   const webhookSecret = required(env, 'WEBHOOK_SECRET');
   if (!webhookSecret.startsWith('whsec_')) throw new ConfigError('WEBHOOK_SECRET must be a Standard Webhooks secret (whsec_…)');
@@ -85,10 +121,11 @@ export function loadConfig(env: Env): ShopConfig {
   for (const id of saleIds) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new ConfigError(`SHOP_SALE_ID: ${id} is not a sale id`);
   }
+  const velvetRopeUrl = url(env, 'VELVET_ROPE_URL', 'http://127.0.0.1:3000');
   return {
     port: int(env, 'SHOP_PORT', 8080, 0, 65535),
     host: env.SHOP_HOST || '127.0.0.1',
-    velvetRopeUrl: url(env, 'VELVET_ROPE_URL', 'http://127.0.0.1:3000'),
+    velvetRopeUrl,
     issuer: env.VELVET_ROPE_ISSUER || 'velvet-rope',
     shopApiKey,
     webhookSecret,
@@ -102,5 +139,6 @@ export function loadConfig(env: Env): ShopConfig {
     logLevel: env.LOG_LEVEL || 'info',
     identityIssuer: env.SHOP_IDENTITY_ISSUER || `http://127.0.0.1:${int(env, 'SHOP_PORT', 8080, 0, 65535)}`,
     identityAudience: env.SHOP_IDENTITY_AUDIENCE || 'velvet-rope',
+    oidc: oidcConfig(env, velvetRopeUrl),
   };
 }

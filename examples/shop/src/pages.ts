@@ -128,3 +128,28 @@ ${rows}
 </div>`,
   );
 }
+
+/**
+ * The shop's sign-in at its OpenID provider (identity-provider.ts): account and password, for
+ * the client that asked (Velvet Rope's waiting room); "Cancel" answers `access_denied`.
+ */
+export function signInPage(uid: string, clientName: string, problem?: string): string {
+  const action = `/interaction/${encodeURIComponent(uid)}`;
+  return layout(
+    'sign-in',
+    'Sign in',
+    `<section class="card${problem ? ' error' : ''}">
+<h1>Sign in to the shop</h1>
+<p class="muted">${escapeHtml(clientName)} asks who you are: your account name goes to it, nothing else.</p>
+${problem ? `<p id="sign-in-problem" role="alert">${escapeHtml(problem)}</p>` : ''}
+<form method="post" action="${escapeHtml(action)}">
+<fieldset>
+<p><label>Account <input name="account" id="account" autocomplete="username" required></label></p>
+<p><label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label></p>
+</fieldset>
+<button class="button" id="sign-in" type="submit" name="do" value="sign-in">Sign in and continue</button>
+<button class="button" id="cancel" type="submit" name="do" value="cancel" formnovalidate>Cancel</button>
+</form>
+</section>`,
+  );
+}

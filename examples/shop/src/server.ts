@@ -4,6 +4,7 @@
  */
 import { buildShop } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { startIdentityProvider, type IdentityProvider } from './identity-provider.js';
 
 async function main(): Promise<void> {
   let config;
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const app = await buildShop(config);
+  let identityProvider: IdentityProvider | undefined;
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
@@ -24,7 +26,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    app.close().then(
+    Promise.all([app.close(), identityProvider?.close()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );
@@ -36,6 +38,13 @@ async function main(): Promise<void> {
   process.on('disconnect', () => shutdown('parent exited'));
   const address = await app.listen({ port: config.port, host: config.host });
   app.log.info({ address, velvetRope: config.velvetRopeUrl, sales: config.saleIds }, 'example shop listening');
+  if (config.oidc) {
+    identityProvider = await startIdentityProvider(config.oidc, config.host);
+    app.log.info(
+      { address: identityProvider.url, issuer: config.oidc.issuer, redirectUri: config.oidc.redirectUri },
+      'example shop OpenID provider listening',
+    );
+  }
 }
 
 main().catch((err: unknown) => {

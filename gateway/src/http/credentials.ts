@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import { TICKET_LIFETIME_SECONDS } from '../tokens/queue-ticket.js';
 import { ACCOUNT_COOKIE } from '../tokens/account.js';
+import { SIGN_IN_COOKIE } from '../tokens/sign-in-state.js';
 
 /** how long a signed-in session of a shop account lasts in the browser */
 export const ACCOUNT_SESSION_SECONDS = 12 * 3600;
@@ -66,13 +67,34 @@ export function setShopperCookies(
   accountSession?: string,
 ): void {
   if (!COOKIE_VALUE_RE.test(ticket) || !COOKIE_VALUE_RE.test(sealedVisitor)) throw new Error('cookie value outside the safe alphabet');
-  if (accountSession !== undefined && !COOKIE_VALUE_RE.test(accountSession)) throw new Error('cookie value outside the safe alphabet');
   const scheme = req.protocol === 'https' ? 'https' : 'http';
   reply.header('set-cookie', [
     `${TICKET_COOKIE}=${ticket}${TICKET_ATTRIBUTES[scheme]}`,
     `${VISITOR_COOKIE}=${sealedVisitor}${VISITOR_ATTRIBUTES[scheme]}`,
-    ...(accountSession !== undefined ? [`${ACCOUNT_COOKIE}=${accountSession}${ACCOUNT_ATTRIBUTES[scheme]}`] : []),
+    ...(accountSession !== undefined ? [accountCookieHeader(req, accountSession)] : []),
   ]);
+}
+
+/** `Set-Cookie` of the signed-in session of a shop account (tokens/account.ts) */
+export function accountCookieHeader(req: FastifyRequest, accountSession: string): string {
+  if (!COOKIE_VALUE_RE.test(accountSession)) throw new Error('cookie value outside the safe alphabet');
+  return `${ACCOUNT_COOKIE}=${accountSession}${ACCOUNT_ATTRIBUTES[req.protocol === 'https' ? 'https' : 'http']}`;
+}
+
+/** `Set-Cookie` that ends the signed-in session (`/auth/logout`) */
+export function accountCookieCleared(req: FastifyRequest): string {
+  return `${ACCOUNT_COOKIE}=${cookieAttributes(0)[req.protocol === 'https' ? 'https' : 'http']}`;
+}
+
+/**
+ * `Set-Cookie` of a sign-in under way (tokens/sign-in-state.ts), sent back to `/auth` only;
+ * `null`: the sign-in is over (used once, whatever its outcome). SameSite=Lax: the provider's
+ * redirect back is a top-level navigation from another site, which Lax lets the cookie ride.
+ */
+export function signInCookieHeader(req: FastifyRequest, sealed: string | null, maxAgeSeconds: number): string {
+  if (sealed !== null && !COOKIE_VALUE_RE.test(sealed)) throw new Error('cookie value outside the safe alphabet');
+  const secure = req.protocol === 'https' ? '; Secure' : '';
+  return `${SIGN_IN_COOKIE}=${sealed ?? ''}; Max-Age=${sealed === null ? 0 : maxAgeSeconds}; Path=/auth; HttpOnly; SameSite=Lax${secure}`;
 }
 
 /**

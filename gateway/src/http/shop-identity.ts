@@ -51,12 +51,19 @@ export async function shopAccount(
   return session.visitorId;
 }
 
+/** A fresh signed-in session of an account: after a verified shop identity, or an OpenID Connect sign-in (routes/auth.ts). */
+export function newAccountSession(sessions: AccountCookie, visitorId: string, now = Date.now()): string {
+  return sessions.seal({ visitorId, expiresAt: now + ACCOUNT_SESSION_SECONDS * 1000 });
+}
+
 export async function shopJoiner(
   req: FastifyRequest,
   who: Identity,
   shop: ShopperIdentities | undefined,
   sessions: AccountCookie,
   accounts: ShopAccounts,
+  /** where a shopper without an account signs in (`/auth/login?sale=<id>`), when OpenID Connect is configured */
+  signInUrl?: string,
 ): Promise<{ who: Identity; session?: string }> {
   const header = req.headers[SHOPPER_IDENTITY_HEADER];
   let visitorId: string | undefined;
@@ -67,14 +74,18 @@ export async function shopJoiner(
       throw new AppError('UNAVAILABLE', 'this gateway cannot check shop identities right now', undefined, 5);
     }
     visitorId = await verifiedVisitor(shop, accounts, header);
-    session = sessions.seal({ visitorId, expiresAt: Date.now() + ACCOUNT_SESSION_SECONDS * 1000 });
+    session = newAccountSession(sessions, visitorId);
   } else {
     visitorId = sessions.open(cookieValue(req, ACCOUNT_COOKIE))?.visitorId;
   }
   if (visitorId === undefined) {
     // a ticket of this very sale was made for an account (nothing else gets a place here)
     if (who.provenBy === 'ticket') return { who };
-    throw new AppError('IDENTITY_REQUIRED', "this sale is for the shop's signed-in shoppers: open the link the shop sent you, or sign in");
+    throw new AppError(
+      'IDENTITY_REQUIRED',
+      "this sale is for the shop's signed-in shoppers: open the link the shop sent you, or sign in",
+      signInUrl !== undefined ? { signInUrl } : undefined,
+    );
   }
   // the ticket's place only when it is this account's
   const sameVisitor = who.provenBy === 'ticket' && who.visitorId === visitorId;

@@ -41,10 +41,12 @@ export default fp(
     const sales = new SaleStore(app.pg, app.redis, app.keyspace, app.log, app.pgRead);
     const notices = new SaleNotices(app.pg, app.redis, app.keyspace);
     app.decorate('notices', notices);
+    // an invited account is named as the shop's identities name it, else as its OpenID provider does
+    const oidc = app.config.oidc;
     const invites = new SaleInvites(app.pg, app.redis, app.keyspace, (account) => {
-      if (!app.shopperIdentities)
-        throw new AppError('INVALID_SALE_CONFIG', 'SHOP_JWKS_URL or SHOP_IDENTITY_SECRET is not set on this gateway');
-      return app.shopperIdentities.visitorIdOf(account);
+      if (app.shopperIdentities) return app.shopperIdentities.visitorIdOf(account);
+      if (oidc) return app.accountIds.visitorId({ issuer: oidc.accountIssuer, subject: account });
+      throw new AppError('INVALID_SALE_CONFIG', 'SHOP_JWKS_URL, SHOP_IDENTITY_SECRET or OIDC_ISSUER is not set on this gateway');
     });
     app.decorate('invites', invites);
     const republisher = new SaleRepublisher(app.redis, app.keyspace, sales, (ids) =>

@@ -8,6 +8,7 @@ import { VisitorCookie } from '../tokens/visitor-id.js';
 import { AccountCookie, AccountIds } from '../tokens/account.js';
 import { ShopperIdentities } from '../tokens/shopper-identity.js';
 import { GateCookie } from '../gate/gate.js';
+import { SignInStateCookie } from '../tokens/sign-in-state.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,6 +21,8 @@ declare module 'fastify' {
     /** the signed-in session cookie `vr_account` (tokens/account.ts) */
     accountCookie: AccountCookie;
     proofOfWork: ProofOfWork;
+    /** an OpenID Connect sign-in under way (tokens/sign-in-state.ts) */
+    signInState: SignInStateCookie;
     /** the cookie that opens the gate in front of the shop's pages (gate/gate.ts) */
     gateCookie: GateCookie;
     /** the shop's signed shopper identities (tokens/shopper-identity.ts); undefined when not configured */
@@ -54,6 +57,7 @@ export default fp(
     app.decorateRequest('presentedTicket', null);
     app.decorate('proofOfWork', new ProofOfWork(ticketSecret));
     app.decorate('gateCookie', new GateCookie(ticketSecret));
+    app.decorate('signInState', new SignInStateCookie(ticketSecret));
   },
   { name: 'tokens', dependencies: ['config', 'postgres'] },
 );

@@ -42,10 +42,11 @@ const admin: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { tags: ['admin'], body: CreateSaleBody, response: { 201: AdminSale, ...adminErrors } } },
     async (req, reply) => {
       const config = configFromApi(req.body);
-      if (config.identity === 'shop' && !app.shopperIdentities) {
+      // accounts come from the shop's signed identities, or its OpenID provider (routes/auth.ts)
+      if (config.identity === 'shop' && !app.shopperIdentities && !app.config.oidc) {
         throw new AppError(
           'INVALID_SALE_CONFIG',
-          'identity "shop" needs the shop\'s keys on every gateway: set SHOP_JWKS_URL (or SHOP_IDENTITY_SECRET), SHOP_ISSUER and SHOP_AUDIENCE',
+          'identity "shop" needs the shop\'s accounts on every gateway: set SHOP_JWKS_URL (or SHOP_IDENTITY_SECRET), SHOP_ISSUER and SHOP_AUDIENCE, or OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET',
         );
       }
       checkGatedPaths(config.id, config.protectedPaths);

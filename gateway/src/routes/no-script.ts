@@ -20,7 +20,7 @@ import { orderAnswer } from '../purchase/orders.js';
 import { uiRoot } from './pages.js';
 
 /** the built waiting-room page's stylesheets, so that these pages look like it */
-function stylesheets(root: string): string[] {
+export function stylesheets(root: string): string[] {
   try {
     const html = readFileSync(`${root}/sale.html`, 'utf8');
     return [...html.matchAll(/<link rel="stylesheet" href="(\/assets\/[^"]+\.css)">/g)].map((m) => m[1]!);

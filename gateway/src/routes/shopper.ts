@@ -102,7 +102,8 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
       // a sale for the shop's accounts: the account is the visitor (http/shop-identity.ts)
       let session: string | undefined;
       if ((await app.sales.identityOf(saleId)) === 'shop') {
-        const account = await shopJoiner(req, who, app.shopperIdentities, app.accountCookie, app.shopAccounts);
+        const signInUrl = app.config.oidc ? `/auth/login?sale=${encodeURIComponent(saleId)}` : undefined;
+        const account = await shopJoiner(req, who, app.shopperIdentities, app.accountCookie, app.shopAccounts, signInUrl);
         ({ who, session } = account);
       }
       const joined = await app.queue.join(saleId, who, req.ip);

@@ -30,6 +30,9 @@ export const ErrorResponse = Type.Object(
     remaining: Type.Optional(Type.Integer()),
     difficulty: Type.Optional(Type.Integer()),
     challengeUrl: Type.Optional(Type.String()),
+    signInUrl: Type.Optional(
+      Type.String({ description: 'IDENTITY_REQUIRED: where the shopper signs in (OpenID Connect), when this gateway has it' }),
+    ),
     maxQueue: Type.Optional(Type.Integer({ description: 'QUEUE_FULL: the sale’s cap on the queue' })),
     retryAfterSeconds: Type.Optional(Type.Integer({ description: 'QUEUE_FULL: when trying again is worth it (also Retry-After)' })),
   },

@@ -274,6 +274,41 @@ describe("the shop's shopper identities (SHOP_JWKS_URL, SHOP_IDENTITY_SECRET, SH
   });
 });
 
+describe('OpenID Connect sign-in (OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET)', () => {
+  const oidc = {
+    OIDC_ISSUER: 'https://id.shop.example/realms/shop',
+    OIDC_CLIENT_ID: 'velvet-rope',
+    OIDC_CLIENT_SECRET: 's3cret-s3cret',
+    PUBLIC_URL: 'https://queue.shop.example/',
+  };
+  it('is off by default; all three with PUBLIC_URL give the callback URL, openid scope and the account issuer', () => {
+    expect(loadConfig(base).oidc).toBeUndefined();
+    expect(loadConfig({ ...base, ...oidc }).oidc).toEqual({
+      issuer: oidc.OIDC_ISSUER,
+      clientId: 'velvet-rope',
+      clientSecret: 's3cret-s3cret',
+      redirectUri: 'https://queue.shop.example/auth/callback',
+      scopes: 'openid',
+      accountIssuer: oidc.OIDC_ISSUER,
+    });
+    const more = loadConfig({ ...base, ...oidc, OIDC_SCOPES: 'email  profile', OIDC_ACCOUNT_ISSUER: 'https://shop.example' }).oidc;
+    expect(more).toMatchObject({ scopes: 'openid email profile', accountIssuer: 'https://shop.example' });
+    // a development provider on this machine may be plain http
+    expect(loadConfig({ ...base, ...oidc, OIDC_ISSUER: 'http://127.0.0.1:8081' }).oidc?.issuer).toBe('http://127.0.0.1:8081');
+  });
+
+  it('takes all or none, and names the variable that is missing or wrong', () => {
+    expect(configError({ ...base, ...oidc, OIDC_CLIENT_SECRET: undefined }).message).toMatch(/^OIDC_CLIENT_SECRET: must be set with/);
+    expect(configError({ ...base, OIDC_CLIENT_ID: 'x' }).message).toMatch(/^OIDC_ISSUER/);
+    expect(configError({ ...base, ...oidc, PUBLIC_URL: undefined }).message).toMatch(/^PUBLIC_URL: .*auth\/callback/);
+    expect(configError({ ...base, ...oidc, OIDC_ISSUER: 'http://id.shop.example' }).message).toMatch(/^OIDC_ISSUER: must be an https URL/);
+    expect(configError({ ...base, ...oidc, OIDC_ISSUER: 'not a url' }).message).toMatch(/^OIDC_ISSUER/);
+    expect(configError({ ...base, ...oidc, OIDC_ISSUER: 'https://id.example/?x=1' }).message).toMatch(/^OIDC_ISSUER/);
+    expect(configError({ ...base, ...oidc, OIDC_SCOPES: 'openid "quoted"' }).message).toMatch(/^OIDC_SCOPES/);
+    expect(configError({ ...base, OIDC_SCOPES: 'email' }).message).toMatch(/^OIDC_SCOPES: needs OIDC_ISSUER/);
+  });
+});
+
 describe('PG_POOL_MAX', () => {
   it('sizes the PostgreSQL pool, 10 by default, 1 to 1000', () => {
     expect(loadConfig(base).pgPoolMax).toBe(10);

@@ -23,6 +23,11 @@ export interface StackOptions {
   readonly shopEnv?: Record<string, string>;
   /** the gateway's gate in front of this shop (PROTECTED_ORIGIN = the shop) */
   readonly protectShop?: boolean;
+  /**
+   * the shop runs its OpenID provider (src/identity-provider.ts) and the gateway signs shoppers
+   * in there (OIDC_*), its accounts the same as the shop's signed identities'
+   */
+  readonly oidc?: boolean;
 }
 
 export interface Answer {
@@ -35,6 +40,8 @@ export interface Stack {
   readonly db: TestDatabase;
   readonly base: string;
   readonly shopBase: string;
+  /** the shop's OpenID provider (its issuer), with `oidc` */
+  readonly oidcBase: string | undefined;
   readonly adminKey: string;
   readonly shopKey: string;
   readonly webhookSecret: string;
@@ -80,12 +87,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const prefix = uniqueId('vrshop').toLowerCase();
   const queue = uniqueId('vr-shop-orders-');
   const exchange = uniqueId('vr-shop-events-');
-  const [port, shopPort] = [await freePort(), await freePort()];
+  const [port, shopPort, oidcPort] = [await freePort(), await freePort(), await freePort()];
   const base = `http://127.0.0.1:${port}`;
   const shopBase = `http://127.0.0.1:${shopPort}`;
   const adminKey = `admin-${randomBytes(12).toString('hex')}`;
   const shopKey = `shop-${randomBytes(12).toString('hex')}`;
   const webhookSecret = `whsec_${randomBytes(24).toString('base64')}`;
+  const oidcBase = opts.oidc ? `http://127.0.0.1:${oidcPort}` : undefined;
+  const oidcSecret = `oidc-${randomBytes(16).toString('hex')}`;
   const common = {
     DATABASE_URL: db.url,
     ...redisEnv(),
@@ -103,6 +112,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     db,
     base,
     shopBase,
+    oidcBase,
     adminKey,
     shopKey,
     webhookSecret,
@@ -159,6 +169,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     WEBHOOK_SECRET: webhookSecret,
     SHOP_TEST_CONTROLS: '1',
     LOG_LEVEL: 'warn',
+    ...(opts.oidc ? { SHOP_OIDC_PORT: String(oidcPort), SHOP_OIDC_CLIENT_SECRET: oidcSecret } : {}),
     ...opts.shopEnv,
   });
   await stack.startWorker();
@@ -175,12 +186,26 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     SHOP_AUDIENCE: 'velvet-rope',
     TICK_MS: '100',
     ...(opts.protectShop ? { PROTECTED_ORIGIN: shopBase } : {}),
+    // the shop's OpenID provider; its `sub` is the account the shop's identities name (SHOP_ISSUER)
+    ...(oidcBase
+      ? {
+          OIDC_ISSUER: oidcBase,
+          OIDC_CLIENT_ID: 'velvet-rope',
+          OIDC_CLIENT_SECRET: oidcSecret,
+          OIDC_ACCOUNT_ISSUER: shopBase,
+          PUBLIC_URL: base,
+        }
+      : {}),
     // thousands of joins from 127.0.0.1: the per-address limits set out of the way
     RATE_LIMIT_PER_IP: '1000000',
     MAX_EVENT_LOOP_DELAY_MS: '0',
     ...opts.gatewayEnv,
   });
-  await Promise.all([waitForHttp(`${base}/readyz`, stack.gateway, 60_000), waitForHttp(`${shopBase}/healthz`, stack.shop)]);
+  await Promise.all([
+    waitForHttp(`${base}/readyz`, stack.gateway, 60_000),
+    waitForHttp(`${shopBase}/healthz`, stack.shop),
+    ...(oidcBase ? [waitForHttp(`${oidcBase}/.well-known/openid-configuration`, stack.shop)] : []),
+  ]);
   return stack;
 }
 
