@@ -4,6 +4,11 @@
  * name carries a hash of its content). No inline scripts or styles: the pages run under a
  * Content-Security-Policy of `script-src 'self'`. Prints the gzipped size of all that each
  * page loads, and writes it to dist/sizes.json.
+ *
+ * The shopper's page is written once per language of src/catalogue.ts: dist/sale.html in
+ * English (the fallback) and dist/sale.<lang>.html for the others, each with its `<html lang
+ * dir>` and its `{{t:key}}` texts filled in. The gateway picks one per request (`?lang=`, then
+ * Accept-Language) and adds the deployment's branding at the `<!--vr:brand...-->` marks.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
@@ -17,9 +22,37 @@ const dist = join(root, 'dist');
 const assets = join(dist, 'assets');
 
 const pages = [
-  { name: 'sale', script: 'sale.ts', style: 'sale.css', html: 'sale.html' },
-  { name: 'admin', script: 'admin.ts', style: 'admin.css', html: 'admin.html' },
+  { name: 'sale', script: 'sale.ts', style: 'sale.css', html: 'sale.html', translated: true },
+  { name: 'admin', script: 'admin.ts', style: 'admin.css', html: 'admin.html', translated: false },
 ];
+
+/** the shopper page's catalogue, compiled for this script */
+async function loadCatalogue() {
+  const out = await esbuild.build({
+    entryPoints: [join(src, 'catalogue.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    write: false,
+  });
+  return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
+}
+const { CATALOGUES, LANGUAGES, directionOf } = await loadCatalogue();
+
+const escapeHtml = (s) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+/** the page in one language: `{{lang}}`, `{{dir}}` and every `{{t:key}}` (a key the catalogue lacks stops the build) */
+function translate(html, lang) {
+  const texts = CATALOGUES[lang];
+  return html
+    .replaceAll('{{lang}}', lang)
+    .replaceAll('{{dir}}', directionOf(lang))
+    .replace(/\{\{t:(\w+)\}\}/g, (_all, key) => {
+      if (!(key in texts)) throw new Error(`sale.html: {{t:${key}}} is not in src/catalogue.ts`);
+      return escapeHtml(texts[key]);
+    });
+}
 
 await rm(dist, { recursive: true, force: true });
 await mkdir(assets, { recursive: true });
@@ -69,9 +102,15 @@ for (const page of pages) {
   if (/<script(?![^>]*\bsrc=)[^>]*>/i.test(html) || /\son[a-z]+=/i.test(html) || /\sstyle=/i.test(html)) {
     throw new Error(`${page.html}: inline scripts, event handlers or styles would break the CSP`);
   }
-  await writeFile(join(dist, page.html), html);
+  const variants = page.translated
+    ? LANGUAGES.map((lang, i) => ({
+        file: i === 0 ? page.html : page.html.replace(/\.html$/, `.${lang}.html`),
+        html: translate(html, lang),
+      }))
+    : [{ file: page.html, html }];
+  for (const v of variants) await writeFile(join(dist, v.file), v.html);
   const files = [
-    { file: page.html, bytes: Buffer.from(html) },
+    { file: page.html, bytes: Buffer.from(variants[0].html) },
     { file: `assets/${basename(css)}`, bytes: await readFile(css) },
     { file: `assets/${basename(js)}`, bytes: await readFile(js) },
   ];

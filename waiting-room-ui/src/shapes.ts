@@ -76,6 +76,28 @@ export interface PublicSale {
   notice: Notice | null;
   /** `shop`: the sale is for the shop's signed-in accounts (who then see their orders) */
   identity: 'anonymous' | 'shop';
+  /** what the sale sells (issue 15 item 5): null when the marketer gave nothing */
+  product: Product | null;
+}
+
+/** a price is a decimal string with its ISO 4217 currency, both or neither */
+export interface Product {
+  description?: string;
+  imageUrl?: string;
+  price?: string;
+  currency?: string;
+}
+
+function parseProduct(v: unknown): Product {
+  const o = obj(v, 'product');
+  const p: Product = {};
+  if (o.description !== undefined) p.description = str(o, 'description');
+  if (o.imageUrl !== undefined) p.imageUrl = str(o, 'imageUrl');
+  if (o.price !== undefined && o.currency !== undefined) {
+    p.price = str(o, 'price');
+    p.currency = str(o, 'currency');
+  }
+  return p;
 }
 
 export function parsePublicSale(v: unknown): PublicSale {
@@ -98,6 +120,7 @@ export function parsePublicSale(v: unknown): PublicSale {
     serverTime: time(o, 'serverTime'),
     notice: nullable(o, 'notice', (x, k) => parseNotice(x[k])),
     identity: o.identity === 'shop' ? 'shop' : 'anonymous',
+    product: nullable(o, 'product', (x, k) => parseProduct(x[k])),
   };
 }
 
