@@ -61,9 +61,9 @@ export class ShopperText {
     return spokenDuration(ms, this.lang);
   }
 
-  /** whole seconds, as a unit: "5 s", "5 Sek." */
+  /** whole seconds (at least one): "5 seconds", "5 Sekunden" */
   seconds(ms: number): string {
-    return new Intl.NumberFormat(this.lang, { style: 'unit', unit: 'second', unitDisplay: 'short' }).format(
+    return new Intl.NumberFormat(this.lang, { style: 'unit', unit: 'second', unitDisplay: 'long' }).format(
       Math.max(1, Math.ceil(ms / 1000)),
     );
   }
