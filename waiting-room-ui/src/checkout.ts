@@ -129,11 +129,11 @@ export class Checkout {
     setText(this._quantityNote, max === 1 ? text.t('onePerShopper') : text.t('upToPerShopper', { max }));
   }
 
-  private _problem(text: string | null): void {
-    show(this._error, text !== null);
-    if (text !== null) {
-      setText(this._error, text);
-      this.host.announcer.now(text);
+  private _problem(words: string | null): void {
+    show(this._error, words !== null);
+    if (words !== null) {
+      setText(this._error, words);
+      this.host.announcer.now(words);
     }
   }
 

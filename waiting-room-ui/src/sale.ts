@@ -476,8 +476,8 @@ class WaitingRoom implements CheckoutHost {
   }
 
   /** the sale does not take this shopper: said plainly, with no place taken and nothing to retry */
-  private _refused(title: string, text: string): void {
-    this._refusal = { title, text };
+  private _refused(title: string, why: string): void {
+    this._refusal = { title, text: why };
     this._enter('refused');
   }
 

@@ -225,6 +225,9 @@ describe('the shopper page in German and Spanish, branded, with the product', ()
     expect(html).toMatch(/^<!doctype html><html lang="de" dir="ltr">/);
     expect(html).toContain('<span class="brand-name">Velvet &amp; Co</span>');
     expect(html).toContain('Max. 2 × pro Person');
+    // the page before its script runs, and without it, is already German
+    expect(html).toContain(`<h2 id="no-script-title">${CATALOGUES.de.noScriptTitle}</h2>`);
+    expect(html).toContain(`<title>${CATALOGUES.de.pageTitle}</title>`);
     const es = await fetch(`${base}/sales/${saleId}?lang=es`, { headers: { 'accept-language': 'de' } });
     expect(es.headers.get('content-language')).toBe('es');
     expect(await es.text()).toContain('<html lang="es" dir="ltr">');
@@ -236,6 +239,9 @@ describe('the shopper page in German and Spanish, branded, with the product', ()
     const css = await fetch(`${base}${href}`);
     expect(css.headers.get('cache-control')).toContain('immutable');
     expect(await css.text()).toBe(':root{--accent:#0a7d5a;--accent-dark:#07583f;--accent-soft:#e2efeb;--on-accent:#ffffff}\n');
+    // the gateway's own pages without JavaScript take the accent too
+    const waitPage = await fetch(`${base}/sales/${saleId}/wait`, { headers: { accept: 'text/html' } });
+    expect(await waitPage.text()).toContain(`<link rel="stylesheet" href="${href}">`);
 
     // the branded page in English, in line with the product
     const page = await (await newContext('en-GB')).newPage();
