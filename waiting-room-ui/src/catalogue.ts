@@ -553,6 +553,7 @@ const es: Catalogue = {
 export const LANGUAGES = ['en', 'de', 'es'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
+/** every language's texts; a page's script bundle keeps its own language and English only (build.mjs) */
 export const CATALOGUES: Readonly<Record<Language, Catalogue>> = { en, de, es };
 
 /** languages written right to left (none of ours yet: the page's layout is ready for them) */

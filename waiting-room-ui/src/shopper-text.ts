@@ -112,7 +112,8 @@ interface HasLang {
 }
 export function pageLanguage(doc: HasLang | undefined = (globalThis as { document?: HasLang }).document): Language {
   const lang = (doc?.documentElement.lang ?? '').toLowerCase().split('-')[0] ?? '';
-  return isLanguage(lang) ? lang : LANGUAGES[0];
+  // `in`: each language's bundle carries its own catalogue and English only (build.mjs)
+  return isLanguage(lang) && lang in CATALOGUES ? lang : LANGUAGES[0];
 }
 
 export const text = new ShopperText(pageLanguage());

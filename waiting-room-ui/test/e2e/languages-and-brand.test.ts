@@ -228,6 +228,8 @@ describe('the shopper page in German and Spanish, branded, with the product', ()
     // the page before its script runs, and without it, is already German
     expect(html).toContain(`<h2 id="no-script-title">${CATALOGUES.de.noScriptTitle}</h2>`);
     expect(html).toContain(`<title>${CATALOGUES.de.pageTitle}</title>`);
+    // with a script of its own, holding German (and English) texts only
+    expect(html).toMatch(/<script type="module" src="\/assets\/sale-de-[A-Z0-9]+\.js"><\/script>/);
     const es = await fetch(`${base}/sales/${saleId}?lang=es`, { headers: { 'accept-language': 'de' } });
     expect(es.headers.get('content-language')).toBe('es');
     expect(await es.text()).toContain('<html lang="es" dir="ltr">');
