@@ -4,6 +4,11 @@
  * name carries a hash of its content). No inline scripts or styles: the pages run under a
  * Content-Security-Policy of `script-src 'self'`. Prints the gzipped size of all that each
  * page loads, and writes it to dist/sizes.json.
+ *
+ * The shopper's page is written once per language of src/catalogue.ts: dist/sale.html in
+ * English (the fallback) and dist/sale.<lang>.html for the others, each with its `<html lang
+ * dir>` and its `{{t:key}}` texts filled in. The gateway picks one per request (`?lang=`, then
+ * Accept-Language) and adds the deployment's branding at the `<!--vr:brand...-->` marks.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
@@ -17,18 +22,44 @@ const dist = join(root, 'dist');
 const assets = join(dist, 'assets');
 
 const pages = [
-  { name: 'sale', script: 'sale.ts', style: 'sale.css', html: 'sale.html' },
-  { name: 'admin', script: 'admin.ts', style: 'admin.css', html: 'admin.html' },
+  { name: 'sale', script: 'sale.ts', style: 'sale.css', html: 'sale.html', translated: true },
+  { name: 'admin', script: 'admin.ts', style: 'admin.css', html: 'admin.html', translated: false },
 ];
+
+/** the shopper page's catalogue, compiled for this script */
+async function loadCatalogue() {
+  const out = await esbuild.build({
+    entryPoints: [join(src, 'catalogue.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    write: false,
+  });
+  return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
+}
+const { CATALOGUES, LANGUAGES, directionOf } = await loadCatalogue();
+
+const escapeHtml = (s) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+/** the page in one language: `{{lang}}`, `{{dir}}` and every `{{t:key}}` (a key the catalogue lacks stops the build) */
+function translate(html, lang) {
+  const texts = CATALOGUES[lang];
+  return html
+    .replaceAll('{{lang}}', lang)
+    .replaceAll('{{dir}}', directionOf(lang))
+    .replace(/\{\{t:(\w+)\}\}/g, (_all, key) => {
+      if (!(key in texts)) throw new Error(`sale.html: {{t:${key}}} is not in src/catalogue.ts`);
+      return escapeHtml(texts[key]);
+    });
+}
 
 await rm(dist, { recursive: true, force: true });
 await mkdir(assets, { recursive: true });
 
-const result = await esbuild.build({
+const common = {
   absWorkingDir: root,
-  entryPoints: pages.flatMap((p) => [join(src, p.script), join(src, p.style)]),
   outdir: assets,
-  entryNames: '[name]-[hash]',
   bundle: true,
   minify: true,
   format: 'esm',
@@ -40,7 +71,48 @@ const result = await esbuild.build({
   logLevel: 'warning',
   // socket.io-client's debug logging is for its own development only
   define: { 'process.env.NODE_ENV': '"production"' },
+};
+
+/**
+ * The catalogue with one language (and English, the fallback) for a translated page's script:
+ * the other languages' texts are left out of its bundle (about 3.5 KB gzipped each).
+ */
+const onlyLanguage = (lang) => ({
+  name: 'only-language',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]catalogue\.ts$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const all = /export const CATALOGUES: ([^=]+) = \{ [\w, ]+ \};/;
+      if (!all.test(source)) throw new Error('src/catalogue.ts: build.mjs no longer finds the `export const CATALOGUES` line it trims');
+      const kept = [...new Set([LANGUAGES[0], lang])].join(', ');
+      return {
+        contents: source.replace(all, (_all, type) => `export const CATALOGUES = { ${kept} } as unknown as ${type};`),
+        loader: 'ts',
+      };
+    });
+  },
 });
+
+const result = await esbuild.build({
+  ...common,
+  entryPoints: pages.flatMap((p) => (p.translated ? [join(src, p.style)] : [join(src, p.script), join(src, p.style)])),
+  entryNames: '[name]-[hash]',
+});
+/** each translated page's script per language: its built file */
+const scripts = new Map();
+for (const page of pages.filter((p) => p.translated)) {
+  for (const lang of LANGUAGES) {
+    const r = await esbuild.build({
+      ...common,
+      entryPoints: [join(src, page.script)],
+      entryNames: lang === LANGUAGES[0] ? '[name]-[hash]' : `[name]-${lang}-[hash]`,
+      plugins: [onlyLanguage(lang)],
+    });
+    const [out] = Object.entries(r.metafile.outputs).find(([, meta]) => meta.entryPoint) ?? [];
+    if (!out) throw new Error(`esbuild made nothing for ${page.script} in ${lang}`);
+    scripts.set(`${page.name}:${lang}`, join(root, out));
+  }
+}
 
 /** the built file of each entry point, by the entry's path relative to this folder */
 const built = new Map();
@@ -62,16 +134,25 @@ const minifyHtml = (html) =>
 
 const sizes = {};
 for (const page of pages) {
-  const js = output(page.script);
   const css = output(page.style);
   const template = await readFile(join(src, page.html), 'utf8');
-  const html = minifyHtml(template.replace('{{js}}', `/assets/${basename(js)}`).replace('{{css}}', `/assets/${basename(css)}`));
-  if (/<script(?![^>]*\bsrc=)[^>]*>/i.test(html) || /\son[a-z]+=/i.test(html) || /\sstyle=/i.test(html)) {
-    throw new Error(`${page.html}: inline scripts, event handlers or styles would break the CSP`);
-  }
-  await writeFile(join(dist, page.html), html);
+  const render = (js) => {
+    const html = minifyHtml(template.replace('{{js}}', `/assets/${basename(js)}`).replace('{{css}}', `/assets/${basename(css)}`));
+    if (/<script(?![^>]*\bsrc=)[^>]*>/i.test(html) || /\son[a-z]+=/i.test(html) || /\sstyle=/i.test(html)) {
+      throw new Error(`${page.html}: inline scripts, event handlers or styles would break the CSP`);
+    }
+    return html;
+  };
+  const variants = page.translated
+    ? LANGUAGES.map((lang, i) => ({
+        file: i === 0 ? page.html : page.html.replace(/\.html$/, `.${lang}.html`),
+        html: translate(render(scripts.get(`${page.name}:${lang}`)), lang),
+      }))
+    : [{ file: page.html, html: render(output(page.script)) }];
+  const js = page.translated ? scripts.get(`${page.name}:${LANGUAGES[0]}`) : output(page.script);
+  for (const v of variants) await writeFile(join(dist, v.file), v.html);
   const files = [
-    { file: page.html, bytes: Buffer.from(html) },
+    { file: page.html, bytes: Buffer.from(variants[0].html) },
     { file: `assets/${basename(css)}`, bytes: await readFile(css) },
     { file: `assets/${basename(js)}`, bytes: await readFile(js) },
   ];

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { shopUrlProblem } from './lib/shop-url.js';
 import { isWebhookSecret } from './webhooks/webhook-input.js';
 import { parseCidr } from './http/bypass.js';
+import { parseBrand, type Brand } from './pages/branding.js';
 import {
   ConfigError,
   envBool,
@@ -94,6 +95,8 @@ export interface GatewayConfig {
   readonly logLevel: LogLevel;
   /** static files of the waiting-room page and console, when built */
   readonly uiDir: string | undefined;
+  /** the shopper page's branding (BRAND_SHOP_NAME, BRAND_LOGO_URL, BRAND_ACCENT, BRAND_NOTICE) */
+  readonly brand: Brand;
   readonly publicUrl: string | undefined;
   /**
    * the origins (`scheme://host[:port]`) whose pages may open a socket.io connection: those of
@@ -238,6 +241,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     issuer: envString(env, 'TOKEN_ISSUER', 'velvet-rope'),
     logLevel: envLogLevel(env, 'LOG_LEVEL', 'info'),
     uiDir: envRaw(env, 'UI_DIR'),
+    brand: brandFromEnv(env),
     publicUrl,
     allowedOrigins: allowedOrigins(publicUrl, envRaw(env, 'ALLOWED_ORIGINS')),
     trustProxy: envBool(env, 'TRUST_PROXY', false),
@@ -266,6 +270,12 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       maxStreamsPerAddress: envInt(env, 'AUDIT_MAX_STREAMS_PER_IP', 2, 1, 10_000),
     },
   };
+}
+
+function brandFromEnv(env: Env): Brand {
+  const brand = parseBrand(env);
+  if (Array.isArray(brand)) throw new ConfigError(brand[0], brand[1]);
+  return brand;
 }
 
 const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };

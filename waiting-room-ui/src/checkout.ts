@@ -12,7 +12,7 @@ import type { Announcer } from './announcer.js';
 import type { ServerClock } from './clock.js';
 import { byId, focusHeading, setText, show } from './dom.js';
 import type { Admission, CancelReason, CheckoutLink, Order, OrderStatus } from './shapes.js';
-import { countdown, spokenDuration } from './time-format.js';
+import { text } from './shopper-text.js';
 
 export interface CheckoutHost {
   readonly saleId: string;
@@ -82,13 +82,11 @@ export class Checkout {
     const max = Math.max(1, Math.min(maxQuantityOf(admission.token) ?? maxPerShopper, remaining && remaining > 0 ? remaining : Infinity));
     this._setQuantities(max);
     this._buy.disabled = false;
-    setText(this._buy, 'Buy now');
+    setText(this._buy, text.t('buyNow'));
     show(this._error, false);
     this.tick();
     focusHeading(this._title);
-    this.host.announcer.now(
-      `It's your turn. You have ${spokenDuration(admission.expiresAt - this.host.clock.now())} to buy. Choose a quantity and press Buy now.`,
-    );
+    this.host.announcer.now(text.t('turnSay', { duration: text.duration(admission.expiresAt - this.host.clock.now()) }));
   }
 
   close(): void {
@@ -102,13 +100,13 @@ export class Checkout {
     const a = this._admission;
     if (!a) return;
     const left = a.expiresAt - this.host.clock.now();
-    setText(this._timer, countdown(left));
+    setText(this._timer, text.countdown(left));
     this._timer.setAttribute('datetime', `PT${Math.max(0, Math.ceil(left / 1000))}S`);
     this._fill.style.transform = `scaleX(${Math.max(0, Math.min(1, left / this._windowMs))})`;
     this._timer.classList.toggle('urgent', left < 30_000);
     if (left <= 30_000 && left > 0 && !this._expiryTold && !this._busy) {
       this._expiryTold = true;
-      this.host.announcer.now('30 seconds left to buy.');
+      this.host.announcer.now(text.t('thirtySecondsSay'));
     }
     if (left <= 0 && !this._busy) {
       // the server decides: it may have taken the order a moment ago
@@ -123,19 +121,19 @@ export class Checkout {
     for (let q = 1; q <= max; q++) {
       const o = document.createElement('option');
       o.value = String(q);
-      o.textContent = String(q);
+      o.textContent = text.count(q);
       this._quantity.append(o);
     }
     this._quantity.value = String(Math.min(previous, max));
     this._quantity.disabled = max === 1;
-    setText(this._quantityNote, max === 1 ? 'One per shopper.' : `Up to ${max} per shopper.`);
+    setText(this._quantityNote, max === 1 ? text.t('onePerShopper') : text.t('upToPerShopper', { max }));
   }
 
-  private _problem(text: string | null): void {
-    show(this._error, text !== null);
-    if (text !== null) {
-      setText(this._error, text);
-      this.host.announcer.now(text);
+  private _problem(words: string | null): void {
+    show(this._error, words !== null);
+    if (words !== null) {
+      setText(this._error, words);
+      this.host.announcer.now(words);
     }
   }
 
@@ -144,7 +142,7 @@ export class Checkout {
     if (!a || this._busy) return;
     this._busy = true;
     this._buy.disabled = true;
-    setText(this._buy, 'Placing your order…');
+    setText(this._buy, text.t('placingOrder'));
     const quantity = Number(this._quantity.value) || 1;
     const r = await shopperApi.purchase(this.host.saleId, a.token, quantity);
     if (this._admission !== a) return; // the page moved on meanwhile
@@ -156,7 +154,7 @@ export class Checkout {
     const again = () => {
       this._busy = false;
       this._buy.disabled = false;
-      setText(this._buy, 'Buy now');
+      setText(this._buy, text.t('buyNow'));
     };
     if (isTransient(r)) {
       const left = a.expiresAt - this.host.clock.now();
@@ -170,11 +168,9 @@ export class Checkout {
       show(this._error, true);
       setText(
         this._error,
-        r.status === 0
-          ? `We can't reach the shop. Trying again in ${Math.ceil(wait / 1000)} s. Your turn is kept.`
-          : r.code === 'SALE_SUSPENDED'
-            ? `The sale is down for maintenance for a moment. Trying again in ${Math.ceil(wait / 1000)} s.`
-            : `The shop is very busy. Trying again in ${Math.ceil(wait / 1000)} s. Your turn is kept.`,
+        text.t(r.status === 0 ? 'retryUnreachable' : r.code === 'SALE_SUSPENDED' ? 'retrySuspended' : 'retryBusy', {
+          seconds: text.seconds(wait),
+        }),
       );
       this._retryTimer = setTimeout(() => {
         this._busy = false;
@@ -201,14 +197,14 @@ export class Checkout {
       case 'INSUFFICIENT_STOCK': {
         const remaining = typeof r.body.remaining === 'number' ? r.body.remaining : 1;
         this._setQuantities(Math.max(1, remaining));
-        this._problem(`Only ${remaining} left. Choose ${remaining === 1 ? '1' : `up to ${remaining}`} and press Buy now again.`);
+        this._problem(text.t(remaining === 1 ? 'onlyLeftOne' : 'onlyLeftOther', { remaining }));
         return;
       }
       case 'QUANTITY_OUT_OF_RANGE':
-        this._problem(`${r.message}. Choose a smaller quantity.`);
+        this._problem(text.t('quantityTooBig'));
         return;
       default:
-        this._problem(`Your order did not go through (${r.message}). Please try again.`);
+        this._problem(text.t('orderFailed', { code: r.code }));
     }
   }
 }
@@ -292,7 +288,7 @@ export class OrderWatch {
     this._state = status;
     this._render();
     if (status === 'pending') {
-      if (!quiet && first) this.host.announcer.now('Order placed. Confirming it now.');
+      if (!quiet && first) this.host.announcer.now(text.t('orderPendingSay'));
       this._poll(this.host.live() ? 5_000 : 1_500);
       return;
     }
@@ -328,7 +324,7 @@ export class OrderWatch {
     clearTimeout(this._timer);
     const s = this._state;
     if (s === 'confirmed' && this._checkout) {
-      this.host.announcer.now('Your order is confirmed. Pay for it at the shop before the time runs out.');
+      this.host.announcer.now(text.t('payAtShopSay'));
       const url = this._checkout.url;
       if (!handedOffBefore(this._orderId!)) this.navigate(url);
       // staying (or back from the shop unpaid): learn whether it was paid, and again just after the deadline
@@ -336,13 +332,11 @@ export class OrderWatch {
       this._poll(Math.max(1_000, Math.min(untilDue, this.host.live() ? 30_000 : 5_000)));
       return;
     }
-    if (s === 'confirmed') this.host.announcer.now('Your order is confirmed.');
-    else if (s === 'paid') this.host.announcer.now('Payment received. Your order is complete.');
+    if (s === 'confirmed') this.host.announcer.now(text.t('confirmedSay'));
+    else if (s === 'paid') this.host.announcer.now(text.t('paidSay'));
     else if (s === 'cancelled')
-      this.host.announcer.now(
-        this._cancelReason === 'payment_timeout' ? 'The time to pay ran out and your order was cancelled.' : 'Your order was cancelled.',
-      );
-    else this.host.announcer.now('Sorry: your order could not be completed.');
+      this.host.announcer.now(text.t(this._cancelReason === 'payment_timeout' ? 'paymentTimeoutSay' : 'cancelledSay'));
+    else this.host.announcer.now(text.t('rejectedSay'));
   }
 
   /** the live channel went down or came back: poll faster or slower */
@@ -354,7 +348,10 @@ export class OrderWatch {
   tick(): void {
     if (this._state !== 'confirmed' || this._dueAt === null || !this._checkout) return;
     const left = this._dueAt - this.host.clock.now();
-    setText(this._due, left > 0 ? `Pay within ${countdown(left)} (${spokenDuration(left)} left).` : 'The time to pay is up.');
+    setText(
+      this._due,
+      left > 0 ? text.t('payWithin', { countdown: text.countdown(left), duration: text.duration(left) }) : text.t('payTimeUp'),
+    );
     show(this._action, left > 0);
   }
 
@@ -377,38 +374,38 @@ export class OrderWatch {
   private _render(): void {
     const s = this._state;
     const ref = this._orderId ? this._orderId.slice(0, 8).toUpperCase() : '';
-    const qty = this._quantity === null ? '' : ` · ${this._quantity} ${this._quantity === 1 ? 'unit' : 'units'}`;
+
     const card = this._title.closest('section');
     card?.setAttribute('data-order', s ?? 'pending');
     const handOff = s === 'confirmed' && this._checkout !== null;
     if (handOff) {
       this._toCheckout.href = this._checkout!.url;
-      setText(this._title, 'Order confirmed: now pay at the shop');
-      setText(this._status, 'Your unit is held for you while you pay at the shop’s checkout. Unpaid units go back on sale.');
+      setText(this._title, text.t('payAtShopTitle'));
+      setText(this._status, text.t('payAtShopText'));
     } else if (s === 'confirmed') {
-      setText(this._title, 'Order confirmed');
-      setText(this._status, this._known ? 'Your order is confirmed. You can close this page.' : 'Your order is confirmed.');
+      setText(this._title, text.t('confirmedTitle'));
+      setText(this._status, text.t(this._known ? 'confirmedClose' : 'confirmedText'));
     } else if (s === 'paid') {
-      setText(this._title, 'Paid: your order is complete');
-      setText(this._status, 'The shop has your payment. It will send you the confirmation.');
+      setText(this._title, text.t('paidTitle'));
+      setText(this._status, text.t('paidText'));
     } else if (s === 'cancelled') {
-      setText(this._title, 'Order cancelled');
-      setText(
-        this._status,
-        this._cancelReason === 'payment_timeout'
-          ? 'The time to pay ran out, so the unit went back on sale. You have not been charged.'
-          : 'The order was cancelled at the shop’s checkout (for example, the card was declined), and its unit went back on sale.',
-      );
+      setText(this._title, text.t('cancelledTitle'));
+      setText(this._status, text.t(this._cancelReason === 'payment_timeout' ? 'paymentTimeoutText' : 'cancelledText'));
     } else if (s === 'rejected') {
-      setText(this._title, 'Order not completed');
-      setText(this._status, 'Sorry: the shop could not confirm your order, and it has been cancelled.');
+      setText(this._title, text.t('rejectedTitle'));
+      setText(this._status, text.t('rejectedText'));
     } else {
-      setText(this._title, 'Order placed');
-      setText(this._status, 'Confirming your order… this takes a moment. Keep this page open.');
+      setText(this._title, text.t('orderPlacedTitle'));
+      setText(this._status, text.t('pendingText'));
     }
     show(this._action, handOff);
     if (!handOff) setText(this._due, '');
     else this.tick();
-    setText(this._detail, `Order reference ${ref}${qty}`);
+    setText(
+      this._detail,
+      this._quantity === null
+        ? text.t('orderRef', { ref })
+        : text.t('orderRefUnits', { ref, units: text.plural(this._quantity, 'unitsOne', 'unitsOther') }),
+    );
   }
 }

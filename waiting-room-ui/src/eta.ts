@@ -114,18 +114,3 @@ export class EtaRange {
     return this._shown;
   }
 }
-
-function hoursText(seconds: number): string {
-  const m = Math.round(seconds / 60);
-  const h = Math.floor(m / 60);
-  if (h === 0) return `${m} min`;
-  return m % 60 === 0 ? `${h} h` : `${h} h ${m % 60} min`;
-}
-
-/** "less than a minute", "30 to 60 seconds", "4 to 6 minutes", "1 h 15 min to 1 h 45 min" */
-export function formatRange(r: Range): string {
-  if (r.hi <= 60 && r.lo === 0) return 'less than a minute';
-  if (r.hi < 120 || r.hi % 60 !== 0) return r.lo === 0 ? `up to ${r.hi} seconds` : `${r.lo} to ${r.hi} seconds`;
-  if (r.hi < 3600) return r.lo < 60 ? `up to ${r.hi / 60} minutes` : `${r.lo / 60} to ${r.hi / 60} minutes`;
-  return `${r.lo < 60 ? '0' : hoursText(r.lo)} to ${hoursText(r.hi)}`;
-}

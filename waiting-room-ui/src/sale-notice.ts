@@ -7,6 +7,7 @@
  */
 import { setText, show } from './dom.js';
 import type { Notice } from './shapes.js';
+import { text } from './shopper-text.js';
 
 export interface NoticeElements {
   readonly box: HTMLElement;
@@ -33,12 +34,12 @@ export class NoticeBoard {
     const warning = notice.level === 'warning';
     this.el.box.className = `notice notice-${notice.level}`;
     this.el.box.dataset.level = notice.level;
-    setText(this.el.label, warning ? 'Important: ' : 'Notice: ');
+    setText(this.el.label, text.t(warning ? 'importantLabel' : 'noticeLabel'));
     // textContent: the marketer's words are text, whatever characters they hold
     setText(this.el.text, notice.message);
     show(this.el.box, true);
     const region = warning ? this.el.assertive : this.el.polite;
-    const words = `${warning ? 'Important notice' : 'Notice'}: ${notice.message}`;
+    const words = text.t(warning ? 'importantSay' : 'noticeSay', { message: notice.message });
     region.textContent = '';
     // a change after a short pause is what screen readers pick up reliably
     setTimeout(() => {

@@ -3,9 +3,9 @@
  * The page's state lives in sale.ts; this file only draws it.
  */
 import { byId, focusHeading, setText, show } from './dom.js';
-import { formatRange, type Range } from './eta.js';
-import type { QueueMode } from './shapes.js';
-import { count, countdown, localTime, spokenDuration } from './time-format.js';
+import type { Range } from './eta.js';
+import type { Product, QueueMode } from './shapes.js';
+import { text } from './shopper-text.js';
 
 export type Card = 'loading' | 'before' | 'queue' | 'checkout' | 'order' | 'outcome';
 const CARDS: readonly Card[] = ['loading', 'before', 'queue', 'checkout', 'order', 'outcome'];
@@ -61,6 +61,12 @@ export class SaleView {
   private readonly _outcomeAction = byId<HTMLButtonElement>('outcome-action');
   private readonly _connection = byId('connection');
   private readonly _connectionText = byId('connection-text');
+  private readonly _product = byId('product');
+  private readonly _productImage = byId<HTMLImageElement>('product-image');
+  private readonly _productDescription = byId('product-description');
+  private readonly _productPrice = byId('product-price');
+  private readonly _productAmount = byId('product-amount');
+  private _hasProduct = false;
   private _card: Card = 'loading';
   private _outcomeRun: (() => void) | null = null;
   private _saleName = '';
@@ -77,7 +83,11 @@ export class SaleView {
 
   /** the tab's title: the place in line shows in a background tab too */
   title(prefix: string | null): void {
-    const t = prefix ? `${prefix} · ${this._saleName}` : `${this._saleName || 'Sale'} · waiting room`;
+    const t = prefix
+      ? `${prefix} · ${this._saleName}`
+      : this._saleName
+        ? text.t('tabTitle', { sale: this._saleName })
+        : text.t('tabTitleNoSale');
     if (document.title !== t) document.title = t;
   }
 
@@ -95,6 +105,36 @@ export class SaleView {
       if (heading) focusHeading(heading);
     }
     this._card = card;
+    this._showProduct();
+  }
+
+  /**
+   * What the sale sells (null: nothing is shown, not even an empty box): the image (alt: the
+   * sale's name; its box is sized before it loads, so nothing jumps), the description and the
+   * price in the page's language and the sale's currency.
+   */
+  product(p: Product | null, saleName: string): void {
+    const price = p?.price !== undefined && p.currency !== undefined ? text.price(p.price, p.currency) : null;
+    const image = p?.imageUrl ?? null;
+    const description = p?.description ?? null;
+    this._hasProduct = image !== null || description !== null || price !== null;
+    show(this._productImage, image !== null);
+    if (image !== null && this._productImage.getAttribute('src') !== image) {
+      this._productImage.alt = saleName;
+      this._productImage.src = image;
+    }
+    show(this._productDescription, description !== null);
+    setText(this._productDescription, description ?? '');
+    show(this._productPrice, price !== null);
+    setText(this._productAmount, price ?? '');
+    if (price !== null) this._productPrice.dataset.currency = p!.currency!;
+    this._showProduct();
+  }
+
+  /** while waiting, at the turn and at the order (the hand-off to the shop's checkout) */
+  private _showProduct(): void {
+    const card = this._card;
+    show(this._product, this._hasProduct && (card === 'before' || card === 'queue' || card === 'checkout' || card === 'order'));
   }
 
   banner(text: string | null): void {
@@ -106,43 +146,37 @@ export class SaleView {
     const opening = f.lineOpensAt !== null && f.now < f.lineOpensAt;
     const target = opening ? f.lineOpensAt! : f.startsAt;
     const left = target - f.now;
-    setText(this._beforeTitle, opening ? 'The line opens soon' : f.joined ? "You're in the pre-queue" : 'The sale starts soon');
-    setText(this._countdownLabel, opening ? 'The line opens in' : 'The sale starts in');
+    setText(this._beforeTitle, text.t(opening ? 'lineOpensSoon' : f.joined ? 'inPrequeue' : 'saleStartsSoon'));
+    setText(this._countdownLabel, text.t(opening ? 'lineOpensIn' : 'saleStartsIn'));
     if (left > 0) {
-      setText(this._countdown, countdown(left));
+      setText(this._countdown, text.countdown(left));
       this._countdown.setAttribute('datetime', `PT${Math.ceil(left / 1000)}S`);
-      this._countdown.setAttribute('aria-label', spokenDuration(left));
+      this._countdown.setAttribute('aria-label', text.duration(left));
     } else {
-      setText(this._countdown, opening ? 'Opening…' : 'Starting…');
+      setText(this._countdown, text.t(opening ? 'opening' : 'starting'));
       this._countdown.removeAttribute('aria-label');
     }
-    setText(this._startsAt, `Sale starts at ${localTime(f.startsAt)} (your time).`);
+    setText(this._startsAt, text.t('startsAt', { time: text.time(f.startsAt) }));
     const random = f.queueMode !== 'fifo';
     const note = opening
-      ? random
-        ? 'When the line opens, this page joins it for you. Your place in line is drawn at random when the sale starts, so there is no need to rush: keep this page open.'
-        : 'When the line opens, this page joins it for you. Places are given in order of arrival.'
+      ? text.t(random ? 'noteOpensRandom' : 'noteOpensFifo')
       : random
-        ? 'Your place in line is drawn at random when the sale starts; arriving earlier does not help, and you can leave this page open.'
+        ? text.t('noteRandom')
         : f.position !== null
-          ? `You are number ${count(f.position)} in line. Places are given in order of arrival; keep this page open.`
-          : 'Places are given in order of arrival; keep this page open.';
+          ? text.t('noteFifoPosition', { position: f.position })
+          : text.t('noteFifo');
     setText(this._beforeNote, note);
     show(this._beforeJoined, f.joined);
   }
 
   queue(f: QueueFigures): void {
-    setText(this._position, f.position === null ? '…' : count(f.position));
+    setText(this._position, f.position === null ? '…' : text.count(f.position));
     setText(
       this._ahead,
-      f.ahead === null
-        ? 'Drawing your place…'
-        : f.ahead === 0
-          ? "You're next"
-          : `${count(f.ahead)} ${f.ahead === 1 ? 'shopper' : 'shoppers'}`,
+      f.ahead === null ? text.t('drawing') : f.ahead === 0 ? text.t('youreNext') : text.plural(f.ahead, 'aheadOne', 'aheadOther'),
     );
     if (f.eta) {
-      setText(this._eta, formatRange(f.eta));
+      setText(this._eta, text.range(f.eta));
       this._eta.dataset.lo = String(f.eta.lo);
       this._eta.dataset.hi = String(f.eta.hi);
     } else {
@@ -152,11 +186,14 @@ export class SaleView {
     }
     const pct = Math.round(f.progress * 100);
     this._progress.setAttribute('aria-valuenow', String(pct));
-    this._progress.setAttribute('aria-valuetext', f.position === null ? 'not known yet' : `${pct}% of the way to the front`);
+    this._progress.setAttribute(
+      'aria-valuetext',
+      f.position === null ? text.t('progressUnknown') : text.t('progressValue', { percent: text.percent(pct / 100) }),
+    );
     this._progressFill.style.transform = `scaleX(${f.progress})`;
     const facts: string[] = [];
-    if (f.waiting !== null) facts.push(`${count(f.waiting)} in line`);
-    if (f.remaining !== null && f.stock !== null) facts.push(`${count(f.remaining)} of ${count(f.stock)} left`);
+    if (f.waiting !== null) facts.push(text.t('inLine', { count: f.waiting }));
+    if (f.remaining !== null && f.stock !== null) facts.push(text.t('left', { remaining: f.remaining, stock: f.stock }));
     setText(this._lineFacts, facts.join(' · '));
   }
 
@@ -181,10 +218,10 @@ export class SaleView {
     setText(
       this._connectionText,
       state === 'live'
-        ? 'Live updates on'
+        ? text.t('live')
         : state === 'polling'
-          ? `Live updates unavailable: checking every ${Math.max(1, Math.round((everyMs ?? 5000) / 1000))} s`
-          : 'Connecting for live updates…',
+          ? text.t('polling', { seconds: text.seconds(Math.max(1_000, Math.round((everyMs ?? 5000) / 1000) * 1000)) })
+          : text.t('connecting'),
     );
   }
 }

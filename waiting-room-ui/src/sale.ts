@@ -13,15 +13,16 @@ import { isTransient, shopperApi, type Failure } from './api.js';
 import { Checkout, OrderWatch, type CheckoutHost } from './checkout.js';
 import { ServerClock } from './clock.js';
 import { byId } from './dom.js';
-import { EtaRange, formatRange, RateEstimator, type Range } from './eta.js';
+import { EtaRange, RateEstimator, type Range } from './eta.js';
 import { LiveChannel, type LiveState } from './live.js';
 import { Poller } from './poller.js';
 import { PositionTracker } from './position.js';
 import { NoticeBoard } from './sale-notice.js';
 import { SaleView, type Outcome } from './sale-view.js';
 import type { Admission, OrderStatus, PublicSale, SaleStatus, SaleUpdate, Standing } from './shapes.js';
+import { text } from './shopper-text.js';
+import type { TextKey } from './catalogue.js';
 import { ticketStore } from './ticket-store.js';
-import { count } from './time-format.js';
 
 type Phase =
   | 'loading'
@@ -40,18 +41,12 @@ type Phase =
   | 'error';
 
 /** an order's state in the account's list */
-const MY_ORDER_STATUS: Record<OrderStatus, string> = {
-  pending: 'being placed',
-  confirmed: 'confirmed',
-  rejected: 'could not be placed',
-  paid: 'paid',
-  cancelled: 'cancelled',
-};
-
-/** the OpenID Connect sign-in's words, in one place (issue 15 item 3) */
-const SIGN_IN_TEXT = {
-  withSignIn: 'This sale is for the shop’s signed-in customers. Sign in with your shop account, or open the link the shop sent you.',
-  action: 'Sign in',
+const MY_ORDER_STATUS: Record<OrderStatus, TextKey> = {
+  pending: 'myOrderPending',
+  confirmed: 'myOrderConfirmed',
+  rejected: 'myOrderRejected',
+  paid: 'myOrderPaid',
+  cancelled: 'myOrderCancelled',
 };
 
 /** ticket problems that a fresh join (the visitor cookie keeps the place) can mend */
@@ -157,6 +152,7 @@ class WaitingRoom implements CheckoutHost {
     this._rate.configure(r.value.ratePerMinute);
     if (r.value.status === 'open') this._rate.observe(r.value.admittedTotal, r.value.serverTime);
     this._view.saleName(r.value.name);
+    this._view.product(r.value.product, r.value.name);
     await this._takePlace();
   }
 
@@ -212,39 +208,26 @@ class WaitingRoom implements CheckoutHost {
         // the gateway names its OpenID Connect sign-in when it has one (same origin only)
         const signIn = typeof r.body.signInUrl === 'string' && r.body.signInUrl.startsWith('/auth/') ? r.body.signInUrl : null;
         return this._refused(
-          'Sign in to join',
-          signIn
-            ? SIGN_IN_TEXT.withSignIn
-            : 'This sale is for the shop’s signed-in customers. Open the link the shop sent you, or sign in at the shop.',
-          signIn ? { label: SIGN_IN_TEXT.action, run: () => location.assign(signIn) } : undefined,
+          text.t('signInToJoin'),
+          text.t(signIn ? 'signInToJoinHere' : 'signInToJoinText'),
+          signIn ? { label: text.t('signIn'), run: () => location.assign(signIn) } : undefined,
         );
       }
       case 'INVALID_IDENTITY':
-        return this._refused(
-          'This link has expired',
-          'The sign-in link is too old or not valid. Ask the shop for a new one, or sign in at the shop.',
-        );
+        return this._refused(text.t('linkExpired'), text.t('linkExpiredText'));
       case 'NOT_INVITED':
-        return this._refused('By invitation only', 'This sale is for invited customers, and your account is not on the list.');
+        return this._refused(text.t('inviteOnly'), text.t('inviteOnlyText'));
       case 'SALE_SUSPENDED':
-        return this._waitAndJoin(
-          r,
-          'Down for maintenance',
-          'The shop is doing some maintenance on this sale. Nobody joins, buys or moves up in line meanwhile, and places already in line are kept.',
-        );
+        return this._waitAndJoin(r, text.t('maintenance'), text.t('maintenanceText'));
       case 'QUEUE_FULL':
-        return this._waitAndJoin(
-          r,
-          'The line is full right now',
-          'So many people are already waiting that the line cannot take more for the moment. Places free up as shoppers ahead get their turn.',
-        );
+        return this._waitAndJoin(r, text.t('queueFull'), text.t('queueFullText'));
     }
     if (TICKET_CODES.has(r.code) && this._ticket) {
       this._forgetTicket();
       return this._join();
     }
     if (isTransient(r)) return this._retry(r, () => void this._join());
-    this._enter('error', r.message);
+    this._enter('error', r.code);
   }
 
   /**
@@ -258,18 +241,18 @@ class WaitingRoom implements CheckoutHost {
     this._view.outcome({
       kind: 'retrying',
       title,
-      text: `${why} We will try again for you in about ${Math.ceil(wait / 1000)} s: keep this page open.`,
+      text: text.t('tryAgainIn', { why, seconds: text.seconds(wait) }),
       action: {
-        label: 'Try again now',
+        label: text.t('tryAgainNow'),
         run: () => {
           clearTimeout(timer);
-          this._view.outcomeBusy('Trying…');
+          this._view.outcomeBusy(text.t('trying'));
           void this._join();
         },
       },
     });
     this._view.card('outcome', 'retrying');
-    this.announcer.now(`${title}. ${why}`);
+    this.announcer.now(text.t('titleAndText', { title, text: why }));
     this._render();
   }
 
@@ -314,16 +297,13 @@ class WaitingRoom implements CheckoutHost {
     this._phase = 'retrying';
     this._view.outcome({
       kind: 'retrying',
-      title: "We can't reach the waiting room",
-      text:
-        f.status === 429 || f.status === 503
-          ? `It is very busy right now. Trying again in ${Math.ceil(wait / 1000)} s: keep this page open. If you had a place in line, it is kept.`
-          : `Trying again in ${Math.ceil(wait / 1000)} s: keep this page open. If you had a place in line, it is kept.`,
+      title: text.t('unreachable'),
+      text: text.t(f.status === 429 || f.status === 503 ? 'busyRetry' : 'retry', { seconds: text.seconds(wait) }),
       action: {
-        label: 'Try again now',
+        label: text.t('tryAgainNow'),
         run: () => {
           clearTimeout(timer);
-          this._view.outcomeBusy('Trying…');
+          this._view.outcomeBusy(text.t('trying'));
           again();
         },
       },
@@ -495,7 +475,7 @@ class WaitingRoom implements CheckoutHost {
       ...r.value.map((o) => {
         const li = document.createElement('li');
         li.dataset.order = o.orderId;
-        li.textContent = `${o.saleName}: ${o.quantity} × ${MY_ORDER_STATUS[o.status]}`;
+        li.textContent = text.t('myOrder', { sale: o.saleName, quantity: o.quantity, status: text.t(MY_ORDER_STATUS[o.status]) });
         return li;
       }),
     );
@@ -503,14 +483,14 @@ class WaitingRoom implements CheckoutHost {
   }
 
   /** the sale does not take this shopper: said plainly, with no place taken and nothing to retry */
-  private _refused(title: string, text: string, action?: Outcome['action']): void {
-    this._refusal = { title, text, ...(action ? { action } : {}) };
+  private _refused(title: string, why: string, action?: Outcome['action']): void {
+    this._refusal = { title, text: why, ...(action ? { action } : {}) };
     this._enter('refused');
   }
 
   private _refusal: { title: string; text: string; action?: Outcome['action'] } = { title: '', text: '' };
 
-  private _enter(phase: Phase, message?: string): void {
+  private _enter(phase: Phase, code?: string): void {
     const was = this._phase;
     this._phase = phase;
     if (phase !== 'scheduled') clearTimeout(this._joinTimer);
@@ -529,8 +509,7 @@ class WaitingRoom implements CheckoutHost {
       case 'scheduled':
       case 'prequeue':
         this._view.card('before', phase);
-        if (phase === 'prequeue' && was !== 'prequeue')
-          this.announcer.now('You are in the pre-queue. Your place is drawn when the sale starts.');
+        if (phase === 'prequeue' && was !== 'prequeue') this.announcer.now(text.t('prequeueSay'));
         break;
       case 'queued':
         this._view.card('queue', phase);
@@ -545,52 +524,45 @@ class WaitingRoom implements CheckoutHost {
       case 'expired':
         this._view.outcome({
           kind: phase,
-          title: 'Your checkout window closed',
-          text: 'Your turn passed without an order, or went to the next shopper while this page was closed. You can join the line again, at the back.',
-          action: { label: 'Join the line again', run: () => void this._rejoin() },
+          title: text.t('expiredTitle'),
+          text: text.t('expiredText'),
+          action: { label: text.t('joinAgain'), run: () => void this._rejoin() },
         });
         this._view.card('outcome', phase);
-        if (was !== phase) this.announcer.now('Your checkout window closed. You can join the line again, at the back.');
+        if (was !== phase) this.announcer.now(text.t('expiredSay'));
         break;
       case 'sold_out':
         this._view.outcome({
           kind: phase,
-          title: 'Sold out',
-          text:
-            was === 'admitted'
-              ? 'Sorry: the last units were bought just before your order. Thank you for waiting.'
-              : 'Sorry: every unit has been sold. Thank you for waiting.',
+          title: text.t('soldOutTitle'),
+          text: text.t(was === 'admitted' ? 'soldOutLate' : 'soldOutText'),
         });
         this._view.card('outcome', phase);
-        if (was !== phase) this.announcer.now('Sold out. Every unit has been sold.');
+        if (was !== phase) this.announcer.now(text.t('soldOutSay'));
         break;
       case 'ended':
-        this._view.outcome({ kind: phase, title: 'This sale has ended', text: 'Thank you for your interest.' });
+        this._view.outcome({ kind: phase, title: text.t('endedTitle'), text: text.t('endedText') });
         this._view.card('outcome', phase);
-        if (was !== phase) this.announcer.now('This sale has ended.');
+        if (was !== phase) this.announcer.now(text.t('endedSay'));
         break;
       case 'not_found':
-        this._view.saleName('Sale not found');
-        this._view.outcome({
-          kind: phase,
-          title: "We can't find this sale",
-          text: 'Check the link you followed: this sale does not exist.',
-        });
+        this._view.saleName(text.t('notFoundName'));
+        this._view.outcome({ kind: phase, title: text.t('notFoundTitle'), text: text.t('notFoundText') });
         this._view.card('outcome', phase);
         break;
       case 'refused':
         this._view.outcome({ kind: phase, ...this._refusal });
         this._view.card('outcome', phase);
-        if (was !== phase) this.announcer.now(`${this._refusal.title}. ${this._refusal.text}`);
+        if (was !== phase) this.announcer.now(text.t('titleAndText', { title: this._refusal.title, text: this._refusal.text }));
         break;
       case 'retrying':
         break;
       case 'error':
         this._view.outcome({
           kind: phase,
-          title: 'Something went wrong',
-          text: `${message ?? 'The waiting room answered something unexpected.'} If you had a place in line, it is kept.`,
-          action: { label: 'Reload the page', run: () => location.reload() },
+          title: text.t('errorTitle'),
+          text: text.t('errorText', { code: code ?? 'UNEXPECTED' }),
+          action: { label: text.t('reload'), run: () => location.reload() },
         });
         this._view.card('outcome', phase);
         break;
@@ -599,13 +571,13 @@ class WaitingRoom implements CheckoutHost {
   }
 
   private async _rejoin(): Promise<void> {
-    this._view.outcomeBusy('Joining…');
+    this._view.outcomeBusy(text.t('joining'));
     this._position.reset();
     this._eta.update(null);
     this._drawAsked = false;
     await this._join();
     if (this._phase === 'queued' && this._position.position !== null) {
-      this.announcer.now(`You are back in line, number ${count(this._position.position)}.`);
+      this.announcer.now(text.t('backInLine', { position: this._position.position }));
     }
   }
 
@@ -672,24 +644,30 @@ class WaitingRoom implements CheckoutHost {
     const waitingPhase = phase === 'prequeue' || phase === 'queued' || phase === 'scheduled';
     this._view.banner(
       waitingPhase && this._pollFailures > 1
-        ? "We're having trouble reaching the waiting room. Retrying… your place in line is kept."
+        ? text.t('bannerTrouble')
         : waitingPhase && this._saleStatus === 'suspended'
-          ? 'The sale is down for maintenance for a moment: nobody moves up in line meanwhile. Your place in line is kept.'
+          ? text.t('bannerSuspended')
           : waitingPhase && this._saleStatus === 'paused'
-            ? 'The shop has paused the sale for a moment. Your place in line is kept.'
+            ? text.t('bannerPaused')
             : waitingPhase && this._saleStatus === 'held'
-              ? "Every unit is in someone's checkout right now. Units that are not paid come back, and your place in line is kept."
+              ? text.t('bannerHeld')
               : null,
     );
 
     if (phase === 'scheduled' || phase === 'prequeue') {
       this._renderBefore(this.clock.now());
-      this._view.title(phase === 'prequeue' ? 'In the pre-queue' : null);
+      this._view.title(phase === 'prequeue' ? text.t('tabPrequeue') : null);
       return;
     }
     if (phase === 'queued') return this._renderQueue();
     this._view.title(
-      phase === 'admitted' ? "It's your turn!" : phase === 'ordered' ? 'Order placed' : phase === 'sold_out' ? 'Sold out' : null,
+      phase === 'admitted'
+        ? text.t('tabTurn')
+        : phase === 'ordered'
+          ? text.t('tabOrdered')
+          : phase === 'sold_out'
+            ? text.t('tabSoldOut')
+            : null,
     );
   }
 
@@ -700,10 +678,10 @@ class WaitingRoom implements CheckoutHost {
     let eta: Range | null = null;
     let note: string | null = null;
     if (position === null) note = '…';
-    else if (paused) note = 'Paused for now';
-    else if (this._saleStatus === 'held') note = 'Waiting for unpaid units to come back';
+    else if (paused) note = text.t('etaPaused');
+    else if (this._saleStatus === 'held') note = text.t('etaHeld');
     else if (perSecond !== null && perSecond > 1e-4) eta = this._eta.update(position / perSecond);
-    else note = 'Waiting for the line to move';
+    else note = text.t('etaStill');
     if (eta === null) this._eta.update(null);
     this._view.queue({
       position,
@@ -715,11 +693,11 @@ class WaitingRoom implements CheckoutHost {
       remaining: this._remaining,
       stock: this._sale?.stock ?? null,
     });
-    this._view.title(position === null ? 'In line' : `#${count(position)} in line`);
+    this._view.title(position === null ? text.t('tabInLine') : text.t('tabPosition', { position }));
     if (position !== null && position !== this._lastPosition) {
-      const text = `You are number ${count(position)} in line.${eta ? ` Estimated wait: ${formatRange(eta)}.` : ''}`;
-      if (this._lastPosition === null) this.announcer.now(text);
-      else this.announcer.progress(text);
+      const words = eta ? text.t('positionEtaSay', { position, eta: text.range(eta) }) : text.t('positionSay', { position });
+      if (this._lastPosition === null) this.announcer.now(words);
+      else this.announcer.progress(words);
       this._lastPosition = position;
     }
   }

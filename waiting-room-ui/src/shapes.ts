@@ -76,6 +76,8 @@ export interface PublicSale {
   notice: Notice | null;
   /** `shop`: the sale is for the shop's signed-in accounts (who then see their orders) */
   identity: 'anonymous' | 'shop';
+  /** what the sale sells (issue 15 item 5): null when the marketer gave nothing */
+  product: Product | null;
 }
 
 export function parsePublicSale(v: unknown): PublicSale {
@@ -98,6 +100,7 @@ export function parsePublicSale(v: unknown): PublicSale {
     serverTime: time(o, 'serverTime'),
     notice: nullable(o, 'notice', (x, k) => parseNotice(x[k])),
     identity: o.identity === 'shop' ? 'shop' : 'anonymous',
+    product: nullable(o, 'product', (x, k) => parseProduct(x[k])),
   };
 }
 

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { isSaleId } from '@velvet-rope/contracts';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
+import { brandMarks } from '../pages/branding.js';
 import { setShopperCookies } from '../http/credentials.js';
 import { formPostAllowed } from '../http/origin.js';
 import { renderProblemPage, renderWaitPage, type PageOrder, type WaitView } from '../pages/no-script-page.js';
@@ -34,7 +35,9 @@ const noScript: FastifyPluginAsync = async (app) => {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1_024 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
-  const styles = stylesheets(uiRoot(app.config.uiDir));
+  // the page's own stylesheets, and the deployment's accent (BRAND_ACCENT) after them
+  const brandSheet = brandMarks(app.config.brand).stylesheet;
+  const styles = [...stylesheets(uiRoot(app.config.uiDir)), ...(brandSheet ? [brandSheet.href] : [])];
 
   const saleIdOf = (req: FastifyRequest): string => {
     const { saleId } = req.params as { saleId: string };

@@ -4,6 +4,8 @@ import fastifyStatic from '@fastify/static';
 import { SALE_ID_PATTERN } from '@velvet-rope/contracts';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
+import { brandMarks } from '../pages/branding.js';
+import { loadShopperPages, pickLanguage } from '../pages/shopper-page.js';
 
 /** the waiting-room-ui build, next to the gateway in the repository (UI_DIR overrides) */
 const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../waiting-room-ui/dist/', import.meta.url));
@@ -16,13 +18,16 @@ export const uiRoot = (configured: string | undefined): string => configured ?? 
  * The shopper's waiting room (`/sales/:saleId`) and the marketer's console (`/admin`): static
  * files built by waiting-room-ui. Pages are never cached (they name the current assets);
  * assets have content hashes in their names and are cached for good. A CDN can serve the same
- * files.
+ * files. The shopper's page comes in the shopper's language (pages/shopper-page.ts) with the
+ * deployment's branding (pages/branding.ts), both worked out at boot: a request only picks.
  */
 export default fp(
   async (app) => {
     const root = uiRoot(app.config.uiDir);
     const built = existsSync(`${root}/sale.html`) && existsSync(`${root}/admin.html`);
     if (!built) app.log.warn({ root }, 'waiting-room-ui is not built: the pages answer 404 (npm run build)');
+    const marks = brandMarks(app.config.brand);
+    const shopperPages = built ? loadShopperPages(root, marks) : undefined;
 
     await app.register(fastifyStatic, {
       root: built ? `${root}/assets` : root,
@@ -44,8 +49,22 @@ export default fp(
     app.get('/sales/:saleId', async (req, reply) => {
       const { saleId } = req.params as { saleId: string };
       if (!saleIdRe.test(saleId)) throw new AppError('SALE_NOT_FOUND', 'no such sale');
-      return page('sale.html')(req, reply);
+      if (!shopperPages) throw new AppError('ROUTE_NOT_FOUND', 'the waiting-room page is not built (npm run build)');
+      const lang = pickLanguage((req.query as { lang?: unknown }).lang, req.headers['accept-language'], shopperPages.languages);
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .header('content-language', lang)
+        .header('vary', 'accept-language')
+        .send(shopperPages.page(lang));
     });
+    // the brand's accent (BRAND_ACCENT); its address carries a hash of it, so it is cached for good
+    const sheet = marks.stylesheet;
+    if (sheet) {
+      app.get('/brand.css', async (_req, reply) =>
+        reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=31536000, immutable').send(sheet.css),
+      );
+    }
     app.get('/admin', page('admin.html'));
     app.get('/', async (_req, reply) => reply.redirect('/admin'));
   },

@@ -26,7 +26,8 @@ const CURRENCY = /^[A-Z]{3}$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 
-function imageUrlProblem(value: string): string | undefined {
+/** what is wrong with an image address (an https URL or a path on this site), if anything */
+export function imageUrlProblem(value: string): string | undefined {
   if (value.length === 0 || value.length > MAX_IMAGE_URL_LENGTH) return `must be 1 to ${MAX_IMAGE_URL_LENGTH} characters`;
   if (value.startsWith('/') && !value.startsWith('//')) {
     // a path on this site: resolvable, no scheme smuggled in

@@ -321,7 +321,7 @@ describe('the waiting room and the console in a browser', () => {
     await polling.waitForFunction(() => /^\d+$/.test((globalThis as any).document.getElementById('position').textContent));
     expect(await position(polling)).toBe(7);
     await polling.waitForSelector('#connection[data-state="polling"]', { timeout: 10_000 });
-    expect(await text(polling, '#connection-text')).toMatch(/checking every \d+ s/);
+    expect(await text(polling, '#connection-text')).toMatch(/checking every \d+ seconds?$/);
     await shot(polling, 'polling-fallback-phone');
     // and the line moving reaches it by polling alone
     await patchSale(saleId, { ratePerMinute: 6_000 });

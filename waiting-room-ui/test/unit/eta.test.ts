@@ -3,7 +3,7 @@
  * admission rate, and the ETA range that only moves when the estimate leaves it.
  */
 import { describe, expect, it } from 'vitest';
-import { EtaRange, formatRange, rangeAround, RateEstimator } from '../../src/eta.js';
+import { EtaRange, rangeAround, RateEstimator } from '../../src/eta.js';
 import { PositionTracker } from '../../src/position.js';
 
 describe('PositionTracker', () => {
@@ -71,12 +71,5 @@ describe('EtaRange', () => {
     const later = eta.update(first.lo - 1)!;
     expect(later.hi).toBeLessThanOrEqual(first.hi);
     expect(later).not.toEqual(first);
-  });
-
-  it('reads as people speak', () => {
-    expect(formatRange(rangeAround(10))).toBe('less than a minute');
-    expect(formatRange(rangeAround(60))).toBe('45 to 75 seconds');
-    expect(formatRange(rangeAround(300))).toBe('4 to 7 minutes');
-    expect(formatRange(rangeAround(5_400))).toBe('1 h to 2 h');
   });
 });
