@@ -20,6 +20,7 @@ import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-s
 import { freePort, startService, waitForHttp, waitForOutput, type Service } from '../../../test-support/processes.js';
 import { CATALOGUES, type Language, type TextKey } from '../../src/catalogue.js';
 import { placeholders } from '../../src/shopper-text.js';
+import { callJson } from '../../../test-support/call-json.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCREENSHOTS = join(ROOT, 'test-results', 'screenshots');
@@ -97,18 +98,7 @@ afterAll(async () => {
   expect(codes).toEqual([0, 0]);
 });
 
-async function api(method: 'GET' | 'POST' | 'PATCH', path: string, token?: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = (method: string, path: string, token?: string, body?: unknown) => callJson(base, method, path, token, body);
 
 async function createSale(fields: Record<string, unknown>): Promise<string> {
   const id = uniqueId('i18n-');
