@@ -5,7 +5,7 @@
 export interface JsonAnswer {
   readonly status: number;
   // the tests read whatever the API answered, field by field
-   
+
   readonly body: any;
 }
 

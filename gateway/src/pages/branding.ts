@@ -110,7 +110,7 @@ export function brandMarks(brand: Brand): BrandMarks {
   return {
     style: stylesheet ? `<link rel="stylesheet" href="${stylesheet.href}">` : '',
     header: logo || name ? `<div class="brand" id="brand">${logo}${name}</div>` : '',
-    notice: brand.notice === undefined ? '' : `<p class="brand-notice" id="brand-notice">${escapeHtml(brand.notice)}</p>`,
+    notice: brand.notice === undefined ? '' : `<p class="brand-notice" id="brand-notice" dir="auto">${escapeHtml(brand.notice)}</p>`,
     stylesheet,
   };
 }

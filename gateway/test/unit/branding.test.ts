@@ -86,7 +86,7 @@ describe('the brand in the page', () => {
     const html = brandPage(page, marks);
     expect(html).toContain('<span class="brand-name">Tom &amp; &quot;Jerry&quot; &lt;b&gt;$&amp;&lt;/b&gt;</span>');
     expect(html).toContain('src="/logo.png?a=1&amp;b=&quot;2&quot;"');
-    expect(html).toContain('<p class="brand-notice" id="brand-notice">&lt;script&gt;alert(1)&lt;/script&gt;</p>');
+    expect(html).toContain('<p class="brand-notice" id="brand-notice" dir="auto">&lt;script&gt;alert(1)&lt;/script&gt;</p>');
     expect(html).not.toContain('<script>');
     expect(html).toMatch(/<link rel="stylesheet" href="\/brand\.css\?v=[0-9a-f]{12}">/);
     expect(marks.stylesheet?.css).toContain('--accent:#0a7d5a');
