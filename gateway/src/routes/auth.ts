@@ -26,6 +26,7 @@ import { accountCookieCleared, accountCookieHeader, cookieValue, signInCookieHea
 import { OpenIdProvider } from '../http/openid-provider.js';
 import { returnPath } from '../http/return-path.js';
 import { newAccountSession } from '../http/shop-identity.js';
+import { formPostAllowed } from '../http/origin.js';
 import { renderProblemPage } from '../pages/no-script-page.js';
 import { SIGN_IN_COOKIE, SIGN_IN_SECONDS } from '../tokens/sign-in-state.js';
 import { stylesheets } from './no-script.js';
@@ -124,6 +125,10 @@ const authRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.post('/auth/logout', async (req, reply: FastifyReply) => {
+    // another site's page may not sign the shopper out (a cross-site form post)
+    if (!formPostAllowed(req, app.config.allowedOrigins, app.config.trustProxy)) {
+      throw new AppError('FORBIDDEN_ORIGIN', 'this sign-out was sent from another site');
+    }
     reply.header('set-cookie', accountCookieCleared(req)).header('cache-control', 'no-store');
     return reply.code(204).send();
   });

@@ -182,5 +182,16 @@ describe('OpenID Connect sign-in at the shop’s provider', () => {
       signInUrl: `/auth/login?sale=${saleId}`,
     });
     expect((await stack.api('GET', `/api/sales/${saleId}`)).body.waiting, 'nothing took a place').toBe(0);
+
+    // signing out: from the gateway's own page it clears the session; another site's page may not
+    const crossSite = await stack.apiWith('POST', '/auth/logout', { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
+    expect({ status: crossSite.status, code: crossSite.body?.code }).toEqual({ status: 403, code: 'FORBIDDEN_ORIGIN' });
+    expect(
+      setCookies(crossSite).some((c) => c.startsWith('vr_account=')),
+      'the session left alone',
+    ).toBe(false);
+    const own = await stack.apiWith('POST', '/auth/logout', { origin: stack.base, 'sec-fetch-site': 'same-origin' });
+    expect(own.status).toBe(204);
+    expect(setCookies(own).some((c) => /^vr_account=;/.test(c) || /^vr_account=[^;]*;.*Max-Age=0/i.test(c))).toBe(true);
   });
 });
