@@ -7,9 +7,9 @@
  *
  * Off the hot path: only a verified identity (a JWT check already costs far more) writes, each
  * account once per gateway process (a bounded memory of those written), and the identities
- * verified in one event-loop turn go in one INSERT. A write that fails never fails the join:
- * it is kept and sent again with the next ones (a visitor id never changes its account, so a
- * late row is as good as an early one).
+ * verified in one event-loop turn go in one INSERT; a join does not wait for it. A write that
+ * fails never fails anything: it is kept and sent again with the next ones, or after
+ * RETRY_MS (a visitor id never changes its account, so a late row is as good as an early one).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type pg from 'pg';
@@ -24,12 +24,15 @@ interface Row extends Account {
 const WRITTEN_PER_GENERATION = 100_000;
 /** rows kept for a retry while PostgreSQL refuses */
 const MAX_BACKLOG = 100_000;
+/** a refused write is sent again this long after, if no new identity brought it along sooner */
+const RETRY_MS = 2_000;
 
 export class ShopAccounts {
   readonly #batcher: TurnBatcher<Row, undefined>;
   #written = new Set<string>();
   #writtenBefore = new Set<string>();
   #backlog: Row[] = [];
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -44,18 +47,10 @@ export class ShopAccounts {
     await this.#batcher.add('', { visitorId, issuer: account.issuer, subject: account.subject });
   }
 
-  /** The accounts of these visitor ids (those the gateways have seen verified); a map by visitor id. */
-  async of(visitorIds: readonly string[]): Promise<Map<string, Account>> {
-    if (visitorIds.length === 0) return new Map();
-    const { rows } = await this.pool.query<{ visitor_id: string; issuer: string; subject: string }>(
-      'SELECT visitor_id, issuer, subject FROM shop_accounts WHERE visitor_id = ANY($1::text[])',
-      [visitorIds],
-    );
-    return new Map(rows.map((r) => [r.visitor_id, { issuer: r.issuer, subject: r.subject }]));
-  }
-
   /** Sends what is left (at close). */
   async flush(): Promise<void> {
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
     if (this.#backlog.length > 0) await this.#write([]);
   }
 
@@ -72,6 +67,10 @@ export class ShopAccounts {
       for (const r of rows) this.#markWritten(r.visitorId);
     } catch (err) {
       this.#backlog = rows.slice(-MAX_BACKLOG);
+      this.#retry ??= setTimeout(() => {
+        this.#retry = undefined;
+        if (this.#backlog.length > 0) void this.#write([]);
+      }, RETRY_MS).unref();
       this.logger?.warn({ err, unwritten: this.#backlog.length }, 'shop accounts not written to PostgreSQL yet; sent again with the next');
     }
     return fresh.map(() => undefined);

@@ -29,7 +29,8 @@ async function verifiedVisitor(shop: ShopperIdentities, accounts: ShopAccounts, 
   const verified = await shop.verify(Array.isArray(header) ? '' : header);
   if (!verified.ok && verified.code === 'UNAVAILABLE') throw new AppError('UNAVAILABLE', verified.reason, undefined, 2);
   if (!verified.ok) throw new AppError('INVALID_IDENTITY', `the shopper identity is not valid: ${verified.reason}`);
-  await accounts.remember(verified.visitorId, { issuer: verified.issuer, subject: verified.account });
+  // not awaited: a join needs only Redis; the row follows within the turn (retried while PostgreSQL refuses)
+  void accounts.remember(verified.visitorId, { issuer: verified.issuer, subject: verified.account });
   return verified.visitorId;
 }
 

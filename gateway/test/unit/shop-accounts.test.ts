@@ -5,7 +5,7 @@
  * stand-in that records the queries (the SQL itself runs against PostgreSQL in the e2e test).
  */
 import type pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ShopAccounts } from '../../src/accounts/shop-accounts.js';
 
 function recordingPool(failures: number) {
@@ -24,6 +24,10 @@ function recordingPool(failures: number) {
 const carol = { issuer: 'https://shop.example', subject: 'carol' };
 const dave = { issuer: 'https://shop.example', subject: 'dave' };
 
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe('shop accounts', () => {
   it('writes the identities of one turn in one insert, and each account once', async () => {
     const { pool, writes } = recordingPool(0);
@@ -40,6 +44,16 @@ describe('shop accounts', () => {
     expect(writes).toEqual([]);
     await accounts.remember('v-dave-0000000001', dave);
     expect(writes).toEqual([['v-carol-000000001', 'v-dave-0000000001']]);
+  });
+
+  it('sends what was refused again on its own when no other identity comes', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { pool, writes } = recordingPool(1);
+    const accounts = new ShopAccounts(pool);
+    await accounts.remember('v-carol-000000001', carol);
+    expect(writes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(writes).toEqual([['v-carol-000000001']]);
   });
 
   it('sends what was refused at close', async () => {
