@@ -21,22 +21,28 @@ export function returnPath(query: { readonly sale?: unknown; readonly return?: u
     return { ok: true, path: `/sales/${encodeURIComponent(query.sale)}` };
   }
   if (query.return === undefined) return { ok: true, path: '/' };
-  const path = query.return;
-  if (typeof path !== 'string' || path.length === 0 || path.length > MAX_RETURN_PATH) return { ok: false, reason: 'return must be a path' };
-  return isSameOriginPath(path)
-    ? { ok: true, path }
-    : { ok: false, reason: 'return must be a path of this site (starting with a single /)' };
+  const given = query.return;
+  if (typeof given !== 'string' || given.length === 0 || given.length > MAX_RETURN_PATH)
+    return { ok: false, reason: 'return must be a path' };
+  const path = sameOriginPath(given);
+  if (path === undefined) return { ok: false, reason: 'return must be a path of this site (starting with a single /)' };
+  // percent-encoding may lengthen it: the bound holds for what is kept (and sent as Location)
+  return path.length > MAX_RETURN_PATH ? { ok: false, reason: 'return must be a path' } : { ok: true, path };
 }
 
-export function isSameOriginPath(path: string): boolean {
-  if (!path.startsWith('/') || path.startsWith('//')) return false;
+/**
+ * The path as a browser would send it (`/café` is `/caf%C3%A9`: a Location header is ASCII),
+ * when it stays on this origin; undefined when it would leave it.
+ */
+export function sameOriginPath(path: string): string | undefined {
+  if (!path.startsWith('/') || path.startsWith('//')) return undefined;
   // browsers read `\` as `/` (`/\evil.example` is `//evil.example`) and drop tabs and newlines
   // eslint-disable-next-line no-control-regex
-  if (/[\\\u0000-\u001f\u007f]/.test(path)) return false;
+  if (/[\\\u0000-\u001f\u007f]/.test(path)) return undefined;
   try {
     const url = new URL(path, PROBE_ORIGIN);
-    return url.origin === PROBE_ORIGIN;
+    return url.origin === PROBE_ORIGIN ? `${url.pathname}${url.search}${url.hash}` : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }

@@ -25,8 +25,11 @@ export interface SignInState {
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-/** a sealed state is a few hundred characters; anything far longer is not ours */
-const MAX_SEALED = 1_024;
+/**
+ * a sealed state is a few hundred characters, up to ~1,000 with the longest return path (512
+ * ASCII characters, http/return-path.ts, sealed and base64url'd); anything far longer is not ours
+ */
+const MAX_SEALED = 2_048;
 
 export class SignInStateCookie {
   readonly #key: Buffer;
