@@ -9,6 +9,7 @@
 import { CATALOGUES, isLanguage, LANGUAGES, type Language, type TextKey } from './catalogue.js';
 import type { Range } from './eta.js';
 import { countdown, localTime, spokenDuration } from './time-format.js';
+import { formatPrice } from './product.js';
 
 export type Params = Readonly<Record<string, string | number>>;
 
@@ -18,10 +19,21 @@ export const placeholders = (text: string): string[] => [...text.matchAll(/\{(\w
 export class ShopperText {
   private readonly _numbers: Intl.NumberFormat;
   private readonly _plural: Intl.PluralRules;
+  private readonly _percent: Intl.NumberFormat;
+  /** unit formatters, made once each (the ETA range is formatted at every move of the line) */
+  private readonly _units = new Map<string, Intl.NumberFormat>();
 
   constructor(readonly lang: Language) {
     this._numbers = new Intl.NumberFormat(lang);
     this._plural = new Intl.PluralRules(lang);
+    this._percent = new Intl.NumberFormat(lang, { style: 'percent', maximumFractionDigits: 0 });
+  }
+
+  private _unit(unit: 'second' | 'minute' | 'hour', display: 'long' | 'short' = 'long'): Intl.NumberFormat {
+    const key = `${unit}:${display}`;
+    let f = this._units.get(key);
+    if (!f) this._units.set(key, (f = new Intl.NumberFormat(this.lang, { style: 'unit', unit, unitDisplay: display })));
+    return f;
   }
 
   /** a catalogue text; a number among the params is formatted for the language */
@@ -42,18 +54,19 @@ export class ShopperText {
   }
 
   percent(share: number): string {
-    return new Intl.NumberFormat(this.lang, { style: 'percent', maximumFractionDigits: 0 }).format(share);
+    return this._percent.format(share);
   }
 
-  /** a decimal string price (as the gateway keeps it) in an ISO 4217 currency; null if unusable */
+  /** a decimal string price (as the gateway keeps it) in an ISO 4217 currency, every decimal given kept (product.ts, as the console previews it); null if unusable */
   price(amount: string, currency: string): string | null {
-    const n = Number(amount);
-    if (!Number.isFinite(n)) return null;
+    if (!Number.isFinite(Number(amount))) return null;
     try {
-      return new Intl.NumberFormat(this.lang, { style: 'currency', currency }).format(n);
+      // a currency Intl refuses: no price rather than the raw text
+      new Intl.NumberFormat(this.lang, { style: 'currency', currency });
     } catch {
       return null;
     }
+    return formatPrice(amount, currency, this.lang);
   }
 
   /** "2 Minuten 5 Sekunden" */
@@ -63,9 +76,7 @@ export class ShopperText {
 
   /** whole seconds (at least one): "5 seconds", "5 Sekunden" */
   seconds(ms: number): string {
-    return new Intl.NumberFormat(this.lang, { style: 'unit', unit: 'second', unitDisplay: 'long' }).format(
-      Math.max(1, Math.ceil(ms / 1000)),
-    );
+    return this._unit('second').format(Math.max(1, Math.ceil(ms / 1000)));
   }
 
   countdown(ms: number): string {
@@ -80,8 +91,7 @@ export class ShopperText {
   /** an ETA range: "less than a minute", "45 to 75 seconds", "4 bis 7 Minuten", "de 1 h a 2 h" */
   range(r: Range): string {
     if (r.hi <= 60 && r.lo === 0) return this.t('etaUnderMinute');
-    const unit = (u: 'second' | 'minute' | 'hour', display: 'long' | 'short' = 'long') =>
-      new Intl.NumberFormat(this.lang, { style: 'unit', unit: u, unitDisplay: display });
+    const unit = (u: 'second' | 'minute' | 'hour', display: 'long' | 'short' = 'long') => this._unit(u, display);
     let lo: string;
     let hi: string;
     if (r.hi < 120 || r.hi % 60 !== 0) {

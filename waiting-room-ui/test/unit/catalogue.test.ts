@@ -71,6 +71,8 @@ describe('ShopperText', () => {
     expect(de.price('5', 'JPY')).toBe('5\u00a0¥');
     expect(de.price('not a number', 'EUR')).toBeNull();
     expect(de.price('5', 'euro')).toBeNull();
+    // every decimal the marketer gave is kept, as the console's preview shows it
+    expect(enText.price('0.0005', 'EUR')).toBe('€0.0005');
   });
 
   it('says durations and ETA ranges in the language', () => {
