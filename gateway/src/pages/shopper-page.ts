@@ -6,6 +6,7 @@
  * `?lang=` wins, then the Accept-Language header, then the fallback. The page's scripts read
  * the language from `<html lang>`, so the server's choice is the page's.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brandPage, type BrandMarks } from './branding.js';
@@ -15,6 +16,8 @@ export interface ShopperPages {
   readonly languages: readonly string[];
   /** the branded page in this language (one of `languages`) */
   page(lang: string): string;
+  /** its strong ETag (a hash of the page: the same on every gateway of a deployment), for a 304 on reload */
+  etag(lang: string): string;
 }
 
 const langOf = (html: string): string | undefined => /<html[^>]*\slang="([^"]+)"/.exec(html)?.[1]?.toLowerCase();
@@ -35,7 +38,14 @@ export function loadShopperPages(root: string, marks: BrandMarks): ShopperPages 
     const m = /^sale\.([a-z]{2,3}(?:-[a-z0-9]{2,8})?)\.html$/i.exec(f);
     if (m) pages.set(m[1]!.toLowerCase(), brandPage(readFileSync(join(root, f), 'utf8'), marks));
   }
-  return { languages: [...pages.keys()], page: (lang) => pages.get(lang) ?? pages.get(fallback)! };
+  const etags = new Map(
+    [...pages].map(([lang, html]) => [lang, `"${createHash('sha256').update(html).digest('base64url').slice(0, 27)}"`]),
+  );
+  return {
+    languages: [...pages.keys()],
+    page: (lang) => pages.get(lang) ?? pages.get(fallback)!,
+    etag: (lang) => etags.get(lang) ?? etags.get(fallback)!,
+  };
 }
 
 /** the available language a tag asks for: itself, or its primary subtag (`de-AT` -> `de`) */

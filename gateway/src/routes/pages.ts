@@ -51,12 +51,11 @@ export default fp(
       if (!saleIdRe.test(saleId)) throw new AppError('SALE_NOT_FOUND', 'no such sale');
       if (!shopperPages) throw new AppError('ROUTE_NOT_FOUND', 'the waiting-room page is not built (npm run build)');
       const lang = pickLanguage((req.query as { lang?: unknown }).lang, req.headers['accept-language'], shopperPages.languages);
-      return reply
-        .type('text/html; charset=utf-8')
-        .header('cache-control', 'no-cache')
-        .header('content-language', lang)
-        .header('vary', 'accept-language')
-        .send(shopperPages.page(lang));
+      const etag = shopperPages.etag(lang);
+      reply.header('cache-control', 'no-cache').header('content-language', lang).header('vary', 'accept-language').header('etag', etag);
+      // a reload during a drop revalidates (no-cache): the page unchanged is a 304, not 30 KB again
+      if (req.headers['if-none-match']?.split(',').some((t) => t.trim() === etag)) return reply.code(304).send();
+      return reply.type('text/html; charset=utf-8').send(shopperPages.page(lang));
     });
     // the brand's accent (BRAND_ACCENT); its address carries a hash of it, so it is cached for good
     const sheet = marks.stylesheet;

@@ -40,6 +40,20 @@ describe('issue 12 item 13b: pages answered public, max-age=0 instead of no-cach
     }
   });
 
+  it('revalidates a page with its ETag: unchanged is a 304 without the page, per language', async () => {
+    for (const url of [`/sales/${saleId}`, `/sales/${saleId}?lang=de`, '/admin']) {
+      const first = await h.app().inject({ url });
+      const etag = first.headers.etag as string;
+      expect(etag, url).toMatch(/^(W\/)?"[^"]+"$/);
+      const again = await h.app().inject({ url, headers: { 'if-none-match': etag } });
+      expect({ url, status: again.statusCode, body: again.body }).toEqual({ url, status: 304, body: '' });
+      expect(again.headers['cache-control']).toBe('no-cache');
+    }
+    const en = await h.app().inject({ url: `/sales/${saleId}` });
+    const de = await h.app().inject({ url: `/sales/${saleId}?lang=de` });
+    expect(en.headers.etag, 'each language its own').not.toBe(de.headers.etag);
+  });
+
   it('keeps the hashed assets cached for a year, immutable', async () => {
     const page = await h.app().inject({ url: '/admin' });
     const asset = /\/assets\/[^"']+\.js/.exec(page.body)?.[0];
