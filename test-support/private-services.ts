@@ -18,7 +18,8 @@
  * - RabbitMQ: a second node (`chaos<random>@localhost`) beside the machine's own, sharing its
  *   Erlang cookie and epmd, with its own config file (listener on a free port), no plugins,
  *   its own mnesia and log directories; run in the foreground as the `rabbitmq` OS user in a
- *   process group of its own, so that stop/kill reach the whole tree.
+ *   process group of its own, so that stop/kill reach the whole tree. A cluster of such nodes
+ *   (`startPrivateRabbitMQCluster(3)`): `vr<random>-<i>@localhost`, joined to the first.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -945,8 +946,9 @@ class RabbitService extends ManagedService implements PrivateRabbitMQ {
     distPort: number,
     dir: string,
     user: OsUser | undefined,
+    name = 'rabbitmq',
   ) {
-    super('rabbitmq', port, dir, user, true);
+    super(name, port, dir, user, true);
     this.#distPort = distPort;
     // the home directory holds the Erlang cookie that rabbitmqctl and the node share
     this.#home = user?.home ?? process.env.HOME ?? this.dir;
@@ -1024,29 +1026,117 @@ class RabbitService extends ManagedService implements PrivateRabbitMQ {
 
 export async function startPrivateRabbitMQ(): Promise<PrivateRabbitMQ> {
   const user = runAs('rabbitmq');
-  return startOnFreshPorts(async () => {
-    const dir = makeDirectory('rabbitmq', user);
-    const [port, distPort] = await freePorts(2, CTL_PORTS);
-    const files: Record<string, string> = {
-      'rabbitmq.conf': [
-        `listeners.tcp.default = 127.0.0.1:${port}`,
-        'loopback_users.guest = true',
-        'log.console = true',
-        'log.console.level = info',
-        'log.file = false',
-        'disk_free_limit.absolute = 50MB',
-        '',
-      ].join('\n'),
-      'rabbitmq-env.conf': 'ERL_EPMD_ADDRESS=127.0.0.1\n',
-      // no plugins: no management listener on 15672 next to the machine's node
-      enabled_plugins: '[].\n',
-    };
-    for (const [name, text] of Object.entries(files)) {
-      const path = join(dir, name);
-      writeFileSync(path, text);
-      if (user) chownSync(path, user.uid, user.gid);
-    }
-    const nodeName = `chaos${randomBytes(4).toString('hex')}@localhost`;
-    return new RabbitService(nodeName, port!, distPort!, dir, user);
-  });
+  return startOnFreshPorts(() => rabbitNode(`chaos${randomBytes(4).toString('hex')}@localhost`, 'rabbitmq', user));
+}
+
+/** A RabbitMQ node's files on free ports (not started): its listener, no plugins. */
+async function rabbitNode(nodeName: string, name: string, user: OsUser | undefined): Promise<RabbitService> {
+  const dir = makeDirectory(name, user);
+  const [port, distPort] = await freePorts(2, CTL_PORTS);
+  const files: Record<string, string> = {
+    'rabbitmq.conf': [
+      `listeners.tcp.default = 127.0.0.1:${port}`,
+      'loopback_users.guest = true',
+      'log.console = true',
+      'log.console.level = info',
+      'log.file = false',
+      'disk_free_limit.absolute = 50MB',
+      '',
+    ].join('\n'),
+    'rabbitmq-env.conf': 'ERL_EPMD_ADDRESS=127.0.0.1\n',
+    // no plugins: no management listener on 15672 next to the machine's node
+    enabled_plugins: '[].\n',
+  };
+  for (const [file, text] of Object.entries(files)) {
+    const path = join(dir, file);
+    writeFileSync(path, text);
+    if (user) chownSync(path, user.uid, user.gid);
+  }
+  return new RabbitService(nodeName, port!, distPort!, dir, user, name);
+}
+
+export interface QueueReplicas {
+  /** the node that leads the quorum queue now */
+  readonly leader: string;
+  /** every node holding a replica (the leader among them) */
+  readonly members: readonly string[];
+  /** the members that are running */
+  readonly online: readonly string[];
+}
+
+export interface PrivateRabbitMQCluster {
+  /** the nodes in the order they joined: nodes[0] is the one the others joined */
+  readonly nodes: readonly PrivateRabbitMQ[];
+  /** every node's AMQP URL, comma-separated, in node order: what AMQP_URL takes */
+  readonly amqpUrl: string;
+  /** the nodes that are running and see each other (`cluster_status`, asked of `via`) */
+  runningNodes(via?: PrivateRabbitMQ): Promise<string[]>;
+  /** where a quorum queue's replicas are and which one leads (asked of a running node) */
+  queueReplicas(queue: string): Promise<QueueReplicas | undefined>;
+  /** the node (of `nodes`) by its Erlang name */
+  node(nodeName: string): PrivateRabbitMQ;
+  /** everything the nodes printed lately, each under its name */
+  output(): string;
+}
+
+/**
+ * `size` RabbitMQ nodes on this machine, clustered: each a node like `startPrivateRabbitMQ`'s
+ * (its own name `vr<random>-<i>@localhost`, AMQP and distribution ports, mnesia and log
+ * directories, no plugins), all sharing the Erlang cookie of the user they run as and the
+ * machine's epmd. Every node after the first is joined to the first with `rabbitmqctl
+ * stop_app / join_cluster / start_app`. A quorum queue declared on it then has a replica on
+ * every node (RabbitMQ's default initial group size is the cluster's size). The nodes are
+ * private services like the others: `cleanupPrivateServices()` removes them; `kill()` on one
+ * is a SIGKILL to that node alone.
+ */
+export async function startPrivateRabbitMQCluster(size = 3): Promise<PrivateRabbitMQCluster> {
+  if (size < 2) throw new Error('a cluster has at least two nodes');
+  const user = runAs('rabbitmq');
+  const run = randomBytes(3).toString('hex');
+  const nodes = await Promise.all(
+    Array.from({ length: size }, (_, i) => startOnFreshPorts(() => rabbitNode(`vr${run}-${i + 1}@localhost`, `rabbitmq-${i + 1}`, user))),
+  );
+  const [seed] = nodes as [RabbitService];
+  // one at a time: two nodes joining the same seed at once can race on its schema
+  for (const node of nodes.slice(1)) {
+    await node.ctl(['stop_app']);
+    await node.ctl(['join_cluster', seed.nodeName]);
+    await node.ctl(['start_app']);
+    await node.ctl(['await_startup']);
+  }
+  const cluster: PrivateRabbitMQCluster = {
+    nodes,
+    amqpUrl: nodes.map((n) => n.url).join(','),
+    async runningNodes(via = nodes.find((n) => n.running)) {
+      if (!via) return [];
+      const out = await via.ctl(['cluster_status', '--formatter', 'json']);
+      const status = JSON.parse(out) as { running_nodes?: string[] };
+      return [...(status.running_nodes ?? [])].sort();
+    },
+    async queueReplicas(queue) {
+      for (const via of nodes.filter((n) => n.running)) {
+        let out: string;
+        try {
+          out = await via.ctl(['list_queues', 'name', 'leader', 'members', 'online', '--formatter', 'json']);
+        } catch {
+          continue; // that node is going down: ask the next
+        }
+        const rows = JSON.parse(out) as { name: string; leader: string; members: string[]; online: string[] }[];
+        const row = rows.find((r) => r.name === queue);
+        return row ? { leader: row.leader, members: [...row.members].sort(), online: [...row.online].sort() } : undefined;
+      }
+      throw new Error('no running node of the cluster answered');
+    },
+    node(nodeName) {
+      const found = nodes.find((n) => n.nodeName === nodeName);
+      if (!found) throw new Error(`${nodeName} is not a node of this cluster (${nodes.map((n) => n.nodeName).join(', ')})`);
+      return found;
+    },
+    output() {
+      return nodes.map((n) => `===== ${n.name} ${n.nodeName}\n${n.output().slice(-3_000)}`).join('\n');
+    },
+  };
+  const running = await cluster.runningNodes();
+  if (running.length !== size) throw new Error(`the cluster runs ${running.length} of ${size} nodes: ${running.join(', ')}`);
+  return cluster;
 }

@@ -1,9 +1,12 @@
 /**
  * One RabbitMQ connection that heals itself, for the gateway's publisher and the order worker.
  *
- * `start` connects once and throws when the broker cannot be reached (boot fails loudly).
- * After that, a lost connection (or a lost channel that `setup` watched: one recovery path
- * rebuilds both) is reconnected with backoff, and `setup` runs again on every new connection:
+ * It is given the addresses of one or more nodes of a cluster (`urls`) and tries them in
+ * turn (`AmqpAddresses`: round robin). `start` tries each address once and throws when no
+ * node can be reached (boot fails loudly). After that, a lost connection (or a lost channel
+ * that `setup` watched: one recovery path rebuilds both) is reconnected with backoff, each
+ * attempt to the next address in the list (the node that went is tried last), and `setup`
+ * runs again on every new connection:
  * it opens the channels and declares the topology, and returns the session (the channels) that
  * the service uses until the next loss. While the connection is down, `session` is undefined.
  *
@@ -14,6 +17,7 @@
  */
 import { connect } from 'amqplib';
 import type { Channel, ChannelModel } from 'amqplib';
+import { AmqpAddresses } from './amqp-addresses.js';
 import { sleep } from './backoff.js';
 import { redactUrl } from './service-check.js';
 
@@ -24,7 +28,8 @@ export interface AmqpLogger {
 }
 
 export interface AmqpConnectionOptions<S> {
-  readonly url: string;
+  /** the nodes of one broker (a cluster's, or one node's): at least one address */
+  readonly urls: readonly string[];
   /** amqplib's socket options (`noDelay`, `timeout`, `clientProperties`, ...) */
   readonly socketOptions?: Record<string, unknown>;
   /**
@@ -69,8 +74,16 @@ export class AmqpConnection<S> {
   #closing = false;
   #reconnecting: Promise<void> | undefined;
   readonly #stop = new AbortController();
+  readonly #addresses: AmqpAddresses;
 
-  constructor(private readonly opts: AmqpConnectionOptions<S>) {}
+  constructor(private readonly opts: AmqpConnectionOptions<S>) {
+    this.#addresses = new AmqpAddresses(opts.urls);
+  }
+
+  /** the address of the node connected to (or tried last, while down), password hidden */
+  get address(): string {
+    return redactUrl(this.#addresses.current);
+  }
 
   /** the channels of the current connection; undefined while it is down */
   get session(): S | undefined {
@@ -96,13 +109,23 @@ export class AmqpConnection<S> {
     return this.#lastError;
   }
 
-  /** Connects once; throws when the broker cannot be reached (and then reconnects no more). */
+  /**
+   * Connects to the first address that answers (each tried once, in turn); throws the last
+   * failure when none does (and then reconnects no more).
+   */
   async start(): Promise<void> {
-    try {
-      await this.#connect(false);
-    } catch (err) {
-      await this.close(); // also ends a reconnect that a loss during setup may have begun
-      throw err;
+    for (let tried = 1; ; tried++) {
+      try {
+        await this.#connect(false);
+        return;
+      } catch (err) {
+        if (tried < this.#addresses.size && !this.#closing) {
+          this.opts.logger.warn({ err, amqp: this.address }, 'connecting to RabbitMQ failed; trying the next address');
+          continue;
+        }
+        await this.close(); // also ends a reconnect that a loss during setup may have begun
+        throw err;
+      }
     }
   }
 
@@ -136,7 +159,7 @@ export class AmqpConnection<S> {
   async #connect(reconnected: boolean): Promise<void> {
     const { logger } = this.opts;
     const connection = await connect(
-      withHeartbeat(this.opts.url, this.opts.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS),
+      withHeartbeat(this.#addresses.take(), this.opts.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS),
       this.opts.socketOptions,
     );
     this.#blocked = undefined;
@@ -209,7 +232,7 @@ export class AmqpConnection<S> {
         return;
       } catch (err) {
         this.#lastError = err instanceof Error ? err.message : String(err);
-        this.opts.logger.warn({ err, attempt, amqp: redactUrl(this.opts.url) }, 'reconnecting to RabbitMQ failed');
+        this.opts.logger.warn({ err, attempt, amqp: this.address }, 'reconnecting to RabbitMQ failed');
       }
     }
   }

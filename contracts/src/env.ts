@@ -123,10 +123,25 @@ export function envLogLevel(env: Env, name: string, fallback: LogLevel): LogLeve
   return level;
 }
 
-/** The three service URLs every process reads, with their defaults. */
-export function envServiceUrls(env: Env): { amqpUrl: string; databaseUrl: string; redisUrl: string } {
+/**
+ * `AMQP_URL`: the RabbitMQ node, or the nodes of one RabbitMQ cluster as a comma-separated
+ * list (`amqp://u:p@mq-1:5672,amqp://u:p@mq-2:5672,...`): a process connects to one of them
+ * and moves to the next when its node goes (contracts' AmqpAddresses). Each item must be an
+ * amqp:// or amqps:// URL; the same address twice is refused (a typo, and it would make the
+ * rotation try one node twice in a row).
+ */
+export function envAmqpUrls(env: Env): string[] {
+  const urls = envUrlList(env, 'AMQP_URL', ['amqp:', 'amqps:']) ?? [SERVICE_DEFAULTS.amqpUrl];
+  urls.forEach((url, i) => {
+    if (urls.indexOf(url) !== i) throw new ConfigError('AMQP_URL', `item ${i + 1} repeats item ${urls.indexOf(url) + 1}`);
+  });
+  return urls;
+}
+
+/** The three services every process reads, with their defaults. */
+export function envServiceUrls(env: Env): { amqpUrls: string[]; databaseUrl: string; redisUrl: string } {
   return {
-    amqpUrl: envUrl(env, 'AMQP_URL', SERVICE_DEFAULTS.amqpUrl, ['amqp:', 'amqps:']),
+    amqpUrls: envAmqpUrls(env),
     databaseUrl: envUrl(env, 'DATABASE_URL', SERVICE_DEFAULTS.databaseUrl, ['postgres:', 'postgresql:']),
     redisUrl: envUrl(env, 'REDIS_URL', SERVICE_DEFAULTS.redisUrl, ['redis:', 'rediss:']),
   };

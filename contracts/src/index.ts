@@ -5,6 +5,7 @@ export * from './error-codes.js';
 export * from './database.js';
 export * from './service-check.js';
 export * from './amqp-topology.js';
+export * from './amqp-addresses.js';
 export * from './amqp-connection.js';
 export * from './backoff.js';
 export * from './env.js';

@@ -57,3 +57,26 @@ export async function requireService(service: string, rawUrl: string, defaultPor
     throw new ServiceUnreachableError(service, redactUrl(rawUrl), err);
   }
 }
+
+/**
+ * Probes the addresses of one service that has several (a RabbitMQ cluster's nodes): resolves
+ * once any of them answers; throws a ServiceUnreachableError naming every address when none does.
+ */
+export async function requireAnyService(service: string, rawUrls: readonly string[], defaultPort: (url: string) => number): Promise<void> {
+  if (rawUrls.length === 1) return requireService(service, rawUrls[0]!, defaultPort(rawUrls[0]!));
+  const probes = rawUrls.map((raw) => requireService(service, raw, defaultPort(raw)));
+  try {
+    await Promise.any(probes);
+  } catch {
+    const causes = await Promise.all(
+      probes.map((p) =>
+        p.then(
+          () => 'ok',
+          (err: unknown) => (err as Error)?.cause,
+        ),
+      ),
+    );
+    const detail = causes.map((c, i) => `${redactUrl(rawUrls[i]!)}: ${(c as Error)?.message ?? String(c)}`).join('; ');
+    throw new ServiceUnreachableError(service, `any of ${rawUrls.length} addresses`, new Error(detail));
+  }
+}

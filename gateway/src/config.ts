@@ -43,7 +43,8 @@ export interface GatewayConfig {
    * answering without closing the connection (a partition) costs shoppers a 503, not a hang
    */
   readonly redisCommandTimeoutMs: number;
-  readonly amqpUrl: string;
+  /** the RabbitMQ node, or the nodes of one cluster, in the order they are tried (AMQP_URL) */
+  readonly amqpUrls: readonly string[];
   readonly databaseUrl: string;
   readonly adminApiKey: string;
   /** the shop's key for its API (routes/shop.ts); undefined: the shop API refuses every call (401) */

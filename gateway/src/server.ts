@@ -4,7 +4,15 @@
  * admission lead over, close pools).
  */
 import type { Server } from 'node:http';
-import { closeServer, installProcessPolicy, stopOnRequest, redisProbeUrl, requireService, serveMetrics } from '@velvet-rope/contracts';
+import {
+  closeServer,
+  installProcessPolicy,
+  stopOnRequest,
+  redisProbeUrl,
+  requireAnyService,
+  requireService,
+  serveMetrics,
+} from '@velvet-rope/contracts';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -23,7 +31,7 @@ async function main(): Promise<void> {
     await Promise.all([
       requireService('PostgreSQL', config.databaseUrl, 5432),
       requireService('Redis', redisProbeUrl(config.redisTarget), config.redisTarget.sentinels ? 26379 : 6379),
-      requireService('RabbitMQ', config.amqpUrl, 5672),
+      requireAnyService('RabbitMQ', config.amqpUrls, (url) => (url.startsWith('amqps:') ? 5671 : 5672)),
     ]);
   } catch (err) {
     process.stderr.write(`velvet-rope gateway: ${(err as Error).message}\n`);

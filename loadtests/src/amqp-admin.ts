@@ -52,7 +52,7 @@ export async function fillOrdersQueue(url: string, queue: string, saleId: string
   const conn = await amqp.connect(url);
   try {
     const ch = await conn.createConfirmChannel();
-    const topology = await assertOrderTopology(ch, queue);
+    const topology = await assertOrderTopology(conn, ch, queue);
     const CHUNK = 1000;
     for (let sent = 0; sent < count;) {
       const n = Math.min(CHUNK, count - sent);

@@ -21,7 +21,8 @@ import {
  */
 
 export interface WorkerConfig {
-  readonly amqpUrl: string;
+  /** the RabbitMQ node, or the nodes of one cluster, in the order they are tried (AMQP_URL) */
+  readonly amqpUrls: readonly string[];
   readonly databaseUrl: string;
   readonly redisUrl: string;
   /** seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when set, used instead of redisUrl */

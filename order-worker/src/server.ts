@@ -12,6 +12,7 @@ import {
   redactUrl,
   redisAddress,
   redisProbeUrl,
+  requireAnyService,
   requireService,
   stopOnRequest,
 } from '@velvet-rope/contracts';
@@ -35,7 +36,7 @@ try {
   await Promise.all([
     requireService('PostgreSQL', config.databaseUrl, 5432),
     requireService('Redis', redisProbeUrl(config.redisTarget), config.redisTarget.sentinels ? 26379 : 6379),
-    requireService('RabbitMQ', config.amqpUrl, config.amqpUrl.startsWith('amqps:') ? 5671 : 5672),
+    requireAnyService('RabbitMQ', config.amqpUrls, (url) => (url.startsWith('amqps:') ? 5671 : 5672)),
   ]);
 } catch (err) {
   logger.fatal({ err }, (err as Error).message);
@@ -58,7 +59,7 @@ await redis.connect().catch((err: unknown) => {
 
 const worker = new OrderWorker(config, pool, redis, logger.child({ component: 'worker' }), { defaultMetrics: true });
 await worker.start().catch((err: unknown) => {
-  logger.fatal({ err, amqp: redactUrl(config.amqpUrl) }, 'connecting to RabbitMQ failed');
+  logger.fatal({ err, amqp: config.amqpUrls.map(redactUrl) }, 'connecting to RabbitMQ failed');
   process.exit(1);
 });
 // telling the shop: on a pool of its own, so it never takes a connection a commit waits for
@@ -68,7 +69,7 @@ const shop = new ShopHandOff(config, shopPool, redis, worker.metrics, logger.chi
   commitsSaturated: () => worker.commitsSaturated,
 });
 await shop.start().catch((err: unknown) => {
-  logger.fatal({ err, amqp: redactUrl(config.amqpUrl) }, 'connecting to RabbitMQ failed (events exchange)');
+  logger.fatal({ err, amqp: config.amqpUrls.map(redactUrl) }, 'connecting to RabbitMQ failed (events exchange)');
   process.exit(1);
 });
 logger.info(

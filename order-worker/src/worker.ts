@@ -29,11 +29,11 @@ import type { Logger } from 'pino';
 import {
   AmqpConnection,
   assertOrderTopology,
+  warnDeadLetterQueue,
   backoffDelay,
   closeServer,
   DEFAULT_BACKOFF,
   parseOrderMessages,
-  redactUrl,
   serveMetrics,
   sleep,
   type BackoffOptions,
@@ -48,7 +48,7 @@ import { loadScripts } from './redis/script-loader.js';
 
 export type OrderWorkerConfig = Pick<
   WorkerConfig,
-  'amqpUrl' | 'ordersQueue' | 'batchMax' | 'batchMs' | 'prefetch' | 'metricsPort' | 'redisKeyPrefix'
+  'amqpUrls' | 'ordersQueue' | 'batchMax' | 'batchMs' | 'prefetch' | 'metricsPort' | 'redisKeyPrefix'
 > &
   Partial<Pick<WorkerConfig, 'commitsInFlight'>>;
 
@@ -111,12 +111,12 @@ export class OrderWorker {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.metrics = createWorkerMetrics({ defaultMetrics: options.defaultMetrics ?? false });
     this.amqp = new AmqpConnection({
-      url: config.amqpUrl,
+      urls: config.amqpUrls,
       socketOptions: { timeout: 5_000, clientProperties: { connection_name: `order-worker ${process.pid}` } },
       setup: async (connection, watch) => {
         const channel = await connection.createChannel();
         watch(channel);
-        await assertOrderTopology(channel, config.ordersQueue);
+        warnDeadLetterQueue(await assertOrderTopology(connection, channel, config.ordersQueue), logger);
         await channel.prefetch(config.prefetch);
         return { channel };
       },
@@ -201,10 +201,7 @@ export class OrderWorker {
     });
     this.consumerTag = consumerTag;
     if (reconnected) this.metrics.amqpReconnects.inc();
-    this.logger.info(
-      { queue: this.config.ordersQueue, prefetch: this.config.prefetch, amqp: redactUrl(this.config.amqpUrl) },
-      'consuming orders',
-    );
+    this.logger.info({ queue: this.config.ordersQueue, prefetch: this.config.prefetch, amqp: this.amqp.address }, 'consuming orders');
   }
 
   private onConnectionLost(lost: Channel): void {

@@ -13,6 +13,7 @@ import {
   startPrivatePostgres,
   startPrivatePostgresReplica,
   startPrivateRabbitMQ,
+  startPrivateRabbitMQCluster,
   startPrivateRedis,
 } from '../../../test-support/private-services.js';
 
@@ -127,6 +128,48 @@ describe('private services for chaos tests', () => {
     process.stdout.write(
       `private rabbitmq ${rabbit.nodeName}: first start ${firstStart} ms, stop ${stopMs} ms, ` +
         `restart ${rabbit.lastStartMs} ms, kill ${killMs} ms\n`,
+    );
+  });
+
+  it('RabbitMQ cluster: three nodes of their own, a quorum queue on all three, one killed', async () => {
+    const t0 = Date.now();
+    const cluster = await startPrivateRabbitMQCluster(3);
+    const startMs = Date.now() - t0;
+    const names = cluster.nodes.map((n) => n.nodeName);
+    expect(new Set(names).size).toBe(3);
+    for (const n of cluster.nodes) expect(DEFAULT_PORTS).not.toContain(n.port);
+    expect(await cluster.runningNodes()).toEqual([...names].sort());
+    expect(cluster.amqpUrl.split(',')).toEqual(cluster.nodes.map((n) => n.url));
+
+    // declared through node 2: the replicas are on every node, the leader where it was declared
+    const conn = await amqpConnect(cluster.nodes[1]!.url);
+    const ch = await conn.createConfirmChannel();
+    await ch.assertQueue('q', { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    ch.sendToQueue('q', Buffer.from('hello'), { persistent: true });
+    await ch.waitForConfirms();
+    await conn.close();
+    const before = await cluster.queueReplicas('q');
+    expect(before?.members).toEqual([...names].sort());
+    expect(before?.leader).toBe(names[1]);
+
+    // the leader SIGKILLed: another node leads, the message is still there
+    const k0 = Date.now();
+    await cluster.node(before!.leader).kill();
+    await expect
+      .poll(async () => (await cluster.queueReplicas('q').catch(() => undefined))?.leader, { timeout: 30_000, interval: 500 })
+      .toSatisfy((leader) => typeof leader === 'string' && leader !== before!.leader);
+    const electedMs = Date.now() - k0;
+    const survivor = cluster.nodes.find((n) => n.running)!;
+    const c2 = await amqpConnect(survivor.url);
+    const ch2 = await c2.createChannel();
+    const msg = await ch2.get('q', { noAck: true });
+    expect(msg && msg.content.toString()).toBe('hello');
+    await c2.close();
+    const dirs = cluster.nodes.map((n) => n.dir);
+    await Promise.all(cluster.nodes.map((n) => n.destroy()));
+    for (const d of dirs) expect(existsSync(d)).toBe(false);
+    process.stdout.write(
+      `private rabbitmq cluster ${names.join(', ')}: started and joined in ${startMs} ms, new leader in ${electedMs} ms\n`,
     );
   });
 });

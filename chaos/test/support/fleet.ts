@@ -13,11 +13,13 @@ import {
   cleanupPrivateServices,
   startPrivatePostgres,
   startPrivateRabbitMQ,
+  startPrivateRabbitMQCluster,
   startPrivateRedis,
   startPrivateRedisSentinel,
   trackChild,
   type PrivatePostgres,
   type PrivateRabbitMQ,
+  type PrivateRabbitMQCluster,
   type PrivateRedis,
   type PrivateRedisSentinel,
 } from '../../../test-support/private-services.js';
@@ -39,7 +41,10 @@ export interface Fleet {
   /** a primary, a replica and three Sentinels, when the fleet was started with them */
   readonly sentinel?: PrivateRedisSentinel;
   readonly postgres: PrivatePostgres;
+  /** the RabbitMQ node (with `rabbitCluster`: the cluster's first node) */
   readonly rabbit: PrivateRabbitMQ;
+  /** the private RabbitMQ cluster, when the fleet was started with one: AMQP_URL lists every node */
+  readonly rabbitCluster?: PrivateRabbitMQCluster;
   readonly databaseUrl: string;
   readonly prefix: string;
   readonly queue: string;
@@ -68,6 +73,8 @@ export interface FleetOptions {
    * every process then finds the primary through REDIS_SENTINELS
    */
   readonly sentinel?: Parameters<typeof startPrivateRedisSentinel>[0];
+  /** RabbitMQ as a cluster of this many private nodes; every process is given all their addresses */
+  readonly rabbitCluster?: number;
 }
 
 export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
@@ -77,6 +84,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
   let sentinel: PrivateRedisSentinel | undefined;
   let postgres: PrivatePostgres | undefined;
   let rabbit: PrivateRabbitMQ | undefined;
+  let rabbitCluster: PrivateRabbitMQCluster | undefined;
   try {
     const redisStart = opts.sentinel
       ? startPrivateRedisSentinel(opts.sentinel).then((group) => {
@@ -84,7 +92,13 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
           return group.nodes[0]!;
         })
       : startPrivateRedis();
-    const started = await Promise.all([timed(redisStart), timed(startPrivatePostgres()), timed(startPrivateRabbitMQ())]);
+    const rabbitStart = opts.rabbitCluster
+      ? startPrivateRabbitMQCluster(opts.rabbitCluster).then((cluster) => {
+          rabbitCluster = cluster;
+          return cluster.nodes[0]!;
+        })
+      : startPrivateRabbitMQ();
+    const started = await Promise.all([timed(redisStart), timed(startPrivatePostgres()), timed(rabbitStart)]);
     [[redis], [postgres], [rabbit]] = started;
     const startTimes = { redis: started[0][1], postgres: started[1][1], rabbitmq: started[2][1] };
 
@@ -94,7 +108,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
     const base = {
       DATABASE_URL: databaseUrl,
       REDIS_URL: redis.url,
-      AMQP_URL: rabbit.url,
+      AMQP_URL: rabbitCluster ? rabbitCluster.amqpUrl : rabbit.url,
       ORDERS_QUEUE: queue,
       REDIS_KEY_PREFIX: prefix,
       ...(sentinel ? { REDIS_SENTINELS: sentinel.sentinelList, REDIS_SENTINEL_NAME: sentinel.name } : {}),
@@ -136,6 +150,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
       ...(sentinel ? { sentinel } : {}),
       postgres,
       rabbit,
+      ...(rabbitCluster ? { rabbitCluster } : {}),
       databaseUrl,
       prefix,
       queue,
@@ -190,7 +205,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
           ),
           sentinel ? sentinel.output() : `===== redis\n${tail(redis!.output(), 2_000)}`,
           `===== postgres\n${tail(postgres!.output(), 2_000)}`,
-          `===== rabbitmq\n${tail(rabbit!.output(), 3_000)}`,
+          rabbitCluster ? rabbitCluster.output() : `===== rabbitmq\n${tail(rabbit!.output(), 3_000)}`,
         ].join('\n');
       },
       async close() {
@@ -200,7 +215,9 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
           mkdirSync(logDir, { recursive: true });
           const tag = `${Date.now()}-${prefix}`;
           for (const s of everyService) writeFileSync(join(logDir, `${tag}-${s.name}.log`), s.output());
-          writeFileSync(join(logDir, `${tag}-rabbitmq.log`), rabbit!.output());
+          for (const node of rabbitCluster ? rabbitCluster.nodes : [rabbit!]) {
+            writeFileSync(join(logDir, `${tag}-${node.name}.log`), node.output());
+          }
           writeFileSync(join(logDir, `${tag}-postgres.log`), postgres!.output());
           writeFileSync(join(logDir, `${tag}-redis.log`), sentinel ? sentinel.output() : redis!.output());
         }

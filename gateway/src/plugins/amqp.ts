@@ -11,7 +11,7 @@ declare module 'fastify' {
 export default fp(
   async (app) => {
     const publisher = new OrderPublisher({
-      url: app.config.amqpUrl,
+      urls: app.config.amqpUrls,
       queue: app.config.ordersQueue,
       confirmTimeoutMs: app.config.publishTimeoutMs,
       logger: app.log,

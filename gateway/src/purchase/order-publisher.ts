@@ -9,7 +9,7 @@
  * disk alarm), the publisher is not ready either: `publish` fails at once with the alarm
  * named, admission pauses, and `/readyz` says why, until the broker unblocks it.
  */
-import { AmqpConnection, assertOrderTopology, encodeOrderBatch, redactUrl } from '@velvet-rope/contracts';
+import { AmqpConnection, assertOrderTopology, encodeOrderBatch, warnDeadLetterQueue } from '@velvet-rope/contracts';
 import type { ConfirmChannel } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
 import { TurnBatcher } from '../lib/turn-batcher.js';
@@ -22,7 +22,8 @@ export class PublishUnavailableError extends Error {
 }
 
 export interface OrderPublisherOptions {
-  readonly url: string;
+  /** the RabbitMQ node, or the nodes of one cluster (AmqpConnection tries them in turn) */
+  readonly urls: readonly string[];
   readonly queue: string;
   readonly confirmTimeoutMs: number;
   readonly logger: FastifyBaseLogger;
@@ -47,18 +48,18 @@ export class OrderPublisher {
   constructor(private readonly opts: OrderPublisherOptions) {
     const { logger } = opts;
     this.#amqp = new AmqpConnection({
-      url: opts.url,
+      urls: opts.urls,
       // Nagle off: a publish and its confirm are small writes that must not wait for the
       // previous segment's ACK (with few purchases in flight, a confirm took ~40 ms instead of ~1)
       socketOptions: { noDelay: true },
       setup: async (connection, watch) => {
         const channel = await connection.createConfirmChannel();
         watch(channel);
-        await assertOrderTopology(channel, opts.queue);
+        warnDeadLetterQueue(await assertOrderTopology(connection, channel, opts.queue), logger);
         return { channel };
       },
-      onReady: () => logger.info({ url: redactUrl(opts.url), queue: opts.queue }, 'RabbitMQ publisher ready'),
-      onLost: (_session, reason) => logger.warn({ reason }, 'RabbitMQ publisher lost its channel; reconnecting'),
+      onReady: () => logger.info({ url: this.#amqp.address, queue: opts.queue }, 'RabbitMQ publisher ready'),
+      onLost: (_session, reason) => logger.warn({ reason, url: this.#amqp.address }, 'RabbitMQ publisher lost its channel; reconnecting'),
       // 250 ms doubling up to 5 s, each 50-150 % of it
       backoff: (attempt) => Math.min(250 * 2 ** attempt, 5_000) * (0.5 + Math.random()),
       logger,
@@ -123,8 +124,9 @@ export class OrderPublisher {
             settled = true;
             clearTimeout(timer);
             observe(err ? 'refused' : 'confirmed');
-            if (err) reject(new PublishUnavailableError('broker refused the message'));
-            else resolve();
+            if (!err) return resolve();
+            reject(new PublishUnavailableError('broker refused the message'));
+            this.#refused(channel);
           },
         );
       } catch (err) {
@@ -153,6 +155,19 @@ export class OrderPublisher {
     if (orders.length === 1) await this.publish(first.orderId, first.body);
     else await this.publish(`${first.orderId}+${orders.length - 1}`, encodeOrderBatch(orders.map((o) => o.body)));
     return orders.map(() => undefined);
+  }
+
+  /**
+   * A nack: the broker could not take the message. In a cluster, a channel opened on a node
+   * while the queue had no leader yet (its node had just died) was seen to nack every publish
+   * after the new leader was elected too (RabbitMQ 3.10), so a nack drops the connection once:
+   * the reconnect opens a new channel, on the next node of the list. What was nacked or in
+   * flight was answered 503 and stays in the outbox; the reconciler publishes it again.
+   */
+  #refused(channel: ConfirmChannel): void {
+    if (this.#amqp.session?.channel !== channel) return; // already dropped for an earlier nack
+    this.opts.logger.warn({ url: this.#amqp.address, queue: this.opts.queue }, 'RabbitMQ refused a publish; reconnecting');
+    this.#amqp.drop('broker refused a publish');
   }
 
   /** Publish health since the last call (average confirm latency, failure share), then resets. */

@@ -24,7 +24,8 @@ export interface EventPublisher {
 }
 
 export interface ExchangePublisherOptions {
-  readonly amqpUrl: string;
+  /** the RabbitMQ node, or the nodes of one cluster */
+  readonly amqpUrls: readonly string[];
   readonly exchange: string;
   readonly backoff?: BackoffOptions;
   /** longest wait for the broker's confirms of one dispatch (ms) */
@@ -40,7 +41,7 @@ export class ExchangePublisher implements EventPublisher {
   ) {
     const backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.amqp = new AmqpConnection({
-      url: opts.amqpUrl,
+      urls: opts.amqpUrls,
       socketOptions: { timeout: 5_000, clientProperties: { connection_name: `order-worker ${process.pid} shop events` } },
       setup: async (connection, watch) => {
         const channel = await connection.createConfirmChannel();

@@ -17,7 +17,7 @@ import { ExchangePublisher } from './event-publisher.js';
 import { DEFAULT_SWEEPER_INTERVALS, ShopSweepers, type SweeperIntervals } from './sweepers.js';
 
 export interface ShopHandOffConfig {
-  readonly amqpUrl: string;
+  readonly amqpUrls: readonly string[];
   readonly redisKeyPrefix: string;
   readonly shop: ShopConfig;
 }
@@ -51,7 +51,7 @@ export class ShopHandOff {
     const idle = options.idleMs === undefined ? {} : { idleMs: options.idleMs };
     const backoff = options.backoff === undefined ? {} : { backoff: options.backoff };
     this.publisher = new ExchangePublisher(
-      { amqpUrl: config.amqpUrl, exchange: config.shop.eventsExchange, ...backoff },
+      { amqpUrls: config.amqpUrls, exchange: config.shop.eventsExchange, ...backoff },
       logger.child({ component: 'shop-events' }),
     );
     const saturated = options.commitsSaturated;

@@ -43,7 +43,7 @@ describe('ShopEventDispatcher', () => {
   async function newDispatcher(
     opts: { claimRows?: number } = {},
   ): Promise<{ dispatcher: ShopEventDispatcher; publisher: ExchangePublisher }> {
-    const publisher = new ExchangePublisher({ amqpUrl: AMQP_URL, exchange }, logger);
+    const publisher = new ExchangePublisher({ amqpUrls: [AMQP_URL], exchange }, logger);
     await publisher.start();
     publishers.push(publisher);
     const dispatcher = new ShopEventDispatcher(db.pool, publisher, createWorkerMetrics(), logger, { idleMs: 20, ...opts });

@@ -75,7 +75,7 @@ describe('OrderWorker', () => {
 
   async function startWorker(queue: string, pool: pg.Pool, overrides: Partial<OrderWorkerConfig> = {}): Promise<OrderWorker> {
     const config: OrderWorkerConfig = {
-      amqpUrl: AMQP_URL,
+      amqpUrls: [AMQP_URL],
       ordersQueue: queue,
       batchMax: 50,
       batchMs: 10,

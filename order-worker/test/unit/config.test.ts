@@ -14,7 +14,7 @@ function configError(env: NodeJS.ProcessEnv): ConfigError {
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
     expect(loadConfig({})).toEqual({
-      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/velvet_rope',
       redisUrl: 'redis://127.0.0.1:6379',
       redisTarget: { url: 'redis://127.0.0.1:6379' },
@@ -88,7 +88,7 @@ describe('loadConfig', () => {
       METRICS_PORT: '9464',
     });
     expect(config).toMatchObject({
-      amqpUrl: 'amqps://u:p@mq:5671/vh',
+      amqpUrls: ['amqps://u:p@mq:5671/vh'],
       databaseUrl: 'postgresql://db/x',
       redisUrl: 'rediss://r:6380',
       redisKeyPrefix: 'vr-staging',
