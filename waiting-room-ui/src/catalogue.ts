@@ -196,6 +196,27 @@ const en = {
   importantLabel: 'Important: ',
   noticeSay: 'Notice: {message}',
   importantSay: 'Important notice: {message}',
+  // the gateway's own pages: the page without JavaScript (/sales/:id/wait) and the refusals
+  waitingLabel: 'Waiting in all',
+  notJoinedText: 'You do not hold a place in this sale’s line yet.',
+  keepsPlace: 'Refreshing or coming back to this page keeps your place.',
+  etaAbout: 'about {duration}',
+  closesAt: 'Your checkout window closes at {time} (UTC).',
+  closesSoon: 'Your checkout window closes soon.',
+  refreshNote: 'This page refreshes by itself every {seconds}. Keep it open.',
+  problemTitle: 'We could not do that',
+  backToPlace: 'Back to your place',
+  problemPow:
+    'This sale asks each browser to solve a small puzzle before it joins the line, to keep bots out, and solving it needs JavaScript. Turn JavaScript on for this site, or use a browser that has it, to join.',
+  problemBusy: 'Too many requests have come from here in a short time. Wait a moment, then try again.',
+  problemUnavailable: 'The waiting room cannot answer right now. Try again in a moment: if you had a place in line, it is kept.',
+  problemForbiddenOrigin: 'This form was sent from another site. Open the sale’s own page and try again from there.',
+  problemNotAdmitted: 'It is not your turn yet. Go back to your place in line and wait for your turn there.',
+  problemSignInAgain: 'This sign-in was not started in this browser, took too long or could not be checked. Please start it again.',
+  problemSignInDenied: 'The sign-in was cancelled or refused at the shop.',
+  problemReturnPath: 'The sign-in cannot bring you back to that address. Open the sale’s page and sign in from there.',
+  problemProviderDown: 'The shop’s sign-in service cannot be reached right now. Try again in a moment.',
+  problemGeneric: 'The waiting room could not do that ({code}).',
 };
 
 export type TextKey = keyof typeof en;
@@ -379,6 +400,30 @@ const de: Catalogue = {
   importantLabel: 'Wichtig: ',
   noticeSay: 'Hinweis: {message}',
   importantSay: 'Wichtiger Hinweis: {message}',
+  waitingLabel: 'Wartende insgesamt',
+  notJoinedText: 'Sie haben noch keinen Platz in der Schlange dieses Verkaufs.',
+  keepsPlace: 'Neu laden oder später wiederkommen behält Ihren Platz.',
+  etaAbout: 'etwa {duration}',
+  closesAt: 'Ihr Kaufzeitfenster schließt um {time} (UTC).',
+  closesSoon: 'Ihr Kaufzeitfenster schließt bald.',
+  refreshNote: 'Diese Seite lädt sich alle {seconds} selbst neu. Lassen Sie sie offen.',
+  problemTitle: 'Das hat nicht geklappt',
+  backToPlace: 'Zurück zu Ihrem Platz',
+  problemPow:
+    'Dieser Verkauf lässt jeden Browser vor dem Anstellen ein kleines Rätsel lösen, um Bots fernzuhalten, und dafür braucht es JavaScript. Schalten Sie JavaScript für diese Seite ein oder nutzen Sie einen Browser mit JavaScript, um sich anzustellen.',
+  problemBusy: 'Von hier kamen in kurzer Zeit zu viele Anfragen. Warten Sie einen Moment und versuchen Sie es dann erneut.',
+  problemUnavailable:
+    'Der Warteraum kann gerade nicht antworten. Versuchen Sie es gleich noch einmal: Wenn Sie einen Platz hatten, bleibt er erhalten.',
+  problemForbiddenOrigin:
+    'Dieses Formular wurde von einer anderen Website gesendet. Öffnen Sie die Seite des Verkaufs und versuchen Sie es dort.',
+  problemNotAdmitted: 'Sie sind noch nicht dran. Gehen Sie zurück zu Ihrem Platz in der Schlange und warten Sie dort.',
+  problemSignInAgain:
+    'Diese Anmeldung wurde nicht in diesem Browser begonnen, hat zu lange gedauert oder ließ sich nicht prüfen. Bitte beginnen Sie sie neu.',
+  problemSignInDenied: 'Die Anmeldung wurde im Shop abgebrochen oder abgelehnt.',
+  problemReturnPath:
+    'Die Anmeldung kann Sie nicht zu dieser Adresse zurückbringen. Öffnen Sie die Seite des Verkaufs und melden Sie sich dort an.',
+  problemProviderDown: 'Die Anmeldung des Shops ist gerade nicht erreichbar. Versuchen Sie es gleich noch einmal.',
+  problemGeneric: 'Der Warteraum konnte das nicht ausführen ({code}).',
 };
 
 const es: Catalogue = {
@@ -555,6 +600,28 @@ const es: Catalogue = {
   importantLabel: 'Importante: ',
   noticeSay: 'Aviso: {message}',
   importantSay: 'Aviso importante: {message}',
+  waitingLabel: 'Personas esperando',
+  notJoinedText: 'Aún no tiene un puesto en la fila de esta venta.',
+  keepsPlace: 'Recargar esta página o volver a ella conserva su puesto.',
+  etaAbout: 'unos {duration}',
+  closesAt: 'Su tiempo para comprar termina a las {time} (UTC).',
+  closesSoon: 'Su tiempo para comprar termina pronto.',
+  refreshNote: 'Esta página se recarga sola cada {seconds}. Manténgala abierta.',
+  problemTitle: 'No hemos podido hacerlo',
+  backToPlace: 'Volver a su puesto',
+  problemPow:
+    'Esta venta pide a cada navegador que resuelva un pequeño acertijo antes de unirse a la fila, para frenar a los bots, y resolverlo necesita JavaScript. Active JavaScript para este sitio, o use un navegador que lo tenga, para unirse.',
+  problemBusy: 'Han llegado demasiadas solicitudes desde aquí en poco tiempo. Espere un momento y vuelva a intentarlo.',
+  problemUnavailable:
+    'La sala de espera no puede responder ahora mismo. Inténtelo de nuevo en un momento: si tenía un puesto en la fila, lo conserva.',
+  problemForbiddenOrigin: 'Este formulario se envió desde otro sitio. Abra la página de la venta e inténtelo desde allí.',
+  problemNotAdmitted: 'Todavía no es su turno. Vuelva a su puesto en la fila y espere allí su turno.',
+  problemSignInAgain:
+    'Este inicio de sesión no empezó en este navegador, tardó demasiado o no se pudo comprobar. Vuelva a empezarlo, por favor.',
+  problemSignInDenied: 'El inicio de sesión se canceló o se rechazó en la tienda.',
+  problemReturnPath: 'El inicio de sesión no puede devolverle a esa dirección. Abra la página de la venta e inicie sesión desde allí.',
+  problemProviderDown: 'El servicio de inicio de sesión de la tienda no está disponible ahora mismo. Inténtelo de nuevo en un momento.',
+  problemGeneric: 'La sala de espera no ha podido hacerlo ({code}).',
 };
 
 /**
@@ -729,6 +796,26 @@ const ar: Catalogue = {
   importantLabel: 'هام: ',
   noticeSay: 'تنبيه: {message}',
   importantSay: 'تنبيه هام: {message}',
+  waitingLabel: 'إجمالي المنتظرين',
+  notJoinedText: 'ليس لك مكان في طابور هذا البيع بعد.',
+  keepsPlace: 'إعادة تحميل هذه الصفحة أو العودة إليها يحفظ مكانك.',
+  etaAbout: 'نحو {duration}',
+  closesAt: 'تنتهي مهلة الشراء في {time} (بتوقيت UTC).',
+  closesSoon: 'تنتهي مهلة الشراء قريبًا.',
+  refreshNote: 'تُحدَّث هذه الصفحة تلقائيًا كل {seconds}. أبقِها مفتوحة.',
+  problemTitle: 'تعذّر تنفيذ ذلك',
+  backToPlace: 'العودة إلى مكانك',
+  problemPow:
+    'يطلب هذا البيع من كل متصفح حل لغز صغير قبل الانضمام إلى الطابور لإبعاد البرامج الآلية، وحله يحتاج إلى جافاسكربت. فعّل جافاسكربت لهذا الموقع، أو استخدم متصفحًا يدعمه، للانضمام.',
+  problemBusy: 'وصلت طلبات كثيرة جدًا من هنا في وقت قصير. انتظر لحظة ثم أعد المحاولة.',
+  problemUnavailable: 'لا تستطيع غرفة الانتظار الرد الآن. أعد المحاولة بعد لحظة: إن كان لك مكان في الطابور فهو محفوظ.',
+  problemForbiddenOrigin: 'أُرسل هذا النموذج من موقع آخر. افتح صفحة البيع نفسها وأعد المحاولة منها.',
+  problemNotAdmitted: 'لم يحن دورك بعد. عد إلى مكانك في الطابور وانتظر دورك هناك.',
+  problemSignInAgain: 'لم يبدأ تسجيل الدخول هذا في هذا المتصفح، أو استغرق وقتًا طويلًا، أو تعذّر التحقق منه. يرجى البدء من جديد.',
+  problemSignInDenied: 'أُلغي تسجيل الدخول أو رُفض في المتجر.',
+  problemReturnPath: 'لا يمكن لتسجيل الدخول إعادتك إلى ذلك العنوان. افتح صفحة البيع وسجّل الدخول منها.',
+  problemProviderDown: 'خدمة تسجيل الدخول في المتجر غير متاحة الآن. أعد المحاولة بعد لحظة.',
+  problemGeneric: 'تعذّر على غرفة الانتظار تنفيذ ذلك ({code}).',
 };
 
 /** the languages of the shopper's page; the first is the fallback */

@@ -27,10 +27,8 @@ import { OpenIdProvider } from '../http/openid-provider.js';
 import { returnPath } from '../http/return-path.js';
 import { newAccountSession } from '../http/shop-identity.js';
 import { formPostAllowed } from '../http/origin.js';
-import { renderProblemPage } from '../pages/no-script-page.js';
 import { SIGN_IN_COOKIE, SIGN_IN_SECONDS } from '../tokens/sign-in-state.js';
-import { stylesheets } from './no-script.js';
-import { uiRoot } from './pages.js';
+import { problemPage } from './no-script.js';
 
 /** an OAuth error code as the provider may send it (RFC 6749 4.1.2.1: a printable ASCII token) */
 const OAUTH_ERROR_RE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
@@ -40,14 +38,13 @@ const authRoutes: FastifyPluginAsync = async (app) => {
   if (!oidc) return;
   const provider = new OpenIdProvider(oidc, app.log);
   app.addHook('onReady', async () => provider.warmUp());
-  const styles = stylesheets(uiRoot(app.config.uiDir));
 
-  // a refusal is a page for a browser (a sign-in is a navigation), the catalogue's JSON otherwise
+  // a refusal is a page for a browser (a sign-in is a navigation), in the shopper's language and
+  // branded as the waiting room; the catalogue's JSON otherwise
   app.setErrorHandler(async (err, req, reply) => {
-    if (!(err instanceof AppError) || !(req.headers.accept ?? '').includes('text/html')) throw err;
-    if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
-    reply.code(err.statusCode).type('text/html; charset=utf-8').header('cache-control', 'no-store');
-    return renderProblemPage(null, { code: err.code, message: err.message }, null, styles);
+    const page = err instanceof AppError ? problemPage(req, reply, err, app.pageLook.forRequest(req)) : undefined;
+    if (page === undefined) throw err;
+    return page;
   });
 
   app.get('/auth/login', async (req, reply) => {

@@ -19,8 +19,8 @@ import { AMQP_URL, cleanupRedis, deleteQueues, REDIS_URL } from '../../../gatewa
 import { launchChromium } from '../../../test-support/browser.js';
 import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
 import { freePort, startService, waitForHttp, waitForOutput, type Service } from '../../../test-support/processes.js';
-import { CATALOGUES, type Language, type TextKey } from '../../src/catalogue.js';
-import { placeholders } from '../../src/shopper-text.js';
+import { CATALOGUES, type Language } from '../../src/catalogue.js';
+import { englishLeft } from '../english-left.js';
 import { callJson } from '../../../test-support/call-json.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -146,22 +146,6 @@ const waitState = (page: Page, state: string, timeout = 20_000) => page.waitForS
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
 
-/** English literal pieces of the catalogue (between placeholders) that a translation must not show */
-function englishPieces(lang: Language): string[] {
-  const pieces = new Set<string>();
-  const ours = Object.values(CATALOGUES[lang]).join('\n');
-  for (const [key, value] of Object.entries(CATALOGUES.en) as [TextKey, string][]) {
-    if (CATALOGUES[lang][key] === value) continue;
-    let rest = value;
-    for (const p of placeholders(value)) rest = rest.replace(`{${p}}`, '\u0000');
-    for (const piece of rest.split('\u0000').map((s) => s.trim())) {
-      // a piece of punctuation or one short word says nothing; a piece the translation shares is not English
-      if (piece.replace(/[^\p{L}]/gu, '').length >= 4 && !ours.includes(piece)) pieces.add(piece);
-    }
-  }
-  return [...pieces];
-}
-
 /** what a shopper sees or hears: visible text, live regions, the tab's title, labels and alt texts */
 async function heard(page: Page): Promise<string> {
   // the live regions are filled 50 ms after a change (announcer.ts)
@@ -177,7 +161,7 @@ async function heard(page: Page): Promise<string> {
 
 async function expectNoEnglish(page: Page, lang: Language, state: string): Promise<void> {
   const seen = await heard(page);
-  const left = englishPieces(lang).filter((piece) => seen.includes(piece));
+  const left = englishLeft(lang, seen);
   expect(left, `English left on the ${lang} page in ${state}:\n${seen}`).toEqual([]);
 }
 
@@ -261,7 +245,7 @@ describe('the shopper page in German, Spanish and Arabic, branded, with the prod
     await page.waitForFunction(() => (globalThis as any).document.querySelector('.brand-logo').naturalWidth > 0);
     // the check the other languages pass can fail: on the English page it finds English
     const seen = await heard(page);
-    expect(englishPieces('de').filter((piece) => seen.includes(piece)).length).toBeGreaterThan(5);
+    expect(englishLeft('de', seen).length).toBeGreaterThan(5);
     await shot(page, 'i18n-branded-en');
   });
 
