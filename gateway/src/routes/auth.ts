@@ -15,8 +15,9 @@
  *   back where it came from: a join there takes the account's place.
  * - `POST /auth/logout`: the session ends (204).
  * Refusals have stable codes (SIGN_IN_STATE_INVALID, SIGN_IN_DENIED, SIGN_IN_FAILED,
- * INVALID_RETURN_PATH; UNAVAILABLE while the provider is away), as a page to a browser and
- * JSON otherwise; none sets a session.
+ * INVALID_RETURN_PATH; UNAVAILABLE while the provider is away; RATE_LIMITED past
+ * RATE_LIMIT_SIGN_IN_PER_IP requests a minute from one address, with Retry-After), as a page in
+ * the shopper's language to a browser and JSON otherwise; none sets a session.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -47,7 +48,10 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     return page;
   });
 
-  app.get('/auth/login', async (req, reply) => {
+  // per address, the three routes together (RATE_LIMIT_SIGN_IN_PER_IP): 429 RATE_LIMITED with Retry-After
+  const limited = { onRequest: app.limits.signIn };
+
+  app.get('/auth/login', limited, async (req, reply) => {
     const back = returnPath(req.query as Record<string, unknown>);
     if (!back.ok) throw new AppError('INVALID_RETURN_PATH', `cannot come back there: ${back.reason}`);
     const configuration = await provider.configuration();
@@ -73,7 +77,7 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     return reply.redirect(url.href, 302);
   });
 
-  app.get('/auth/callback', async (req, reply) => {
+  app.get('/auth/callback', limited, async (req, reply) => {
     // used once: a replayed callback finds no sign-in under way
     reply.header('set-cookie', signInCookieHeader(req, null, 0)).header('cache-control', 'no-store');
     const signIn = app.signInState.open(cookieValue(req, SIGN_IN_COOKIE));
@@ -121,7 +125,7 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     return reply.redirect(signIn.returnTo, 303);
   });
 
-  app.post('/auth/logout', async (req, reply: FastifyReply) => {
+  app.post('/auth/logout', limited, async (req, reply: FastifyReply) => {
     // another site's page may not sign the shopper out (a cross-site form post)
     if (!formPostAllowed(req, app.config.allowedOrigins, app.config.trustProxy)) {
       throw new AppError('FORBIDDEN_ORIGIN', 'this sign-out was sent from another site');
