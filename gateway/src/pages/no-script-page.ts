@@ -247,6 +247,7 @@ const PROBLEM_TEXTS: Partial<Record<ErrorCode, PageTextKey>> = {
   SIGN_IN_FAILED: 'problemSignInAgain',
   SIGN_IN_DENIED: 'problemSignInDenied',
   INVALID_RETURN_PATH: 'problemReturnPath',
+  IDENTITY_PROVIDER_UNAVAILABLE: 'problemProviderDown',
   SALE_NOT_FOUND: 'notFoundText',
   SALE_SUSPENDED: 'maintenanceText',
   QUEUE_FULL: 'queueFullText',
@@ -288,7 +289,12 @@ export function renderProblemPage(
         `<p id="problem" data-code="${escapeHtml(problem.code)}">${escapeHtml(problemText(problem.code, text))}</p>${signIn}${back}`,
       ),
       refresh: problem.retryAfterSeconds ?? null,
-      ...(wait ? { refreshUrl: wait } : {}),
+      // a retry goes back to the place, or (a sign-in that failed at the provider) signs in afresh
+      ...(wait
+        ? { refreshUrl: wait }
+        : problem.signInUrl && problem.retryAfterSeconds !== undefined
+          ? { refreshUrl: problem.signInUrl }
+          : {}),
       notice,
     },
     look,

@@ -15,7 +15,9 @@
  *   back where it came from: a join there takes the account's place.
  * - `POST /auth/logout`: the session ends (204).
  * Refusals have stable codes (SIGN_IN_STATE_INVALID, SIGN_IN_DENIED, SIGN_IN_FAILED,
- * INVALID_RETURN_PATH; UNAVAILABLE while the provider is away; RATE_LIMITED past
+ * INVALID_RETURN_PATH; UNAVAILABLE while the provider cannot be discovered; 502
+ * IDENTITY_PROVIDER_UNAVAILABLE when it fails the code exchange (a 5xx, or no answer), with a
+ * fresh sign-in's address to retry; RATE_LIMITED past
  * RATE_LIMIT_SIGN_IN_PER_IP requests a minute from one address, with Retry-After), as a page in
  * the shopper's language to a browser and JSON otherwise; none sets a session.
  */
@@ -109,7 +111,8 @@ const authRoutes: FastifyPluginAsync = async (app) => {
       });
       sub = tokens.claims()?.sub;
     } catch (err) {
-      throw exchangeRefusal(req, err);
+      // a fresh sign-in back to the same place: this one's cookie is used up
+      throw exchangeRefusal(req, err, `/auth/login?return=${encodeURIComponent(signIn.returnTo)}`);
     }
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) {
       throw new AppError('SIGN_IN_FAILED', 'the ID token names no account (sub must be 1 to 255 characters)');
@@ -135,10 +138,20 @@ const authRoutes: FastifyPluginAsync = async (app) => {
   });
 };
 
-/** what a failed code exchange tells the shopper: the provider away is a 503, anything else the answer's fault */
-function exchangeRefusal(req: FastifyRequest, err: unknown): AppError {
+/**
+ * What a failed code exchange tells the shopper. The provider failing (a 5xx, with an OAuth
+ * error body or without one, or no answer at all: a network failure, a timeout) is a 502
+ * IDENTITY_PROVIDER_UNAVAILABLE, retryable by signing in again; the callback's own fault (a
+ * code used twice or too late, a verifier or ID token that does not validate) a 4xx.
+ */
+function exchangeRefusal(req: FastifyRequest, err: unknown, signInUrl: string): AppError {
   if (err instanceof client.AuthorizationResponseError) {
     return new AppError('SIGN_IN_DENIED', `the shop's sign-in answered ${OAUTH_ERROR_RE.test(err.error) ? err.error : 'error'}`);
+  }
+  const failing = providerFailed(err);
+  if (failing !== undefined) {
+    req.log.warn({ err: (err as Error).message, providerStatus: failing }, 'the OpenID provider failed a code exchange');
+    return providerUnavailable(signInUrl);
   }
   if (err instanceof client.ResponseBodyError || err instanceof client.ClientError) {
     // a code used twice or too late (invalid_grant), a verifier or nonce that does not match
@@ -148,8 +161,31 @@ function exchangeRefusal(req: FastifyRequest, err: unknown): AppError {
       'the sign-in could not be completed (the answer was used already, expired or did not validate): start it again',
     );
   }
+  // not an answer of the provider's: it could not be reached (openid-client lets fetch's TypeError through) or timed out
   req.log.warn({ err: (err as Error).message }, 'the OpenID provider could not be reached for a code exchange');
-  return new AppError('UNAVAILABLE', "the shop's sign-in service cannot be reached right now; try again in a moment", undefined, 2);
+  return providerUnavailable(signInUrl);
+}
+
+const PROVIDER_RETRY_SECONDS = 5;
+
+const providerUnavailable = (signInUrl: string) =>
+  new AppError(
+    'IDENTITY_PROVIDER_UNAVAILABLE',
+    "the shop's sign-in service failed to complete the sign-in; sign in again in a moment",
+    { signInUrl },
+    PROVIDER_RETRY_SECONDS,
+  );
+
+/** the provider's HTTP status when it answered the exchange with a server error (5xx), else undefined */
+function providerFailed(err: unknown): number | undefined {
+  // oauth4webapi reads an OAuth error body from a 4xx only; should it read one from a 5xx
+  if (err instanceof client.ResponseBodyError) return err.status >= 500 ? err.status : undefined;
+  // a 5xx (whatever its body): openid-client's "unexpected HTTP response status code", the response as its cause
+  if (err instanceof client.ClientError) {
+    const status = (err.cause as { status?: unknown } | undefined)?.status;
+    return typeof status === 'number' && status >= 500 ? status : undefined;
+  }
+  return undefined;
 }
 
 function sameText(a: string, b: string): boolean {
