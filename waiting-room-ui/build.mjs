@@ -9,6 +9,7 @@
  * English (the fallback) and dist/sale.<lang>.html for the others, each with its `<html lang
  * dir>` and its `{{t:key}}` texts filled in. The gateway picks one per request (`?lang=`, then
  * Accept-Language) and adds the deployment's branding at the `<!--vr:brand...-->` marks.
+ * dist/catalogue.json holds the catalogue again for the gateway's own pages.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
@@ -159,6 +160,10 @@ for (const page of pages) {
   sizes[page.name] = files.map(({ file, bytes }) => ({ file, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length }));
 }
 await writeFile(join(dist, 'sizes.json'), `${JSON.stringify(sizes, null, 2)}\n`);
+// the same catalogue for the gateway's own pages (the page without JavaScript, the refusals),
+// read at its boot as it reads the pages: one catalogue, not a second one in the gateway
+const directions = Object.fromEntries(LANGUAGES.map((lang) => [lang, directionOf(lang)]));
+await writeFile(join(dist, 'catalogue.json'), `${JSON.stringify({ languages: LANGUAGES, directions, texts: CATALOGUES })}\n`);
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 for (const [page, files] of Object.entries(sizes)) {

@@ -65,6 +65,8 @@ export const ERROR_CODES = {
   /** a page the gate keeps (a sale's protectedPaths) asked for without a live admission: wait in the waiting room */
   IN_WAITING_ROOM: 429,
   INTERNAL: 500,
+  /** the shop's OpenID provider failed the code exchange (answered 5xx, or could not be reached): sign in again shortly */
+  IDENTITY_PROVIDER_UNAVAILABLE: 502,
   UNAVAILABLE: 503,
   /** the marketer switched the sale to `suspended` (maintenance): joins and purchases wait (Retry-After) */
   SALE_SUSPENDED: 503,

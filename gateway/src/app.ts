@@ -16,6 +16,7 @@ import amqpPlugin from './plugins/amqp.js';
 import metricsPlugin from './plugins/metrics.js';
 import protectionPlugin from './plugins/protection.js';
 import openapiPlugin from './plugins/openapi.js';
+import pageLookPlugin from './plugins/page-look.js';
 import pagesPlugin from './routes/pages.js';
 import noScriptRoutes from './routes/no-script.js';
 import postgresPlugin from './plugins/postgres.js';
@@ -181,6 +182,7 @@ export async function buildApp(config: GatewayConfig, options: BuildOptions = {}
   await app.register(gatePlugin);
   await app.register(realtimePlugin);
   await app.register(admissionPlugin, options.admission ?? {});
+  await app.register(pageLookPlugin);
 
   await app.register(openapiPlugin);
   await app.register(healthRoutes);

@@ -136,6 +136,12 @@ export interface GatewayConfig {
      * (carrier NAT): the default is sized for that
      */
     readonly perIpPerMinute: number;
+    /**
+     * per address and minute: requests to the OpenID Connect sign-in (`/auth/login`,
+     * `/auth/callback`, `/auth/logout`, counted together), each of which may cost the shop's
+     * provider a round trip; a sign-in is two or three of them
+     */
+    readonly signInPerIpPerMinute: number;
   };
   /**
    * how long a finished sale (ended, or sold out for good) keeps its Redis keys before one
@@ -162,6 +168,14 @@ export interface GatewayConfig {
  * in, while a client minting identities gets 5 places a second instead of thousands.
  */
 export const DEFAULT_NEW_PLACES_PER_IP = 300;
+
+/**
+ * The default of RATE_LIMIT_SIGN_IN_PER_IP: sign-in requests per address and minute. A sign-in
+ * is a login and a callback (and maybe a logout), so 120 lets some 40 shoppers behind one
+ * carrier NAT sign in each minute, while one client cannot make the gateway hammer the shop's
+ * provider (every login and callback may cost it a round trip).
+ */
+export const DEFAULT_SIGN_INS_PER_IP = 120;
 
 /**
  * What the operator switched off that leaves the waiting room open to a client that mints
@@ -264,6 +278,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
       statusPerVisitorPerMinute: envInt(env, 'RATE_LIMIT_STATUS_PER_VISITOR', 240, 1, 1_000_000),
       purchasePerVisitorPerMinute: envInt(env, 'RATE_LIMIT_PURCHASE_PER_VISITOR', 30, 1, 1_000_000),
       perIpPerMinute: envInt(env, 'RATE_LIMIT_PER_IP', DEFAULT_NEW_PLACES_PER_IP, 0, 100_000_000),
+      signInPerIpPerMinute: envInt(env, 'RATE_LIMIT_SIGN_IN_PER_IP', DEFAULT_SIGN_INS_PER_IP, 1, 100_000_000),
     },
     saleRetentionMs: envDurationMs(env, 'SALE_RETENTION', 24 * 3_600_000, 1_000, 366 * 24 * 3_600_000),
     audit: {

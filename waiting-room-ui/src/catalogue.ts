@@ -1,12 +1,15 @@
 /**
- * Every word the shopper's page shows or says (issue 15 item 5), in English, German and
- * Spanish: the static page (sale.html's `{{t:key}}`, filled in by build.mjs per language), the
- * cards drawn by the scripts, the screen-reader announcements and the refusals. `{name}` is a
+ * Every word the shopper's page shows or says (issue 15 item 5), in English, German, Spanish and
+ * Arabic (right to left): the static page (sale.html's `{{t:key}}`, filled in by build.mjs per
+ * language), the cards drawn by the scripts, the screen-reader announcements and the refusals,
+ * and the gateway's own pages (the page without JavaScript, the refusals: the build writes
+ * dist/catalogue.json for it). `{name}` is a
  * placeholder, filled with an already formatted number, duration or time (shopper-text.ts);
  * every language has every key with the same placeholders (test/unit/catalogue.test.ts).
  *
- * Plurals are key pairs `xOne` / `xOther`, chosen with Intl.PluralRules: enough for these three
- * languages (and for any whose rules are `one` and `other`).
+ * Plurals are key pairs `xOne` / `xOther`, chosen with Intl.PluralRules: enough for English,
+ * German and Spanish (and any language whose rules are `one` and `other`); Arabic's `xOther`
+ * texts are worded to read right for any count (see `ar`).
  */
 
 const en = {
@@ -193,6 +196,27 @@ const en = {
   importantLabel: 'Important: ',
   noticeSay: 'Notice: {message}',
   importantSay: 'Important notice: {message}',
+  // the gateway's own pages: the page without JavaScript (/sales/:id/wait) and the refusals
+  waitingLabel: 'Waiting in all',
+  notJoinedText: 'You do not hold a place in this sale’s line yet.',
+  keepsPlace: 'Refreshing or coming back to this page keeps your place.',
+  etaAbout: 'about {duration}',
+  closesAt: 'Your checkout window closes at {time} (UTC).',
+  closesSoon: 'Your checkout window closes soon.',
+  refreshNote: 'This page refreshes by itself every {seconds}. Keep it open.',
+  problemTitle: 'We could not do that',
+  backToPlace: 'Back to your place',
+  problemPow:
+    'This sale asks each browser to solve a small puzzle before it joins the line, to keep bots out, and solving it needs JavaScript. Turn JavaScript on for this site, or use a browser that has it, to join.',
+  problemBusy: 'Too many requests have come from here in a short time. Wait a moment, then try again.',
+  problemUnavailable: 'The waiting room cannot answer right now. Try again in a moment: if you had a place in line, it is kept.',
+  problemForbiddenOrigin: 'This form was sent from another site. Open the sale’s own page and try again from there.',
+  problemNotAdmitted: 'It is not your turn yet. Go back to your place in line and wait for your turn there.',
+  problemSignInAgain: 'This sign-in was not started in this browser, took too long or could not be checked. Please start it again.',
+  problemSignInDenied: 'The sign-in was cancelled or refused at the shop.',
+  problemReturnPath: 'The sign-in cannot bring you back to that address. Open the sale’s page and sign in from there.',
+  problemProviderDown: 'The shop’s sign-in service cannot be reached right now. Try again in a moment.',
+  problemGeneric: 'The waiting room could not do that ({code}).',
 };
 
 export type TextKey = keyof typeof en;
@@ -376,6 +400,30 @@ const de: Catalogue = {
   importantLabel: 'Wichtig: ',
   noticeSay: 'Hinweis: {message}',
   importantSay: 'Wichtiger Hinweis: {message}',
+  waitingLabel: 'Wartende insgesamt',
+  notJoinedText: 'Sie haben noch keinen Platz in der Schlange dieses Verkaufs.',
+  keepsPlace: 'Neu laden oder später wiederkommen behält Ihren Platz.',
+  etaAbout: 'etwa {duration}',
+  closesAt: 'Ihr Kaufzeitfenster schließt um {time} (UTC).',
+  closesSoon: 'Ihr Kaufzeitfenster schließt bald.',
+  refreshNote: 'Diese Seite lädt sich alle {seconds} selbst neu. Lassen Sie sie offen.',
+  problemTitle: 'Das hat nicht geklappt',
+  backToPlace: 'Zurück zu Ihrem Platz',
+  problemPow:
+    'Dieser Verkauf lässt jeden Browser vor dem Anstellen ein kleines Rätsel lösen, um Bots fernzuhalten, und dafür braucht es JavaScript. Schalten Sie JavaScript für diese Seite ein oder nutzen Sie einen Browser mit JavaScript, um sich anzustellen.',
+  problemBusy: 'Von hier kamen in kurzer Zeit zu viele Anfragen. Warten Sie einen Moment und versuchen Sie es dann erneut.',
+  problemUnavailable:
+    'Der Warteraum kann gerade nicht antworten. Versuchen Sie es gleich noch einmal: Wenn Sie einen Platz hatten, bleibt er erhalten.',
+  problemForbiddenOrigin:
+    'Dieses Formular wurde von einer anderen Website gesendet. Öffnen Sie die Seite des Verkaufs und versuchen Sie es dort.',
+  problemNotAdmitted: 'Sie sind noch nicht dran. Gehen Sie zurück zu Ihrem Platz in der Schlange und warten Sie dort.',
+  problemSignInAgain:
+    'Diese Anmeldung wurde nicht in diesem Browser begonnen, hat zu lange gedauert oder ließ sich nicht prüfen. Bitte beginnen Sie sie neu.',
+  problemSignInDenied: 'Die Anmeldung wurde im Shop abgebrochen oder abgelehnt.',
+  problemReturnPath:
+    'Die Anmeldung kann Sie nicht zu dieser Adresse zurückbringen. Öffnen Sie die Seite des Verkaufs und melden Sie sich dort an.',
+  problemProviderDown: 'Die Anmeldung des Shops ist gerade nicht erreichbar. Versuchen Sie es gleich noch einmal.',
+  problemGeneric: 'Der Warteraum konnte das nicht ausführen ({code}).',
 };
 
 const es: Catalogue = {
@@ -552,16 +600,232 @@ const es: Catalogue = {
   importantLabel: 'Importante: ',
   noticeSay: 'Aviso: {message}',
   importantSay: 'Aviso importante: {message}',
+  waitingLabel: 'Personas esperando',
+  notJoinedText: 'Aún no tiene un puesto en la fila de esta venta.',
+  keepsPlace: 'Recargar esta página o volver a ella conserva su puesto.',
+  etaAbout: 'unos {duration}',
+  closesAt: 'Su tiempo para comprar termina a las {time} (UTC).',
+  closesSoon: 'Su tiempo para comprar termina pronto.',
+  refreshNote: 'Esta página se recarga sola cada {seconds}. Manténgala abierta.',
+  problemTitle: 'No hemos podido hacerlo',
+  backToPlace: 'Volver a su puesto',
+  problemPow:
+    'Esta venta pide a cada navegador que resuelva un pequeño acertijo antes de unirse a la fila, para frenar a los bots, y resolverlo necesita JavaScript. Active JavaScript para este sitio, o use un navegador que lo tenga, para unirse.',
+  problemBusy: 'Han llegado demasiadas solicitudes desde aquí en poco tiempo. Espere un momento y vuelva a intentarlo.',
+  problemUnavailable:
+    'La sala de espera no puede responder ahora mismo. Inténtelo de nuevo en un momento: si tenía un puesto en la fila, lo conserva.',
+  problemForbiddenOrigin: 'Este formulario se envió desde otro sitio. Abra la página de la venta e inténtelo desde allí.',
+  problemNotAdmitted: 'Todavía no es su turno. Vuelva a su puesto en la fila y espere allí su turno.',
+  problemSignInAgain:
+    'Este inicio de sesión no empezó en este navegador, tardó demasiado o no se pudo comprobar. Vuelva a empezarlo, por favor.',
+  problemSignInDenied: 'El inicio de sesión se canceló o se rechazó en la tienda.',
+  problemReturnPath: 'El inicio de sesión no puede devolverle a esa dirección. Abra la página de la venta e inicie sesión desde allí.',
+  problemProviderDown: 'El servicio de inicio de sesión de la tienda no está disponible ahora mismo. Inténtelo de nuevo en un momento.',
+  problemGeneric: 'La sala de espera no ha podido hacerlo ({code}).',
+};
+
+/**
+ * Arabic, written right to left (the page gets `dir="rtl"`). Arabic has six plural forms; the
+ * page picks between two (`one`, `other`), so every `xOther` text is worded to read right for
+ * any count ("عدد المتسوقين: 12", "the number of shoppers: 12") rather than agree with it.
+ */
+const ar: Catalogue = {
+  pageTitle: 'غرفة الانتظار',
+  eyebrow: 'غرفة الانتظار',
+  loadingSale: 'جارٍ تحميل البيع…',
+  noScriptTitle: 'جافاسكربت متوقف: انضم من هنا',
+  noScriptText: 'تتحدث هذه الصفحة تلقائيًا بواسطة جافاسكربت. من دونه، انضم أدناه: تعرض الصفحة التالية مكانك وتُحدَّث من تلقاء نفسها.',
+  noScriptJoin: 'انضم إلى الطابور',
+  loadingTitle: 'جارٍ البحث عن مكانك…',
+  loadingText: 'لحظة من فضلك: نتحقق من البيع ومن مكانك في الطابور.',
+  beforeJoined: 'مكانك محفوظ. لا شيء آخر عليك فعله حتى البدء.',
+  queueTitle: 'أنت في الطابور',
+  positionLabel: 'مكانك في الطابور',
+  aheadLabel: 'أمامك',
+  etaLabel: 'مدة الانتظار المتوقعة',
+  progressLabel: 'التقدم نحو مقدمة الطابور',
+  keepOpen: 'أبقِ هذه الصفحة مفتوحة: فهي تتحدث تلقائيًا، وسيظهر دورك هنا. إعادة تحميلها أو فتحها في علامة تبويب أخرى يحفظ مكانك.',
+  checkoutTitle: 'حان دورك',
+  checkoutCloses: 'تنتهي مهلة الشراء بعد',
+  quantityLabel: 'الكمية',
+  buyNow: 'اشترِ الآن',
+  orderPlacedTitle: 'تم تقديم الطلب',
+  toCheckout: 'الانتقال إلى صفحة الدفع في المتجر',
+  myOrdersTitle: 'طلباتك',
+  connecting: 'جارٍ الاتصال لتلقي التحديثات المباشرة…',
+  productPrice: 'السعر',
+
+  tabTitle: '{sale} · غرفة الانتظار',
+  tabTitleNoSale: 'البيع · غرفة الانتظار',
+  tabInLine: 'في الطابور',
+  tabPosition: 'رقم {position} في الطابور',
+  tabPrequeue: 'في الطابور المسبق',
+  tabTurn: 'حان دورك!',
+  tabOrdered: 'تم تقديم الطلب',
+  tabSoldOut: 'نفدت الكمية',
+
+  lineOpensSoon: 'يُفتح الطابور قريبًا',
+  inPrequeue: 'أنت في الطابور المسبق',
+  saleStartsSoon: 'يبدأ البيع قريبًا',
+  lineOpensIn: 'يُفتح الطابور بعد',
+  saleStartsIn: 'يبدأ البيع بعد',
+  opening: 'جارٍ الفتح…',
+  starting: 'جارٍ البدء…',
+  startsAt: 'يبدأ البيع في {time} (بتوقيتك).',
+  noteOpensRandom:
+    'عندما يُفتح الطابور، تضمك هذه الصفحة إليه. يُسحب مكانك في الطابور عشوائيًا عند بدء البيع، فلا داعي للاستعجال: أبقِ هذه الصفحة مفتوحة.',
+  noteOpensFifo: 'عندما يُفتح الطابور، تضمك هذه الصفحة إليه. تُمنح الأماكن حسب ترتيب الوصول.',
+  noteRandom: 'يُسحب مكانك في الطابور عشوائيًا عند بدء البيع؛ الوصول المبكر لا يفيد، ويمكنك ترك هذه الصفحة مفتوحة.',
+  noteFifoPosition: 'أنت رقم {position} في الطابور. تُمنح الأماكن حسب ترتيب الوصول؛ أبقِ هذه الصفحة مفتوحة.',
+  noteFifo: 'تُمنح الأماكن حسب ترتيب الوصول؛ أبقِ هذه الصفحة مفتوحة.',
+
+  drawing: 'جارٍ سحب مكانك…',
+  youreNext: 'أنت التالي',
+  aheadOne: '{count} متسوق',
+  aheadOther: 'عدد المتسوقين: {count}',
+  progressUnknown: 'غير معروف بعد',
+  progressValue: '{percent} من الطريق إلى المقدمة',
+  inLine: 'في الطابور: {count}',
+  left: 'المتبقي {remaining} من {stock}',
+  etaPaused: 'متوقف مؤقتًا',
+  etaHeld: 'في انتظار عودة القطع غير المدفوعة',
+  etaStill: 'في انتظار تحرك الطابور',
+  etaUnderMinute: 'أقل من دقيقة',
+  etaUpTo: 'حتى {hi}',
+  etaBetween: 'من {lo} إلى {hi}',
+
+  live: 'التحديثات المباشرة مفعّلة',
+  polling: 'التحديثات المباشرة غير متاحة: نتحقق كل {seconds}',
+
+  bannerTrouble: 'نواجه صعوبة في الوصول إلى غرفة الانتظار. جارٍ إعادة المحاولة… مكانك في الطابور محفوظ.',
+  bannerSuspended: 'البيع متوقف للصيانة لحظات: لا يتقدم أحد في الطابور خلالها. مكانك في الطابور محفوظ.',
+  bannerPaused: 'أوقف المتجر البيع مؤقتًا لحظات. مكانك في الطابور محفوظ.',
+  bannerHeld: 'كل القطع الآن في سلال شراء آخرين. القطع غير المدفوعة تعود للبيع، ومكانك في الطابور محفوظ.',
+
+  signIn: 'تسجيل الدخول',
+  signInToJoin: 'سجّل الدخول للانضمام',
+  signInToJoinText: 'هذا البيع لعملاء المتجر المسجلين. افتح الرابط الذي أرسله إليك المتجر، أو سجّل الدخول في المتجر.',
+  signInToJoinHere: 'هذا البيع لعملاء المتجر المسجلين. سجّل الدخول بحسابك في المتجر، أو افتح الرابط الذي أرسله إليك المتجر.',
+  linkExpired: 'انتهت صلاحية هذا الرابط',
+  linkExpiredText: 'رابط تسجيل الدخول قديم جدًا أو غير صالح. اطلب من المتجر رابطًا جديدًا، أو سجّل الدخول في المتجر.',
+  inviteOnly: 'بالدعوة فقط',
+  inviteOnlyText: 'هذا البيع للعملاء المدعوين، وحسابك ليس على القائمة.',
+  maintenance: 'متوقف للصيانة',
+  maintenanceText: 'يجري المتجر صيانة لهذا البيع. لا ينضم أحد ولا يشتري ولا يتقدم في الطابور خلالها، والأماكن الموجودة في الطابور محفوظة.',
+  queueFull: 'الطابور ممتلئ الآن',
+  queueFullText: 'ينتظر عدد كبير جدًا من الناس بحيث لا يتسع الطابور لمزيد في الوقت الحالي. تتحرر الأماكن كلما حان دور من هم أمامك.',
+  tryAgainIn: '{why} سنعيد المحاولة نيابةً عنك بعد نحو {seconds}: أبقِ هذه الصفحة مفتوحة.',
+  tryAgainNow: 'أعد المحاولة الآن',
+  trying: 'جارٍ المحاولة…',
+  unreachable: 'تعذّر الوصول إلى غرفة الانتظار',
+  busyRetry: 'هناك ضغط كبير الآن. نعيد المحاولة بعد {seconds}: أبقِ هذه الصفحة مفتوحة. إن كان لك مكان في الطابور فهو محفوظ.',
+  retry: 'نعيد المحاولة بعد {seconds}: أبقِ هذه الصفحة مفتوحة. إن كان لك مكان في الطابور فهو محفوظ.',
+  titleAndText: '{title}. {text}',
+
+  expiredTitle: 'انتهت مهلة الشراء',
+  expiredText: 'مرّ دورك دون طلب، أو انتقل إلى المتسوق التالي بينما كانت هذه الصفحة مغلقة. يمكنك الانضمام إلى الطابور مجددًا، في آخره.',
+  expiredSay: 'انتهت مهلة الشراء. يمكنك الانضمام إلى الطابور مجددًا، في آخره.',
+  joinAgain: 'انضم إلى الطابور مجددًا',
+  joining: 'جارٍ الانضمام…',
+  backInLine: 'عدت إلى الطابور، رقم {position}.',
+  soldOutTitle: 'نفدت الكمية',
+  soldOutLate: 'عذرًا: بيعت آخر القطع قبل طلبك بقليل. شكرًا لانتظارك.',
+  soldOutText: 'عذرًا: بيعت جميع القطع. شكرًا لانتظارك.',
+  soldOutSay: 'نفدت الكمية. بيعت جميع القطع.',
+  endedTitle: 'انتهى هذا البيع',
+  endedText: 'شكرًا لاهتمامك.',
+  endedSay: 'انتهى هذا البيع.',
+  notFoundName: 'البيع غير موجود',
+  notFoundTitle: 'لم نعثر على هذا البيع',
+  notFoundText: 'تحقق من الرابط الذي اتبعته: هذا البيع غير موجود.',
+  errorTitle: 'حدث خطأ ما',
+  errorText: 'أجابت غرفة الانتظار بشيء غير متوقع ({code}). إن كان لك مكان في الطابور فهو محفوظ.',
+  reload: 'أعد تحميل الصفحة',
+  prequeueSay: 'أنت في الطابور المسبق. يُسحب مكانك عند بدء البيع.',
+  positionSay: 'أنت رقم {position} في الطابور.',
+  positionEtaSay: 'أنت رقم {position} في الطابور. مدة الانتظار المتوقعة: {eta}.',
+
+  turnSay: 'حان دورك. لديك {duration} للشراء. اختر الكمية واضغط اشترِ الآن.',
+  thirtySecondsSay: 'بقيت 30 ثانية للشراء.',
+  onePerShopper: 'قطعة واحدة لكل متسوق.',
+  upToPerShopper: 'حتى {max} لكل متسوق.',
+  placingOrder: 'جارٍ تقديم طلبك…',
+  retryUnreachable: 'تعذّر الوصول إلى المتجر. نعيد المحاولة بعد {seconds}. دورك محفوظ.',
+  retrySuspended: 'البيع متوقف للصيانة لحظات. نعيد المحاولة بعد {seconds}.',
+  retryBusy: 'المتجر مزدحم جدًا. نعيد المحاولة بعد {seconds}. دورك محفوظ.',
+  onlyLeftOne: 'المتبقي {remaining} فقط. اختر 1 واضغط اشترِ الآن مجددًا.',
+  onlyLeftOther: 'المتبقي {remaining} فقط. اختر {remaining} أو أقل واضغط اشترِ الآن مجددًا.',
+  quantityTooBig: 'هذه الكمية غير مسموح بها. اختر كمية أصغر.',
+  orderFailed: 'لم يتم طلبك ({code}). يرجى المحاولة مجددًا.',
+
+  orderPendingSay: 'تم تقديم الطلب. جارٍ تأكيده الآن.',
+  payAtShopSay: 'تم تأكيد طلبك. ادفع ثمنه في المتجر قبل انتهاء الوقت.',
+  confirmedSay: 'تم تأكيد طلبك.',
+  paidSay: 'تم استلام الدفع. اكتمل طلبك.',
+  paymentTimeoutSay: 'انتهى وقت الدفع وأُلغي طلبك.',
+  cancelledSay: 'أُلغي طلبك.',
+  rejectedSay: 'عذرًا: تعذّر إتمام طلبك.',
+  payWithin: 'ادفع خلال {countdown} (المتبقي {duration}).',
+  payTimeUp: 'انتهى وقت الدفع.',
+  payAtShopTitle: 'تم تأكيد الطلب: ادفع الآن في المتجر',
+  payAtShopText: 'قطعتك محجوزة لك أثناء الدفع في صفحة الدفع بالمتجر. القطع غير المدفوعة تعود للبيع.',
+  confirmedTitle: 'تم تأكيد الطلب',
+  confirmedClose: 'تم تأكيد طلبك. يمكنك إغلاق هذه الصفحة.',
+  confirmedText: 'تم تأكيد طلبك.',
+  paidTitle: 'تم الدفع: اكتمل طلبك',
+  paidText: 'استلم المتجر دفعتك. وسيرسل إليك التأكيد.',
+  cancelledTitle: 'أُلغي الطلب',
+  paymentTimeoutText: 'انتهى وقت الدفع، فعادت القطعة إلى البيع. لم يُخصم منك أي مبلغ.',
+  cancelledText: 'أُلغي الطلب في صفحة الدفع بالمتجر (مثلًا لأن البطاقة رُفضت)، وعادت قطعته إلى البيع.',
+  rejectedTitle: 'لم يكتمل الطلب',
+  rejectedText: 'عذرًا: لم يتمكن المتجر من تأكيد طلبك، وقد أُلغي.',
+  pendingText: 'جارٍ تأكيد طلبك… يستغرق ذلك لحظة. أبقِ هذه الصفحة مفتوحة.',
+  orderRef: 'مرجع الطلب {ref}',
+  orderRefUnits: 'مرجع الطلب {ref} · {units}',
+  unitsOne: '{count} قطعة',
+  unitsOther: 'عدد القطع: {count}',
+
+  myOrder: '{sale}: {quantity} × {status}',
+  myOrderPending: 'قيد التقديم',
+  myOrderConfirmed: 'مؤكد',
+  myOrderRejected: 'تعذّر تقديمه',
+  myOrderPaid: 'مدفوع',
+  myOrderCancelled: 'ملغى',
+
+  noticeLabel: 'تنبيه: ',
+  importantLabel: 'هام: ',
+  noticeSay: 'تنبيه: {message}',
+  importantSay: 'تنبيه هام: {message}',
+  waitingLabel: 'إجمالي المنتظرين',
+  notJoinedText: 'ليس لك مكان في طابور هذا البيع بعد.',
+  keepsPlace: 'إعادة تحميل هذه الصفحة أو العودة إليها يحفظ مكانك.',
+  etaAbout: 'نحو {duration}',
+  closesAt: 'تنتهي مهلة الشراء في {time} (بتوقيت UTC).',
+  closesSoon: 'تنتهي مهلة الشراء قريبًا.',
+  refreshNote: 'تُحدَّث هذه الصفحة تلقائيًا كل {seconds}. أبقِها مفتوحة.',
+  problemTitle: 'تعذّر تنفيذ ذلك',
+  backToPlace: 'العودة إلى مكانك',
+  problemPow:
+    'يطلب هذا البيع من كل متصفح حل لغز صغير قبل الانضمام إلى الطابور لإبعاد البرامج الآلية، وحله يحتاج إلى جافاسكربت. فعّل جافاسكربت لهذا الموقع، أو استخدم متصفحًا يدعمه، للانضمام.',
+  problemBusy: 'وصلت طلبات كثيرة جدًا من هنا في وقت قصير. انتظر لحظة ثم أعد المحاولة.',
+  problemUnavailable: 'لا تستطيع غرفة الانتظار الرد الآن. أعد المحاولة بعد لحظة: إن كان لك مكان في الطابور فهو محفوظ.',
+  problemForbiddenOrigin: 'أُرسل هذا النموذج من موقع آخر. افتح صفحة البيع نفسها وأعد المحاولة منها.',
+  problemNotAdmitted: 'لم يحن دورك بعد. عد إلى مكانك في الطابور وانتظر دورك هناك.',
+  problemSignInAgain: 'لم يبدأ تسجيل الدخول هذا في هذا المتصفح، أو استغرق وقتًا طويلًا، أو تعذّر التحقق منه. يرجى البدء من جديد.',
+  problemSignInDenied: 'أُلغي تسجيل الدخول أو رُفض في المتجر.',
+  problemReturnPath: 'لا يمكن لتسجيل الدخول إعادتك إلى ذلك العنوان. افتح صفحة البيع وسجّل الدخول منها.',
+  problemProviderDown: 'خدمة تسجيل الدخول في المتجر غير متاحة الآن. أعد المحاولة بعد لحظة.',
+  problemGeneric: 'تعذّر على غرفة الانتظار تنفيذ ذلك ({code}).',
 };
 
 /** the languages of the shopper's page; the first is the fallback */
-export const LANGUAGES = ['en', 'de', 'es'] as const;
+export const LANGUAGES = ['en', 'de', 'es', 'ar'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
 /** every language's texts; a page's script bundle keeps its own language and English only (build.mjs) */
-export const CATALOGUES: Readonly<Record<Language, Catalogue>> = { en, de, es };
+export const CATALOGUES: Readonly<Record<Language, Catalogue>> = { en, de, es, ar };
 
-/** languages written right to left (none of ours yet: the page's layout is ready for them) */
+/** languages written right to left (Arabic of ours; the page's layout mirrors with logical CSS properties) */
 const RTL = new Set(['ar', 'fa', 'he', 'ur']);
 export const directionOf = (lang: string): 'ltr' | 'rtl' => (RTL.has(lang.split('-')[0]!.toLowerCase()) ? 'rtl' : 'ltr');
 

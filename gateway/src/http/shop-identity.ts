@@ -11,7 +11,7 @@
  * the account's visitor id (tokens/account.ts), the same from any browser, device or cookie
  * jar: one place and one order limit per account.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ShopAccounts } from '../accounts/shop-accounts.js';
 import { AppError } from '../errors.js';
 import { ACCOUNT_COOKIE, type AccountCookie } from '../tokens/account.js';
@@ -55,6 +55,23 @@ export async function shopAccount(
 /** A fresh signed-in session of an account: after a verified shop identity, or an OpenID Connect sign-in (routes/auth.ts). */
 export function newAccountSession(sessions: AccountCookie, visitorId: string, now = Date.now()): string {
   return sessions.seal({ visitorId, expiresAt: now + ACCOUNT_SESSION_SECONDS * 1000 });
+}
+
+/**
+ * Who joins this sale: on a sale for the shop's accounts (`identity: shop`) the account
+ * (shopJoiner), else `who` as the credentials tell it. The one answer for every way in (the
+ * API's join and the form of the page without JavaScript), so neither lets an anonymous
+ * visitor into an account's sale.
+ */
+export async function saleJoiner(
+  app: FastifyInstance,
+  req: FastifyRequest,
+  saleId: string,
+  who: Identity,
+): Promise<{ who: Identity; session?: string }> {
+  if ((await app.sales.identityOf(saleId)) !== 'shop') return { who };
+  const signInUrl = app.config.oidc ? `/auth/login?sale=${encodeURIComponent(saleId)}` : undefined;
+  return shopJoiner(req, who, app.shopperIdentities, app.accountCookie, app.shopAccounts, signInUrl);
 }
 
 export async function shopJoiner(

@@ -7,14 +7,24 @@ import { limitsInScripts } from '../config.js';
 import { EventLoopPressure } from '../http/event-loop-pressure.js';
 import { AppError, errorBody } from '../errors.js';
 
+interface Limits {
+  readonly join: onRequestHookHandler[];
+  readonly status: onRequestHookHandler[];
+  readonly purchase: onRequestHookHandler[];
+  readonly signIn: onRequestHookHandler[];
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** false: the route answers even while the gateway sheds load (liveness) */
     shedUnderLoad?: boolean;
   }
   interface FastifyInstance {
-    /** per-route limiters for the shopper routes (empty when limits are off or counted in the routes' scripts) */
-    limits: { join: onRequestHookHandler[]; status: onRequestHookHandler[]; purchase: onRequestHookHandler[] };
+    /**
+     * per-route limiters for the shopper routes (empty when limits are off or counted in the
+     * routes' scripts) and for the OpenID Connect sign-in (per address; empty when limits are off)
+     */
+    limits: Limits;
   }
 }
 
@@ -28,7 +38,8 @@ declare module 'fastify' {
  *   per address. Join and status count inside their own script (queue-service.ts), and
  *   purchase inside reserve.lua, saving a round trip each; the plugin below counts them when
  *   the store is `memory`. New places per address are counted across sales by
- *   new-place-limit.ts.
+ *   new-place-limit.ts. The OpenID Connect sign-in (`/auth/*`) is limited per address
+ *   (RATE_LIMIT_SIGN_IN_PER_IP).
  */
 export default fp(
   async (app) => {
@@ -102,11 +113,7 @@ export default fp(
       app.addHook('onClose', async () => pressure.close());
     }
 
-    const limits: { join: onRequestHookHandler[]; status: onRequestHookHandler[]; purchase: onRequestHookHandler[] } = {
-      join: [],
-      status: [],
-      purchase: [],
-    };
+    const limits: Limits = { join: [], status: [], purchase: [], signIn: [] };
     if (config.rateLimits.enabled) {
       await app.register(rateLimit, {
         global: false,
@@ -159,6 +166,16 @@ export default fp(
         limits.status.push(limiter(config.rateLimits.statusPerVisitorPerMinute, 'status', requestKey));
         limits.purchase.push(limiter(config.rateLimits.purchasePerVisitorPerMinute, 'purchase', purchaseKey));
       }
+      // the sign-in's routes, together, per address (a sign-in has no ticket to speak for a
+      // visitor yet): each login and callback may cost the shop's provider a round trip
+      limits.signIn.push(
+        app.rateLimit({
+          timeWindow: 60_000,
+          groupId: 'sign-in',
+          keyGenerator: (req) => `ip:${req.ip}`,
+          max: config.rateLimits.signInPerIpPerMinute,
+        }) as onRequestHookHandler,
+      );
     }
     app.decorate('limits', limits);
   },

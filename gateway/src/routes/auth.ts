@@ -15,8 +15,11 @@
  *   back where it came from: a join there takes the account's place.
  * - `POST /auth/logout`: the session ends (204).
  * Refusals have stable codes (SIGN_IN_STATE_INVALID, SIGN_IN_DENIED, SIGN_IN_FAILED,
- * INVALID_RETURN_PATH; UNAVAILABLE while the provider is away), as a page to a browser and
- * JSON otherwise; none sets a session.
+ * INVALID_RETURN_PATH; UNAVAILABLE while the provider cannot be discovered; 502
+ * IDENTITY_PROVIDER_UNAVAILABLE when it fails the code exchange (a 5xx, or no answer), with a
+ * fresh sign-in's address to retry; RATE_LIMITED past
+ * RATE_LIMIT_SIGN_IN_PER_IP requests a minute from one address, with Retry-After), as a page in
+ * the shopper's language to a browser and JSON otherwise; none sets a session.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -27,10 +30,8 @@ import { OpenIdProvider } from '../http/openid-provider.js';
 import { returnPath } from '../http/return-path.js';
 import { newAccountSession } from '../http/shop-identity.js';
 import { formPostAllowed } from '../http/origin.js';
-import { renderProblemPage } from '../pages/no-script-page.js';
 import { SIGN_IN_COOKIE, SIGN_IN_SECONDS } from '../tokens/sign-in-state.js';
-import { stylesheets } from './no-script.js';
-import { uiRoot } from './pages.js';
+import { problemPage } from './no-script.js';
 
 /** an OAuth error code as the provider may send it (RFC 6749 4.1.2.1: a printable ASCII token) */
 const OAUTH_ERROR_RE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
@@ -40,17 +41,19 @@ const authRoutes: FastifyPluginAsync = async (app) => {
   if (!oidc) return;
   const provider = new OpenIdProvider(oidc, app.log);
   app.addHook('onReady', async () => provider.warmUp());
-  const styles = stylesheets(uiRoot(app.config.uiDir));
 
-  // a refusal is a page for a browser (a sign-in is a navigation), the catalogue's JSON otherwise
+  // a refusal is a page for a browser (a sign-in is a navigation), in the shopper's language and
+  // branded as the waiting room; the catalogue's JSON otherwise
   app.setErrorHandler(async (err, req, reply) => {
-    if (!(err instanceof AppError) || !(req.headers.accept ?? '').includes('text/html')) throw err;
-    if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
-    reply.code(err.statusCode).type('text/html; charset=utf-8').header('cache-control', 'no-store');
-    return renderProblemPage(null, { code: err.code, message: err.message }, null, styles);
+    const page = err instanceof AppError ? problemPage(req, reply, err, app.pageLook.forRequest(req)) : undefined;
+    if (page === undefined) throw err;
+    return page;
   });
 
-  app.get('/auth/login', async (req, reply) => {
+  // per address, the three routes together (RATE_LIMIT_SIGN_IN_PER_IP): 429 RATE_LIMITED with Retry-After
+  const limited = { onRequest: app.limits.signIn };
+
+  app.get('/auth/login', limited, async (req, reply) => {
     const back = returnPath(req.query as Record<string, unknown>);
     if (!back.ok) throw new AppError('INVALID_RETURN_PATH', `cannot come back there: ${back.reason}`);
     const configuration = await provider.configuration();
@@ -76,7 +79,7 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     return reply.redirect(url.href, 302);
   });
 
-  app.get('/auth/callback', async (req, reply) => {
+  app.get('/auth/callback', limited, async (req, reply) => {
     // used once: a replayed callback finds no sign-in under way
     reply.header('set-cookie', signInCookieHeader(req, null, 0)).header('cache-control', 'no-store');
     const signIn = app.signInState.open(cookieValue(req, SIGN_IN_COOKIE));
@@ -108,7 +111,8 @@ const authRoutes: FastifyPluginAsync = async (app) => {
       });
       sub = tokens.claims()?.sub;
     } catch (err) {
-      throw exchangeRefusal(req, err);
+      // a fresh sign-in back to the same place: this one's cookie is used up
+      throw exchangeRefusal(req, err, `/auth/login?return=${encodeURIComponent(signIn.returnTo)}`);
     }
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) {
       throw new AppError('SIGN_IN_FAILED', 'the ID token names no account (sub must be 1 to 255 characters)');
@@ -124,7 +128,7 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     return reply.redirect(signIn.returnTo, 303);
   });
 
-  app.post('/auth/logout', async (req, reply: FastifyReply) => {
+  app.post('/auth/logout', limited, async (req, reply: FastifyReply) => {
     // another site's page may not sign the shopper out (a cross-site form post)
     if (!formPostAllowed(req, app.config.allowedOrigins, app.config.trustProxy)) {
       throw new AppError('FORBIDDEN_ORIGIN', 'this sign-out was sent from another site');
@@ -134,10 +138,20 @@ const authRoutes: FastifyPluginAsync = async (app) => {
   });
 };
 
-/** what a failed code exchange tells the shopper: the provider away is a 503, anything else the answer's fault */
-function exchangeRefusal(req: FastifyRequest, err: unknown): AppError {
+/**
+ * What a failed code exchange tells the shopper. The provider failing (a 5xx, with an OAuth
+ * error body or without one, or no answer at all: a network failure, a timeout) is a 502
+ * IDENTITY_PROVIDER_UNAVAILABLE, retryable by signing in again; the callback's own fault (a
+ * code used twice or too late, a verifier or ID token that does not validate) a 4xx.
+ */
+function exchangeRefusal(req: FastifyRequest, err: unknown, signInUrl: string): AppError {
   if (err instanceof client.AuthorizationResponseError) {
     return new AppError('SIGN_IN_DENIED', `the shop's sign-in answered ${OAUTH_ERROR_RE.test(err.error) ? err.error : 'error'}`);
+  }
+  const failing = providerFailed(err);
+  if (failing !== undefined) {
+    req.log.warn({ err: (err as Error).message, providerStatus: failing }, 'the OpenID provider failed a code exchange');
+    return providerUnavailable(signInUrl);
   }
   if (err instanceof client.ResponseBodyError || err instanceof client.ClientError) {
     // a code used twice or too late (invalid_grant), a verifier or nonce that does not match
@@ -147,8 +161,31 @@ function exchangeRefusal(req: FastifyRequest, err: unknown): AppError {
       'the sign-in could not be completed (the answer was used already, expired or did not validate): start it again',
     );
   }
+  // not an answer of the provider's: it could not be reached (openid-client lets fetch's TypeError through) or timed out
   req.log.warn({ err: (err as Error).message }, 'the OpenID provider could not be reached for a code exchange');
-  return new AppError('UNAVAILABLE', "the shop's sign-in service cannot be reached right now; try again in a moment", undefined, 2);
+  return providerUnavailable(signInUrl);
+}
+
+const PROVIDER_RETRY_SECONDS = 5;
+
+const providerUnavailable = (signInUrl: string) =>
+  new AppError(
+    'IDENTITY_PROVIDER_UNAVAILABLE',
+    "the shop's sign-in service failed to complete the sign-in; sign in again in a moment",
+    { signInUrl },
+    PROVIDER_RETRY_SECONDS,
+  );
+
+/** the provider's HTTP status when it answered the exchange with a server error (5xx), else undefined */
+function providerFailed(err: unknown): number | undefined {
+  // oauth4webapi reads an OAuth error body from a 4xx only; should it read one from a 5xx
+  if (err instanceof client.ResponseBodyError) return err.status >= 500 ? err.status : undefined;
+  // a 5xx (whatever its body): openid-client's "unexpected HTTP response status code", the response as its cause
+  if (err instanceof client.ClientError) {
+    const status = (err.cause as { status?: unknown } | undefined)?.status;
+    return typeof status === 'number' && status >= 500 ? status : undefined;
+  }
+  return undefined;
 }
 
 function sameText(a: string, b: string): boolean {

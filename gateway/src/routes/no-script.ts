@@ -7,27 +7,44 @@
  * `/sales/:saleId/buy`, which buys through the purchase service with the admission the
  * ticket cookie's standing holds. Every POST is answered `303` to the wait page, which also
  * shows the order. Refusals are pages, with the error's status, to a request that accepts HTML
- * (a browser's always does); JSON errors from the catalogue to one that does not.
+ * (a browser's always does); JSON errors from the catalogue to one that does not. Every page
+ * is in the shopper's language (`?lang=`, then Accept-Language, as the shopper's page), its
+ * words from the same catalogue (pages/page-texts.ts), branded as the shopper's page.
  */
-import { readFileSync } from 'node:fs';
-import { isSaleId } from '@velvet-rope/contracts';
+import { isSaleId, type Notice } from '@velvet-rope/contracts';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
-import { brandMarks } from '../pages/branding.js';
 import { setShopperCookies } from '../http/credentials.js';
+import { saleJoiner } from '../http/shop-identity.js';
 import { formPostAllowed } from '../http/origin.js';
-import { renderProblemPage, renderWaitPage, type PageOrder, type WaitView } from '../pages/no-script-page.js';
+import { renderProblemPage, renderWaitPage, type PageLook, type PageOrder, type WaitView } from '../pages/no-script-page.js';
 import { orderAnswer } from '../purchase/orders.js';
-import { uiRoot } from './pages.js';
 
-/** the built waiting-room page's stylesheets, so that these pages look like it */
-export function stylesheets(root: string): string[] {
-  try {
-    const html = readFileSync(`${root}/sale.html`, 'utf8');
-    return [...html.matchAll(/<link rel="stylesheet" href="(\/assets\/[^"]+\.css)">/g)].map((m) => m[1]!);
-  } catch {
-    return [];
-  }
+/**
+ * A refusal as a page in the shopper's language (its status and Retry-After kept), to a
+ * request that asks for HTML; undefined (the app's JSON answers) otherwise, or when the
+ * pages are not built. Shared by these routes and the sign-in's (routes/auth.ts).
+ */
+export function problemPage(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  err: AppError,
+  look: PageLook | undefined,
+  sale: { id: string; name: string } | null = null,
+  notice: Notice | null = null,
+): string | undefined {
+  if (!look || !(req.headers.accept ?? '').includes('text/html')) return undefined;
+  if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
+  const retry = err.retryAfterSeconds ?? (err.code === 'UNAVAILABLE' ? 2 : undefined);
+  reply.code(err.statusCode).type('text/html; charset=utf-8').header('cache-control', 'no-store');
+  reply.header('content-language', look.text.lang).header('vary', 'accept-language');
+  const signInUrl = typeof err.details?.signInUrl === 'string' ? err.details.signInUrl : undefined;
+  return renderProblemPage(
+    sale,
+    { code: err.code, ...(retry !== undefined ? { retryAfterSeconds: retry } : {}), ...(signInUrl ? { signInUrl } : {}) },
+    notice,
+    look,
+  );
 }
 
 const noScript: FastifyPluginAsync = async (app) => {
@@ -35,9 +52,6 @@ const noScript: FastifyPluginAsync = async (app) => {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1_024 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
-  // the page's own stylesheets, and the deployment's accent (BRAND_ACCENT) after them
-  const brandSheet = brandMarks(app.config.brand).stylesheet;
-  const styles = [...stylesheets(uiRoot(app.config.uiDir)), ...(brandSheet ? [brandSheet.href] : [])];
 
   const saleIdOf = (req: FastifyRequest): string => {
     const { saleId } = req.params as { saleId: string };
@@ -45,7 +59,9 @@ const noScript: FastifyPluginAsync = async (app) => {
     return saleId;
   };
   const html = (reply: FastifyReply, body: string) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
-  const toWait = (reply: FastifyReply, saleId: string) => reply.redirect(`/sales/${encodeURIComponent(saleId)}/wait`, 303);
+  // the language the address chose goes along (pages/page-look.ts)
+  const toWait = (req: FastifyRequest, reply: FastifyReply, saleId: string) =>
+    reply.redirect(`/sales/${encodeURIComponent(saleId)}/wait${app.pageLook.forRequest(req)?.langQuery ?? ''}`, 303);
   const checkForm = (req: FastifyRequest) => {
     if (!formPostAllowed(req, app.config.allowedOrigins, app.config.trustProxy)) {
       throw new AppError('FORBIDDEN_ORIGIN', 'this form was sent from another site');
@@ -56,38 +72,34 @@ const noScript: FastifyPluginAsync = async (app) => {
   // and navigation; a client that does not (a script, an API client) gets the catalogue's JSON
   // from the app's handler, as does anything that is not a refusal
   app.setErrorHandler(async (err, req, reply) => {
-    if (!(err instanceof AppError) || !(req.headers.accept ?? '').includes('text/html')) throw err;
+    const look = app.pageLook.forRequest(req);
+    if (!(err instanceof AppError) || !look || !(req.headers.accept ?? '').includes('text/html')) throw err;
     const { saleId } = (req.params ?? {}) as { saleId?: string };
     const known = saleId !== undefined && isSaleId(saleId) ? saleId : undefined;
     const [sale, notice] = known
       ? await Promise.all([app.sales.live(known).catch(() => undefined), app.notices.current(known)])
       : [undefined, null];
-    if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
-    reply.code(err.statusCode);
-    const retry = err.retryAfterSeconds ?? (err.code === 'UNAVAILABLE' ? 2 : undefined);
-    return html(
-      reply,
-      renderProblemPage(
-        sale ? { id: sale.id, name: sale.name } : null,
-        { code: err.code, message: err.message, ...(retry !== undefined ? { retryAfterSeconds: retry } : {}) },
-        notice,
-        styles,
-      ),
-    );
+    const page = problemPage(req, reply, err, look, sale ? { id: sale.id, name: sale.name } : null, notice);
+    if (page === undefined) throw err;
+    return page;
   });
 
   const join = async (req: FastifyRequest, reply: FastifyReply) => {
     const saleId = saleIdOf(req);
     checkForm(req);
-    const joined = await app.queue.join(saleId, app.identity.joiner(req, saleId), req.ip);
-    setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId));
-    return toWait(reply, saleId);
+    // a sale for the shop's accounts takes the account here too (it let anyone in by this form)
+    const { who, session } = await saleJoiner(app, req, saleId, app.identity.joiner(req, saleId));
+    const joined = await app.queue.join(saleId, who, req.ip);
+    setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId), session);
+    return toWait(req, reply, saleId);
   };
   app.post('/sales/:saleId', { onRequest: app.limits.join }, join);
   app.post('/sales/:saleId/join', { onRequest: app.limits.join }, join);
 
   app.get('/sales/:saleId/wait', { onRequest: app.limits.status }, async (req, reply) => {
     const saleId = saleIdOf(req);
+    const look = app.pageLook.forRequest(req);
+    if (!look) throw new AppError('ROUTE_NOT_FOUND', 'the waiting-room page is not built (npm run build)');
     const [sale, notice] = await Promise.all([app.sales.live(saleId), app.notices.current(saleId)]);
     if (!sale) throw await app.sales.missing(saleId);
     const ticket = app.identity.ticketFor(req, saleId);
@@ -120,7 +132,8 @@ const noScript: FastifyPluginAsync = async (app) => {
         ...(order ? { order } : {}),
       };
     }
-    return html(reply, renderWaitPage({ id: sale.id, name: sale.name, maxPerShopper: sale.maxPerShopper }, view, notice, styles));
+    app.pageLook.languageHeaders(reply, look);
+    return html(reply, renderWaitPage({ id: sale.id, name: sale.name, maxPerShopper: sale.maxPerShopper }, view, notice, look));
   });
 
   app.post('/sales/:saleId/buy', { onRequest: app.limits.purchase }, async (req, reply) => {
@@ -128,7 +141,7 @@ const noScript: FastifyPluginAsync = async (app) => {
     checkForm(req);
     const standing = await app.queue.status(saleId, app.identity.ticketClaims(req, saleId));
     // a second press of the button, or a refresh of the POST: the order is on the wait page
-    if (standing.status === 'ordered') return toWait(reply, saleId);
+    if (standing.status === 'ordered') return toWait(req, reply, saleId);
     if (!standing.admission) throw new AppError('NOT_ADMITTED', 'it is not your turn yet');
     const { quantity } = (req.body ?? {}) as { quantity?: unknown };
     const result = await app.purchases.buy(saleId, standing.admission.token, Number(quantity ?? 1), req.ip);
@@ -137,7 +150,7 @@ const noScript: FastifyPluginAsync = async (app) => {
       const live = await app.sales.live(saleId).catch(() => undefined);
       if (live) app.realtime.soldOut(saleId, live);
     }
-    return toWait(reply, saleId);
+    return toWait(req, reply, saleId);
   });
 };
 

@@ -1,32 +1,25 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { SALE_ID_PATTERN } from '@velvet-rope/contracts';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
-import { brandMarks } from '../pages/branding.js';
 import { loadShopperPages, pickLanguage } from '../pages/shopper-page.js';
 
-/** the waiting-room-ui build, next to the gateway in the repository (UI_DIR overrides) */
-const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../waiting-room-ui/dist/', import.meta.url));
 const saleIdRe = new RegExp(SALE_ID_PATTERN);
-
-/** where the built pages are: UI_DIR, else the repository's waiting-room-ui/dist */
-export const uiRoot = (configured: string | undefined): string => configured ?? DEFAULT_UI_DIR;
 
 /**
  * The shopper's waiting room (`/sales/:saleId`) and the marketer's console (`/admin`): static
  * files built by waiting-room-ui. Pages are never cached (they name the current assets);
  * assets have content hashes in their names and are cached for good. A CDN can serve the same
  * files. The shopper's page comes in the shopper's language (pages/shopper-page.ts) with the
- * deployment's branding (pages/branding.ts), both worked out at boot: a request only picks.
+ * deployment's branding (pages/branding.ts, through plugins/page-look.ts), both worked out at
+ * boot: a request only picks.
  */
 export default fp(
   async (app) => {
-    const root = uiRoot(app.config.uiDir);
+    const { root, marks } = app.pageLook;
     const built = existsSync(`${root}/sale.html`) && existsSync(`${root}/admin.html`);
     if (!built) app.log.warn({ root }, 'waiting-room-ui is not built: the pages answer 404 (npm run build)');
-    const marks = brandMarks(app.config.brand);
     const shopperPages = built ? loadShopperPages(root, marks) : undefined;
 
     await app.register(fastifyStatic, {
@@ -67,5 +60,5 @@ export default fp(
     app.get('/admin', page('admin.html'));
     app.get('/', async (_req, reply) => reply.redirect('/admin'));
   },
-  { name: 'pages', dependencies: ['config'] },
+  { name: 'pages', dependencies: ['config', 'page-look'] },
 );

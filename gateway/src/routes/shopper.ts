@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../errors.js';
 import { bearerToken, setGateCookie, setShopperCookies } from '../http/credentials.js';
-import { shopAccount, shopJoiner } from '../http/shop-identity.js';
+import { saleJoiner, shopAccount } from '../http/shop-identity.js';
 import type { Standing } from '../queue/queue-service.js';
 import { orderAnswer } from '../purchase/orders.js';
 import { FAIRNESS_ALGORITHM, seedCommitment } from '../sales/fairness-score.js';
@@ -100,14 +100,9 @@ const shopper: FastifyPluginAsyncTypebox = async (app) => {
         who = { ...who, proof: { nonce: proof.nonce, bits: proof.bits } };
       }
       // a sale for the shop's accounts: the account is the visitor (http/shop-identity.ts)
-      let session: string | undefined;
-      if ((await app.sales.identityOf(saleId)) === 'shop') {
-        const signInUrl = app.config.oidc ? `/auth/login?sale=${encodeURIComponent(saleId)}` : undefined;
-        const account = await shopJoiner(req, who, app.shopperIdentities, app.accountCookie, app.shopAccounts, signInUrl);
-        ({ who, session } = account);
-      }
-      const joined = await app.queue.join(saleId, who, req.ip);
-      setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId), session);
+      const account = await saleJoiner(app, req, saleId, who);
+      const joined = await app.queue.join(saleId, account.who, req.ip);
+      setShopperCookies(reply, req, joined.ticket, app.visitorCookie.seal(joined.visitorId), account.session);
       openGate(reply, req, saleId, { ...joined.standing, visitorId: joined.visitorId });
       reply.code(joined.created ? 201 : 200);
       return { visitorId: joined.visitorId, ticket: joined.ticket, ...standingBody(joined.standing) };

@@ -7,7 +7,7 @@ import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIdentityProvider } from '../../../examples/shop/src/identity-provider.js';
 import { uniqueId } from '../../../test-support/databases.js';
-import { adminHeaders, createHarness, until, type Harness } from '../support/harness.js';
+import { adminHeaders, createHarness, oidcEnv, until, type Harness } from '../support/harness.js';
 
 let h: Harness;
 let port: number;
@@ -21,12 +21,7 @@ beforeAll(async () => {
       s.close(() => resolve(p));
     });
   });
-  h = await createHarness({
-    OIDC_ISSUER: `http://127.0.0.1:${port}`,
-    OIDC_CLIENT_ID: 'velvet-rope',
-    OIDC_CLIENT_SECRET: 'a-client-secret-0123456789',
-    PUBLIC_URL: 'http://127.0.0.1:3999',
-  });
+  h = await createHarness(oidcEnv(`http://127.0.0.1:${port}`));
 });
 
 afterAll(async () => {

@@ -168,6 +168,14 @@ export async function drainOrders(queue: string): Promise<OrderMessage[]> {
 
 export const adminHeaders = { authorization: `Bearer ${ADMIN_KEY}` };
 
+/** a gateway's OpenID Connect sign-in against the provider at `issuer` (the example shop's, or none answering) */
+export const oidcEnv = (issuer: string): Record<string, string> => ({
+  OIDC_ISSUER: issuer,
+  OIDC_CLIENT_ID: 'velvet-rope',
+  OIDC_CLIENT_SECRET: 'a-client-secret-0123456789',
+  PUBLIC_URL: 'http://127.0.0.1:3999',
+});
+
 export interface SaleInput {
   id?: string;
   stock?: number;
@@ -180,6 +188,7 @@ export interface SaleInput {
   windowSeconds?: number;
   endsInMs?: number;
   prequeueOpensInMs?: number;
+  identity?: 'anonymous' | 'shop';
 }
 
 /** Creates a sale through the admin API; by default it started a moment ago. */
@@ -203,6 +212,7 @@ export async function createSale(app: FastifyInstance, input: SaleInput = {}): P
       maxPerShopper: input.maxPerShopper ?? 1,
       queueMode: input.queueMode ?? 'prequeue-random',
       windowSeconds: input.windowSeconds ?? 10,
+      ...(input.identity !== undefined ? { identity: input.identity } : {}),
     },
   });
   if (res.statusCode !== 201) throw new Error(`createSale: ${res.statusCode} ${res.body}`);

@@ -16,6 +16,12 @@ function configError(env: Record<string, string | undefined>): ConfigError {
 }
 
 describe('loadConfig', () => {
+  it('limits the sign-in per address, 120 a minute unless RATE_LIMIT_SIGN_IN_PER_IP says otherwise', () => {
+    expect(loadConfig(base).rateLimits.signInPerIpPerMinute).toBe(120);
+    expect(loadConfig({ ...base, RATE_LIMIT_SIGN_IN_PER_IP: '30' }).rateLimits.signInPerIpPerMinute).toBe(30);
+    expect(configError({ ...base, RATE_LIMIT_SIGN_IN_PER_IP: '0' }).message).toMatch(/RATE_LIMIT_SIGN_IN_PER_IP/);
+  });
+
   // toMatchObject, not toEqual: a new setting must not break these, but every listed value must hold
   it('has defaults for everything but ADMIN_API_KEY', () => {
     expect(loadConfig(base)).toMatchObject({

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
 import { formPostAllowed } from '../../src/http/origin.js';
-import { escapeHtml, refreshSeconds, renderWaitPage } from '../../src/pages/no-script-page.js';
+import { escapeHtml, problemText, refreshSeconds, renderWaitPage, type PageLook } from '../../src/pages/no-script-page.js';
+import { PAGE_TEXT_KEYS, PageText } from '../../src/pages/page-texts.js';
+import { CATALOGUES, directionOf, LANGUAGES } from '../../../waiting-room-ui/src/catalogue.js';
 import { checkNotice, decodeNotice, encodeNotice, NOTICE_MAX_LENGTH, parseNoticeMessage } from '../../src/sales/sale-notice.js';
 
 const code = (f: () => unknown) => {
@@ -58,7 +60,30 @@ describe('the hot copy and the channel message', () => {
   });
 });
 
+const lookIn = (lang: (typeof LANGUAGES)[number]): PageLook => ({
+  text: new PageText(lang, directionOf(lang), CATALOGUES[lang]),
+  styles: [],
+  langQuery: '',
+});
+
 describe('the page without JavaScript', () => {
+  it("takes every word from the shopper page's catalogue: each key it uses is there in every language", () => {
+    for (const lang of LANGUAGES) for (const key of PAGE_TEXT_KEYS) expect(CATALOGUES[lang], `${lang}.${key}`).toHaveProperty(key);
+  });
+  it('speaks the shopper’s language, right to left for Arabic', () => {
+    const view = { kind: 'standing', status: 'queued', position: 1234, waiting: 5000, etaSeconds: 600, retryAfterMs: 5_000 } as const;
+    const de = renderWaitPage({ id: 'drop-1', name: 'Drop', maxPerShopper: 1 }, view, null, lookIn('de'));
+    expect(de).toMatch(/^<!doctype html><html lang="de" dir="ltr">/);
+    expect(de).toContain(`<dt>${CATALOGUES.de.positionLabel}</dt><dd id="position" class="big-number">1.234</dd>`);
+    expect(de).toContain('etwa 10 Minuten');
+    expect(de).toContain('Diese Seite lädt sich alle 5 Sekunden selbst neu.');
+    const ar = renderWaitPage({ id: 'drop-1', name: 'Drop', maxPerShopper: 1 }, view, null, lookIn('ar'));
+    expect(ar).toMatch(/^<!doctype html><html lang="ar" dir="rtl">/);
+    expect(ar).toContain(CATALOGUES.ar.queueTitle);
+    // a refusal by its code; a code without its own text is named in the generic one
+    expect(problemText('NOT_INVITED', lookIn('es').text)).toBe(CATALOGUES.es.inviteOnlyText);
+    expect(problemText('WRONG_SALE', lookIn('de').text)).toBe('Der Warteraum konnte das nicht ausführen (WRONG_SALE).');
+  });
   it('escapes text for elements and attributes', () => {
     expect(escapeHtml(`<a href="x" onclick='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
   });
@@ -76,7 +101,7 @@ describe('the page without JavaScript', () => {
       { id: 'drop-1', name: '<img src=x onerror=alert(1)>', maxPerShopper: 2 },
       { kind: 'standing', status: 'queued', position: 3, waiting: 9, etaSeconds: 30, retryAfterMs: 15_000 },
       { message: '</p><script>x</script>\nline 2', level: 'info', at: '2026-01-01T00:00:00.000Z' },
-      [],
+      lookIn('en'),
     );
     expect(html).not.toMatch(/<script|<img/);
     expect(html).toContain('&lt;/p&gt;&lt;script&gt;x&lt;/script&gt;<br>line 2');

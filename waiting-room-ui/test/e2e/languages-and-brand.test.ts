@@ -1,11 +1,12 @@
 /**
- * The shopper's page in German and Spanish, with a deployment's branding and a sale's product
+ * The shopper's page in German, Spanish and Arabic (right to left), with a deployment's branding and a sale's product
  * (issue 15 item 5), in a real browser against the built gateway (BRAND_* set) and order worker
  * as processes. In each language the page goes through the states a shopper meets (before the
  * start, in line, the turn, the order handed to the shop's checkout, sold out, ended, refused
  * for want of an account) and in each one no English text of the catalogue is left: not in
  * what is shown, not in the live regions screen readers read, not in the tab's title or the
- * labels. `?lang=` and Accept-Language choose the language; right to left, nothing overflows.
+ * labels. `?lang=` and Accept-Language choose the language; Arabic's page is `dir="rtl"`, mirrors
+ * (the product image and the logo at the start of the line, on the right) and nothing overflows.
  * Screenshots go to test-results/screenshots/i18n-*.png.
  */
 import { execFileSync } from 'node:child_process';
@@ -18,8 +19,8 @@ import { AMQP_URL, cleanupRedis, deleteQueues, REDIS_URL } from '../../../gatewa
 import { launchChromium } from '../../../test-support/browser.js';
 import { createTestDatabase, uniqueId, type TestDatabase } from '../../../test-support/databases.js';
 import { freePort, startService, waitForHttp, waitForOutput, type Service } from '../../../test-support/processes.js';
-import { CATALOGUES, type Language, type TextKey } from '../../src/catalogue.js';
-import { placeholders } from '../../src/shopper-text.js';
+import { CATALOGUES, type Language } from '../../src/catalogue.js';
+import { englishLeft } from '../english-left.js';
 import { callJson } from '../../../test-support/call-json.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -145,22 +146,6 @@ const waitState = (page: Page, state: string, timeout = 20_000) => page.waitForS
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, animations: 'disabled' });
 
-/** English literal pieces of the catalogue (between placeholders) that a translation must not show */
-function englishPieces(lang: Language): string[] {
-  const pieces = new Set<string>();
-  const ours = Object.values(CATALOGUES[lang]).join('\n');
-  for (const [key, value] of Object.entries(CATALOGUES.en) as [TextKey, string][]) {
-    if (CATALOGUES[lang][key] === value) continue;
-    let rest = value;
-    for (const p of placeholders(value)) rest = rest.replace(`{${p}}`, '\u0000');
-    for (const piece of rest.split('\u0000').map((s) => s.trim())) {
-      // a piece of punctuation or one short word says nothing; a piece the translation shares is not English
-      if (piece.replace(/[^\p{L}]/gu, '').length >= 4 && !ours.includes(piece)) pieces.add(piece);
-    }
-  }
-  return [...pieces];
-}
-
 /** what a shopper sees or hears: visible text, live regions, the tab's title, labels and alt texts */
 async function heard(page: Page): Promise<string> {
   // the live regions are filled 50 ms after a change (announcer.ts)
@@ -176,7 +161,7 @@ async function heard(page: Page): Promise<string> {
 
 async function expectNoEnglish(page: Page, lang: Language, state: string): Promise<void> {
   const seen = await heard(page);
-  const left = englishPieces(lang).filter((piece) => seen.includes(piece));
+  const left = englishLeft(lang, seen);
   expect(left, `English left on the ${lang} page in ${state}:\n${seen}`).toEqual([]);
 }
 
@@ -186,7 +171,8 @@ async function expectProduct(page: Page, lang: Language, shown: boolean): Promis
     return;
   }
   await page.waitForSelector('#product:not([hidden])');
-  const want = new Intl.NumberFormat(lang, { style: 'currency', currency: 'EUR' }).format(1249.9);
+  // the browser's Intl (its ICU may write Arabic's digits unlike Node's)
+  const want = await page.evaluate((l) => new Intl.NumberFormat(l, { style: 'currency', currency: 'EUR' }).format(1249.9), lang);
   expect((await page.textContent('#product-amount'))?.trim()).toBe(want);
   expect((await page.textContent('#product-description'))?.trim()).toBe(PRODUCT.description);
   expect(await page.getAttribute('#product-image', 'alt')).toBe('Velvet Runner 42');
@@ -205,7 +191,11 @@ async function untilAdmitted(saleId: string, ticket: string): Promise<string> {
   throw new Error('never admitted');
 }
 
-describe('the shopper page in German and Spanish, branded, with the product', () => {
+/** a number as the page writes it in this language (the browser's Intl) */
+const shown = (page: Page, lang: Language, n: number) =>
+  page.evaluate(([l, v]) => new Intl.NumberFormat(l as string).format(v as number), [lang, n]);
+
+describe('the shopper page in German, Spanish and Arabic, branded, with the product', () => {
   it('is branded, and picks the language from ?lang= over Accept-Language', async () => {
     const saleId = await createSale({});
     const de = await fetch(`${base}/sales/${saleId}`, { headers: { 'accept-language': 'de-CH,de;q=0.9,en;q=0.5' } });
@@ -223,6 +213,9 @@ describe('the shopper page in German and Spanish, branded, with the product', ()
     const es = await fetch(`${base}/sales/${saleId}?lang=es`, { headers: { 'accept-language': 'de' } });
     expect(es.headers.get('content-language')).toBe('es');
     expect(await es.text()).toContain('<html lang="es" dir="ltr">');
+    const ar = await fetch(`${base}/sales/${saleId}`, { headers: { 'accept-language': 'ar-EG,ar;q=0.9' } });
+    expect(ar.headers.get('content-language')).toBe('ar');
+    expect(await ar.text()).toContain('<html lang="ar" dir="rtl">');
     const fallback = await fetch(`${base}/sales/${saleId}?lang=xx`, { headers: { 'accept-language': 'fr-FR' } });
     expect(fallback.headers.get('content-language')).toBe('en');
 
@@ -252,13 +245,14 @@ describe('the shopper page in German and Spanish, branded, with the product', ()
     await page.waitForFunction(() => (globalThis as any).document.querySelector('.brand-logo').naturalWidth > 0);
     // the check the other languages pass can fail: on the English page it finds English
     const seen = await heard(page);
-    expect(englishPieces('de').filter((piece) => seen.includes(piece)).length).toBeGreaterThan(5);
+    expect(englishLeft('de', seen).length).toBeGreaterThan(5);
     await shot(page, 'i18n-branded-en');
   });
 
   for (const [lang, locale] of [
     ['de', 'de-DE'],
     ['es', 'es-ES'],
+    ['ar', 'ar-EG'],
   ] as const) {
     it(`${lang}: before the start, in line, the turn, the hand-off, sold out, ended and refused, without English`, async () => {
       const context = await newContext(locale);
@@ -269,6 +263,7 @@ describe('the shopper page in German and Spanish, branded, with the product', ()
       await page.goto(`${base}/sales/${later}`);
       await page.waitForSelector('body[data-state="prequeue"], body[data-state="scheduled"]');
       expect(await page.getAttribute('html', 'lang')).toBe(lang);
+      expect(await page.getAttribute('html', 'dir')).toBe(lang === 'ar' ? 'rtl' : 'ltr');
       await expectProduct(page, lang, true);
       await expectNoEnglish(page, lang, 'prequeue');
       await shot(page, `i18n-${lang}-before`);
@@ -278,8 +273,8 @@ describe('the shopper page in German and Spanish, branded, with the product', ()
       for (let i = 0; i < 3; i++) expect((await api('POST', `/api/sales/${saleId}/queue`, undefined, {})).status).toBe(201);
       await page.goto(`${base}/sales/${saleId}`);
       await waitState(page, 'queued');
-      await page.waitForFunction(() => /^\d+$/.test((globalThis as any).document.getElementById('position').textContent));
-      expect(await page.textContent('#position')).toBe('4');
+      await page.waitForFunction(() => /^[\d\u0660-\u0669]+$/.test((globalThis as any).document.getElementById('position').textContent));
+      expect(await page.textContent('#position')).toBe(await shown(page, lang, 4));
       await expectProduct(page, lang, true);
       await expectNoEnglish(page, lang, 'queued');
       await shot(page, `i18n-${lang}-queued`);
@@ -297,7 +292,7 @@ describe('the shopper page in German and Spanish, branded, with the product', ()
       await waitState(page, 'ordered');
       await page.waitForSelector('#order[data-order="confirmed"] #order-action:not([hidden])', { timeout: 20_000 });
       expect(await page.textContent('#order-title')).toBe(CATALOGUES[lang].payAtShopTitle);
-      expect(await page.textContent('#order-detail')).toContain(CATALOGUES[lang].unitsOther.replace('{count}', '2'));
+      expect(await page.textContent('#order-detail')).toContain(CATALOGUES[lang].unitsOther.replace('{count}', await shown(page, lang, 2)));
       await expectProduct(page, lang, true);
       await expectNoEnglish(page, lang, 'ordered (hand-off)');
       await shot(page, `i18n-${lang}-handoff`);
@@ -332,15 +327,16 @@ describe('the shopper page in German and Spanish, branded, with the product', ()
     });
   }
 
-  it('lays out right to left without overflow, the product image at the start of the line', async () => {
+  it('lays out Arabic right to left without overflow, the product image at the start of the line', async () => {
     const saleId = await createSale({});
     const page = await (await newContext('de-DE')).newPage();
     await page.setViewportSize({ width: 360, height: 740 });
-    await page.goto(`${base}/sales/${saleId}?lang=de`);
+    // ?lang= over the browser's German
+    await page.goto(`${base}/sales/${saleId}?lang=ar`);
     await waitState(page, 'queued');
-    await expectProduct(page, 'de', true);
-    // no language of ours is written right to left yet: force it, as one would be
-    await page.evaluate(() => (globalThis as any).document.documentElement.setAttribute('dir', 'rtl'));
+    expect(await page.getAttribute('html', 'dir')).toBe('rtl');
+    await expectProduct(page, 'ar', true);
+    await expectNoEnglish(page, 'ar', 'queued (phone)');
     const layout = await page.evaluate(() => {
       const doc = (globalThis as any).document;
       const rect = (sel: string) => doc.querySelector(sel).getBoundingClientRect();

@@ -16,8 +16,9 @@ const keys = Object.keys(en).sort() as TextKey[];
 const SAME_EVERYWHERE = new Set<TextKey>(['titleAndText', 'myOrder']);
 
 describe('the shopper catalogue', () => {
-  it('has English, German and Spanish', () => {
-    expect(LANGUAGES).toEqual(['en', 'de', 'es']);
+  it('has English, German, Spanish and Arabic, Arabic right to left', () => {
+    expect(LANGUAGES).toEqual(['en', 'de', 'es', 'ar']);
+    expect(LANGUAGES.filter((l) => directionOf(l) === 'rtl')).toEqual(['ar']);
   });
 
   for (const lang of LANGUAGES) {
@@ -33,7 +34,12 @@ describe('the shopper catalogue', () => {
   }
 
   it('holds the sign-in texts for the OIDC button', () => {
-    expect([CATALOGUES.en.signIn, CATALOGUES.de.signIn, CATALOGUES.es.signIn]).toEqual(['Sign in', 'Anmelden', 'Iniciar sesión']);
+    expect([CATALOGUES.en.signIn, CATALOGUES.de.signIn, CATALOGUES.es.signIn, CATALOGUES.ar.signIn]).toEqual([
+      'Sign in',
+      'Anmelden',
+      'Iniciar sesión',
+      'تسجيل الدخول',
+    ]);
     for (const lang of LANGUAGES) expect(CATALOGUES[lang].signInToJoin).toBeTruthy();
   });
 
@@ -42,6 +48,18 @@ describe('the shopper catalogue', () => {
     const asked = [...html.matchAll(/\{\{t:(\w+)\}\}/g)].map((m) => m[1]);
     expect(asked.length).toBeGreaterThan(20);
     for (const k of asked) expect(keys, k).toContain(k);
+  });
+
+  it("mirrors right to left: the shopper page's stylesheets use logical properties, not left and right", () => {
+    for (const sheet of ['sale.css', 'base.css']) {
+      const css = readFileSync(new URL(`../../src/${sheet}`, import.meta.url), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        // the progress bar's origin, turned for right to left by its [dir="rtl"] rule
+        .replace(/\.progress-fill \{[^}]*\}|\[dir="rtl"\] \.progress-fill \{[^}]*\}/g, '');
+      expect(css, sheet).not.toMatch(
+        /(margin|padding|border)-(left|right)|(^|[;{\s])(left|right)\s*:|text-align:\s*(left|right)|float:\s*(left|right)/,
+      );
+    }
   });
 
   it('lays out right to left for the languages written so', () => {
