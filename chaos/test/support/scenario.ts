@@ -18,6 +18,8 @@ export interface ScenarioOptions {
   readonly wire?: (fleet: Fleet) => Promise<(gatewayName: string) => Record<string, string>>;
   /** Redis as a primary, a replica and Sentinels (fleet.ts FleetOptions) */
   readonly sentinel?: FleetOptions['sentinel'];
+  /** a private Redis Cluster of this many masters (fleet.ts FleetOptions) */
+  readonly cluster?: FleetOptions['cluster'];
 }
 
 export interface Stage {
@@ -47,7 +49,10 @@ export async function setUpScenario(opts: ScenarioOptions = {}): Promise<Stage> 
 export async function startScenarioFleet(
   opts: Omit<ScenarioOptions, 'sale'> = {},
 ): Promise<{ fleet: Fleet; env: (name: string) => Record<string, string> }> {
-  const fleet = await startFleet(opts.sentinel ? { sentinel: opts.sentinel } : {});
+  const fleet = await startFleet({
+    ...(opts.sentinel ? { sentinel: opts.sentinel } : {}),
+    ...(opts.cluster ? { cluster: opts.cluster } : {}),
+  });
   try {
     const wired = opts.wire ? await opts.wire(fleet) : () => ({});
     const env = (name: string) =>

@@ -33,26 +33,10 @@ export async function shardedTick(
   const peek = await commands.admitBudget(a);
   if ('refused' in peek) return peek;
   const k = keyspace.sale(a.saleId);
-  // the main tag's figures a join reads, for the sub-queues' copies (one slot: sent together)
-  const [config, stock, [admittedTotal, paidUnits]] = await Promise.all([
-    redis.hgetall(k.config),
-    redis.get(k.stock),
-    redis.hmget(k.state, 'admittedTotal', 'paidUnits'),
-  ]);
+  // the main tag's figures a join reads, for the sub-queues' copies
+  const copy = await commands.mainCopy(a.saleId);
   const all = Array.from({ length: shards }, (_, shard) => shard);
-  const heads = await Promise.all(
-    all.map((shard) =>
-      commands.shardHeads({
-        saleId: a.saleId,
-        shard,
-        n: peek.budget,
-        remaining: Number(stock ?? '0'),
-        admittedTotal: Number(admittedTotal ?? '0'),
-        paidUnits: Number(paidUnits ?? '0'),
-        config,
-      }),
-    ),
-  );
+  const heads = await Promise.all(all.map((shard) => commands.shardHeads({ saleId: a.saleId, shard, n: peek.budget, ...copy })));
   const candidates = mergeHeads(
     heads.map((h) => h.heads),
     peek.budget,

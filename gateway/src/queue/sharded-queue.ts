@@ -42,10 +42,21 @@ export class ShardedQueue {
     const saleId = key.slice(0, cut);
     const shard = Number(key.slice(cut + 1));
     const shards = this.#shards.get(saleId) ?? 1;
-    const { sale, answers } = await this.commands.joinShard(saleId, shard, batch);
+    let { sale, answers } = await this.commands.joinShard(saleId, shard, batch);
+    // the sub-queue lost its copy of the sale (its shard restarted empty) while the main tag
+    // holds it: copied back here at once (the leader does it too, each tick), then asked again
+    if (!sale && (await this.#copyFromMain(saleId, shard))) ({ sale, answers } = await this.commands.joinShard(saleId, shard, batch));
     if (sale) await this.#handedOver(saleId, shard, sale, batch, answers);
     await this.#wholeQueue(saleId, shard, shards, answers);
     return answers;
+  }
+
+  /** Writes sub-queue `shard`'s copy of the main tag; false when the main tag has no such sale. */
+  async #copyFromMain(saleId: string, shard: number): Promise<boolean> {
+    const copy = await this.commands.mainCopy(saleId);
+    if (copy.config.startsAt === undefined) return false;
+    await this.commands.shardHeads({ saleId, shard, n: 0, ...copy });
+    return true;
   }
 
   /** HANDED answers, from the main tag's records (one HMGET); lapsed joins placed again. */

@@ -713,6 +713,23 @@ export class RedisCommands {
     return decodeShardHeads(await this.redis.shardHeads(...args));
   }
 
+  /** What a sub-queue's copy holds of the main tag (shard-heads.lua's arguments), read from the main tag. */
+  async mainCopy(saleId: string): Promise<{
+    readonly config: Record<string, string>;
+    readonly remaining: number;
+    readonly admittedTotal: number;
+    readonly paidUnits: number;
+  }> {
+    const k = this.keyspace.sale(saleId);
+    // one slot: sent together
+    const [config, stock, [admittedTotal, paidUnits]] = await Promise.all([
+      this.redis.hgetall(k.config),
+      this.redis.get(k.stock),
+      this.redis.hmget(k.state, 'admittedTotal', 'paidUnits'),
+    ]);
+    return { config, remaining: Number(stock ?? '0'), admittedTotal: Number(admittedTotal ?? '0'), paidUnits: Number(paidUnits ?? '0') };
+  }
+
   /** KEYS queue, visitors (of one sub-queue) */
   static readonly SHARD_SETTLE = script('shardSettle', 'shard-settle', 2);
   /** The places the main tag admitted leave sub-queue `shard` (scripts/shard-settle.lua); its length after. */
