@@ -14,6 +14,15 @@ const run = promisify(execFile);
 export interface LocalCluster {
   /** `host:port,host:port,host:port`, as REDIS_CLUSTER_NODES takes it */
   readonly nodes: string;
+  /** the masters' ports, in start order */
+  readonly ports: readonly number[];
+  /** the port of the master that serves `key`'s slot */
+  masterOf(key: string): Promise<number>;
+  /**
+   * Kills one master (SIGKILL) and starts it again on its port with no data: it keeps its node
+   * id and slots (its nodes.conf), as a shard whose process restarted without persistence.
+   */
+  restartEmpty(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -33,33 +42,7 @@ export async function startRedisCluster(masters = 3): Promise<LocalCluster> {
       // the cluster bus listens on port + 10000: both must be free
       const port = await freePort({ companions: [10_000] });
       ports.push(port);
-      const child = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          join(dir, `nodes-${port}.conf`),
-          '--cluster-node-timeout',
-          '2000',
-          '--dir',
-          dir,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--daemonize',
-          'no',
-          '--logfile',
-          join(dir, `redis-${port}.log`),
-        ],
-        { stdio: 'ignore' },
-      );
-      children.push(child);
+      children.push(startNode(dir, port));
     }
     for (const port of ports) await waitFor(async () => (await cli(port, 'ping')) === 'PONG');
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
@@ -68,7 +51,61 @@ export async function startRedisCluster(masters = 3): Promise<LocalCluster> {
     await stop();
     throw err;
   }
-  return { nodes: ports.map((p) => `127.0.0.1:${p}`).join(','), stop };
+  const masterOf = async (key: string): Promise<number> => {
+    const slot = Number(await cli(ports[0]!, 'cluster', 'keyslot', key));
+    for (const port of ports) {
+      const owned = (await cli(port, 'cluster', 'nodes'))
+        .split('\n')
+        .find((line) => line.includes('myself'))
+        ?.split(' ')
+        .slice(8);
+      for (const range of owned ?? []) {
+        const [from, to = from] = range.split('-').map(Number) as [number, number?];
+        if (slot >= from && slot <= to) return port;
+      }
+    }
+    throw new Error(`no master serves slot ${slot}`);
+  };
+  const restartEmpty = async (port: number): Promise<void> => {
+    const i = ports.indexOf(port);
+    const old = children[i];
+    if (!old) throw new Error(`no node on port ${port}`);
+    old.kill('SIGKILL');
+    if (old.exitCode === null && old.signalCode === null) await new Promise((r) => old.once('exit', r));
+    children[i] = startNode(dir, port);
+    await waitFor(async () => (await cli(port, 'ping')) === 'PONG');
+    for (const p of ports) await waitFor(async () => (await cli(p, 'cluster', 'info')).includes('cluster_state:ok'));
+  };
+  return { nodes: ports.map((p) => `127.0.0.1:${p}`).join(','), ports, masterOf, restartEmpty, stop };
+}
+
+function startNode(dir: string, port: number): ChildProcess {
+  return spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, `nodes-${port}.conf`),
+      '--cluster-node-timeout',
+      '2000',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--logfile',
+      join(dir, `redis-${port}.log`),
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 async function cli(port: number, ...args: string[]): Promise<string> {

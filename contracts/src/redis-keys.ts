@@ -119,6 +119,45 @@ export function saleKeys(saleId: string, prefix: string = DEFAULT_KEY_PREFIX): S
   };
 }
 
+/**
+ * The keys of sub-queue `shard` of a sale over several shards (the sale's `shards` > 1; the
+ * gateway's redis/sharded-queue.ts): their own hash tag `{sale:<id>:q<shard>}`, so each
+ * sub-queue lands on its own slot and a join runs one script on one shard. They hold the
+ * waiting shoppers (`queue`, `visitors`) and what a join reads, copied by the admission leader
+ * from the main tag each tick (`config`, `stock`, `state`); `seq`, `admitted` and `invites`
+ * are named for join.lua and stay empty (sharded sales admit nobody at join and have no
+ * arrival counter or invite list). A sale of one shard has no such keys.
+ */
+export interface ShardKeys {
+  readonly config: string;
+  readonly queue: string;
+  readonly visitors: string;
+  readonly seq: string;
+  readonly stock: string;
+  readonly admitted: string;
+  readonly state: string;
+  readonly report: string;
+  readonly invites: string;
+}
+
+export function shardKeys(saleId: string, shard: number, prefix: string = DEFAULT_KEY_PREFIX): ShardKeys {
+  if (!isSaleId(saleId)) throw new TypeError(`invalid sale id: ${JSON.stringify(saleId)}`);
+  if (!isKeyPrefix(prefix)) throw new TypeError(`invalid key prefix: ${JSON.stringify(prefix)}`);
+  if (!Number.isInteger(shard) || shard < 0 || shard > 15) throw new TypeError(`invalid shard: ${shard}`);
+  const p = `${prefix}:{sale:${saleId}:q${shard}}`;
+  return {
+    config: `${p}:config`,
+    queue: `${p}:queue`,
+    visitors: `${p}:visitors`,
+    seq: `${p}:seq`,
+    stock: `${p}:stock`,
+    admitted: `${p}:admitted`,
+    state: `${p}:state`,
+    report: `${p}:report`,
+    invites: `${p}:invites`,
+  };
+}
+
 /** set: ids of sales the admission loop must look after (not hash-tagged: one key, one slot). */
 export function activeSalesKey(prefix: string = DEFAULT_KEY_PREFIX): string {
   if (!isKeyPrefix(prefix)) throw new TypeError(`invalid key prefix: ${JSON.stringify(prefix)}`);

@@ -204,6 +204,8 @@ function isUnavailable(err: Error & { code?: string }): boolean {
     /Stream isn't writeable|Connection is closed|enableOfflineQueue|ECONNREFUSED|ECONNRESET|ETIMEDOUT|MaxRetriesPerRequest|Command timed out/i.test(
       m,
     ) ||
+    // a Redis Cluster while one of its masters is away (seen when a shard restarts)
+    /CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available/.test(m) ||
     err.code === 'ECONNREFUSED' ||
     err.code === '57P01' ||
     /Connection terminated|timeout exceeded when trying to connect/i.test(m)

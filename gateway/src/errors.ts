@@ -41,7 +41,8 @@ export function recoveringError(): AppError {
  */
 export type ScriptRefusal = Exclude<
   JoinRefusal | ReserveAnswer,
-  { readonly outcome: string } | SaleNotFound | { readonly refused: 'RATE_LIMITED' | 'CLAIMS' }
+  // HANDED: a sub-queue's hand-over, resolved by queue/sharded-queue.ts, never an answer
+  { readonly outcome: string } | SaleNotFound | { readonly refused: 'RATE_LIMITED' | 'CLAIMS' | 'HANDED' }
 >;
 
 /**

@@ -5,7 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { startRedisCluster, type LocalCluster } from '../../../test-support/redis-cluster.js';
 import pg from 'pg';
 import { uniqueId } from '../../../test-support/databases.js';
 import {
@@ -52,6 +53,11 @@ export interface Fleet {
   readonly db: pg.Pool;
   /** the test's own client on the private Redis (reconnects after a restart) */
   readonly redisClient: Redis;
+  /**
+   * with `cluster`: the private Redis Cluster every process uses (REDIS_CLUSTER_NODES; the
+   * single `redis` is then started but unused), and the test's client on it
+   */
+  readonly cluster?: { readonly nodes: LocalCluster; readonly client: Cluster };
   readonly gateways: Gateway[];
   readonly workers: Service[];
   /** gateways or workers that exited without the test asking them to (who signalled them?) */
@@ -75,6 +81,8 @@ export interface FleetOptions {
   readonly sentinel?: Parameters<typeof startPrivateRedisSentinel>[0];
   /** RabbitMQ as a cluster of this many private nodes; every process is given all their addresses */
   readonly rabbitCluster?: number;
+  /** a private Redis Cluster of this many masters for every process (test-support/redis-cluster.ts) */
+  readonly cluster?: number;
 }
 
 export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
@@ -85,6 +93,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
   let postgres: PrivatePostgres | undefined;
   let rabbit: PrivateRabbitMQ | undefined;
   let rabbitCluster: PrivateRabbitMQCluster | undefined;
+  let stopCluster: (() => Promise<void>) | undefined;
   try {
     const redisStart = opts.sentinel
       ? startPrivateRedisSentinel(opts.sentinel).then((group) => {
@@ -98,7 +107,11 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
           return cluster.nodes[0]!;
         })
       : startPrivateRabbitMQ();
-    const started = await Promise.all([timed(redisStart), timed(startPrivatePostgres()), timed(rabbitStart)]);
+    const [started, localCluster] = await Promise.all([
+      Promise.all([timed(redisStart), timed(startPrivatePostgres()), timed(rabbitStart)]),
+      opts.cluster ? startRedisCluster(opts.cluster) : Promise.resolve(undefined),
+    ]);
+    stopCluster = localCluster?.stop;
     [[redis], [postgres], [rabbit]] = started;
     const startTimes = { redis: started[0][1], postgres: started[1][1], rabbitmq: started[2][1] };
 
@@ -112,6 +125,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
       ORDERS_QUEUE: queue,
       REDIS_KEY_PREFIX: prefix,
       ...(sentinel ? { REDIS_SENTINELS: sentinel.sentinelList, REDIS_SENTINEL_NAME: sentinel.name } : {}),
+      ...(localCluster ? { REDIS_CLUSTER_NODES: localCluster.nodes } : {}),
       LOG_LEVEL: 'info',
       // marks the process as this run's, for the watchdog that cleans up after a killed runner
       ...chaosRunEnv(),
@@ -144,6 +158,16 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
       : new Redis(redis.url, clientOptions);
     redisClient.on('error', () => undefined);
     await redisClient.connect();
+    let cluster: Fleet['cluster'];
+    if (localCluster) {
+      const client = new Cluster(
+        localCluster.ports.map((port) => ({ host: '127.0.0.1', port })),
+        { lazyConnect: true, redisOptions: clientOptions, clusterRetryStrategy: () => 200 },
+      );
+      client.on('error', () => undefined);
+      await client.connect();
+      cluster = { nodes: localCluster, client };
+    }
 
     const fleet: Fleet = {
       redis,
@@ -159,6 +183,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
         return db;
       },
       redisClient,
+      ...(cluster ? { cluster } : {}),
       gateways,
       workers,
       startTimes,
@@ -225,13 +250,16 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
         for (const s of everyService) expected.add(s);
         await Promise.all(everyService.map((s) => s.stop('SIGTERM').catch(() => undefined)));
         redisClient.disconnect();
+        cluster?.client.disconnect();
         await db?.end().catch(() => undefined);
         await cleanupPrivateServices();
+        await cluster?.nodes.stop();
       },
     };
     return fleet;
   } catch (err) {
     await cleanupPrivateServices().catch(() => undefined);
+    await stopCluster?.().catch(() => undefined);
     throw err;
   }
 }

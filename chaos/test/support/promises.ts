@@ -59,7 +59,8 @@ interface Figures {
 }
 
 async function figures(run: SaleRun): Promise<Figures> {
-  const { db, redisClient } = run.fleet;
+  const { db } = run.fleet;
+  const redisClient = run.fleet.cluster?.client ?? run.fleet.redisClient;
   const { rows: sale } = await db.query<{ stock: number; sold: number }>('SELECT stock, sold FROM sales WHERE id = $1', [run.saleId]);
   const { rows: orders } = await db.query<{ order_id: string; visitor_id: string; quantity: number; status: string }>(
     'SELECT order_id::text AS order_id, visitor_id, quantity, status FROM orders WHERE sale_id = $1',

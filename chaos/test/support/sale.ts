@@ -26,6 +26,10 @@ export interface SaleOptions {
   readonly thinkEvery: number;
   /** the sale is over for the shoppers after this long at the latest */
   readonly journeyTimeoutMs: number;
+  /** the sale's sub-queues (`shards`; absent: the sale's default, one) */
+  readonly shards?: number;
+  /** the sale's id (absent: a fresh one) */
+  readonly id?: string;
   /**
    * a 503 sends the shopper to another gateway too (as a load balancer that retries elsewhere
    * would), not only a connection that failed
@@ -123,7 +127,7 @@ export class Recorder {
 }
 
 export class SaleRun {
-  readonly saleId = uniqueId('chaos-');
+  readonly saleId: string;
   readonly rec = new Recorder();
   shoppers: Shopper[] = [];
   readonly #pools = new Map<string, Pool>();
@@ -135,7 +139,9 @@ export class SaleRun {
   constructor(
     readonly fleet: Fleet,
     readonly opts: SaleOptions = DEFAULT_SALE,
-  ) {}
+  ) {
+    this.saleId = opts.id ?? uniqueId('chaos-');
+  }
 
   get gateways(): Gateway[] {
     return this.fleet.gateways;
@@ -210,6 +216,7 @@ export class SaleRun {
       maxPerShopper: 1,
       queueMode: 'prequeue-random',
       windowSeconds: 10,
+      ...(this.opts.shards ? { shards: this.opts.shards } : {}),
     });
     if (created.status !== 201) throw new Error(`creating the sale: ${created.status} ${JSON.stringify(created.body)}`);
   }

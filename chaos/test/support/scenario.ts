@@ -20,6 +20,8 @@ export interface ScenarioOptions {
   readonly sentinel?: FleetOptions['sentinel'];
   /** RabbitMQ as a private cluster of this many nodes (fleet.ts FleetOptions) */
   readonly rabbitCluster?: FleetOptions['rabbitCluster'];
+  /** a private Redis Cluster of this many masters (fleet.ts FleetOptions) */
+  readonly cluster?: FleetOptions['cluster'];
 }
 
 export interface Stage {
@@ -52,6 +54,7 @@ export async function startScenarioFleet(
   const fleet = await startFleet({
     ...(opts.sentinel ? { sentinel: opts.sentinel } : {}),
     ...(opts.rabbitCluster ? { rabbitCluster: opts.rabbitCluster } : {}),
+    ...(opts.cluster ? { cluster: opts.cluster } : {}),
   });
   try {
     const wired = opts.wire ? await opts.wire(fleet) : () => ({});

@@ -14,6 +14,7 @@ import type { RedisRecovery } from './recovery.js';
 import type { KeySpace } from '../redis/keyspace.js';
 import { RedisCommands, type Admission, type AdmitTick } from '../redis/commands.js';
 import { randomId128 } from '../tokens/visitor-id.js';
+import { shardedTick } from './sharded-admission.js';
 
 export interface AdmissionLoopOptions {
   readonly redis: Redis;
@@ -81,6 +82,8 @@ export class AdmissionLoop {
   #current: Promise<void> = Promise.resolve();
   /** admissions PostgreSQL has not taken yet (it was down), per sale */
   readonly #unrecorded = new Map<string, AdmittedVisitor[]>();
+  /** each sale's sub-queues (fixed at creation), read once: > 1 ticks as sharded-admission.ts */
+  readonly #shards = new Map<string, number>();
 
   constructor(options: AdmissionLoopOptions) {
     this.#o = options;
@@ -178,7 +181,7 @@ export class AdmissionLoop {
       }
     }
 
-    const reply = await this.#commands.admit({
+    const admit = {
       saleId,
       owner: this.#o.ownerId,
       jtiKey: randomId128(),
@@ -187,7 +190,10 @@ export class AdmissionLoop {
       maxElapsedMs: Math.max(1_000, tickMs * 4),
       epoch,
       maxOversubscription: this.#o.maxOversubscription,
-    });
+    };
+    const shards = await this.#shardsOf(saleId);
+    const reply =
+      shards > 1 ? await shardedTick(this.#commands, redis, this.#o.keyspace, shards, admit) : await this.#commands.admit(admit);
     if ('refused' in reply) {
       if (reply.refused === 'RECOVERING') await this.#o.recovery.finish(saleId);
       if (reply.refused === 'NOT_FOUND') await redis.srem(this.#o.keyspace.activeSales, saleId);
@@ -218,6 +224,17 @@ export class AdmissionLoop {
       }
     }
     return tick;
+  }
+
+  /** A sale's sub-queues, from its hot copy (once: they never change); 1 while it has none. */
+  async #shardsOf(saleId: string): Promise<number> {
+    const known = this.#shards.get(saleId);
+    if (known !== undefined) return known;
+    const value = await this.#o.redis.hget(this.#o.keyspace.sale(saleId).config, 'shards');
+    if (value === null) return 1;
+    const shards = Math.max(1, Number(value) || 1);
+    this.#shards.set(saleId, shards);
+    return shards;
   }
 
   /** Moves the report counters to PostgreSQL; false when that failed (kept in Redis for the next try). Never throws. */

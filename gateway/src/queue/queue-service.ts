@@ -19,6 +19,7 @@ import { TurnBatcher } from '../lib/turn-batcher.js';
 import { stillWaiting } from '../sales/sale.js';
 import { newVisitorId } from '../tokens/visitor-id.js';
 import { QueueBatcher } from './queue-batcher.js';
+import { ShardedQueue } from './sharded-queue.js';
 import { RedisCommands, type JoinPlace, type JoinRequest } from '../redis/commands.js';
 
 export type VisitorStatus = 'prequeue' | 'queued' | 'admitted' | 'expired' | 'ordered' | 'sold_out' | 'ended';
@@ -67,6 +68,8 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
 export class QueueService {
   readonly #commands: RedisCommands;
   readonly #batcher: QueueBatcher;
+  /** sales over several shards (`shards` > 1): their sub-queues */
+  readonly #sharded: ShardedQueue;
   /** PostgreSQL lookups for restored visitors, one query per sale and event-loop turn */
   readonly #known: TurnBatcher<string, KnownVisitor>;
   /** admissions made at join (standby, passthrough) into PostgreSQL, one INSERT per sale and turn */
@@ -91,6 +94,7 @@ export class QueueService {
   ) {
     this.#commands = new RedisCommands(redis, keyspace);
     this.#batcher = new QueueBatcher(this.#commands, observeBatch);
+    this.#sharded = new ShardedQueue(this.#commands, redis, keyspace, observeBatch);
     this.#known = new TurnBatcher((saleId, visitorIds) => this.admissionRecords.knownOf(saleId, visitorIds), 500);
     this.#recordAdmitted = new TurnBatcher((saleId, admitted) => this.#record(saleId, admitted), 1_000);
   }
@@ -222,8 +226,11 @@ export class QueueService {
 
   /** The join script's answer to one request; its refusals thrown as the API answers them. */
   async #run(saleId: string, request: JoinRequest): Promise<JoinPlace> {
-    const answer = await this.#batcher.run(saleId, request);
+    const shards = (await this.sales.shardsOf(saleId)) ?? 1;
+    const answer = shards > 1 ? await this.#sharded.run(saleId, shards, request) : await this.#batcher.run(saleId, request);
     if (!('refused' in answer)) return answer;
+    // a sub-queue's hand-over is resolved in sharded-queue.ts; the sale's own queue has none
+    if (answer.refused === 'HANDED') throw new Error('join script: a hand-over answer outside a sub-queue');
     if (answer.refused === 'NOT_FOUND') throw await this.sales.missing(saleId);
     if (answer.refused === 'RATE_LIMITED') throw rateLimited(answer.retryAfterMs, `too many requests: at most ${request.limit} per minute`);
     throw refusalError(answer, saleId);
@@ -237,6 +244,9 @@ export class QueueService {
    * same jti, so the token they hold keeps working (restore.lua).
    */
   async #restored(saleId: string, visitorId: string, auditId: string, place: JoinPlace): Promise<Standing> {
+    // a sub-queue that restarted empty: the main tag still holds the admissions and orders, and
+    // its leader settles a restored place it finds admitted or ordered (admit.lua 'given')
+    if (((await this.sales.shardsOf(saleId)) ?? 1) > 1) return this.#standing(saleId, visitorId, auditId, place);
     const known = await this.#known.add(saleId, visitorId);
     if (!known.orderId && !known.admission) return this.#standing(saleId, visitorId, auditId, place);
     const [restored] = await this.#commands.restore(saleId, [{ visitorId, orderId: known.orderId, admission: known.admission }]);

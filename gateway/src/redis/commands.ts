@@ -41,6 +41,9 @@ declare module 'ioredis' {
     bypass(...keysAndArgs: Arg[]): Result<unknown[], Context>;
     retire(...keysAndArgs: Arg[]): Result<unknown[], Context>;
     generation(...keysAndArgs: Arg[]): Result<unknown, Context>;
+    shardHeads(...keysAndArgs: Arg[]): Result<unknown[], Context>;
+    shardSettle(...keysAndArgs: Arg[]): Result<unknown, Context>;
+    shardRanks(...keysAndArgs: Arg[]): Result<unknown[], Context>;
   }
 }
 
@@ -78,7 +81,8 @@ export interface JoinRequest {
   readonly fraction: string;
   /** the score from a valid ticket, '' when none */
   readonly ticketScore: string;
-  readonly op: 'join' | 'status';
+  /** 'rejoin': only in a sub-queue, a join after the main tag's admission lapsed (join.lua) */
+  readonly op: 'join' | 'status' | 'rejoin';
   /** '' when none */
   readonly powNonce: string;
   readonly powBits: number;
@@ -135,7 +139,12 @@ export type JoinRefusal =
   /** a new place in an invite-only sale for a visitor not on its invite list */
   | { readonly refused: 'NOT_INVITED' }
   /** a new place would make the queue longer than the sale's maxQueue; nobody was placed */
-  | { readonly refused: 'QUEUE_FULL'; readonly waiting: number; readonly maxQueue: number; readonly ratePerMinute: number };
+  | { readonly refused: 'QUEUE_FULL'; readonly waiting: number; readonly maxQueue: number; readonly ratePerMinute: number }
+  /**
+   * only from a sub-queue (a sale over several shards): the main tag admitted this place; its
+   * record there tells the rest (queue/sharded-queue.ts reads it; never an answer to a client)
+   */
+  | { readonly refused: 'HANDED'; readonly score: number };
 
 export type JoinAnswer = JoinPlace | JoinRefusal;
 
@@ -168,7 +177,12 @@ const JOIN_SALE_FIELDS = 7;
  * once and becomes its final object at once (the sale's figures are decoded once per batch).
  */
 export function decodeJoin(reply: readonly unknown[], requests: number): JoinAnswer[] {
-  if (reply[0] === 'NOT_FOUND') return new Array<JoinAnswer>(requests).fill(NOT_FOUND);
+  return decodeJoinBatch(reply, requests).answers;
+}
+
+/** decodeJoin, with the sale's figures of the batch (none when the sale is not found) */
+export function decodeJoinBatch(reply: readonly unknown[], requests: number): { readonly sale?: JoinSale; readonly answers: JoinAnswer[] } {
+  if (reply[0] === 'NOT_FOUND') return { answers: new Array<JoinAnswer>(requests).fill(NOT_FOUND) };
   if (reply[0] !== 'OK' || reply.length !== JOIN_SALE_FIELDS + requests) {
     throw new Error(`join script: ${reply.length} values for ${requests} requests (${String(reply[0])})`);
   }
@@ -187,7 +201,7 @@ export function decodeJoin(reply: readonly unknown[], requests: number): JoinAns
     if (typeof answer !== 'string') throw new Error(`join script: no answer for request ${i} of ${requests}`);
     answers[i] = decodeJoinAnswer(answer, sale);
   }
-  return answers;
+  return { sale, answers };
 }
 
 function decodeJoinAnswer(answer: string, sale: JoinSale): JoinAnswer {
@@ -209,6 +223,8 @@ function decodeJoinAnswer(answer: string, sale: JoinSale): JoinAnswer {
         return SUSPENDED;
       case 'NOT_INVITED':
         return NOT_INVITED;
+      case 'HANDED':
+        return { refused: 'HANDED', score: Number(detail) };
       case 'QUEUE_FULL':
         return { refused: 'QUEUE_FULL', waiting: Number(detail), maxQueue: Number(f[2]), ratePerMinute: sale.ratePerMinute };
       default:
@@ -251,6 +267,21 @@ export interface AdmitTick {
   readonly maxRate: number;
   /** the visitors admitted in this tick */
   readonly admissions: Admission[];
+  /**
+   * ('given' ticks of a sale over several shards) candidates found admitted or ordered already:
+   * their sub-queues let them go (shard-settle.lua) with the admitted ones
+   */
+  readonly settled: { readonly visitorId: string; readonly sequence: string }[];
+}
+
+/** One place at the head of a sub-queue (shard-heads.lua), as admit.lua's 'given' mode takes it. */
+export interface SubQueueHead {
+  readonly visitorId: string;
+  /** as Redis wrote it (the exact decimal: it goes back to admit.lua unchanged) */
+  readonly score: string;
+  readonly joinedAt: string;
+  readonly after: string;
+  readonly rounds: string;
 }
 
 export type AdmitReply =
@@ -268,8 +299,11 @@ export function decodeAdmit(reply: readonly unknown[]): AdmitReply {
   if (code === 'NOT_FOUND') return NOT_FOUND;
   if (code === 'NOT_LEADER' || code === 'RECOVERING') return { refused: code };
   if (code !== 'OK' || reply.length < ADMIT_FIELDS) throw new Error(`admit script answered ${String(code)} (${reply.length} values)`);
+  const [, status, waiting, active, remaining, admittedTotal, rate, expired, admittedCount, maxPerShopper, adaptive, minRate, maxRate] =
+    reply;
   const admissions: Admission[] = [];
-  for (let i = ADMIT_FIELDS; i + 3 < reply.length; i += 4) {
+  const end = ADMIT_FIELDS + 4 * Number(admittedCount);
+  for (let i = ADMIT_FIELDS; i + 3 < end; i += 4) {
     admissions.push({
       visitorId: String(reply[i]),
       jti: String(reply[i + 1]),
@@ -277,7 +311,8 @@ export function decodeAdmit(reply: readonly unknown[]): AdmitReply {
       sequence: Number(reply[i + 3]),
     });
   }
-  const [, status, waiting, active, remaining, admittedTotal, rate, expired, , maxPerShopper, adaptive, minRate, maxRate] = reply;
+  const settled: AdmitTick['settled'] = [];
+  for (let i = end; i + 1 < reply.length; i += 2) settled.push({ visitorId: String(reply[i]), sequence: String(reply[i + 1]) });
   return {
     outcome: 'OK',
     status: status as SaleStatus,
@@ -292,7 +327,42 @@ export function decodeAdmit(reply: readonly unknown[]): AdmitReply {
     minRate: Number(minRate),
     maxRate: Number(maxRate),
     admissions,
+    settled,
   };
+}
+
+/** admit.lua's 'peek' answer: the tick's budget, or what it refused */
+export type AdmitBudget = { readonly outcome: 'BUDGET'; readonly budget: number } | Exclude<AdmitReply, AdmitTick>;
+
+export function decodeAdmitBudget(reply: readonly unknown[]): AdmitBudget {
+  if (reply[0] === 'BUDGET') return { outcome: 'BUDGET', budget: Number(reply[1]) };
+  const decoded = decodeAdmit(reply);
+  if ('refused' in decoded) return decoded;
+  throw new Error('admit script answered a tick to a peek');
+}
+
+/** shard-heads.lua's answer: the sub-queue's length, the report counters it handed over, its lowest places */
+export interface ShardHeads {
+  readonly waiting: number;
+  readonly report: Record<string, number>;
+  readonly heads: SubQueueHead[];
+}
+
+export function decodeShardHeads(reply: readonly unknown[]): ShardHeads {
+  const report: Record<string, number> = {};
+  const m = Number(reply[1]);
+  for (let j = 0; j < m; j++) report[String(reply[2 + 2 * j])] = Number(reply[3 + 2 * j]);
+  const heads: SubQueueHead[] = [];
+  for (let i = 2 + 2 * m; i + 4 < reply.length; i += 5) {
+    heads.push({
+      visitorId: String(reply[i]),
+      score: String(reply[i + 1]),
+      joinedAt: String(reply[i + 2]),
+      after: String(reply[i + 3]),
+      rounds: String(reply[i + 4]),
+    });
+  }
+  return { waiting: Number(reply[0]), report, heads };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -521,6 +591,9 @@ export function decodeBypass(reply: readonly unknown[]): BypassAnswer {
 
 // ---------------------------------------------------------------------------------------------
 
+/** join.lua's KEYS: a sale's own, or one sub-queue's (ShardKeys) */
+type JoinKeys = Pick<SaleKeys, 'config' | 'queue' | 'visitors' | 'seq' | 'stock' | 'admitted' | 'state' | 'report' | 'invites'>;
+
 /** The gateway's scripts, each as one typed method (the only callers of the scripts). */
 export class RedisCommands {
   constructor(
@@ -535,12 +608,15 @@ export class RedisCommands {
    * one answer per request, in order.
    */
   async join(saleId: string, requests: readonly JoinRequest[]): Promise<JoinAnswer[]> {
-    const k = this.keyspace.sale(saleId);
+    return (await this.#join(this.keyspace.sale(saleId), requests)).answers;
+  }
+
+  async #join(k: JoinKeys, requests: readonly JoinRequest[]): Promise<ReturnType<typeof decodeJoinBatch>> {
     const args: Arg[] = [k.config, k.queue, k.visitors, k.seq, k.stock, k.admitted, k.state, k.report, k.invites, requests.length];
     for (const o of requests) args.push(o.visitorId, o.fraction, o.ticketScore, o.op, o.powNonce, o.powBits, o.caller, o.limit);
     // the secret of any admission made at join (standby, passthrough): fresh per call, like a tick's
     args.push(randomId128());
-    return decodeJoin(await this.redis.join(...args), requests.length);
+    return decodeJoinBatch(await this.redis.join(...args), requests.length);
   }
 
   /** KEYS config, state, queue, admitted, stock, visitors, leader, tickLog, presence, presenceGone, report */
@@ -557,8 +633,31 @@ export class RedisCommands {
     readonly epoch: number;
     readonly maxOversubscription: number;
   }): Promise<AdmitReply> {
+    return decodeAdmit(await this.#admit(a, []));
+  }
+
+  /** A sale over several shards, first call of a tick: its budget (admit.lua 'peek'). */
+  async admitBudget(a: Parameters<RedisCommands['admit']>[0]): Promise<AdmitBudget> {
+    return decodeAdmitBudget(await this.#admit(a, ['peek']));
+  }
+
+  /**
+   * A sale over several shards, second call of a tick: admits from the sub-queues' heads,
+   * merged lowest score first (admit.lua 'given'); `waitingElsewhere`: the sub-queues' places.
+   */
+  async admitGiven(
+    a: Parameters<RedisCommands['admit']>[0],
+    waitingElsewhere: number,
+    candidates: readonly SubQueueHead[],
+  ): Promise<AdmitReply> {
+    const args: Arg[] = ['given', waitingElsewhere];
+    for (const c of candidates) args.push(c.visitorId, c.score, c.joinedAt, c.after, c.rounds);
+    return decodeAdmit(await this.#admit(a, args));
+  }
+
+  async #admit(a: Parameters<RedisCommands['admit']>[0], mode: readonly Arg[]): Promise<unknown[]> {
     const k = this.keyspace.sale(a.saleId);
-    const reply = await this.redis.admit(
+    return this.redis.admit(
       k.config,
       k.state,
       k.queue,
@@ -577,8 +676,92 @@ export class RedisCommands {
       a.maxElapsedMs,
       a.epoch,
       a.maxOversubscription,
+      ...mode,
     );
-    return decodeAdmit(reply);
+  }
+
+  /** KEYS config, stock, state, queue, visitors, report (of one sub-queue) */
+  static readonly SHARD_HEADS = script('shardHeads', 'shard-heads', 6);
+  /**
+   * Writes sub-queue `shard`'s copy of the main tag (a config hash, or `{}` to leave it) and
+   * answers its length and its `n` lowest places (scripts/shard-heads.lua).
+   */
+  async shardHeads(a: {
+    readonly saleId: string;
+    readonly shard: number;
+    readonly n: number;
+    readonly remaining: number | null;
+    readonly admittedTotal: number | null;
+    readonly paidUnits: number | null;
+    readonly config: Readonly<Record<string, string>>;
+  }): Promise<ShardHeads> {
+    const k = this.keyspace.shard(a.saleId, a.shard);
+    const opt = (v: number | null) => (v === null ? '' : v);
+    const args: Arg[] = [
+      k.config,
+      k.stock,
+      k.state,
+      k.queue,
+      k.visitors,
+      k.report,
+      opt(a.remaining),
+      opt(a.admittedTotal),
+      opt(a.paidUnits),
+      a.n,
+    ];
+    for (const [field, value] of Object.entries(a.config)) args.push(field, value);
+    return decodeShardHeads(await this.redis.shardHeads(...args));
+  }
+
+  /** What a sub-queue's copy holds of the main tag (shard-heads.lua's arguments), read from the main tag. */
+  async mainCopy(saleId: string): Promise<{
+    readonly config: Record<string, string>;
+    readonly remaining: number;
+    readonly admittedTotal: number;
+    readonly paidUnits: number;
+  }> {
+    const k = this.keyspace.sale(saleId);
+    // one slot: sent together
+    const [config, stock, [admittedTotal, paidUnits]] = await Promise.all([
+      this.redis.hgetall(k.config),
+      this.redis.get(k.stock),
+      this.redis.hmget(k.state, 'admittedTotal', 'paidUnits'),
+    ]);
+    return { config, remaining: Number(stock ?? '0'), admittedTotal: Number(admittedTotal ?? '0'), paidUnits: Number(paidUnits ?? '0') };
+  }
+
+  /** KEYS queue, visitors (of one sub-queue) */
+  static readonly SHARD_SETTLE = script('shardSettle', 'shard-settle', 2);
+  /** The places the main tag admitted leave sub-queue `shard` (scripts/shard-settle.lua); its length after. */
+  async shardSettle(
+    saleId: string,
+    shard: number,
+    settled: readonly { readonly visitorId: string; readonly sequence: string }[],
+  ): Promise<number> {
+    const k = this.keyspace.shard(saleId, shard);
+    const args: Arg[] = [k.queue, k.visitors, settled.length];
+    for (const s of settled) args.push(s.visitorId, s.sequence);
+    return Number(await this.redis.shardSettle(...args));
+  }
+
+  /** KEYS queue (of one sub-queue) */
+  static readonly SHARD_RANKS = script('shardRanks', 'shard-ranks', 1);
+  /** Sub-queue `shard`'s length and, per score, its places scoring lower (scripts/shard-ranks.lua). */
+  async shardRanks(
+    saleId: string,
+    shard: number,
+    scores: readonly string[],
+  ): Promise<{ readonly waiting: number; readonly lower: number[] }> {
+    const reply = await this.redis.shardRanks(this.keyspace.shard(saleId, shard).queue, ...scores);
+    return { waiting: Number(reply[0]), lower: reply.slice(1).map(Number) };
+  }
+
+  /**
+   * Joins and status requests of sub-queue `shard` of a sale over several shards: join.lua on
+   * the sub-queue's keys (its copy of the configuration, stock and state).
+   */
+  async joinShard(saleId: string, shard: number, requests: readonly JoinRequest[]): Promise<ReturnType<typeof decodeJoinBatch>> {
+    return this.#join(this.keyspace.shard(saleId, shard), requests);
   }
 
   /** KEYS config, visitors, admitted, stock, pending, pendingDue, bypass, report */
@@ -909,4 +1092,7 @@ export const SCRIPTS: readonly LuaScript[] = [
   RedisCommands.REPORT_DROP,
   RedisCommands.RETIRE,
   RedisCommands.GENERATION,
+  RedisCommands.SHARD_HEADS,
+  RedisCommands.SHARD_SETTLE,
+  RedisCommands.SHARD_RANKS,
 ];

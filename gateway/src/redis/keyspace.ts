@@ -1,4 +1,12 @@
-import { activeSalesKey, DEFAULT_KEY_PREFIX, newPlacesKey, saleKeys, type SaleKeys } from '@velvet-rope/contracts';
+import {
+  activeSalesKey,
+  DEFAULT_KEY_PREFIX,
+  newPlacesKey,
+  saleKeys,
+  shardKeys,
+  type SaleKeys,
+  type ShardKeys,
+} from '@velvet-rope/contracts';
 
 /**
  * The Redis keys of one deployment: the contracts' key builder under this deployment's
@@ -23,5 +31,9 @@ export class KeySpace {
   }
   sale(saleId: string): SaleKeys {
     return saleKeys(saleId, this.prefix);
+  }
+  /** sub-queue `shard` of a sale over several shards (redis/sharded-queue.ts) */
+  shard(saleId: string, shard: number): ShardKeys {
+    return shardKeys(saleId, shard, this.prefix);
   }
 }

@@ -9,13 +9,15 @@
  *   a|score|jti|expiresAt|seq|joinedAt|after|rounds     admitted
  *   x|score|seq|joinedAt|after|rounds                   admission expired unused
  *   o|orderId|score|seq|joinedAt|after|rounds           ordered
+ *   h|score|seq|joinedAt|after|rounds                   handed over (a sub-queue of a sale over
+ *                                                       several shards: the main tag admitted it)
  *
  * joinedAt: when the place was taken (Redis ms); after: the admissions made before it;
  * rounds: earlier places of the same visitor (rejoins after a lapsed admission), ';'-separated
  * `score,joinedAt,after,seq`. Records written before these fields existed end early.
  */
 
-export type VisitorKind = 'queued' | 'admitted' | 'expired' | 'ordered';
+export type VisitorKind = 'queued' | 'admitted' | 'expired' | 'ordered' | 'handed';
 
 /** one place a visitor took in the queue */
 export interface VisitorPlace {
@@ -35,7 +37,7 @@ export interface VisitorRecord extends VisitorPlace {
   readonly rounds: readonly VisitorPlace[];
 }
 
-const KINDS: Record<string, VisitorKind> = { q: 'queued', a: 'admitted', x: 'expired', o: 'ordered' };
+const KINDS: Record<string, VisitorKind> = { q: 'queued', a: 'admitted', x: 'expired', o: 'ordered', h: 'handed' };
 
 const num = (v: string | undefined): number | null => {
   if (v === undefined || v === '') return null;
@@ -71,6 +73,7 @@ export function decodeVisitorRecord(record: string): VisitorRecord | undefined {
       [score, jti, expiresAt, seq, at] = [f[1], f[2], f[3], f[4], 5];
       break;
     case 'expired':
+    case 'handed':
       [score, seq, at] = [f[1], f[2], 3];
       break;
     case 'ordered':

@@ -221,6 +221,21 @@ export class SaleRetirer {
     };
   }
 
+  /** every key matching `pattern` on every master; `oneByOne` when they span several slots */
+  async #unlinkMatching(pattern: string, oneByOne: boolean): Promise<void> {
+    const { redis } = this.#o;
+    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (oneByOne) for (const key of keys) await node.unlink(key);
+        else if (keys.length) await node.unlink(...keys);
+      } while (cursor !== '0');
+    }
+  }
+
   /** step 5: every key of a retired sale, then the mark that they are gone */
   async #removeKeys(saleId: string): Promise<void> {
     const { redis, keyspace, logger } = this.#o;
@@ -231,16 +246,10 @@ export class SaleRetirer {
       return;
     }
     // what no script can name: the proof-of-work nonces (`<config>:pow:<nonce>`, minutes to live)
-    const pattern = `${keyspace.prefix}:{sale:${saleId}}:*`;
-    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-    for (const node of nodes) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await node.unlink(...keys);
-      } while (cursor !== '0');
-    }
+    await this.#unlinkMatching(`${keyspace.prefix}:{sale:${saleId}}:*`, false);
+    // a sale over several shards: its sub-queues' keys (`{sale:<id>:q<k>}`: several slots on one
+    // node, so removed one by one)
+    await this.#unlinkMatching(`${keyspace.prefix}:{sale:${saleId}:q*}:*`, true);
     await redis.srem(keyspace.activeSales, saleId);
     await this.#o.archive.markKeysRemoved(saleId);
   }

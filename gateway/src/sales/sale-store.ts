@@ -33,6 +33,8 @@ import {
 interface Fixed {
   readonly seed: Buffer;
   readonly identity: SaleIdentity;
+  /** sub-queues (set at creation only: sale.ts checkChanges) */
+  readonly shards: number;
 }
 
 export class SaleStore {
@@ -95,7 +97,27 @@ export class SaleStore {
     if (sale.checkoutUrl !== null) await syncPaidUnits(this.redis, sale.id, sale.paid, this.keyspace.prefix);
     // the active-sales set is not in the sale's hash slot: its own command
     await this.redis.sadd(this.keyspace.activeSales, sale.id);
-    this.#fixed.set(sale.id, { seed: sale.seed, identity: sale.identity });
+    // the stock copy only tells a join whether units are left: the leader rewrites it each tick
+    if (sale.shards > 1) await this.#copyToShards(sale, recovering, sale.stock - sale.sold);
+    this.#fixed.set(sale.id, { seed: sale.seed, identity: sale.identity, shards: sale.shards });
+  }
+
+  /**
+   * A sale over several shards: each sub-queue's copy of what a join reads, written with the
+   * main tag's (the admission leader rewrites it every tick: admission/sharded-admission.ts).
+   */
+  async #copyToShards(sale: SaleRecord, recovering = false, remaining: number | null = null): Promise<void> {
+    const config = {
+      ...configHash(sale),
+      configVersion: String(sale.configVersion),
+      ...(recovering ? { recovering: '1' } : {}),
+    };
+    const shards = Array.from({ length: sale.shards }, (_, k) => k);
+    await Promise.all(
+      shards.map((shard) =>
+        this.#commands.shardHeads({ saleId: sale.id, shard, n: 0, remaining, admittedTotal: null, paidUnits: null, config }),
+      ),
+    );
   }
 
   async get(saleId: string): Promise<SaleRecord | undefined> {
@@ -201,6 +223,7 @@ export class SaleStore {
       }
     }
     await this.#commands.writeConfig({ saleId, version: sale.configVersion, fields: configHash(sale) });
+    if (sale.shards > 1) await this.#copyToShards(sale);
     // a sale the loop had let go (over, outbox empty: retirement.ts takes it out) is looked
     // after again: a raised stock reopens a sold-out sale
     await this.redis.sadd(this.keyspace.activeSales, saleId);
@@ -263,6 +286,11 @@ export class SaleStore {
     return (await this.#fixedOf(saleId))?.seed;
   }
 
+  /** The sale's sub-queues (1: one queue on the sale's own tag); undefined when Redis does not know the sale. */
+  async shardsOf(saleId: string): Promise<number | undefined> {
+    return (await this.#fixedOf(saleId))?.shards;
+  }
+
   /** Who may join the sale (`identity`); undefined when Redis does not know the sale. */
   async identityOf(saleId: string): Promise<SaleIdentity | undefined> {
     return (await this.#fixedOf(saleId))?.identity;
@@ -275,9 +303,13 @@ export class SaleStore {
   async #fixedOf(saleId: string): Promise<Fixed | undefined> {
     const known = this.#fixed.get(saleId);
     if (known) return known;
-    const [hex, identity] = await this.redis.hmget(this.keyspace.sale(saleId).config, 'seed', 'identity');
+    const [hex, identity, shards] = await this.redis.hmget(this.keyspace.sale(saleId).config, 'seed', 'identity', 'shards');
     if (!hex) return undefined;
-    const fixed: Fixed = { seed: Buffer.from(hex, 'hex'), identity: identity === 'shop' ? 'shop' : 'anonymous' };
+    const fixed: Fixed = {
+      seed: Buffer.from(hex, 'hex'),
+      identity: identity === 'shop' ? 'shop' : 'anonymous',
+      shards: Math.max(1, Number(shards ?? '1') || 1),
+    };
     this.#fixed.set(saleId, fixed);
     return fixed;
   }
@@ -291,11 +323,17 @@ export class SaleStore {
   async live(saleId: string): Promise<LiveSale | undefined> {
     const info = await this.#commands.saleInfo(saleId);
     if (!info) return undefined;
+    const config = fromConfigHash(saleId, info.config);
+    // a sale over several shards waits in its sub-queues (the main tag's queue stays empty)
+    let waiting = info.waiting;
+    for (let shard = 0; shard < config.shards && config.shards > 1; shard++) {
+      waiting += (await this.#commands.shardRanks(saleId, shard, [])).waiting;
+    }
     return {
-      ...fromConfigHash(saleId, info.config),
+      ...config,
       status: info.status,
       now: info.now,
-      waiting: info.waiting,
+      waiting,
       admitted: info.admitted,
       remaining: info.remaining,
       pending: info.pending,

@@ -209,6 +209,8 @@ const FIELDS = {
   inviteOnly: field('invite_only', 'inviteOnly', flag, { default: () => false, absent: () => '0' }),
   /** path prefixes of the shop's site only admitted visitors reach through the gateway (gate/gate.ts) */
   protectedPaths: field('protected_paths', 'protectedPaths', pathList, { default: () => [], absent: () => '[]' }),
+  /** sub-queues over this many hash tags (issue 17; redis/sharded-queue.ts): 1 is one tag, as before */
+  shards: field('shards', 'shards', integer, { default: () => 1, absent: () => '1' }),
 } satisfies { readonly [K in keyof SaleSettingSchemas]: Field<unknown, Static<SaleSettingSchemas[K]['response']>> };
 
 type Fields = typeof FIELDS;
@@ -444,6 +446,27 @@ export function checkSaleConfig(s: SaleConfig): void {
   if (s.inviteOnly && s.identity !== 'shop') {
     throw new AppError('INVALID_SALE_CONFIG', 'inviteOnly needs identity "shop": an invite names an account of the shop');
   }
+  if (s.shards > 1) checkShardedConfig(s);
+}
+
+/**
+ * What a sale over several sub-queues cannot do yet (docs/architecture.md, "One sale over K
+ * shards"): an arrival sequence is one counter on one slot (strict FIFO), admission at join
+ * needs the admitted set and stock of the main tag (standby, passthrough), and the invite list
+ * and a proof's spent nonce are kept per slot.
+ */
+function checkShardedConfig(s: SaleConfig): void {
+  const problem =
+    s.queueMode === 'fifo' || s.windowSeconds === 0
+      ? 'strict FIFO (queueMode fifo, or windowSeconds 0) needs one arrival counter'
+      : s.flow === 'standby' || s.flow === 'passthrough'
+        ? `flow ${s.flow} admits at join`
+        : s.inviteOnly
+          ? 'inviteOnly'
+          : s.powDifficulty > 0
+            ? 'a proof of work (powDifficulty)'
+            : null;
+  if (problem) throw new AppError('INVALID_SALE_CONFIG', `shards > 1 does not support ${problem} (yet): use shards 1`);
 }
 
 /**
@@ -459,6 +482,11 @@ export function checkChanges(before: SaleRecord, given: SaleChanges, now: number
   // every place and ticket of the sale was made for one kind of shopper (and gateways keep it)
   if (after.identity !== before.identity)
     throw new AppError('INVALID_SALE_CONFIG', 'identity is set when a sale is created and cannot change');
+  // every place sits in the sub-queue its visitor id hashes to among `shards`, and gateways
+  // keep the count with the seed: a change would lose places (so, like identity, never)
+  if (after.shards !== before.shards) {
+    throw new AppError('INVALID_SALE_CONFIG', 'shards is set when a sale is created and cannot change');
+  }
   if (now >= before.startsAt) {
     for (const f of ['queueMode', 'windowSeconds', 'startsAt', 'prequeueOpensAt'] as const) {
       if (after[f] !== before[f]) throw new AppError('SALE_STARTED', `${f} cannot change once the sale has started`);

@@ -170,6 +170,15 @@ export const saleSettings = {
     Type.Boolean(),
     'optional',
   ),
+  shards: setting(
+    Type.Integer({
+      minimum: 1,
+      maximum: 16,
+      description: 'sub-queues over this many Redis hash tags (1: one, the default); set at creation only',
+    }),
+    Type.Integer(),
+    'optional',
+  ),
 };
 export type SaleSettingSchemas = typeof saleSettings;
 

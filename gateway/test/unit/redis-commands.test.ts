@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeAdjustStock,
   decodeAdmit,
+  decodeAdmitBudget,
+  decodeShardHeads,
   decodeClaimDuePending,
   decodeJoin,
+  decodeJoinBatch,
   decodeLeader,
   decodeReleaseGone,
   decodeRetire,
@@ -54,6 +57,13 @@ describe('the join script reply', () => {
       { refused: 'POW_REQUIRED', difficulty: 18 },
       { refused: 'POW_REUSED' },
     ]);
+  });
+
+  it("decodes a sub-queue's hand-over, with the batch's sale figures", () => {
+    const { sale, answers } = decodeJoinBatch([...SALE, 'HANDED|1.25'], 1);
+    expect(answers).toEqual([{ refused: 'HANDED', score: 1.25 }]);
+    expect(sale).toMatchObject({ status: 'open', admittedTotal: 17 });
+    expect(decodeJoinBatch(['NOT_FOUND'], 1).sale).toBeUndefined();
   });
 
   it('answers NOT_FOUND for every request of a batch when the sale does not exist', () => {
@@ -112,6 +122,9 @@ describe('the reserve script reply', () => {
   });
 });
 
+/** an admit reply's first figures: OK, status, waiting, active, remaining, admittedTotal, rate */
+const TICK_FIGURES = ['OK', 'open', 90, 10, 50, 110, 600];
+
 describe('the admit script reply', () => {
   it('decodes a tick with its admissions', () => {
     const tick = decodeAdmit([
@@ -154,6 +167,31 @@ describe('the admit script reply', () => {
         { visitorId: 'v1', jti: '1.aa', expiresAt: 1700000060000, sequence: 1 },
         { visitorId: 'v2', jti: '2.bb', expiresAt: 1700000060000, sequence: 2 },
       ],
+      settled: [],
+    });
+  });
+
+  it("decodes a sharded tick: its admissions, then the places it found admitted or ordered already ('given')", () => {
+    // the figures of the tick above, no expiry: 1 admitted, then two places settled
+    const tick = decodeAdmit([...TICK_FIGURES, 0, 1, 1, 0, 0, 600, 'v1', '1.aa', '1700000060000', '7', 'v9', '3', 'v8', '']);
+    expect('admissions' in tick && tick.admissions).toEqual([{ visitorId: 'v1', jti: '1.aa', expiresAt: 1700000060000, sequence: 7 }]);
+    expect('settled' in tick && tick.settled).toEqual([
+      { visitorId: 'v9', sequence: '3' },
+      { visitorId: 'v8', sequence: '' },
+    ]);
+  });
+
+  it("decodes a peek's budget and its refusals", () => {
+    expect(decodeAdmitBudget(['BUDGET', 12])).toEqual({ outcome: 'BUDGET', budget: 12 });
+    expect(decodeAdmitBudget(['NOT_LEADER'])).toEqual({ refused: 'NOT_LEADER' });
+    expect(() => decodeAdmitBudget(['OK', 'open', 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0])).toThrow(/peek/);
+  });
+
+  it("decodes a sub-queue's length and heads", () => {
+    expect(decodeShardHeads([3, 1, 'joined', '5', 'v1', '1.25', '100', '4', ''])).toEqual({
+      waiting: 3,
+      report: { joined: 5 },
+      heads: [{ visitorId: 'v1', score: '1.25', joinedAt: '100', after: '4', rounds: '' }],
     });
   });
 
@@ -250,6 +288,9 @@ describe('the scripts the loader defines', () => {
       reportDrop: 1,
       retire: 20,
       generation: 1,
+      shardHeads: 6,
+      shardSettle: 2,
+      shardRanks: 1,
     });
   });
 });

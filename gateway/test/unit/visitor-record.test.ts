@@ -25,6 +25,8 @@ describe('the visitor record codec', () => {
       after: 0,
     });
     expect(decodeVisitorRecord('x|0.25|4|1700000000000|0|')).toMatchObject({ kind: 'expired', score: 0.25, admission: 4 });
+    // a sub-queue's place the main tag admitted (a sale over several shards)
+    expect(decodeVisitorRecord('h|1.5|12|1700000000000|3|')).toMatchObject({ kind: 'handed', score: 1.5, admission: 12, after: 3 });
     const o = decodeVisitorRecord('o|0b5d6c2a-8f1e-4c3b-9a7d-2e4f6a8b0c1d|5.5|9|1700000005000|6|0.25,1700000000000,0,4')!;
     expect(o).toMatchObject({ kind: 'ordered', orderId: '0b5d6c2a-8f1e-4c3b-9a7d-2e4f6a8b0c1d', score: 5.5, admission: 9, after: 6 });
     expect(o.rounds).toEqual([{ score: 0.25, joinedAt: 1700000000000, after: 0, admission: 4 }]);

@@ -59,13 +59,32 @@
   ARGV[4] maxBatch        at most this many admitted in one tick
   ARGV[5] maxElapsedMs    the rate credit accrues for at most this long between ticks
   ARGV[6] epoch           the leader's fencing token, recorded in the tick log
+  ARGV[8] mode            '' (or absent): the sale's own `queue`, as always. A sale over
+                          several shards (admission/sharded-admission.ts) waits in sub-queues
+                          on other slots, and its leader runs this script twice per tick:
+                          'peek' answers { 'BUDGET', budget } after steps 1 and 2, writing
+                          nothing but step 1's sweep; 'given' takes the places from ARGV[10..]
+                          instead of `queue` in step 3
+  ARGV[9] waitingElsewhere   ('given') the places in the sub-queues: the tick's `waiting` and
+                          toldSoldOut count them
+  ARGV[10..] ('given') the candidates, lowest score first (the K sub-queues' heads merged by
+                          score): visitor, score, joinedAt, after, rounds each. They are taken
+                          in order, up to the budget; one already admitted (a live admission,
+                          or this very place: same joinedAt, or same score) or ordered is not
+                          admitted again but answered as settled (same score: only for a place
+                          without earlier rounds; a rejoin has them, and may score as its lapsed
+                          place did, in the same window), so a tick cut short between
+                          the main tag and a sub-queue is finished by the next, and a place put
+                          back from its ticket in a sub-queue that restarted empty is not let in
+                          twice (lapsed: the visitor may join again at the back, as on one tag)
 
   Returns:
     { 'NOT_LEADER' } | { 'NOT_FOUND' }
     { 'RECOVERING' }  Redis lost its data; the leader must finish the recovery first
     { 'OK', status, waiting, active, remaining, admittedTotal, ratePerMinute, expiredCount,
       admittedCount, maxPerShopper, adaptive (0|1), minRate, maxRate,
-      visitor1, jti1, expiresAt1, seq1, visitor2, ... }
+      visitor1, jti1, expiresAt1, seq1, visitor2, ...,
+      ('given' only) settledVisitor1, settledSeq1, ... }
     ratePerMinute is the rate in force: the closed loop's (state.effectiveRate) when the sale's
     `adaptive` flag is on, else the marketer's
 ]]
@@ -78,6 +97,9 @@ local owner, jtiKey = ARGV[1], ARGV[2]
 local oversub, maxBatch, maxElapsed = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local oversubFloor = oversub
 local maxOversub = tonumber(ARGV[7])
+local mode = ARGV[8] or ''
+local peek, given = mode == 'peek', mode == 'given'
+local waitingElsewhere = given and tonumber(ARGV[9]) or 0
 
 if redis.call('GET', leaderKey) ~= owner then return { 'NOT_LEADER' } end
 local cfg = hash_map(cfgKey)
@@ -113,6 +135,8 @@ local credit = tonumber(state.credit or '0')
 local lastTick = tonumber(state.lastTick or now)
 local active = redis.call('ZCARD', admittedKey)
 local admitted = {}
+-- 'given': candidates found admitted or ordered already (visitor, seq), and each taken place's record fields
+local settled, places = {}, {}
 local admittedSoFar = tonumber(state.admittedTotal or '0')
 if admittedSoFar >= 20 and maxOversub > oversub then
   local lapsed = tonumber(redis.call('HGET', stateKey, 'expiredTotal') or '0') / admittedSoFar
@@ -181,9 +205,31 @@ if status == 'open' then
     maxBatch)
   -- passthrough: everyone through, never beyond the stock
   if cfg.flow == 'passthrough' then budget = math.min(remaining - active, maxBatch) end
+  if peek then return { 'BUDGET', math.max(0, budget) } end
   if budget > 0 then
     -- 3. lowest scores first
-    local popped = redis.call('ZPOPMIN', queueKey, budget)
+    local popped
+    if given then
+      popped = {}
+      local i = 10
+      while i + 4 <= #ARGV and #popped / 2 < budget do
+        local v, joinedAt = ARGV[i], ARGV[i + 2]
+        local record = redis.call('HGET', visitorsKey, v)
+        local held = record and visitor_decode(record)
+        if held and (held.kind == 'o' or (held.kind == 'a' and tonumber(held.expiresAt) > now)
+            or (held.joinedAt ~= '' and held.joinedAt == joinedAt) or (ARGV[i + 4] == '' and tonumber(held.score) == tonumber(ARGV[i + 1]))) then
+          settled[#settled + 1] = v
+          settled[#settled + 1] = held.seq
+        else
+          popped[#popped + 1] = v
+          popped[#popped + 1] = ARGV[i + 1]
+          places[v] = { joinedAt = joinedAt, after = ARGV[i + 3], rounds = ARGV[i + 4] }
+        end
+        i = i + 5
+      end
+    else
+      popped = redis.call('ZPOPMIN', queueKey, budget)
+    end
     local checkoutMs = tonumber(cfg.checkoutMs)
     local expiresAt = now + checkoutMs
     local starts = tonumber(cfg.startsAt)
@@ -194,8 +240,11 @@ if status == 'open' then
       local jti = seq .. '.' .. string.sub(redis.sha1hex(jtiKey .. ':' .. seq .. ':' .. v), 1, 24)
       redis.call('ZADD', admittedKey, expiresAt, v)
       -- the place's audit fields (arrival, earlier rounds) go along into the admitted record
-      local record = redis.call('HGET', visitorsKey, v)
-      local r = record and visitor_decode(record) or { joinedAt = '', after = '', rounds = '' }
+      local r = places[v]
+      if not r then
+        local record = redis.call('HGET', visitorsKey, v)
+        r = record and visitor_decode(record) or { joinedAt = '', after = '', rounds = '' }
+      end
       r.score = score
       redis.call('HSET', visitorsKey, v, visitor_admitted(r, jti, tostring(expiresAt), tostring(seq)))
       -- the page is gone already (walked away while waiting): the grace counts from now
@@ -219,6 +268,7 @@ if status == 'open' then
     for field, count in pairs(waits) do redis.call('HINCRBY', reportKey, field, count) end
   end
 else
+  if peek then return { 'BUDGET', 0 } end
   -- nothing accrues while the sale is not open: no burst after a pause
   credit = 0
 end
@@ -227,13 +277,14 @@ redis.call('HSET', stateKey, 'lastTick', now, 'credit', tostring(credit))
 -- the shoppers still waiting when the sale is first seen sold out or ended are told so: counted
 -- once per sale (a sale that reopens when units come back does not count its queue again)
 if (status == 'sold_out' or status == 'ended') and redis.call('HSETNX', stateKey, 'reportClosedAt', now) == 1 then
-  local told = redis.call('ZCARD', queueKey)
+  local told = redis.call('ZCARD', queueKey) + waitingElsewhere
   if told > 0 then redis.call('HINCRBY', reportKey, 'toldSoldOut', told) end
   redis.call('HSET', reportKey, status == 'sold_out' and 'soldOutAt' or 'endedAt', now)
 end
 redis.call('XADD', tickLogKey, 'MAXLEN', '~', 10000, '*', 'epoch', ARGV[6], 'owner', owner, 'admitted', #admitted / 4, 'status', status)
-local result = { 'OK', status, redis.call('ZCARD', queueKey), active, remaining,
+local result = { 'OK', status, redis.call('ZCARD', queueKey) + waitingElsewhere, active, remaining,
                  tonumber(redis.call('HGET', stateKey, 'admittedTotal') or '0'), rate, #expired, #admitted / 4,
                  tonumber(cfg.maxPerShopper), adaptive and 1 or 0, tonumber(cfg.minRate or '0'), tonumber(cfg.rate) }
 for _, x in ipairs(admitted) do result[#result + 1] = x end
+for _, x in ipairs(settled) do result[#result + 1] = x end
 return result

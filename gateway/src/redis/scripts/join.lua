@@ -29,7 +29,9 @@
     +1 visitorId
     +2 fraction     the visitor's random part in [0, 1), as a decimal string
     +3 ticketScore  the score from the visitor's valid ticket, or '' when none
-    +4 op           'join' (may place a new visitor) or 'status' (only restores from a ticket)
+    +4 op           'join' (may place a new visitor) or 'status' (only restores from a ticket);
+                    in a sub-queue of a sale over several shards also 'rejoin': a join whose
+                    place was handed over and lapsed (the gateway read the main tag's record)
     +5 powNonce     the nonce of a verified proof-of-work challenge, or '' when none
     +6 powBits      the leading zero bits that proof has
     +7 caller       the rate-limit bucket ('v:<visitor>' or 'ip:<address>'), '' for none
@@ -60,6 +62,8 @@
     'SUSPENDED'                            'join' while the sale's flow is suspended
     'NOT_INVITED'                          a new place in an invite-only sale for a visitor not invited
     'QUEUE_FULL|waiting|maxQueue'          a new place would make the queue longer than maxQueue
+    'HANDED|score'                         a sub-queue's place the main tag admitted (an 'h' record,
+                                           any op but 'rejoin'): the main tag's record says the rest
     'outcome|state|score|rank|waiting|jti|expiresAt|admSeq|orderId'
       outcome    'NEW' (placed now, or admitted at once: state 'admitted'), 'RESTORED' (placed
                  again at the ticket's score), 'EXISTING'
@@ -113,6 +117,8 @@ end
 local joinedN, refusedN, lapsedN, admittedN = 0, 0, 0, 0
 
 local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
+  local afterHandOver = op == 'rejoin'
+  if afterHandOver then op = 'join' end
   if op == 'join' and status == 'suspended' then return 'SUSPENDED' end
   local function answer(outcome, state, score, extra)
     extra = extra or {}
@@ -141,6 +147,10 @@ local function one(visitor, fraction, ticketScore, op, powNonce, powBits)
       kind = 'x'
     end
     if kind == 'o' then return answer('EXISTING', 'ordered', nil, { orderId = r.orderId }) end
+    if kind == 'h' then
+      if not afterHandOver then return 'HANDED|' .. r.score end
+      kind = 'x'
+    end
     if kind == 'x' then
       if op ~= 'join' then return answer('EXISTING', 'expired', r.score) end
       -- a visitor whose checkout window lapsed may join again, at the back; the lapsed place

@@ -48,6 +48,10 @@ end
 --   a|score|jti|expiresAt|seq|joinedAt|after|rounds       admitted (seq: admission sequence number)
 --   x|score|seq|joinedAt|after|rounds                     admission expired unused
 --   o|orderId|score|seq|joinedAt|after|rounds             ordered (seq '' when never admitted here)
+--   h|score|seq|joinedAt|after|rounds                     handed over: only in a sub-queue's
+--                                                         `visitors` (a sale over several shards):
+--                                                         the main tag admitted this place (its
+--                                                         record there says what became of it)
 -- The score and the rest stay in every state for the fairness audit: joinedAt is when this
 -- place was taken (Redis ms), after the admissions made before it (the sale's admittedTotal
 -- then: the place competed for admissions after+1 onwards), rounds the visitor's earlier
@@ -76,7 +80,7 @@ local function visitor_decode(s)
   local at
   if r.kind == 'q' then r.score, at = f[2], 3
   elseif r.kind == 'a' then r.score, r.jti, r.expiresAt, r.seq, at = f[2], f[3], f[4], f[5], 6
-  elseif r.kind == 'x' then r.score, r.seq, at = f[2], f[3], 4
+  elseif r.kind == 'x' or r.kind == 'h' then r.score, r.seq, at = f[2], f[3], 4
   else r.orderId, r.score, r.seq, at = f[2], f[3], f[4], 5 end
   r.joinedAt, r.after, r.rounds = f[at], f[at + 1], f[at + 2]
   for _, k in ipairs({ 'score', 'jti', 'expiresAt', 'seq', 'orderId', 'joinedAt', 'after', 'rounds' }) do
@@ -99,6 +103,10 @@ end
 
 local function visitor_expired(r)
   return 'x|' .. r.score .. '|' .. r.seq .. '|' .. visitor_meta(r)
+end
+
+local function visitor_handed(r, seq)
+  return 'h|' .. r.score .. '|' .. seq .. '|' .. visitor_meta(r)
 end
 
 local function visitor_ordered(r, orderId)
