@@ -125,7 +125,11 @@ CREATE TRIGGER orders_keep_identity BEFORE UPDATE OF order_id, sale_id ON orders
   FOR EACH ROW WHEN (OLD.order_id IS DISTINCT FROM NEW.order_id OR OLD.sale_id IS DISTINCT FROM NEW.sale_id)
   EXECUTE FUNCTION orders_keep_identity();
 
--- every new sale gets its partition in the transaction that inserts it
+-- Every new sale gets its partition in the transaction that inserts it. The attach adds the
+-- partition's foreign key, which takes SHARE ROW EXCLUSIVE on sales: two transactions that each
+-- inserted a sale (ROW EXCLUSIVE) would wait for each other (a deadlock, one aborted). Whoever
+-- inserts sales concurrently takes that lock first: `LOCK TABLE sales IN SHARE ROW EXCLUSIVE
+-- MODE` then the INSERT, in one transaction (the gateway's SaleStore.create does).
 CREATE FUNCTION sales_create_orders_partition() RETURNS trigger
   LANGUAGE plpgsql AS $$
 BEGIN
