@@ -143,11 +143,12 @@ async function commitTogether(client: Queryable, orders: readonly OrderMessage[]
   }
 
   const stored = new Map<string, StoredStatus>();
-  const seenBefore = distinct.filter((o) => !insertedIds.has(o.orderId)).map((o) => o.orderId);
+  const seenBefore = distinct.filter((o) => !insertedIds.has(o.orderId));
   if (seenBefore.length > 0) {
+    // the messages' sales prune orders to their partitions (a duplicate is of the same sale)
     const { rows } = await client.query<{ order_id: string; status: StoredStatus }>(
-      'SELECT order_id::text AS order_id, status FROM orders WHERE order_id = ANY($1::uuid[])',
-      [seenBefore],
+      'SELECT order_id::text AS order_id, status FROM orders WHERE order_id = ANY($1::uuid[]) AND sale_id = ANY($2::text[])',
+      [seenBefore.map((o) => o.orderId), [...new Set(seenBefore.map((o) => o.saleId))]],
     );
     for (const r of rows) stored.set(r.order_id, r.status);
   }
@@ -221,7 +222,10 @@ async function addToSold(client: Queryable, saleId: string, orders: readonly Ord
     }
   }
   if (rejected.length > 0) {
-    await client.query("UPDATE orders SET status = 'rejected', confirmed_at = NULL WHERE order_id = ANY($1::uuid[])", [rejected]);
+    await client.query("UPDATE orders SET status = 'rejected', confirmed_at = NULL WHERE sale_id = $1 AND order_id = ANY($2::uuid[])", [
+      saleId,
+      rejected,
+    ]);
   }
   if (accepted === 0) return { rejected, after: undefined };
   const { rows: after } = await client.query<SoldAfter>(
