@@ -64,7 +64,9 @@ CREATE FUNCTION orders_partition_name(sale_id text) RETURNS text
 
 -- Made as its own table and then attached: ATTACH takes SHARE UPDATE EXCLUSIVE on orders, which
 -- does not wait for the workers' inserts (CREATE TABLE ... PARTITION OF would take ACCESS
--- EXCLUSIVE). The partition indexes and the foreign key come with the attach.
+-- EXCLUSIVE). The partition indexes and the foreign key come with the attach; the foreign key
+-- takes SHARE ROW EXCLUSIVE on sales, so a sale's creation waits for the commits in flight
+-- (their UPDATE of sold) and holds the next ones until it commits: milliseconds.
 CREATE FUNCTION orders_create_partition(p_sale_id text) RETURNS void
   LANGUAGE plpgsql AS $$
 DECLARE
