@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { ensureDatabase, migrate } from '@velvet-rope/contracts';
+import { ensureDatabase, loadMigrations, migrate } from '@velvet-rope/contracts';
 import { deleteQueues } from './amqp-admin.js';
 import { deleteKeysWithPrefix } from './redis-probe.js';
 import { freePort, spawnService, waitForHttp, waitForOutput, type ServiceProcess } from './service-process.js';
@@ -38,6 +38,10 @@ export interface StackOptions {
   readonly startWorker?: boolean;
   /** a name part for the database, queue and prefix */
   readonly label?: string;
+  /** another checkout's built gateway (default this checkout's) */
+  readonly gatewayScript?: string;
+  /** migrate the database only up to this version (a build from before the later ones) */
+  readonly migrateTo?: number;
 }
 
 export interface IsolatedStack {
@@ -90,11 +94,12 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
   };
 
   try {
-    await migrate(pool);
+    const upTo = opts.migrateTo;
+    await migrate(pool, upTo === undefined ? undefined : loadMigrations().filter((m) => m.version <= upTo));
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
     gateway = spawnService('gateway', {
-      script: GATEWAY_SCRIPT,
+      script: opts.gatewayScript ?? GATEWAY_SCRIPT,
       nodeArgs: GATEWAY_NODE_ARGS,
       env: {
         ...common,

@@ -5,11 +5,17 @@
  * checkout's built worker in the same stack and run, alternating:
  *
  *   node loadtests/dist/worker-bench.js [--orders N] [--runs R] [--checkout] [--against DIR]
+ *   node loadtests/dist/worker-bench.js --unpartitioned DIR [--orders N] [--runs R] [--checkout]
  *
  * `--checkout`: the sale hands orders to a shop (issue 14), so each order also carries a
  * payment deadline and the shop's events. `--against DIR`: DIR's `order-worker/dist/server.js`
  * (e.g. a clone at an earlier commit, built) runs before each run of this checkout's worker.
  * With the shop's outbox present it also reports when the outbox was empty after the last commit.
+ *
+ * `--unpartitioned DIR`: orders before and after migration 0015 (partitioned by sale) in one
+ * run. DIR is a build of a commit before 0015; its gateway and worker run on a stack of their
+ * own whose database is migrated to 0014 (`orders` one table), this checkout's on another
+ * migrated to 0015, alternating, one drain each per run; then the medians and their ratio.
  */
 import { join } from 'node:path';
 import { fillOrdersQueue } from './amqp-admin.js';
@@ -108,17 +114,79 @@ export async function measureWorker(stack: IsolatedStack, o: WorkerRunOptions): 
   }
 }
 
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** What a stack's `orders` is: 'table' (0014 and before) or 'partitioned', and the migration it is at. */
+async function ordersSchema(stack: IsolatedStack): Promise<string> {
+  const { rows } = await stack.pool.query<{ kind: string; version: number }>(
+    `SELECT (SELECT relkind::text FROM pg_class WHERE relname = 'orders' AND relnamespace = 'public'::regnamespace) AS kind,
+            (SELECT max(version) FROM schema_migrations) AS version`,
+  );
+  const r = rows[0]!;
+  return `${r.kind === 'p' ? 'partitioned' : 'table'} at ${String(r.version).padStart(4, '0')}`;
+}
+
+/** The same drains on a 0014 stack (DIR's build) and a 0015 stack (this checkout), alternating. */
+async function beforeAfterPartitions(dir: string, orders: number, runs: number, checkoutUrl: string | undefined): Promise<number> {
+  const gatewayEnv = { REPUBLISH_AFTER_MS: '3600000' };
+  const sides = [
+    {
+      name: 'orders at 0014',
+      script: join(dir, 'order-worker/dist/server.js'),
+      stack: await startIsolatedStack({
+        label: 'wb14',
+        startWorker: false,
+        gatewayEnv,
+        gatewayScript: join(dir, 'gateway/dist/server.js'),
+        migrateTo: 14,
+      }),
+      rates: [] as number[],
+    },
+  ];
+  try {
+    sides.push({
+      name: 'orders at 0015',
+      script: WORKER_SCRIPT,
+      stack: await startIsolatedStack({ label: 'wb15', startWorker: false, gatewayEnv }),
+      rates: [],
+    });
+    for (const side of sides) process.stdout.write(`${side.name}: ${await ordersSchema(side.stack)}, worker ${side.script}\n`);
+    for (let r = 1; r <= runs; r++) {
+      for (const side of sides) {
+        const f = await measureWorker(side.stack, { orders, script: side.script, ...(checkoutUrl ? { checkoutUrl } : {}) });
+        side.rates.push(f.perSecond);
+        process.stdout.write(
+          `run ${r} ${side.name} (${await ordersSchema(side.stack)}): ${f.perSecond} orders/s (${f.orders} in ${f.commitSeconds} s after ready${checkoutUrl ? ', checkout sale' : ''})\n`,
+        );
+      }
+    }
+    const [before, after] = sides.map((s) => median(s.rates));
+    process.stdout.write(
+      `median over ${runs} runs: 0014 ${before} orders/s, 0015 ${after} orders/s, 0015/0014 = ${(after! / before!).toFixed(3)}\n`,
+    );
+  } finally {
+    for (const side of sides) await side.stack.cleanup();
+  }
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const values = parseFlags(argv, {
     orders: { type: 'string' },
     runs: { type: 'string' },
     checkout: { type: 'boolean' },
     against: { type: 'string' },
+    unpartitioned: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (!values) return 2;
   if (values.help) {
-    process.stdout.write('usage: node loadtests/dist/worker-bench.js [--orders N] [--runs R] [--checkout] [--against DIR]\n');
+    process.stdout.write(
+      'usage: node loadtests/dist/worker-bench.js [--orders N] [--runs R] [--checkout] [--against DIR | --unpartitioned DIR]\n',
+    );
     return 0;
   }
   const orders = Number(values.orders ?? 100_000);
@@ -127,11 +195,18 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('--orders and --runs take positive whole numbers\n');
     return 2;
   }
+  const checkoutUrl = values.checkout ? 'http://127.0.0.1:9/checkout' : undefined;
+  if (values.unpartitioned !== undefined) {
+    if (values.against !== undefined) {
+      process.stderr.write('--against and --unpartitioned do not go together\n');
+      return 2;
+    }
+    return beforeAfterPartitions(values.unpartitioned, orders, runs, checkoutUrl);
+  }
   const sides: { name: string; script: string }[] = [
     ...(values.against ? [{ name: `against ${values.against}`, script: join(values.against, 'order-worker/dist/server.js') }] : []),
     { name: 'this checkout', script: WORKER_SCRIPT },
   ];
-  const checkoutUrl = values.checkout ? 'http://127.0.0.1:9/checkout' : undefined;
   const stack = await startIsolatedStack({ label: 'wbench', startWorker: false, gatewayEnv: { REPUBLISH_AFTER_MS: '3600000' } });
   try {
     for (let r = 1; r <= runs; r++) {

@@ -1,9 +1,12 @@
 /**
  * Commits a batch of order messages to PostgreSQL in one transaction: the source of truth.
  *
- * - Idempotent by order id: `INSERT ... ON CONFLICT (order_id) DO NOTHING`. A message seen
- *   before (redelivery, outbox re-publish, twice in one batch) is a duplicate; its answer is
- *   the status stored the first time, and it is never counted twice in `sales.sold`.
+ * - Idempotent by order id: `INSERT ... ON CONFLICT (order_id, sale_id) DO NOTHING` (orders
+ *   is partitioned by sale, so its unique key holds the sale; every copy of a message carries
+ *   its order's sale). A message seen before (redelivery, outbox re-publish, twice in one
+ *   batch) is a duplicate; its answer is the status stored the first time, and it is never
+ *   counted twice in `sales.sold`. An order id already stored in another sale is refused by
+ *   `order_ids` (23505): that message is poison (migration 0015).
  * - The database's own guard against oversell: `sold + n <= stock`, per sale, once per batch.
  *   It only refuses after Redis lost its data; then the orders that fit are confirmed in
  *   arrival order and the rest are stored `rejected`, so their shoppers can be told.
@@ -39,8 +42,8 @@ export type CommitResult =
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
-// A LEFT JOIN, so that an order of an unknown sale still reaches the foreign key (and is
-// isolated as poison); ORDER BY keeps the row locks in order-id order whatever join the
+// A LEFT JOIN, so that an order of an unknown sale still reaches PostgreSQL's refusal (it has
+// no partition of orders) and is isolated as poison; ORDER BY keeps the row locks in order-id order whatever join the
 // planner picks. A sale with a checkout URL holds the order for payment until its deadline.
 const INSERT_ORDERS = `
   INSERT INTO orders (order_id, sale_id, visitor_id, quantity, status, created_at, confirmed_at, payment_due_at)
@@ -50,7 +53,7 @@ const INSERT_ORDERS = `
     AS o (order_id, sale_id, visitor_id, quantity, created_at)
   LEFT JOIN sales s ON s.id = o.sale_id
   ORDER BY o.order_id
-  ON CONFLICT (order_id) DO NOTHING
+  ON CONFLICT (order_id, sale_id) DO NOTHING
   RETURNING order_id::text AS order_id`;
 
 const GUARDED_SOLD_UPDATE = `
@@ -140,11 +143,12 @@ async function commitTogether(client: Queryable, orders: readonly OrderMessage[]
   }
 
   const stored = new Map<string, StoredStatus>();
-  const seenBefore = distinct.filter((o) => !insertedIds.has(o.orderId)).map((o) => o.orderId);
+  const seenBefore = distinct.filter((o) => !insertedIds.has(o.orderId));
   if (seenBefore.length > 0) {
+    // the messages' sales prune orders to their partitions (a duplicate is of the same sale)
     const { rows } = await client.query<{ order_id: string; status: StoredStatus }>(
-      'SELECT order_id::text AS order_id, status FROM orders WHERE order_id = ANY($1::uuid[])',
-      [seenBefore],
+      'SELECT order_id::text AS order_id, status FROM orders WHERE order_id = ANY($1::uuid[]) AND sale_id = ANY($2::text[])',
+      [seenBefore.map((o) => o.orderId), [...new Set(seenBefore.map((o) => o.saleId))]],
     );
     for (const r of rows) stored.set(r.order_id, r.status);
   }
@@ -218,7 +222,10 @@ async function addToSold(client: Queryable, saleId: string, orders: readonly Ord
     }
   }
   if (rejected.length > 0) {
-    await client.query("UPDATE orders SET status = 'rejected', confirmed_at = NULL WHERE order_id = ANY($1::uuid[])", [rejected]);
+    await client.query("UPDATE orders SET status = 'rejected', confirmed_at = NULL WHERE sale_id = $1 AND order_id = ANY($2::uuid[])", [
+      saleId,
+      rejected,
+    ]);
   }
   if (accepted === 0) return { rejected, after: undefined };
   const { rows: after } = await client.query<SoldAfter>(

@@ -62,8 +62,13 @@ export class SaleStore {
     const seed = randomBytes(32);
     let row: SaleRow;
     try {
-      const res = await this.pool.query<SaleRow>(insertSale(config, seed));
-      row = res.rows[0]!;
+      // the insert makes the sale's orders partition (migration 0015), whose foreign key needs
+      // this lock on sales: taken first, so two creations queue instead of deadlocking (each
+      // would hold the insert's ROW EXCLUSIVE and wait for the other's to go)
+      row = await inTransaction(this.pool, async (client) => {
+        await client.query('LOCK TABLE sales IN SHARE ROW EXCLUSIVE MODE');
+        return (await client.query<SaleRow>(insertSale(config, seed))).rows[0]!;
+      });
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new AppError('SALE_EXISTS', `sale ${config.id} exists already`);
       throw err;

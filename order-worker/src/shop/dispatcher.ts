@@ -179,12 +179,14 @@ export class ShopEventDispatcher {
     const orderIds = [...new Set(rows.flatMap((r) => r.order_ids ?? []))];
     const orders = new Map<string, OrderEventRow & { account: string | null }>();
     if (orderIds.length > 0) {
-      // the shop's account behind the visitor id, when a gateway verified one (migration 0014)
+      // the shop's account behind the visitor id, when a gateway verified one (migration 0014);
+      // the rows' sales prune orders to their partitions (0015), not one probe per sale ever run
+      const saleIds = [...new Set(rows.filter((r) => r.order_ids).map((r) => r.sale_id))];
       const { rows: found } = await client.query<OrderEventRow & { account: string | null }>(
         `SELECT ${ORDER_EVENT_COLUMNS},
                 (SELECT subject FROM shop_accounts a WHERE a.visitor_id = orders.visitor_id) AS account
-           FROM orders WHERE order_id = ANY($1::uuid[])`,
-        [orderIds],
+           FROM orders WHERE order_id = ANY($1::uuid[]) AND sale_id = ANY($2::text[])`,
+        [orderIds, saleIds],
       );
       for (const o of found) orders.set(o.order_id, o);
     }
