@@ -345,16 +345,18 @@ export function* buy(
   for (let refusals = 0; ; refusals++) {
     const r = yield* ask(call);
     const orderId = str(field(r.body, 'orderId'));
+    // 401 TOKEN_EXPIRED: the admission lapsed before the purchase reached the gateway (a slow
+    // shopper, or a loaded machine): the sale's own answer, not an unexpected one
+    const lapsed = r.status === 401 && str(field(r.body, 'code')) === 'TOKEN_EXPIRED';
     // 200: an order for this admission exists already (an earlier attempt was accepted)
-    const v = judge(t, r, [202, 200], orderId !== undefined);
+    const v = judge(t, r, lapsed ? [401] : [202, 200], lapsed || orderId !== undefined);
     if (v === 'refused') {
       if (refusals + 1 >= o.maxRefusals) return 'gave_up';
       yield* pause(retryAfterSeconds(r) ?? 1);
       continue;
     }
     if (v === 'sold_out') return 'sold_out';
-    // 401: the admission lapsed before the purchase reached the gateway
-    if (r.status === 401) return 'expired';
+    if (lapsed) return 'expired';
     t.check('purchase: 202 or 200 with an order id', v === 'ok');
     if (v !== 'ok' || orderId === undefined) return 'failed';
     if (r.status === 202) t.add('orders_accepted');

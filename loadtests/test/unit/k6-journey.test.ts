@@ -132,6 +132,31 @@ describe('a journey ends on what it cannot get past', () => {
     expect(t.failedChecks()).toEqual([]);
   });
 
+  it('an admission that lapsed before its purchase arrived (401 TOKEN_EXPIRED) ends as expired, an expected answer', () => {
+    const t = new MemoryTally();
+    const c = clock();
+    const { result } = play(
+      shopperJourney(t, 's', o, c),
+      [joined, reply(200, { status: 'admitted', admission: { token: 'tok' } }), reply(401, { code: 'TOKEN_EXPIRED' })],
+      c,
+    );
+    expect(result).toBe('expired');
+    expect(t.rates.get('unexpected_responses')?.hits).toBe(0);
+    expect(t.count('journeys_failed')).toBe(0);
+  });
+
+  it('a purchase refused 401 for another reason is unexpected and fails the journey', () => {
+    const t = new MemoryTally();
+    const c = clock();
+    const { result } = play(
+      shopperJourney(t, 's', o, c),
+      [joined, reply(200, { status: 'admitted', admission: { token: 'tok' } }), reply(401, { code: 'TOKEN_INVALID' })],
+      c,
+    );
+    expect(result).toBe('failed');
+    expect(t.rates.get('unexpected_responses')?.hits).toBe(1);
+  });
+
   it('times out, counted, when its turn never comes', () => {
     const t = new MemoryTally();
     const c = clock();
