@@ -18,7 +18,13 @@ beforeAll(async () => {
   // limits off: the fuzzer is one client hammering, and a 429 would hide the route's answer
   h = await createHarness({ RATE_LIMIT_ENABLED: 'false' });
   const app = h.app();
-  sales = [await createSale(app, { ratePerMinute: 600_000, stock: 50 }), await createSale(app, { startsInMs: 3_600_000 })];
+  // a checkout window longer than any run: a loaded machine takes minutes over the 10,000
+  // requests, and an admission lapsing mid-run is swept by whichever request reads it next
+  // (a refused one too): a change the clock made, not the request
+  sales = [
+    await createSale(app, { ratePerMinute: 600_000, stock: 50, checkoutSeconds: 3_600 }),
+    await createSale(app, { startsInMs: 3_600_000 }),
+  ];
   tickets = [];
   for (let i = 0; i < 3; i++) tickets.push((await join(app, sales[0]!)).ticket);
   await app.admissionLoop.tickSale(sales[0]!);
