@@ -1,6 +1,6 @@
 /**
  * End to end, a sale with a payment window (issue 14): the built gateway, order worker and
- * example shop as real processes. 3,000 shoppers in the pre-queue for 300 units; every buyer
+ * example shop as real processes. 1,500 shoppers in the pre-queue for 150 units; every buyer
  * is handed to the shop's checkout; 20 % pay with a card that declines (the shop cancels),
  * 10 % walk away (a 3 s payment window lapses), the rest pay. The cancelled units go back on
  * sale to the next in line until every unit is paid. Then PostgreSQL must show paid == stock,
@@ -16,8 +16,8 @@ import { joinPayingShoppers, payingJourney, type PayPlan } from './support/payin
 import { deliveryFigures, eventsOfSale, outOfOrder, shopFigures, waitUntilAllDelivered } from './support/shop-told.js';
 import { sleep, startStack, uniqueId, type Stack } from './support/stack.js';
 
-const SHOPPERS = 3_000;
-const STOCK = 300;
+const SHOPPERS = 1_500;
+const STOCK = 150;
 const PAYMENT_SECONDS = 5;
 /** one shopper in ten walks away at the checkout, two in ten pay with a declining card */
 const planOf = (i: number): PayPlan => (i % 10 === 0 ? 'never' : i % 10 <= 2 ? 'decline' : 'pay');
