@@ -106,7 +106,14 @@ describe('orders partitioned by sale (migration 0015)', () => {
     before = await everyOrder(db.pool);
     expect(before).toHaveLength(seeded.length);
 
-    expect(await migrate(db.pool)).toEqual([15]);
+    // 0015 first, then whatever came after it
+    const applied = await migrate(db.pool);
+    expect(applied[0]).toBe(15);
+    expect(applied).toEqual(
+      loadMigrations()
+        .filter((m) => m.version >= 15)
+        .map((m) => m.version),
+    );
   });
   afterAll(async () => {
     await db?.drop();
@@ -208,6 +215,18 @@ describe('orders partitioned by sale (migration 0015)', () => {
     const liveRows = seeded.filter((s) => s.saleId === live).length;
     const { rows: still } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM orders WHERE sale_id = $1', [live]);
     expect(Number(still[0]!.n)).toBeGreaterThanOrEqual(liveRows);
+
+    // a shop event of the sale still to dispatch (it reads the sale's orders): refused, nothing changed
+    const { rows: ev } = await db.pool.query<{ seq: string }>(
+      "INSERT INTO shop_events (type, sale_id, data) VALUES ('sale.ended', $1, '{}') RETURNING seq",
+      [retired],
+    );
+    const waiting = await archive(db, retired, outDir);
+    expect(waiting.code).toBe(1);
+    expect(waiting.stderr).toContain('EVENTS_PENDING');
+    const { rows: kept } = await db.pool.query('SELECT 1 FROM orders WHERE sale_id = $1', [retired]);
+    expect(kept.length).toBe(seeded.filter((x) => x.saleId === retired).length);
+    await db.pool.query('DELETE FROM shop_events WHERE seq = $1', [ev[0]!.seq]);
 
     const done = await archive(db, retired, outDir);
     expect(done.code).toBe(0);
