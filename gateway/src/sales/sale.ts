@@ -452,8 +452,9 @@ export function checkSaleConfig(s: SaleConfig): void {
 /**
  * What a sale over several sub-queues cannot do yet (docs/architecture.md, "One sale over K
  * shards"): an arrival sequence is one counter on one slot (strict FIFO), admission at join
- * needs the admitted set and stock of the main tag (standby, passthrough), and the invite list
- * and a proof's spent nonce are kept per slot.
+ * needs the admitted set and stock of the main tag (standby, passthrough), the invite list
+ * and a proof's spent nonce are kept per slot, and a sub-queue's join sees only its own
+ * length (maxQueue would let K times as many wait).
  */
 function checkShardedConfig(s: SaleConfig): void {
   const problem =
@@ -465,7 +466,9 @@ function checkShardedConfig(s: SaleConfig): void {
           ? 'inviteOnly'
           : s.powDifficulty > 0
             ? 'a proof of work (powDifficulty)'
-            : null;
+            : s.maxQueue !== null
+              ? 'maxQueue (each sub-queue would count only its own places)'
+              : null;
   if (problem) throw new AppError('INVALID_SALE_CONFIG', `shards > 1 does not support ${problem} (yet): use shards 1`);
 }
 

@@ -79,7 +79,14 @@ describe('shards on a sale: validated, fixed', () => {
   });
 
   it('refuses what sub-queues cannot keep yet (strict FIFO, admission at join) with a stable code', async () => {
-    for (const more of [{ queueMode: 'fifo' }, { windowSeconds: 0 }, { flow: 'standby' }, { flow: 'passthrough' }, { powDifficulty: 8 }]) {
+    for (const more of [
+      { queueMode: 'fifo' },
+      { windowSeconds: 0 },
+      { flow: 'standby' },
+      { flow: 'passthrough' },
+      { powDifficulty: 8 },
+      { maxQueue: 1_000 },
+    ]) {
       const { res } = await createShardedSale({ shards: 3, ...more });
       expect(res.statusCode, JSON.stringify(more)).toBe(422);
       expect(res.json().code).toBe('INVALID_SALE_CONFIG');
