@@ -288,13 +288,11 @@ export function renderProblemPage(
         text.t('problemTitle'),
         `<p id="problem" data-code="${escapeHtml(problem.code)}">${escapeHtml(problemText(problem.code, text))}</p>${signIn}${back}`,
       ),
-      refresh: problem.retryAfterSeconds ?? null,
-      // a retry goes back to the place, or (a sign-in that failed at the provider) signs in afresh
-      ...(wait
-        ? { refreshUrl: wait }
-        : problem.signInUrl && problem.retryAfterSeconds !== undefined
-          ? { refreshUrl: problem.signInUrl }
-          : {}),
+      // a retry goes back to the place by itself; a sign-in that failed at the provider is not
+      // retried by itself (every few seconds through a failing provider, spending the sign-in
+      // limit of everyone behind the address): the shopper signs in afresh with the button
+      refresh: wait || !problem.signInUrl ? (problem.retryAfterSeconds ?? null) : null,
+      ...(wait ? { refreshUrl: wait } : {}),
       notice,
     },
     look,

@@ -101,7 +101,8 @@ describe('the code exchange', () => {
     const oauth = await startSignIn();
     expectUnavailable(await callback(`code=c&state=${oauth.state}`, oauth.cookie));
 
-    // a browser gets a problem page in its language that retries by signing in again
+    // a browser gets a problem page in its language with a button to sign in again, and no
+    // refresh that would go round the failing provider by itself every few seconds
     const browser = await startSignIn();
     const page = await callback(`code=c&state=${browser.state}`, browser.cookie, { accept: 'text/html', 'accept-language': 'de' });
     expect(page.statusCode).toBe(502);
@@ -109,7 +110,8 @@ describe('the code exchange', () => {
     expect(page.body).toMatch(/^<!doctype html><html lang="de" dir="ltr">/);
     expect(page.body).toContain('data-code="IDENTITY_PROVIDER_UNAVAILABLE"');
     expect(page.body).toContain('Die Anmeldung des Shops ist gerade nicht erreichbar.');
-    expect(page.body).toContain(`<meta http-equiv="refresh" content="5; url=/auth/login?return=${encodeURIComponent('/sales/drop-1')}">`);
+    expect(page.body).toContain(`<a id="sign-in" class="button primary" href="/auth/login?return=${encodeURIComponent('/sales/drop-1')}">`);
+    expect(page.body).not.toContain('http-equiv="refresh"');
 
     // nobody on the port at all (a network failure)
     await new Promise((r) => peer!.close(r));
