@@ -22,6 +22,9 @@ import { sleep } from './backoff.js';
 import { redactUrl } from './service-check.js';
 
 /** What the connection logs through (pino's and Fastify's loggers both fit). */
+/** the longest a connect may take to open (TCP, TLS and the AMQP handshake) */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 export interface AmqpLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -119,7 +122,9 @@ export class AmqpConnection<S> {
         await this.#connect(false);
         return;
       } catch (err) {
-        if (tried < this.#addresses.size && !this.#closing) {
+        // a loss during setup may have begun a reconnect: that one goes on, and no second
+        // connect races it; close() below ends it
+        if (tried < this.#addresses.size && !this.#closing && this.#reconnecting === undefined) {
           this.opts.logger.warn({ err, amqp: this.address }, 'connecting to RabbitMQ failed; trying the next address');
           continue;
         }
@@ -160,7 +165,9 @@ export class AmqpConnection<S> {
     const { logger } = this.opts;
     const connection = await connect(
       withHeartbeat(this.#addresses.take(), this.opts.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS),
-      this.opts.socketOptions,
+      // a bounded handshake (amqplib clears it once open): a node that takes the TCP connection
+      // and never answers would otherwise hold the attempt, and the turn to the next node, forever
+      { timeout: CONNECT_TIMEOUT_MS, ...this.opts.socketOptions },
     );
     this.#blocked = undefined;
     // only the connection being set up or in use: a late notice from an old one says nothing

@@ -112,7 +112,7 @@ export class OrderWorker {
     this.metrics = createWorkerMetrics({ defaultMetrics: options.defaultMetrics ?? false });
     this.amqp = new AmqpConnection({
       urls: config.amqpUrls,
-      socketOptions: { timeout: 5_000, clientProperties: { connection_name: `order-worker ${process.pid}` } },
+      socketOptions: { clientProperties: { connection_name: `order-worker ${process.pid}` } },
       setup: async (connection, watch) => {
         const channel = await connection.createChannel();
         watch(channel);

@@ -42,7 +42,7 @@ export class ExchangePublisher implements EventPublisher {
     const backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.amqp = new AmqpConnection({
       urls: opts.amqpUrls,
-      socketOptions: { timeout: 5_000, clientProperties: { connection_name: `order-worker ${process.pid} shop events` } },
+      socketOptions: { clientProperties: { connection_name: `order-worker ${process.pid} shop events` } },
       setup: async (connection, watch) => {
         const channel = await connection.createConfirmChannel();
         watch(channel);
