@@ -80,6 +80,14 @@ export async function archiveSale({ databaseUrl, saleId, outDir, say = () => und
         `sale ${saleId} is not finished: it is not retired yet (a sale is retired once it is over, its orders committed and SALE_RETENTION passed); nothing changed`,
       );
     }
+    // the dispatcher reads an event's orders when it sends it: none may be left to send
+    const { rows: waiting } = await client.query('SELECT count(*)::int AS n FROM shop_events WHERE sale_id = $1', [saleId]);
+    if (waiting[0].n > 0) {
+      throw new ArchiveRefused(
+        'EVENTS_PENDING',
+        `sale ${saleId} has ${waiting[0].n} shop event(s) not yet dispatched (the worker reads their orders to send them); nothing changed: run it again once they are out`,
+      );
+    }
     const part = sale.part;
     const file = join(outDir, `orders-${saleId}.sql`);
     let state = await partitionState(client, part);

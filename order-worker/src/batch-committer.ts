@@ -1,9 +1,11 @@
 /**
  * Commits a batch of order messages to PostgreSQL in one transaction: the source of truth.
  *
- * - Idempotent by order id: `INSERT ... ON CONFLICT (order_id, sale_id) DO NOTHING` (orders
- *   is partitioned by sale, so its unique key holds the sale; every copy of a message carries
- *   its order's sale). A message seen before (redelivery, outbox re-publish, twice in one
+ * - Idempotent by order id: `INSERT ... ON CONFLICT DO NOTHING` (orders is partitioned by
+ *   sale, so its unique key is (order_id, sale_id); every copy of a message carries its order's
+ *   sale). No conflict target: the one unique key of either schema is the arbiter (order_id
+ *   alone before migration 0015), so this worker commits before and after it and workers can
+ *   be rolled ahead of the migration. A message seen before (redelivery, outbox re-publish, twice in one
  *   batch) is a duplicate; its answer is the status stored the first time, and it is never
  *   counted twice in `sales.sold`. An order id already stored in another sale is refused by
  *   `order_ids` (23505): that message is poison (migration 0015).
@@ -53,7 +55,7 @@ const INSERT_ORDERS = `
     AS o (order_id, sale_id, visitor_id, quantity, created_at)
   LEFT JOIN sales s ON s.id = o.sale_id
   ORDER BY o.order_id
-  ON CONFLICT (order_id, sale_id) DO NOTHING
+  ON CONFLICT DO NOTHING
   RETURNING order_id::text AS order_id`;
 
 const GUARDED_SOLD_UPDATE = `
