@@ -52,6 +52,11 @@ export interface AdmissionLoopOptions {
    * second, and once more before an ended sale is let go; a fault is retried the next time
    */
   readonly recordReport?: (saleId: string, figures: { ratePerMinute: number; waiting: number; remaining: number }) => Promise<unknown>;
+  /**
+   * a sale's sub-queues (fixed at creation: the sale store's cached hot copy); > 1 ticks as
+   * sharded-admission.ts. Absent, or undefined for a sale Redis does not know: one queue
+   */
+  readonly shardsOf?: (saleId: string) => Promise<number | undefined>;
 }
 
 /** one admission a tick made (admit.lua) */
@@ -82,8 +87,6 @@ export class AdmissionLoop {
   #current: Promise<void> = Promise.resolve();
   /** admissions PostgreSQL has not taken yet (it was down), per sale */
   readonly #unrecorded = new Map<string, AdmittedVisitor[]>();
-  /** each sale's sub-queues (fixed at creation), read once: > 1 ticks as sharded-admission.ts */
-  readonly #shards = new Map<string, number>();
 
   constructor(options: AdmissionLoopOptions) {
     this.#o = options;
@@ -191,7 +194,7 @@ export class AdmissionLoop {
       epoch,
       maxOversubscription: this.#o.maxOversubscription,
     };
-    const shards = await this.#shardsOf(saleId);
+    const shards = (await this.#o.shardsOf?.(saleId)) ?? 1;
     const reply =
       shards > 1 ? await shardedTick(this.#commands, redis, this.#o.keyspace, shards, admit) : await this.#commands.admit(admit);
     if ('refused' in reply) {
@@ -224,17 +227,6 @@ export class AdmissionLoop {
       }
     }
     return tick;
-  }
-
-  /** A sale's sub-queues, from its hot copy (once: they never change); 1 while it has none. */
-  async #shardsOf(saleId: string): Promise<number> {
-    const known = this.#shards.get(saleId);
-    if (known !== undefined) return known;
-    const value = await this.#o.redis.hget(this.#o.keyspace.sale(saleId).config, 'shards');
-    if (value === null) return 1;
-    const shards = Math.max(1, Number(value) || 1);
-    this.#shards.set(saleId, shards);
-    return shards;
   }
 
   /** Moves the report counters to PostgreSQL; false when that failed (kept in Redis for the next try). Never throws. */

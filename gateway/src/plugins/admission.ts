@@ -58,6 +58,7 @@ export default fp<AdmissionPluginOptions>(
       },
       onLeadership: (saleId, leading) => app.metrics.leadership(saleId, leading),
       recordAdmissions: (saleId, admitted) => app.admissionRecords.recordAdmissions(saleId, admitted),
+      shardsOf: (saleId) => app.sales.shardsOf(saleId),
       recordReport: (saleId, figures) => report.record(saleId, figures),
     });
     app.decorate('admissionLoop', loop);

@@ -324,15 +324,16 @@ export class SaleStore {
     return (await this.live(saleId)) ?? (await this.retiredView(saleId));
   }
 
-  /** Configuration and live figures from Redis, one round trip. */
+  /** Configuration and live figures from Redis: one round trip (a sharded sale: and one per sub-queue, side by side). */
   async live(saleId: string): Promise<LiveSale | undefined> {
     const info = await this.#commands.saleInfo(saleId);
     if (!info) return undefined;
     const config = fromConfigHash(saleId, info.config);
     // a sale over several shards waits in its sub-queues (the main tag's queue stays empty)
     let waiting = info.waiting;
-    for (let shard = 0; shard < config.shards && config.shards > 1; shard++) {
-      waiting += (await this.#commands.shardRanks(saleId, shard, [])).waiting;
+    if (config.shards > 1) {
+      const shards = Array.from({ length: config.shards }, (_, shard) => this.#commands.shardRanks(saleId, shard, []));
+      for (const ranks of await Promise.all(shards)) waiting += ranks.waiting;
     }
     return {
       ...config,
