@@ -92,6 +92,9 @@ export type Direction = 'ltr' | 'rtl';
 export class PageText {
   private readonly _numbers: Intl.NumberFormat;
   private readonly _plural: Intl.PluralRules;
+  /** made on first use and kept: a refreshing page asks for them every few seconds */
+  private readonly _units = new Map<string, Intl.NumberFormat>();
+  private _time: Intl.DateTimeFormat | undefined;
 
   constructor(
     readonly lang: string,
@@ -121,20 +124,24 @@ export class PageText {
 
   /** "5 seconds", "5 Sekunden" */
   unit(n: number, unit: 'second' | 'minute' | 'hour'): string {
-    return new Intl.NumberFormat(this.lang, { style: 'unit', unit, unitDisplay: 'long' }).format(n);
+    let format = this._units.get(unit);
+    if (!format) {
+      format = new Intl.NumberFormat(this.lang, { style: 'unit', unit, unitDisplay: 'long' });
+      this._units.set(unit, format);
+    }
+    return format.format(n);
   }
 
   /** a moment's time of day in UTC, in the language's way (the server does not know the shopper's zone) */
   utcTime(iso: string): string {
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return iso;
-    return new Intl.DateTimeFormat(this.lang, { hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'UTC' }).format(d);
+    this._time ??= new Intl.DateTimeFormat(this.lang, { hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'UTC' });
+    return this._time.format(d);
   }
 }
 
 export interface PageTexts {
-  /** the fallback first */
-  readonly languages: readonly string[];
   /** the language a request asks for (`?lang=`, Accept-Language), else the fallback */
   pick(query: unknown, acceptLanguage: string | undefined): PageText;
 }
@@ -168,7 +175,6 @@ export function loadPageTexts(root: string): PageTexts | undefined {
   }
   const languages = [...byLang.keys()];
   return {
-    languages,
     pick: (query, acceptLanguage) => byLang.get(pickLanguage(query, acceptLanguage, languages))!,
   };
 }

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { brandMarks, type BrandMarks } from '../pages/branding.js';
 import type { PageLook } from '../pages/no-script-page.js';
-import { loadPageTexts, type PageTexts } from '../pages/page-texts.js';
+import { loadPageTexts } from '../pages/page-texts.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,8 +18,6 @@ export interface PageLookKit {
   readonly root: string;
   /** the deployment's branding at the built page's marks, and its stylesheet */
   readonly marks: BrandMarks;
-  /** the catalogue for the gateway's own pages; undefined when waiting-room-ui is not built */
-  readonly texts: PageTexts | undefined;
   /** the gateway's own pages' look for this request (its language): undefined when not built */
   forRequest(req: FastifyRequest): PageLook | undefined;
   /** Content-Language and Vary of a page in the shopper's language */
@@ -59,7 +57,6 @@ export default fp(
     app.decorate('pageLook', {
       root,
       marks,
-      texts,
       forRequest(req: FastifyRequest): PageLook | undefined {
         if (!texts) return undefined;
         const { lang } = (req.query ?? {}) as { lang?: unknown };
