@@ -109,9 +109,14 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
       : startPrivateRabbitMQ();
     const [started, localCluster] = await Promise.all([
       Promise.all([timed(redisStart), timed(startPrivatePostgres()), timed(rabbitStart)]),
-      opts.cluster ? startRedisCluster(opts.cluster) : Promise.resolve(undefined),
+      // its stop is known as soon as it is up: a failed start of another service still stops it
+      opts.cluster
+        ? startRedisCluster(opts.cluster).then((c) => {
+            stopCluster = c.stop;
+            return c;
+          })
+        : Promise.resolve(undefined),
     ]);
-    stopCluster = localCluster?.stop;
     [[redis], [postgres], [rabbit]] = started;
     const startTimes = { redis: started[0][1], postgres: started[1][1], rabbitmq: started[2][1] };
 
