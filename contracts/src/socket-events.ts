@@ -70,8 +70,23 @@ export interface ServerToClientEvents {
 /** clients send nothing but the handshake */
 export type ClientToServerEvents = Record<string, never>;
 
+/**
+ * One admission tick's turns, from the leader to every gateway (`io.serverSideEmit`, one
+ * message a tick): each gateway signs and pushes `queue:admitted` to the pages it holds. The
+ * gateway holding a shopper's socket signs, because its socket knows the shopper's account
+ * (the admission token's `acct`, from the ticket) and the leader does not.
+ */
+export interface AdmittedTurns {
+  readonly saleId: string;
+  readonly maxPerShopper: number;
+  /** `[visitorId, jti, sequence, expiresAt (epoch ms)]` each */
+  readonly turns: readonly (readonly [string, string, number, number])[];
+}
+
 /** the gateways speak to each other through the Redis adapter only */
-export type InterServerEvents = Record<string, never>;
+export interface InterServerEvents {
+  'queue:turns': (t: AdmittedTurns) => void;
+}
 
 /**
  * The handshake's `auth`: a shopper's queue ticket (else the `vr_ticket` cookie is read), or,
@@ -86,4 +101,6 @@ export interface SocketAuth {
 export interface SocketData {
   saleId: string;
   visitorId?: string;
+  /** the shop's account on the ticket (`acct`), on a sale for the shop's signed-in shoppers */
+  account?: string;
 }

@@ -36,6 +36,8 @@ export interface Identity {
   readonly visitorId?: string;
   /** how `visitorId` was proven */
   readonly provenBy?: ProvenBy;
+  /** the shop's account `visitorId` was made from (`identity: shop` sales): the ticket's and admission token's `acct` */
+  readonly account?: string;
   /** the score of a valid ticket for this very sale */
   readonly ticketScore?: number;
   /** a valid ticket of this very sale came with the join: it cannot create a new place for a stranger */
@@ -75,6 +77,11 @@ const NO_TICKET: PresentedTicket = Object.freeze({
   result: Object.freeze({ ok: false, code: 'INVALID_TICKET' }),
 });
 const WRONG_SALE: TicketResult = Object.freeze({ ok: false, code: 'WRONG_SALE' });
+
+/** Who a socket with this ticket speaks for. */
+function socketOf(claims: TicketClaims): SocketData {
+  return { saleId: claims.sale, visitorId: claims.sub, ...(claims.acct !== undefined ? { account: claims.acct } : {}) };
+}
 
 /**
  * A ticket verified for any sale, answered for sale `saleId`: the same as verifying it for
@@ -133,7 +140,13 @@ export class Identities {
       const result = forSale(presented.result, saleId);
       if (result.ok) {
         const { claims } = result;
-        return { visitorId: claims.sub, provenBy: 'ticket', ticketScore: claims.scr >= 0 ? claims.scr : undefined, ticketOfThisSale: true };
+        return {
+          visitorId: claims.sub,
+          provenBy: 'ticket',
+          ticketScore: claims.scr >= 0 ? claims.scr : undefined,
+          ticketOfThisSale: true,
+          ...(claims.acct !== undefined ? { account: claims.acct } : {}),
+        };
       }
       if (presented.result.ok) return { visitorId: presented.result.claims.sub, provenBy: 'ticket-of-another-sale' };
       if (presented.fromHeader) throw new AppError(result.code, 'the queue ticket is not valid');
@@ -200,11 +213,11 @@ export class Identities {
       if (typeof auth.ticket !== 'string') return 'INVALID_TICKET';
       const result = this.tickets.verify(auth.ticket, wantedSale);
       if (!result.ok) return result.code;
-      return { saleId: result.claims.sale, visitorId: result.claims.sub };
+      return socketOf(result.claims);
     }
     const cookie = cookieValue(handshake, TICKET_COOKIE);
     const fromCookie = cookie ? this.tickets.verify(cookie, wantedSale) : undefined;
-    if (fromCookie?.ok) return { saleId: fromCookie.claims.sale, visitorId: fromCookie.claims.sub };
+    if (fromCookie?.ok) return socketOf(fromCookie.claims);
     if (wantedSale) return { saleId: wantedSale };
     return 'INVALID_TICKET';
   }

@@ -25,13 +25,17 @@ export const SHOPPER_IDENTITY_HEADER = 'x-shopper-identity';
  * The visitor id of the account an identity header names, the account remembered behind it
  * (accounts/shop-accounts.ts); throws its refusal (401, or 503 when the shop's keys are out of reach).
  */
-async function verifiedVisitor(shop: ShopperIdentities, accounts: ShopAccounts, header: string | string[]): Promise<string> {
+async function verifiedVisitor(
+  shop: ShopperIdentities,
+  accounts: ShopAccounts,
+  header: string | string[],
+): Promise<{ visitorId: string; account: string }> {
   const verified = await shop.verify(Array.isArray(header) ? '' : header);
   if (!verified.ok && verified.code === 'UNAVAILABLE') throw new AppError('UNAVAILABLE', verified.reason, undefined, 2);
   if (!verified.ok) throw new AppError('INVALID_IDENTITY', `the shopper identity is not valid: ${verified.reason}`);
   // not awaited: a join needs only Redis; the row follows within the turn (retried while PostgreSQL refuses)
   void accounts.remember(verified.visitorId, { issuer: verified.issuer, subject: verified.account });
-  return verified.visitorId;
+  return { visitorId: verified.visitorId, account: verified.account };
 }
 
 /**
@@ -46,15 +50,15 @@ export async function shopAccount(
   accounts: ShopAccounts,
 ): Promise<string> {
   const header = req.headers[SHOPPER_IDENTITY_HEADER];
-  if (header !== undefined && shop) return verifiedVisitor(shop, accounts, header);
+  if (header !== undefined && shop) return (await verifiedVisitor(shop, accounts, header)).visitorId;
   const session = sessions.open(cookieValue(req, ACCOUNT_COOKIE));
   if (!session) throw new AppError('IDENTITY_REQUIRED', 'sign in at the shop (or follow its link) to see your orders');
   return session.visitorId;
 }
 
 /** A fresh signed-in session of an account: after a verified shop identity, or an OpenID Connect sign-in (routes/auth.ts). */
-export function newAccountSession(sessions: AccountCookie, visitorId: string, now = Date.now()): string {
-  return sessions.seal({ visitorId, expiresAt: now + ACCOUNT_SESSION_SECONDS * 1000 });
+export function newAccountSession(sessions: AccountCookie, visitorId: string, account: string, now = Date.now()): string {
+  return sessions.seal({ visitorId, account, expiresAt: now + ACCOUNT_SESSION_SECONDS * 1000 });
 }
 
 /**
@@ -85,16 +89,19 @@ export async function shopJoiner(
 ): Promise<{ who: Identity; session?: string }> {
   const header = req.headers[SHOPPER_IDENTITY_HEADER];
   let visitorId: string | undefined;
+  let account: string | undefined;
   let session: string | undefined;
   if (header !== undefined) {
     if (!shop) {
       req.log.error('a sale asks for shop identities and this gateway has no SHOP_JWKS_URL or SHOP_IDENTITY_SECRET');
       throw new AppError('UNAVAILABLE', 'this gateway cannot check shop identities right now', undefined, 5);
     }
-    visitorId = await verifiedVisitor(shop, accounts, header);
-    session = newAccountSession(sessions, visitorId);
+    ({ visitorId, account } = await verifiedVisitor(shop, accounts, header));
+    session = newAccountSession(sessions, visitorId, account);
   } else {
-    visitorId = sessions.open(cookieValue(req, ACCOUNT_COOKIE))?.visitorId;
+    const opened = sessions.open(cookieValue(req, ACCOUNT_COOKIE));
+    visitorId = opened?.visitorId;
+    account = opened?.account;
   }
   if (visitorId === undefined) {
     // a ticket of this very sale was made for an account (nothing else gets a place here)
@@ -105,10 +112,13 @@ export async function shopJoiner(
       signInUrl !== undefined ? { signInUrl } : undefined,
     );
   }
-  // the ticket's place only when it is this account's
+  // the ticket's place only when it is this account's; the account as the identity or the
+  // session names it, else as this account's ticket does (a session sealed before it carried one)
   const sameVisitor = who.provenBy === 'ticket' && who.visitorId === visitorId;
+  account ??= sameVisitor ? who.account : undefined;
+  const joiner: Identity = sameVisitor ? who : { visitorId, provenBy: 'shop-account', ...(who.proof ? { proof: who.proof } : {}) };
   return {
-    who: sameVisitor ? who : { visitorId, provenBy: 'shop-account', ...(who.proof ? { proof: who.proof } : {}) },
+    who: account !== undefined ? { ...joiner, account } : joiner,
     ...(session !== undefined ? { session } : {}),
   };
 }

@@ -159,10 +159,10 @@ export class QueueService {
     }
     const standing =
       place.outcome === 'RESTORED'
-        ? await this.#restored(saleId, visitorId, auditId, place)
-        : await this.#standing(saleId, visitorId, auditId, place);
+        ? await this.#restored(saleId, visitorId, auditId, place, who.account)
+        : await this.#standing(saleId, visitorId, auditId, place, who.account);
     // the ticket carries the score, so an emptied Redis can put the visitor back in place
-    const ticket = this.tickets.sign(visitorId, saleId, place.score ?? -1);
+    const ticket = this.tickets.sign(visitorId, saleId, place.score ?? -1, who.account);
     return { created: place.outcome === 'NEW', visitorId, ticket, standing };
   }
 
@@ -194,6 +194,7 @@ export class QueueService {
         maxQuantity: answer.maxPerShopper,
         sequence: 0,
         expiresAt,
+        account: who.account,
       });
       standing = {
         ...base,
@@ -203,7 +204,7 @@ export class QueueService {
         admission: { token, expiresAt: new Date(expiresAt).toISOString() },
       };
     }
-    return { created: false, visitorId, ticket: this.tickets.sign(visitorId, saleId, -1), standing };
+    return { created: false, visitorId, ticket: this.tickets.sign(visitorId, saleId, -1, who.account), standing };
   }
 
   async status(saleId: string, ticket: TicketClaims): Promise<Standing> {
@@ -220,8 +221,8 @@ export class QueueService {
       caller: `v:${ticket.sub}`,
       limit: this.limits.statusPerVisitor,
     });
-    if (place.outcome === 'RESTORED') return this.#restored(saleId, ticket.sub, auditId, place);
-    return this.#standing(saleId, ticket.sub, auditId, place);
+    if (place.outcome === 'RESTORED') return this.#restored(saleId, ticket.sub, auditId, place, ticket.acct);
+    return this.#standing(saleId, ticket.sub, auditId, place, ticket.acct);
   }
 
   /** The join script's answer to one request; its refusals thrown as the API answers them. */
@@ -243,22 +244,23 @@ export class QueueService {
    * they are expired (and may join again at the back); still live, admitted again with the
    * same jti, so the token they hold keeps working (restore.lua).
    */
-  async #restored(saleId: string, visitorId: string, auditId: string, place: JoinPlace): Promise<Standing> {
+  async #restored(saleId: string, visitorId: string, auditId: string, place: JoinPlace, account: string | undefined): Promise<Standing> {
     // a sub-queue that restarted empty: the main tag still holds the admissions and orders, and
     // its leader settles a restored place it finds admitted or ordered (admit.lua 'given')
-    if (((await this.sales.shardsOf(saleId)) ?? 1) > 1) return this.#standing(saleId, visitorId, auditId, place);
+    if (((await this.sales.shardsOf(saleId)) ?? 1) > 1) return this.#standing(saleId, visitorId, auditId, place, account);
     const known = await this.#known.add(saleId, visitorId);
-    if (!known.orderId && !known.admission) return this.#standing(saleId, visitorId, auditId, place);
+    if (!known.orderId && !known.admission) return this.#standing(saleId, visitorId, auditId, place, account);
     const [restored] = await this.#commands.restore(saleId, [{ visitorId, orderId: known.orderId, admission: known.admission }]);
-    if (restored === undefined || restored.state === 'queued') return this.#standing(saleId, visitorId, auditId, place);
+    if (restored === undefined || restored.state === 'queued') return this.#standing(saleId, visitorId, auditId, place, account);
     const changed: JoinPlace =
       restored.state === 'admitted'
         ? { ...place, state: 'admitted', jti: restored.jti, expiresAt: restored.expiresAt, admission: restored.admission }
         : { ...place, state: restored.state, orderId: restored.state === 'ordered' ? (known.orderId ?? null) : place.orderId };
-    return this.#standing(saleId, visitorId, auditId, changed);
+    return this.#standing(saleId, visitorId, auditId, changed, account);
   }
 
-  async #standing(saleId: string, visitorId: string, auditId: string, place: JoinPlace): Promise<Standing> {
+  /** `account`: the shop's account behind `visitorId` (`identity: shop`), for the admission token's `acct` */
+  async #standing(saleId: string, visitorId: string, auditId: string, place: JoinPlace, account: string | undefined): Promise<Standing> {
     const { state, rank, waiting, sale } = place;
     const { status: saleStatus, startsAt, ratePerMinute: rate, admittedTotal } = sale;
     const now = Date.now();
@@ -297,6 +299,7 @@ export class QueueService {
         maxQuantity: sale.maxPerShopper,
         sequence: place.admission ?? 0,
         expiresAt,
+        account,
       });
       return answer('admitted', position, 0, Math.round(clamp((expiresAt - now) / 2, MIN_RETRY_MS, 10_000)), {
         token,

@@ -123,7 +123,7 @@ const authRoutes: FastifyPluginAsync = async (app) => {
     await app.shopAccounts.remember(visitorId, account);
     reply.header('set-cookie', [
       signInCookieHeader(req, null, 0),
-      accountCookieHeader(req, newAccountSession(app.accountCookie, visitorId)),
+      accountCookieHeader(req, newAccountSession(app.accountCookie, visitorId, sub)),
     ]);
     return reply.redirect(signIn.returnTo, 303);
   });

@@ -2,11 +2,14 @@
  * Admission tokens: EdDSA JWTs a shopper presents to buy, and that a shop's own services can
  * verify through the JWKS. `jti` is an unguessable id that Redis holds for the admitted
  * visitor; `exp` is the end of the checkout window, in whole seconds rounded up (`tokenExpiry`).
+ * On a sale for the shop's signed-in shoppers (`identity: shop`) `acct` names the shop's own
+ * account (its identity's `sub`), so the shop's checkout knows whose turn this is without asking.
  *
  * Ed25519 signatures are deterministic, so signing the same admission twice gives the same
  * token: `/queue/me` and the socket push can each sign on demand instead of storing tokens.
  */
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { isAccountId } from './account.js';
 import type { KeyRing } from './signing-keys.js';
 
 export interface AdmissionClaims {
@@ -18,6 +21,8 @@ export interface AdmissionClaims {
   readonly adm: number;
   /** seconds */
   readonly exp: number;
+  /** the shop's account (its identity's `sub`), on a sale for the shop's signed-in shoppers */
+  readonly acct?: string;
 }
 
 export type AdmissionResult =
@@ -39,7 +44,7 @@ export interface UnverifiedAdmission {
 }
 
 /** every claim an admission token carries (`sign` below); a token with any other is not ours */
-const ADMISSION_CLAIMS = new Set(['sale', 'max_qty', 'adm', 'iss', 'aud', 'sub', 'jti', 'exp']);
+const ADMISSION_CLAIMS = new Set(['sale', 'max_qty', 'adm', 'acct', 'iss', 'aud', 'sub', 'jti', 'exp']);
 
 /** base64url, no padding: what a compact JWS part is made of */
 const B64URL_RE = /^[A-Za-z0-9_-]+$/;
@@ -55,6 +60,8 @@ export interface Admission {
   readonly sequence: number;
   /** ms */
   readonly expiresAt: number;
+  /** the shop's account the visitor id was made from (`identity: shop` sales): the `acct` claim */
+  readonly account?: string | undefined;
 }
 
 /**
@@ -75,7 +82,7 @@ export class AdmissionTokens {
 
   sign(a: Admission): Promise<string> {
     const key = this.keys.active;
-    return new SignJWT({ sale: a.saleId, max_qty: a.maxQuantity, adm: a.sequence })
+    return new SignJWT({ sale: a.saleId, max_qty: a.maxQuantity, adm: a.sequence, ...(a.account !== undefined ? { acct: a.account } : {}) })
       .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'JWT' })
       .setIssuer(this.issuer)
       .setAudience(a.saleId)
@@ -120,6 +127,7 @@ export class AdmissionTokens {
     // jose: expired when exp <= now in whole seconds; a token near its end goes the slow way
     if (typeof c.exp !== 'number' || !Number.isFinite(c.exp) || c.exp <= Math.floor(nowMs / 1000)) return undefined;
     if (!Number.isSafeInteger(c.adm) || !Number.isSafeInteger(c.max_qty)) return undefined;
+    if (c.acct !== undefined && !isAccountId(c.acct)) return undefined;
     for (const claim in c) if (!ADMISSION_CLAIMS.has(claim)) return undefined;
     return { sub: c.sub, jti: c.jti, exp: c.exp, adm: c.adm as number, max_qty: c.max_qty as number };
   }
@@ -163,6 +171,7 @@ export class AdmissionTokens {
     if (typeof maxQty !== 'number' || !Number.isInteger(maxQty) || maxQty < 1 || typeof adm !== 'number') {
       return { ok: false, code: 'INVALID_TOKEN' };
     }
+    if (payload.acct !== undefined && !isAccountId(payload.acct)) return { ok: false, code: 'INVALID_TOKEN' };
     return {
       ok: true,
       claims: {
@@ -172,6 +181,7 @@ export class AdmissionTokens {
         max_qty: maxQty,
         adm,
         exp: payload.exp!,
+        ...(payload.acct !== undefined ? { acct: payload.acct } : {}),
       },
     };
   }

@@ -17,6 +17,7 @@
  * remembered, so a forged one can never be answered from memory.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { isAccountId } from './account.js';
 import { HmacSha256 } from './hmac.js';
 
 export interface TicketClaims {
@@ -25,6 +26,8 @@ export interface TicketClaims {
   readonly sale: string;
   /** fairness score */
   readonly scr: number;
+  /** the shop's account (its identity's `sub`) on a sale for the shop's signed-in shoppers (`identity: shop`) */
+  readonly acct?: string;
   readonly iss: string;
   readonly iat: number;
   readonly exp: number;
@@ -93,11 +96,13 @@ export class TicketSigner {
     return this.#recent.size;
   }
 
-  sign(visitorId: string, saleId: string, score: number, nowSeconds = Math.floor(Date.now() / 1000)): string {
+  /** `account`: the shop's account the visitor id was made from (tokens/account.ts), for `identity: shop` sales */
+  sign(visitorId: string, saleId: string, score: number, account?: string, nowSeconds = Math.floor(Date.now() / 1000)): string {
     const claims: TicketClaims = {
       sub: visitorId,
       sale: saleId,
       scr: score,
+      ...(account !== undefined ? { acct: account } : {}),
       iss: this.issuer,
       iat: nowSeconds,
       exp: nowSeconds + TICKET_LIFETIME_SECONDS,
@@ -144,6 +149,7 @@ export class TicketSigner {
       typeof claims.scr !== 'number' ||
       !Number.isFinite(claims.scr) ||
       typeof claims.exp !== 'number' ||
+      (claims.acct !== undefined && !isAccountId(claims.acct)) ||
       claims.iss !== this.issuer
     ) {
       return { ok: false, code: 'INVALID_TICKET' };

@@ -34,6 +34,30 @@ describe('AccountCookie', () => {
     expect(cookie.open(sealed, now)).toEqual({ visitorId, expiresAt: now + 60_000 });
     expect(cookie.open(sealed, now + 60_000)).toBeUndefined();
   });
+  it('carries the account it was sealed with, of any characters, and still opens a session sealed without one', () => {
+    for (const account of ['alice', 'dana+drops@example.com', 'a.b.c', 'ü'.repeat(255), '\u{1F600}'.repeat(127)]) {
+      const sealed = cookie.seal({ visitorId, account, expiresAt: now + 60_000 });
+      expect(sealed.length).toBeLessThan(1_500);
+      expect(cookie.open(sealed, now)).toEqual({ visitorId, account, expiresAt: now + 60_000 });
+    }
+    // a cookie of a gateway before the account was in it: the visitor, no account
+    expect(cookie.open(cookie.seal({ visitorId, expiresAt: now + 60_000 }), now)).toEqual({ visitorId, expiresAt: now + 60_000 });
+  });
+  it('refuses a changed or added account, and an empty one', () => {
+    const sealed = cookie.seal({ visitorId, account: 'alice', expiresAt: now + 60_000 });
+    const [id, exp, account, mac] = sealed.split('.') as [string, string, string, string];
+    const bob = Buffer.from('bob').toString('base64url');
+    const without = cookie.seal({ visitorId, expiresAt: now + 60_000 }).split('.') as [string, string, string];
+    for (const bad of [
+      `${id}.${exp}.${bob}.${mac}`,
+      `${id}.${exp}.${mac}`,
+      `${id}.${exp}.${bob}.${without[2]}`,
+      `${id}.${exp}.${account}.x.${mac}`,
+      cookie.seal({ visitorId, account: '', expiresAt: now + 60_000 }),
+    ]) {
+      expect(cookie.open(bad, now)).toBeUndefined();
+    }
+  });
   it('refuses a changed id, expiry or mac, another secret and junk', () => {
     const sealed = cookie.seal({ visitorId, expiresAt: now + 60_000 });
     const [id, exp, mac] = sealed.split('.') as [string, string, string];
@@ -46,6 +70,7 @@ describe('AccountCookie', () => {
       '',
       '.',
       'x'.repeat(200),
+      'x'.repeat(2_000),
       `${id}.${mac}`,
     ]) {
       expect(cookie.open(bad, now)).toBeUndefined();

@@ -46,6 +46,16 @@ describe('AdmissionTokens', () => {
     });
   });
 
+  it("names the shop's account (`acct`) when the admission has one, and verifies it", async () => {
+    const token = await tokens.sign({ ...admission, account: 'carol@example.com' });
+    expect(decode(parts(token)[1]).acct).toBe('carol@example.com');
+    expect(await tokens.verify(token, 'drop-1', BEFORE_EXP)).toEqual({
+      ok: true,
+      claims: { sub: admission.visitorId, sale: 'drop-1', jti: admission.jti, max_qty: 2, adm: 17, exp: EXP, acct: 'carol@example.com' },
+    });
+    expect(decode(parts(await tokens.sign(admission))[1])).not.toHaveProperty('acct');
+  });
+
   it('signs with EdDSA, the key id and typ JWT in the header', async () => {
     expect(decodeProtectedHeader(await tokens.sign(admission))).toEqual({ alg: 'EdDSA', kid: oldKey.kid, typ: 'JWT' });
   });
@@ -228,6 +238,15 @@ describe('AdmissionTokens.decodeUnverified (the purchase fast path: shape only, 
       adm: 17,
       max_qty: 2,
     });
+  });
+
+  it('reads a token naming an account, and refuses an account of the wrong shape', async () => {
+    const token = await tokens.sign({ ...admission, account: 'carol@example.com' });
+    expect(tokens.decodeUnverified(token, 'drop-1', NOW)?.jti).toBe(admission.jti);
+    const payload = decode(parts(token)[1]);
+    for (const acct of ['', 12, null, 'x'.repeat(256)]) {
+      expect(tokens.decodeUnverified(resign(token, { ...payload, acct }), 'drop-1', NOW), String(acct)).toBeUndefined();
+    }
   });
 
   it('does not check the signature: a changed signature still decodes (the reserve script must prove the rest)', async () => {

@@ -99,6 +99,13 @@ describe('OpenID Connect sign-in at the shop’s provider', () => {
     await shot(page, '3-back-signed-in-admitted');
     const session = (await context.cookies(stack.base)).find((c) => c.name === 'vr_account');
     expect(session?.httpOnly).toBe(true);
+    // the session names the account: a join with it alone, from anywhere, gets the account's
+    // ticket and turn, both naming it (`acct`)
+    const viaSession = await stack.apiWith('POST', `/api/sales/${saleId}/queue`, { cookie: `vr_account=${session!.value}` }, {});
+    const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    expect(viaSession.body.status).toBe('admitted');
+    expect(claims(viaSession.body.ticket as string).acct).toBe('olivia');
+    expect(claims(viaSession.body.admission.token as string).acct).toBe('olivia');
     await page.click('#buy');
     await page.waitForURL((url) => url.href.startsWith(`${stack.shopBase}/checkout?`), { timeout: 20_000 });
     expect(await page.getAttribute('body', 'data-page')).toBe('checkout');

@@ -5,11 +5,13 @@
  * - one place per account: the same account from 20 cookie jars at once, and again later,
  *   holds one place and buys at most once;
  * - a bot that drops its cookies holds one place per account it has, and none without;
+ * - the queue ticket and the admission token (polled and pushed) name the account (`acct`);
  * - identities the shop did not sign as it should are refused, and a key rotation is followed;
  * - invite-only: only invited accounts take a place, and the list changes live.
  */
 import { createHash, generateKeyPairSync, createHmac } from 'node:crypto';
-import { SignJWT, generateKeyPair } from 'jose';
+import { SignJWT, createRemoteJWKSet, generateKeyPair, jwtVerify } from 'jose';
+import { io as ioClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, waitFor, type Answer, type Stack } from './support/stack.js';
 
@@ -128,6 +130,62 @@ describe('shoppers from the shop: identity "shop"', () => {
     expect(anonymousView.body.account).toBeNull();
     expect(await (await fetch(anonymous.url)).text()).not.toContain('id="account"');
     expect((await confirmedFor(anonymous.orderId)).data.account).toBeNull();
+  });
+
+  it('names the account on the queue ticket and the admission token, however the shopper comes back: link, session, poll, push', async () => {
+    // paused: nobody is admitted until the page is listening
+    const saleId = await stack.createSale({ identity: 'shop', stock: 5, paused: true });
+    const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const account = 'dana+drops@example.com';
+    const joined = await join(saleId, { 'x-shopper-identity': await signIn(account) });
+    expect(joined.status).toBe(201);
+    const ticket = joined.body.ticket as string;
+    expect(claims(ticket).acct, "the ticket of a join with the shop's link").toBe(account);
+    const setCookie = ([] as string[]).concat(joined.headers['set-cookie'] as string[]);
+    const session = setCookie.find((c) => c.startsWith('vr_account='))!.split(';')[0]!;
+    // another browser, the session cookie only (no ticket, no link): the same account's ticket
+    const byCookie = await join(saleId, { cookie: session });
+    expect(byCookie.status).toBe(200);
+    expect(claims(byCookie.body.ticket as string).acct, 'the ticket of a join with the session cookie').toBe(account);
+    // the ticket alone
+    const byTicket = await stack.api('POST', `/api/sales/${saleId}/queue`, ticket, {});
+    expect(claims(byTicket.body.ticket as string).acct, 'the ticket of a join with the ticket').toBe(account);
+
+    // the page listens, then the marketer opens the sale: the turn arrives by push
+    const socket = ioClient(stack.base, { transports: ['websocket'], auth: { ticket }, reconnection: false });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      const pushed = new Promise<{ token: string }>((resolve) => socket.once('queue:admitted', resolve));
+      const resumed = await stack.api('PATCH', `/api/admin/sales/${saleId}`, stack.adminKey, { paused: false });
+      expect(resumed.status).toBe(200);
+      const push = await pushed;
+      expect(claims(push.token).acct, 'the admission token pushed to the page').toBe(account);
+      const polled = await stack.api('GET', `/api/sales/${saleId}/queue/me`, ticket);
+      expect(polled.body.status).toBe('admitted');
+      expect(polled.body.admission.token, 'the poll and the push sign the same token').toBe(push.token);
+      // the shop verifies it with the gateway's published keys, and reads whose turn it is
+      const jwks = createRemoteJWKSet(new URL(`${stack.base}/.well-known/jwks.json`));
+      const { payload } = await jwtVerify(push.token, jwks, { audience: saleId });
+      expect(payload.acct).toBe(account);
+      expect(payload.sub).toBe(joined.body.visitorId);
+      const bought = await stack.api('POST', `/api/sales/${saleId}/purchases`, push.token, { quantity: 1 });
+      expect(bought.status).toBe(202);
+    } finally {
+      socket.close();
+    }
+
+    // an anonymous sale's ticket and token name no account
+    const anonymousSale = await stack.createSale({ stock: 2 });
+    const anonymous = await join(anonymousSale);
+    expect(claims(anonymous.body.ticket as string)).not.toHaveProperty('acct');
+    const turn = await waitFor('admitted', async () => {
+      const me = await stack.api('GET', `/api/sales/${anonymousSale}/queue/me`, anonymous.body.ticket as string);
+      return me.body?.status === 'admitted' ? me.body : undefined;
+    });
+    expect(claims(turn.admission.token as string)).not.toHaveProperty('acct');
   });
 
   it('lets a cookie-dropping bot hold one place per account it has, and none without', async () => {
