@@ -61,7 +61,7 @@ export default fp(
         callback(ok ? null : "FORBIDDEN_ORIGIN: this page's origin may not connect (PUBLIC_URL, ALLOWED_ORIGINS)", ok);
       },
     });
-    const realtime = new Realtime(io, app.admissions);
+    const realtime = new Realtime(io, app.admissions, (err) => app.log.warn({ err }, "another gateway's turns were not pushed"));
 
     // Who a socket speaks for: http/identity.ts. socket.io runs the middleware inside its async
     // namespace join, so an exception thrown here would be an unhandled rejection: the

@@ -131,6 +131,80 @@ describe('live updates across gateway instances', () => {
     expect(delays.length).toBeGreaterThanOrEqual(CLIENTS * inner.size);
   });
 
+  it("pushes each shopper's turn to their pages on whichever gateway holds them, the leader's or not", async () => {
+    const SHOPPERS = 40;
+    const saleId = uniqueId('rt-');
+    const admin = (method: string, path: string, body: unknown) =>
+      fetch(`${bases[0]}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    // paused: nobody's turn comes before every page listens
+    const created = await admin('POST', '/api/admin/sales', {
+      id: saleId,
+      name: 'Turns',
+      stock: SHOPPERS,
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      ratePerMinute: 60_000,
+      paused: true,
+    });
+    expect(created.status).toBe(201);
+    const shoppers = await Promise.all(
+      Array.from({ length: SHOPPERS }, async (_, i) => {
+        const r = await fetch(`${bases[i % 2]}/api/sales/${saleId}/queue`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
+        expect(r.status).toBe(201);
+        return (await r.json()) as { visitorId: string; ticket: string };
+      }),
+    );
+    // shopper i's page on gateway i % 2, and shopper 0 with a second page on the other gateway
+    const pushed = new Map<string, string[]>();
+    const pages = [...shoppers.map((s, i) => ({ s, gateway: i % 2 })), { s: shoppers[0]!, gateway: 1 }].map(({ s, gateway }) => {
+      const socket = connect(bases[gateway]!, {
+        auth: { ticket: s.ticket },
+        transports: ['websocket'],
+        reconnection: false,
+        forceNew: true,
+      });
+      socket.on('queue:admitted', (e: { saleId: string; token: string }) => {
+        expect(e.saleId).toBe(saleId);
+        pushed.set(s.visitorId, [...(pushed.get(s.visitorId) ?? []), e.token]);
+      });
+      return socket;
+    });
+    try {
+      await Promise.all(
+        pages.map(
+          (p) =>
+            new Promise<void>((resolve, reject) =>
+              p.connected ? resolve() : (p.once('connect', () => resolve()), p.once('connect_error', reject)),
+            ),
+        ),
+      );
+      expect((await admin('PATCH', `/api/admin/sales/${saleId}`, { paused: false })).status).toBe(200);
+      const deadline = Date.now() + 60_000;
+      while ([...pushed.values()].reduce((n, t) => n + t.length, 0) < SHOPPERS + 1 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      for (const p of pages) p.disconnect();
+    }
+    for (const [i, s] of shoppers.entries()) {
+      const tokens = pushed.get(s.visitorId) ?? [];
+      expect(tokens.length, `shopper ${i}'s pages told once each`).toBe(i === 0 ? 2 : 1);
+      const me = (await (
+        await fetch(`${bases[(i + 1) % 2]}/api/sales/${saleId}/queue/me`, { headers: { authorization: `Bearer ${s.ticket}` } })
+      ).json()) as { status: string; admission: { token: string } };
+      expect(me.status).toBe('admitted');
+      // the push and the poll sign the same admission the same way, on either gateway
+      for (const t of tokens) expect(t).toBe(me.admission.token);
+    }
+  });
+
   it("tells a buyer's pages on every gateway of the worker's order outcomes, batched or single", async () => {
     const saleId = uniqueId('rt-');
     const created = await fetch(`${bases[0]}/api/admin/sales`, {
