@@ -64,18 +64,11 @@ export async function requireService(service: string, rawUrl: string, defaultPor
  */
 export async function requireAnyService(service: string, rawUrls: readonly string[], defaultPort: (url: string) => number): Promise<void> {
   if (rawUrls.length === 1) return requireService(service, rawUrls[0]!, defaultPort(rawUrls[0]!));
-  const probes = rawUrls.map((raw) => requireService(service, raw, defaultPort(raw)));
   try {
-    await Promise.any(probes);
-  } catch {
-    const causes = await Promise.all(
-      probes.map((p) =>
-        p.then(
-          () => 'ok',
-          (err: unknown) => (err as Error)?.cause,
-        ),
-      ),
-    );
+    await Promise.any(rawUrls.map((raw) => requireService(service, raw, defaultPort(raw))));
+  } catch (err) {
+    // every probe failed: Promise.any's AggregateError holds their errors in the addresses' order
+    const causes = (err as AggregateError).errors.map((e: unknown) => (e as Error)?.cause ?? e);
     const detail = causes.map((c, i) => `${redactUrl(rawUrls[i]!)}: ${(c as Error)?.message ?? String(c)}`).join('; ');
     throw new ServiceUnreachableError(service, `any of ${rawUrls.length} addresses`, new Error(detail));
   }
