@@ -7,6 +7,7 @@ const CLUSTER_BLIND = [
   'integration/oidc-discovery',
   'integration/oidc-exchange',
   'integration/read-replicas',
+  'integration/order-publisher-nack',
   'integration/webhooks-admin',
   'integration/no-script-languages',
   'integration/attacks/hsts-and-page-caching',

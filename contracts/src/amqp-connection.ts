@@ -140,6 +140,19 @@ export class AmqpConnection<S> {
   }
 
   /**
+   * A publish the broker refused (a nack) on a channel of `session`. In a cluster, a channel
+   * opened on a node while the queue had no leader yet (its node had just died) was seen to
+   * nack every publish after the new leader was elected too (RabbitMQ 3.10), so a nack drops
+   * the connection once: the reconnect opens a new channel, on the next node of the list.
+   * Nothing when `session` is gone already (dropped for an earlier nack, or lost).
+   */
+  refusedPublish(session: S, context: Record<string, unknown> = {}): void {
+    if (this.#session !== session) return;
+    this.opts.logger.warn({ ...context, amqp: this.address }, 'RabbitMQ refused a publish; reconnecting');
+    this.drop('broker refused a publish');
+  }
+
+  /**
    * Reconnects no more: wakes a reconnect from its backoff; one already connecting finishes
    * first, so that `close` closes its connection. The current connection stays open.
    */

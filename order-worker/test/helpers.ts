@@ -1,4 +1,5 @@
 /** Test data for the order worker's tests: sale rows and order messages. */
+import { waitFor as waitUntil } from '../../test-support/waiting.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { OrderMessage } from '@velvet-rope/contracts';
@@ -78,12 +79,6 @@ export async function ordersOf(
  * bound on a wait for an event, never a claim about speed (a commit retried with backoff up to
  * 5 s behind a database that is still migrating took longer than 10 s once in CI).
  */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  return waitUntil(what, check, timeoutMs, 50);
 }

@@ -92,8 +92,9 @@ export class OrderPublisher {
    * PublishUnavailableError on nack, timeout or no channel.
    */
   publish(orderId: string, body: string): Promise<void> {
-    const channel = this.#amqp.session?.channel;
-    if (!channel) return Promise.reject(new PublishUnavailableError('order queue unavailable'));
+    const session = this.#amqp.session;
+    const channel = session?.channel;
+    if (!session || !channel) return Promise.reject(new PublishUnavailableError('order queue unavailable'));
     // the broker reads nothing from a blocked connection: no confirm could come
     const blocked = this.#amqp.blocked;
     if (blocked !== undefined) return Promise.reject(new PublishUnavailableError(`order queue blocked: ${blocked}`));
@@ -126,7 +127,9 @@ export class OrderPublisher {
             observe(err ? 'refused' : 'confirmed');
             if (!err) return resolve();
             reject(new PublishUnavailableError('broker refused the message'));
-            this.#refused(channel);
+            // what was nacked or in flight was answered 503 and stays in the outbox; the
+            // reconciler publishes it again
+            this.#amqp.refusedPublish(session, { queue: this.opts.queue });
           },
         );
       } catch (err) {
@@ -155,19 +158,6 @@ export class OrderPublisher {
     if (orders.length === 1) await this.publish(first.orderId, first.body);
     else await this.publish(`${first.orderId}+${orders.length - 1}`, encodeOrderBatch(orders.map((o) => o.body)));
     return orders.map(() => undefined);
-  }
-
-  /**
-   * A nack: the broker could not take the message. In a cluster, a channel opened on a node
-   * while the queue had no leader yet (its node had just died) was seen to nack every publish
-   * after the new leader was elected too (RabbitMQ 3.10), so a nack drops the connection once:
-   * the reconnect opens a new channel, on the next node of the list. What was nacked or in
-   * flight was answered 503 and stays in the outbox; the reconciler publishes it again.
-   */
-  #refused(channel: ConfirmChannel): void {
-    if (this.#amqp.session?.channel !== channel) return; // already dropped for an earlier nack
-    this.opts.logger.warn({ url: this.#amqp.address, queue: this.opts.queue }, 'RabbitMQ refused a publish; reconnecting');
-    this.#amqp.drop('broker refused a publish');
   }
 
   /** Publish health since the last call (average confirm latency, failure share), then resets. */

@@ -64,8 +64,9 @@ export class ExchangePublisher implements EventPublisher {
   }
 
   async publish(events: readonly PublishedEvent[]): Promise<void> {
-    const channel = this.amqp.session?.channel;
-    if (!channel) throw new Error(`RabbitMQ is away: ${this.amqp.lastError ?? 'not connected'}`);
+    const session = this.amqp.session;
+    if (!session) throw new Error(`RabbitMQ is away: ${this.amqp.lastError ?? 'not connected'}`);
+    const { channel } = session;
     const timestamp = Math.floor(Date.now() / 1000);
     for (const e of events) {
       // a full write buffer only delays: waitForConfirms below waits for every message
@@ -81,7 +82,12 @@ export class ExchangePublisher implements EventPublisher {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        channel.waitForConfirms(),
+        channel.waitForConfirms().catch((err: unknown) => {
+          // a nack (or the channel closing under it): the dispatch is tried again later, and
+          // a nack drops the connection once so the retry gets a fresh channel
+          this.amqp.refusedPublish(session, { exchange: this.opts.exchange });
+          throw err;
+        }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`RabbitMQ did not confirm ${events.length} events within ${timeoutMs} ms`)), timeoutMs);
         }),

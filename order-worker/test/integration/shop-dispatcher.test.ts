@@ -133,6 +133,45 @@ describe('ShopEventDispatcher', () => {
     await waitFor('the event', async () => (messagesOf(saleId).length === 1 ? true : undefined), 10_000);
   });
 
+  it('a publish the broker refuses (nack) keeps the events in the outbox and reconnects once, on a fresh channel', async () => {
+    // a queue that refuses every message (reject-publish at length 0): the broker nacks what reaches it
+    const refusing = uniqueId('vr-test-events-refusing-');
+    await channel.assertQueue(refusing, { durable: false, arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' } });
+    await channel.bindQueue(refusing, exchange, '#');
+    const saleId = await insertSale(db.pool, { stock: 10 });
+    await commitBatch(db.pool, [order(saleId)]);
+    const lines: string[] = [];
+    const publisher = new ExchangePublisher(
+      { amqpUrls: [AMQP_URL], exchange, backoff: { initialMs: 20, maxMs: 50 } },
+      pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }),
+    );
+    await publisher.start();
+    publishers.push(publisher);
+    const dispatcher = new ShopEventDispatcher(db.pool, publisher, createWorkerMetrics(), logger, { idleMs: 20 });
+    try {
+      await expect(dispatcher.dispatchOnce()).rejects.toThrow(/nack/i);
+      expect(await outboxCount(), 'the refused event stays in the outbox').toBe(1);
+      const warned = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+      expect(warned.filter((m) => m === 'RabbitMQ refused a publish; reconnecting')).toHaveLength(1);
+      await channel.unbindQueue(refusing, exchange, '#');
+      await waitFor(
+        'the event dispatched on the new channel',
+        async () => {
+          const outcome = await dispatcher.dispatchOnce().catch(() => undefined);
+          return outcome?.kind === 'dispatched' && (await outboxCount()) === 0 ? true : undefined;
+        },
+        10_000,
+      );
+      // the refused publish had reached the other bound queue too: at least once, the same
+      // message id both times (what a shop's consumer dedupes on)
+      const copies = await waitFor('the event', async () => (messagesOf(saleId).length >= 2 ? messagesOf(saleId) : undefined), 10_000);
+      expect(copies).toHaveLength(2);
+      expect(new Set(copies.map((m) => m.properties.messageId as string)).size).toBe(1);
+    } finally {
+      await channel.deleteQueue(refusing).catch(() => undefined);
+    }
+  });
+
   it('two dispatchers at once publish each event once, and each order event after the ones before it', async () => {
     await insertWebhook(db.pool, 'http://127.0.0.1:9/both');
     const saleId = await insertSale(db.pool, { stock: 1_000 });

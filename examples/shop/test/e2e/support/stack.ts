@@ -4,6 +4,7 @@
  * sharing the shop's key and webhook secret as `npm start -- --example-shop` does. The worker
  * can be SIGKILLed and started again; everything the stack made is removed afterwards.
  */
+import { waitFor } from '../../../../../test-support/waiting.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -223,15 +224,6 @@ async function deleteExchange(name: string): Promise<void> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls until `check` answers a value, or fails after `timeoutMs` naming what it waited for: a bound, not a timing claim. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+export { waitFor };
 
 export { uniqueId };
