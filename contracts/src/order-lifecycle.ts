@@ -24,6 +24,7 @@ import type { RedisClient } from './redis-client.js';
 import { DEFAULT_KEY_PREFIX, saleKeys } from './redis-keys.js';
 import {
   ORDER_EVENT_COLUMNS,
+  ORDER_SALE,
   orderEventData,
   recordOrderEvents,
   recordSaleEvent,
@@ -71,10 +72,14 @@ interface LockedOrder extends OrderEventRow {
   readonly due_passed: boolean;
 }
 
+/**
+ * The order, locked. Its sale comes from `order_ids` first (ORDER_SALE): `orders` is
+ * partitioned by sale, and a look-up by the order id alone probes every sale's partition.
+ */
 async function lockOrder(client: Queryable, orderId: string): Promise<LockedOrder | undefined> {
   const { rows } = await client.query<LockedOrder>(
     `SELECT ${ORDER_EVENT_COLUMNS}, visitor_id, payment_due_at <= now() AS due_passed
-       FROM orders WHERE order_id = $1 FOR UPDATE`,
+       FROM orders WHERE order_id = $1 AND sale_id = ${ORDER_SALE} FOR UPDATE`,
     [orderId],
   );
   return rows[0];
@@ -99,8 +104,8 @@ export async function payOrder(
     if (row.payment_due_at === null) return { ok: false, refused: 'NO_CHECKOUT', order: orderEventData(row) };
     if (row.due_passed) return { ok: false, refused: 'PAYMENT_WINDOW_OVER', order: orderEventData(row) };
     const { rows } = await client.query<OrderEventRow>(
-      `UPDATE orders SET status = 'paid', paid_at = now() WHERE order_id = $1 RETURNING ${ORDER_EVENT_COLUMNS}`,
-      [orderId],
+      `UPDATE orders SET status = 'paid', paid_at = now() WHERE order_id = $1 AND sale_id = $2 RETURNING ${ORDER_EVENT_COLUMNS}`,
+      [orderId, row.sale_id],
     );
     const sale = await client.query<{ paid: number; stock: number }>(
       'UPDATE sales SET paid = paid + $2, updated_at = now() WHERE id = $1 RETURNING paid, stock',

@@ -139,6 +139,14 @@ export async function recordSaleEvent(client: Queryable, type: SaleEventType, sa
 }
 
 /** The columns `orderEventData` reads, for a SELECT from `orders`. */
+/**
+ * The sale of the order whose id is `$1`, as SQL: an order's sale from `order_ids` (migration
+ * 0015), one primary-key probe. `orders` is partitioned by sale: `sale_id = ${ORDER_SALE}` next
+ * to `order_id = $1` lets PostgreSQL prune every other sale's partition when the statement runs
+ * (an initplan's value), where the order id alone probes one index per partition kept.
+ */
+export const ORDER_SALE = '(SELECT sale_id FROM order_ids WHERE order_id = $1)';
+
 export const ORDER_EVENT_COLUMNS =
   'order_id::text AS order_id, sale_id, quantity, status, created_at, confirmed_at, payment_due_at, paid_at, cancelled_at, cancel_reason';
 

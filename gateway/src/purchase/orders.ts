@@ -8,7 +8,7 @@
  * may come from a read replica (`reads`, postgres/read-pool.ts); what the purchase path and
  * the shop's settlement decide on (an order's status, the shop's look-up) reads the primary.
  */
-import { parseOrderMessage, type CancelReason, type OrderStatus } from '@velvet-rope/contracts';
+import { ORDER_SALE, parseOrderMessage, type CancelReason, type OrderStatus } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type pg from 'pg';
 import { readsOf, type BehindReads } from '../postgres/read-pool.js';
@@ -87,7 +87,7 @@ export async function orderAnswer(read: OrderRead, tokens: OrderTokens): Promise
 const SELECT_ORDER = `SELECT o.order_id::text AS order_id, o.sale_id, o.visitor_id, o.quantity, o.status, o.created_at, o.confirmed_at,
          o.payment_due_at, o.paid_at, o.cancelled_at, o.cancel_reason, s.checkout_url, a.subject AS account
     FROM orders o JOIN sales s ON s.id = o.sale_id LEFT JOIN shop_accounts a ON a.visitor_id = o.visitor_id
-   WHERE o.order_id = $1`;
+   WHERE o.order_id = $1 AND o.sale_id = ${ORDER_SALE}`;
 
 const SELECT_ORDERS_OF_VISITOR = `SELECT o.order_id::text AS order_id, o.sale_id, o.visitor_id, o.quantity, o.status, o.created_at,
          o.confirmed_at, o.payment_due_at, o.paid_at, o.cancelled_at, o.cancel_reason, s.checkout_url, s.name AS sale_name,
@@ -126,7 +126,10 @@ export class Orders {
 
   /** An accepted order's status: PostgreSQL's once the worker committed it, else pending. */
   async orderStatus(orderId: string): Promise<OrderStatus> {
-    const stored = await this.pool.query<{ status: OrderStatus }>('SELECT status FROM orders WHERE order_id = $1', [orderId]);
+    const stored = await this.pool.query<{ status: OrderStatus }>(
+      `SELECT status FROM orders WHERE order_id = $1 AND sale_id = ${ORDER_SALE}`,
+      [orderId],
+    );
     if (stored.rows[0]) return stored.rows[0].status;
     return 'pending';
   }

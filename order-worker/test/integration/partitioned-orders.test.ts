@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations, migrate } from '@velvet-rope/contracts';
+import { loadMigrations, migrate, ORDER_SALE } from '@velvet-rope/contracts';
 import { commitBatch } from '../../src/batch-committer.js';
 import { createTestDatabase, type TestDatabase } from '../../../test-support/databases.js';
 import { insertSale, order, soldOf } from '../helpers.js';
@@ -139,6 +139,31 @@ describe('orders partitioned by sale (migration 0015)', () => {
     expect(claims).toEqual(
       seeded.map((s) => ({ order_id: s.orderId, sale_id: s.saleId })).sort((a, b) => (a.order_id < b.order_id ? -1 : 1)),
     );
+  });
+
+  it("finds an order by its id alone in its sale's partition only (ORDER_SALE): the others are pruned as the statement runs", async () => {
+    const target = seeded.find((o) => o.saleId === handOff)!;
+    const executed = async (sql: string) => {
+      const { rows } = await db.pool.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${sql.replaceAll('$1', `'${target.orderId}'::uuid`)}`,
+      );
+      const lines = rows.map((r) => r['QUERY PLAN']);
+      // a scan of a partition's rows that ran: "... on orders_<sale>_<md5> orders_<n>", not "(never executed)"
+      return lines.filter((l) => /Scan .*on orders_\w+ orders/.test(l) && !l.includes('never executed')).length;
+    };
+    expect(await executed('SELECT status FROM orders WHERE order_id = $1'), 'by the id alone: every partition').toBe(4);
+    expect(await executed(`SELECT status FROM orders WHERE order_id = $1 AND sale_id = ${ORDER_SALE}`)).toBe(1);
+    await db.pool.query('BEGIN');
+    try {
+      expect(await executed(`UPDATE orders SET paid_at = paid_at WHERE order_id = $1 AND sale_id = ${ORDER_SALE}`)).toBe(1);
+    } finally {
+      await db.pool.query('ROLLBACK');
+    }
+    const { rows } = await db.pool.query<{ order_id: string }>(
+      `SELECT order_id::text AS order_id FROM orders WHERE order_id = $1 AND sale_id = ${ORDER_SALE}`,
+      [target.orderId],
+    );
+    expect(rows).toEqual([{ order_id: target.orderId }]);
   });
 
   it('keeps the indexes and the constraints of the migrations before it', async () => {
