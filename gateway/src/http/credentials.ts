@@ -43,11 +43,12 @@ export function bearerToken(req: FastifyRequest): string | undefined {
   return m ? m[1] : undefined;
 }
 
-/** the cookies' attributes after `name=value`, over http and over https */
-const cookieAttributes = (maxAge: number) => {
-  const plain = `; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax`;
+/** the cookies' attributes after `name=value`, over http and over https: every cookie of the gateway is HttpOnly and SameSite=Lax */
+const cookieAttributes = (maxAge: number, path = '/') => {
+  const plain = `; Max-Age=${maxAge}; Path=${path}; HttpOnly; SameSite=Lax`;
   return { http: plain, https: `${plain}; Secure` };
 };
+const schemeOf = (req: FastifyRequest) => (req.protocol === 'https' ? 'https' : 'http');
 const TICKET_ATTRIBUTES = cookieAttributes(TICKET_LIFETIME_SECONDS);
 const VISITOR_ATTRIBUTES = cookieAttributes(365 * 24 * 3600);
 const ACCOUNT_ATTRIBUTES = cookieAttributes(ACCOUNT_SESSION_SECONDS);
@@ -67,7 +68,7 @@ export function setShopperCookies(
   accountSession?: string,
 ): void {
   if (!COOKIE_VALUE_RE.test(ticket) || !COOKIE_VALUE_RE.test(sealedVisitor)) throw new Error('cookie value outside the safe alphabet');
-  const scheme = req.protocol === 'https' ? 'https' : 'http';
+  const scheme = schemeOf(req);
   reply.header('set-cookie', [
     `${TICKET_COOKIE}=${ticket}${TICKET_ATTRIBUTES[scheme]}`,
     `${VISITOR_COOKIE}=${sealedVisitor}${VISITOR_ATTRIBUTES[scheme]}`,
@@ -78,12 +79,12 @@ export function setShopperCookies(
 /** `Set-Cookie` of the signed-in session of a shop account (tokens/account.ts) */
 export function accountCookieHeader(req: FastifyRequest, accountSession: string): string {
   if (!COOKIE_VALUE_RE.test(accountSession)) throw new Error('cookie value outside the safe alphabet');
-  return `${ACCOUNT_COOKIE}=${accountSession}${ACCOUNT_ATTRIBUTES[req.protocol === 'https' ? 'https' : 'http']}`;
+  return `${ACCOUNT_COOKIE}=${accountSession}${ACCOUNT_ATTRIBUTES[schemeOf(req)]}`;
 }
 
 /** `Set-Cookie` that ends the signed-in session (`/auth/logout`) */
 export function accountCookieCleared(req: FastifyRequest): string {
-  return `${ACCOUNT_COOKIE}=${cookieAttributes(0)[req.protocol === 'https' ? 'https' : 'http']}`;
+  return `${ACCOUNT_COOKIE}=${cookieAttributes(0)[schemeOf(req)]}`;
 }
 
 /**
@@ -93,8 +94,7 @@ export function accountCookieCleared(req: FastifyRequest): string {
  */
 export function signInCookieHeader(req: FastifyRequest, sealed: string | null, maxAgeSeconds: number): string {
   if (sealed !== null && !COOKIE_VALUE_RE.test(sealed)) throw new Error('cookie value outside the safe alphabet');
-  const secure = req.protocol === 'https' ? '; Secure' : '';
-  return `${SIGN_IN_COOKIE}=${sealed ?? ''}; Max-Age=${sealed === null ? 0 : maxAgeSeconds}; Path=/auth; HttpOnly; SameSite=Lax${secure}`;
+  return `${SIGN_IN_COOKIE}=${sealed ?? ''}${cookieAttributes(sealed === null ? 0 : maxAgeSeconds, '/auth')[schemeOf(req)]}`;
 }
 
 /**
@@ -104,8 +104,7 @@ export function signInCookieHeader(req: FastifyRequest, sealed: string | null, m
 export function setGateCookie(reply: FastifyReply, req: FastifyRequest, saleId: string, value: string, expiresAt: number): void {
   if (!COOKIE_VALUE_RE.test(value) || !COOKIE_VALUE_RE.test(saleId)) throw new Error('cookie value outside the safe alphabet');
   const maxAge = Math.max(0, Math.floor((expiresAt - Date.now()) / 1000));
-  const secure = req.protocol === 'https' ? '; Secure' : '';
-  reply.header('set-cookie', `${GATE_COOKIE_PREFIX}${saleId}=${value}; Max-Age=${maxAge}; Path=/; HttpOnly; SameSite=Lax${secure}`);
+  reply.header('set-cookie', `${GATE_COOKIE_PREFIX}${saleId}=${value}${cookieAttributes(maxAge)[schemeOf(req)]}`);
 }
 
 function digest(s: string): Buffer {

@@ -21,7 +21,6 @@ export interface PageLookKit {
   /** the gateway's own pages' look for this request (its language): undefined when not built */
   forRequest(req: FastifyRequest): PageLook | undefined;
   /** Content-Language and Vary of a page in the shopper's language */
-  languageHeaders(reply: FastifyReply, look: PageLook): FastifyReply;
 }
 
 /** the waiting-room-ui build, next to the gateway in the repository (UI_DIR overrides) */
@@ -47,6 +46,11 @@ export function stylesheets(root: string): string[] {
  * JavaScript (routes/no-script.ts) and the sign-in's refusals (routes/auth.ts) all take them
  * from here, so a brand or a language is one change.
  */
+/** A page in the language `lang` that Accept-Language chose (or `?lang=`): said so, and caches keep one copy per Accept-Language. */
+export function languageHeaders(reply: FastifyReply, lang: string): FastifyReply {
+  return reply.header('content-language', lang).header('vary', 'accept-language');
+}
+
 export default fp(
   async (app) => {
     const root = uiRoot(app.config.uiDir);
@@ -65,8 +69,6 @@ export default fp(
         const chosen = typeof lang === 'string' && lang.toLowerCase().split('-')[0] === text.lang;
         return { text, styles, langQuery: chosen ? `?lang=${encodeURIComponent(text.lang)}` : '' };
       },
-      languageHeaders: (reply: FastifyReply, look: PageLook) =>
-        reply.header('content-language', look.text.lang).header('vary', 'accept-language'),
     } satisfies PageLookKit);
   },
   { name: 'page-look', dependencies: ['config'] },

@@ -19,6 +19,7 @@ import { saleJoiner } from '../http/shop-identity.js';
 import { formPostAllowed } from '../http/origin.js';
 import { renderProblemPage, renderWaitPage, type PageLook, type PageOrder, type WaitView } from '../pages/no-script-page.js';
 import { orderAnswer } from '../purchase/orders.js';
+import { languageHeaders } from '../plugins/page-look.js';
 
 /**
  * A refusal as a page in the shopper's language (its status and Retry-After kept), to a
@@ -37,7 +38,7 @@ export function problemPage(
   if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
   const retry = err.retryAfterSeconds ?? (err.code === 'UNAVAILABLE' ? 2 : undefined);
   reply.code(err.statusCode).type('text/html; charset=utf-8').header('cache-control', 'no-store');
-  reply.header('content-language', look.text.lang).header('vary', 'accept-language');
+  languageHeaders(reply, look.text.lang);
   const signInUrl = typeof err.details?.signInUrl === 'string' ? err.details.signInUrl : undefined;
   return renderProblemPage(
     sale,
@@ -132,7 +133,7 @@ const noScript: FastifyPluginAsync = async (app) => {
         ...(order ? { order } : {}),
       };
     }
-    app.pageLook.languageHeaders(reply, look);
+    languageHeaders(reply, look.text.lang);
     return html(reply, renderWaitPage({ id: sale.id, name: sale.name, maxPerShopper: sale.maxPerShopper }, view, notice, look));
   });
 

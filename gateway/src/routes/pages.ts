@@ -4,6 +4,7 @@ import { SALE_ID_PATTERN } from '@velvet-rope/contracts';
 import fp from 'fastify-plugin';
 import { AppError } from '../errors.js';
 import { loadShopperPages, pickLanguage } from '../pages/shopper-page.js';
+import { languageHeaders } from '../plugins/page-look.js';
 
 const saleIdRe = new RegExp(SALE_ID_PATTERN);
 
@@ -45,7 +46,7 @@ export default fp(
       if (!shopperPages) throw new AppError('ROUTE_NOT_FOUND', 'the waiting-room page is not built (npm run build)');
       const lang = pickLanguage((req.query as { lang?: unknown }).lang, req.headers['accept-language'], shopperPages.languages);
       const etag = shopperPages.etag(lang);
-      reply.header('cache-control', 'no-cache').header('content-language', lang).header('vary', 'accept-language').header('etag', etag);
+      languageHeaders(reply.header('cache-control', 'no-cache'), lang).header('etag', etag);
       // a reload during a drop revalidates (no-cache): the page unchanged is a 304, not 30 KB again
       if (req.headers['if-none-match']?.split(',').some((t) => t.trim() === etag)) return reply.code(304).send();
       return reply.type('text/html; charset=utf-8').send(shopperPages.page(lang));
