@@ -3,7 +3,7 @@
  * integration and end-to-end suites against cluster mode. Only what it started is stopped.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +23,8 @@ export interface LocalCluster {
    * id and slots (its nodes.conf), as a shard whose process restarted without persistence.
    */
   restartEmpty(port: number): Promise<void>;
+  /** every node's log so far (the Redis log lines of each port, restarts included), for diagnosis */
+  logs(): string;
   stop(): Promise<void>;
 }
 
@@ -76,7 +78,14 @@ export async function startRedisCluster(masters = 3): Promise<LocalCluster> {
     await waitFor(async () => (await cli(port, 'ping')) === 'PONG');
     for (const p of ports) await waitFor(async () => (await cli(p, 'cluster', 'info')).includes('cluster_state:ok'));
   };
-  return { nodes: ports.map((p) => `127.0.0.1:${p}`).join(','), ports, masterOf, restartEmpty, stop };
+  const logs = () =>
+    ports
+      .map((p) => {
+        const file = join(dir, `redis-${p}.log`);
+        return `===== redis-cluster ${p}\n${existsSync(file) ? readFileSync(file, 'utf8') : ''}`;
+      })
+      .join('\n');
+  return { nodes: ports.map((p) => `127.0.0.1:${p}`).join(','), ports, masterOf, restartEmpty, logs, stop };
 }
 
 function startNode(dir: string, port: number): ChildProcess {

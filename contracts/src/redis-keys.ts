@@ -158,10 +158,25 @@ export function shardKeys(saleId: string, shard: number, prefix: string = DEFAUL
   };
 }
 
-/** set: ids of sales the admission loop must look after (not hash-tagged: one key, one slot). */
-export function activeSalesKey(prefix: string = DEFAULT_KEY_PREFIX): string {
+/**
+ * string: the generation marker, set once per Redis dataset (scripts/generation.lua). Gone, it
+ * tells a gateway that Redis lost its data, and the running sales are re-published from
+ * PostgreSQL (the gateway's admission/recovery.ts). No hash tag: the whole name is hashed.
+ */
+export function generationKey(prefix: string = DEFAULT_KEY_PREFIX): string {
   if (!isKeyPrefix(prefix)) throw new TypeError(`invalid key prefix: ${JSON.stringify(prefix)}`);
-  return `${prefix}:sales:active`;
+  return `${prefix}:generation`;
+}
+
+/**
+ * set: ids of sales the admission loop must look after. Its hash tag is the generation marker's
+ * name, so on a Redis Cluster it lives in the marker's slot: a master that restarts empty loses
+ * both or neither, and a lost set is seen (the marker is gone) and refilled with every running
+ * sale. In a slot of its own, a restart of its master emptied it unseen: every gateway found no
+ * sale to tick, and admission stopped for good while the sales' own keys were intact.
+ */
+export function activeSalesKey(prefix: string = DEFAULT_KEY_PREFIX): string {
+  return `${prefix}:sales:active:{${generationKey(prefix)}}`;
 }
 
 /**

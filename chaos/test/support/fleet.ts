@@ -250,6 +250,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
           }
           writeFileSync(join(logDir, `${tag}-postgres.log`), postgres!.output());
           writeFileSync(join(logDir, `${tag}-redis.log`), sentinel ? sentinel.output() : redis!.output());
+          if (cluster) writeFileSync(join(logDir, `${tag}-redis-cluster.log`), cluster.nodes.logs());
         }
         // the services first (SIGTERM, then SIGKILL after 15 s), then the backing services
         for (const s of everyService) expected.add(s);

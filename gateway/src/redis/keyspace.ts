@@ -1,6 +1,7 @@
 import {
   activeSalesKey,
   DEFAULT_KEY_PREFIX,
+  generationKey,
   newPlacesKey,
   saleKeys,
   shardKeys,
@@ -13,6 +14,7 @@ import {
  * prefix (REDIS_KEY_PREFIX), so that separate fleets or test runs can share one Redis.
  */
 export class KeySpace {
+  /** set: the sales the admission loop looks after; in the generation marker's slot (contracts' activeSalesKey) */
   readonly activeSales: string;
   /**
    * string: set once per Redis dataset. When it is gone, Redis restarted empty (or was
@@ -26,7 +28,7 @@ export class KeySpace {
   readonly newPlaces: string;
   constructor(readonly prefix: string = DEFAULT_KEY_PREFIX) {
     this.activeSales = activeSalesKey(prefix);
-    this.generation = `${prefix}:generation`;
+    this.generation = generationKey(prefix);
     this.newPlaces = newPlacesKey(prefix);
   }
   sale(saleId: string): SaleKeys {
