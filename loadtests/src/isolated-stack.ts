@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { ensureDatabase, loadMigrations, migrate } from '@velvet-rope/contracts';
+import { ensureDatabase, envRedisTarget, loadMigrations, migrate } from '@velvet-rope/contracts';
 import { deleteQueues } from './amqp-admin.js';
-import { deleteKeysWithPrefix } from './redis-probe.js';
+import { deleteKeysWithPrefix, type ProbeTarget } from './redis-probe.js';
 import { freePort, spawnService, waitForHttp, waitForOutput, type ServiceProcess } from './service-process.js';
 
 export const DEFAULT_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -29,6 +29,8 @@ export function uniqueId(prefix: string): string {
 
 export interface StackOptions {
   readonly redisUrl?: string;
+  /** a Redis Cluster's seed nodes (`host:port,...`, REDIS_CLUSTER_NODES); then used instead of redisUrl */
+  readonly redisClusterNodes?: string;
   readonly amqpUrl?: string;
   readonly pgRootUrl?: string;
   /** extra gateway environment (TICK_MS, OVERSUBSCRIPTION, ...) */
@@ -50,6 +52,8 @@ export interface IsolatedStack {
   readonly databaseUrl: string;
   readonly databaseName: string;
   readonly redisUrl: string;
+  /** where the processes' Redis is: redisUrl, or the cluster's seed nodes */
+  readonly redisTarget: ProbeTarget;
   readonly amqpUrl: string;
   readonly prefix: string;
   readonly queue: string;
@@ -82,12 +86,20 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
   pool.on('error', () => undefined);
   let gateway: ServiceProcess | undefined;
 
-  const common = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, AMQP_URL: amqpUrl, REDIS_KEY_PREFIX: prefix };
+  const clusterNodes = opts.redisClusterNodes;
+  const redisTarget: ProbeTarget = clusterNodes ? clusterTarget(clusterNodes) : redisUrl;
+  const common = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    ...(clusterNodes ? { REDIS_CLUSTER_NODES: clusterNodes } : {}),
+    AMQP_URL: amqpUrl,
+    REDIS_KEY_PREFIX: prefix,
+  };
   const cleanupAll = async (extraQueues: readonly string[] = []) => {
     await Promise.all([gateway?.stop(), ...workers.map((w) => w.stop())]);
     await pool.end().catch(() => undefined);
     const problems: string[] = [];
-    await deleteKeysWithPrefix(redisUrl, prefix).catch((e: Error) => problems.push(`redis: ${e.message}`));
+    await deleteKeysWithPrefix(redisTarget, prefix).catch((e: Error) => problems.push(`redis: ${e.message}`));
     await deleteQueues(amqpUrl, [...queues, ...extraQueues]).catch((e: Error) => problems.push(`rabbitmq: ${e.message}`));
     await dropDatabase(pgRoot, databaseName).catch((e: Error) => problems.push(`postgres: ${e.message}`));
     if (problems.length) throw new Error(`cleanup incomplete: ${problems.join('; ')}`);
@@ -136,6 +148,7 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
       databaseUrl,
       databaseName,
       redisUrl,
+      redisTarget,
       amqpUrl,
       prefix,
       queue,
@@ -158,6 +171,11 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
     await cleanupAll().catch(() => undefined);
     throw err;
   }
+}
+
+/** `host:port,host:port` (REDIS_CLUSTER_NODES, read the way the services read it) as a Redis target */
+export function clusterTarget(nodes: string): ProbeTarget {
+  return envRedisTarget({ REDIS_CLUSTER_NODES: nodes });
 }
 
 export async function dropDatabase(pgRoot: string, name: string): Promise<void> {

@@ -1,10 +1,12 @@
 /**
  * What the load tools read from Redis: memory of a sale's queue state (I6: state lives in
  * Redis, and costs this much per shopper), the outbox left over (I4), and the removal of a
- * run's own keys. Never touches a key outside the given prefix.
+ * run's own keys. Never touches a key outside the given prefix. Redis is one server (a
+ * redis:// address) or a Redis Cluster (`clusterNodes`); a sale over shards has its waiting
+ * shoppers in its sub-queues, which are counted with the main queue.
  */
-import { saleKeys } from '@velvet-rope/contracts';
-import { Redis } from 'ioredis';
+import { createRedisClient, saleKeys, shardKeys, type RedisClient, type RedisTarget } from '@velvet-rope/contracts';
+import { Cluster, type Redis } from 'ioredis';
 
 export interface QueueMemory {
   /** entries in the queue sorted set when measured */
@@ -21,31 +23,79 @@ export interface QueueMemory {
   readonly bytesPerShopperWithLimits: number;
 }
 
-function connect(url: string): Redis {
-  return new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+/** a redis:// address, or a target (a Redis Cluster's seed nodes) */
+export type ProbeTarget = string | RedisTarget;
+
+async function connect(target: ProbeTarget): Promise<RedisClient> {
+  const redis = createRedisClient(typeof target === 'string' ? { url: target } : target, {
+    lazyConnect: false,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+  });
+  // a cluster client knows its masters once it is ready: before, nodes('master') is empty and
+  // a scan of every master would find nothing
+  if (redis instanceof Cluster && redis.status !== 'ready') {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        redis.disconnect();
+        reject(new Error('the Redis Cluster was not ready within 10 s'));
+      }, 10_000);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+  return redis;
 }
 
-/** `MEMORY USAGE ... SAMPLES 0` (exact) of the sale's queue and visitors keys. */
-export async function measureQueueMemory(url: string, prefix: string, saleId: string): Promise<QueueMemory> {
-  const redis = connect(url);
+/** the servers that hold keys: every master of a cluster, or the one server */
+function dataNodes(redis: RedisClient): Redis[] {
+  return redis instanceof Cluster ? redis.nodes('master') : [redis];
+}
+
+/** the sorted sets and hashes that hold a sale's waiting shoppers: the main tag's, then each sub-queue's */
+function queueKeyPairs(saleId: string, prefix: string, shards: number): { queue: string; visitors: string }[] {
+  const main = saleKeys(saleId, prefix);
+  const subs = shards > 1 ? Array.from({ length: shards }, (_, i) => shardKeys(saleId, i, prefix)) : [];
+  return [main, ...subs].map((k) => ({ queue: k.queue, visitors: k.visitors }));
+}
+
+const memoryUsage = (redis: RedisClient, key: string) => redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0') as Promise<number | null>;
+
+/**
+ * `MEMORY USAGE ... SAMPLES 0` (exact) of the sale's queue and visitors keys (of every
+ * sub-queue too, for a sale over `shards`).
+ */
+export async function measureQueueMemory(target: ProbeTarget, prefix: string, saleId: string, shards = 1): Promise<QueueMemory> {
+  const redis = await connect(target);
   try {
-    const k = saleKeys(saleId, prefix);
-    const [queued, visitors, queueBytes, visitorsBytes] = await Promise.all([
-      redis.zcard(k.queue),
-      redis.hlen(k.visitors),
-      redis.call('MEMORY', 'USAGE', k.queue, 'SAMPLES', '0') as Promise<number | null>,
-      redis.call('MEMORY', 'USAGE', k.visitors, 'SAMPLES', '0') as Promise<number | null>,
-    ]);
-    let rateLimitBytes = 0;
-    for (const key of await scanKeys(redis, `${k.config}:rl:*`)) {
-      rateLimitBytes += ((await redis.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) as number | null) ?? 0;
+    let queued = 0;
+    let visitors = 0;
+    let queueBytes = 0;
+    let visitorsBytes = 0;
+    for (const k of queueKeyPairs(saleId, prefix, shards)) {
+      const [q, v, qb, vb] = await Promise.all([
+        redis.zcard(k.queue),
+        redis.hlen(k.visitors),
+        memoryUsage(redis, k.queue),
+        memoryUsage(redis, k.visitors),
+      ]);
+      queued += q;
+      visitors += v;
+      queueBytes += qb ?? 0;
+      visitorsBytes += vb ?? 0;
     }
-    const bytesPerShopper = (queued > 0 ? (queueBytes ?? 0) / queued : 0) + (visitors > 0 ? (visitorsBytes ?? 0) / visitors : 0);
+    let rateLimitBytes = 0;
+    for (const key of await scanKeys(redis, `${saleKeys(saleId, prefix).config}:rl:*`)) {
+      rateLimitBytes += (await memoryUsage(redis, key)) ?? 0;
+    }
+    const bytesPerShopper = (queued > 0 ? queueBytes / queued : 0) + (visitors > 0 ? visitorsBytes / visitors : 0);
     return {
       queued,
       visitors,
-      queueBytes: queueBytes ?? 0,
-      visitorsBytes: visitorsBytes ?? 0,
+      queueBytes,
+      visitorsBytes,
       bytesPerShopper: Math.round(bytesPerShopper),
       rateLimitBytes,
       bytesPerShopperWithLimits: Math.round(bytesPerShopper + (visitors > 0 ? rateLimitBytes / visitors : 0)),
@@ -67,17 +117,18 @@ export interface SaleLeftovers {
   readonly walkedAway: number;
 }
 
-export async function readSaleLeftovers(url: string, prefix: string, saleId: string): Promise<SaleLeftovers> {
-  const redis = connect(url);
+export async function readSaleLeftovers(target: ProbeTarget, prefix: string, saleId: string, shards = 1): Promise<SaleLeftovers> {
+  const redis = await connect(target);
   try {
     const k = saleKeys(saleId, prefix);
-    const [pending, admitted, queued, remaining, [freed, walkedAway]] = await Promise.all([
+    const [pending, admitted, queueLengths, remaining, [freed, walkedAway]] = await Promise.all([
       redis.hlen(k.pending),
       redis.zcard(k.admitted),
-      redis.zcard(k.queue),
+      Promise.all(queueKeyPairs(saleId, prefix, shards).map((q) => redis.zcard(q.queue))),
       redis.get(k.stock),
       redis.hmget(k.state, 'freedTotal', 'walkedAwayTotal'),
     ]);
+    const queued = queueLengths.reduce((a, b) => a + b, 0);
     return {
       pending,
       admitted,
@@ -91,26 +142,35 @@ export async function readSaleLeftovers(url: string, prefix: string, saleId: str
   }
 }
 
-/** Every key matching a glob pattern (SCAN, never KEYS). */
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+/** Every key matching a glob pattern (SCAN on every master, never KEYS). */
+async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
   const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
+  for (const node of dataNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+  }
   return found;
 }
 
 /** Unlinks every key under `<prefix>:` (SCAN, never KEYS or FLUSH). */
-export async function deleteKeysWithPrefix(url: string, prefix: string): Promise<number> {
+export async function deleteKeysWithPrefix(target: ProbeTarget, prefix: string): Promise<number> {
   if (!/^[A-Za-z0-9_.-]{3,40}$/.test(prefix)) throw new Error(`refusing to delete keys for prefix ${JSON.stringify(prefix)}`);
-  const redis = connect(url);
+  const redis = await connect(target);
   try {
-    const keys = await scanKeys(redis, `${prefix}:*`);
     let deleted = 0;
-    for (let i = 0; i < keys.length; i += 1000) deleted += await redis.unlink(...keys.slice(i, i + 1000));
+    // per master, each key on its own: the keys of one master span many slots, and UNLINK of
+    // several keys must stay in one slot on a cluster
+    for (const node of dataNodes(redis)) {
+      const keys = await scanKeys(node, `${prefix}:*`);
+      for (let i = 0; i < keys.length; i += 1000) {
+        const answers = await node.pipeline(keys.slice(i, i + 1000).map((key) => ['unlink', key])).exec();
+        for (const [err, n] of answers ?? []) if (!err) deleted += Number(n);
+      }
+    }
     return deleted;
   } finally {
     redis.disconnect();

@@ -237,7 +237,9 @@ pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}
 <h1>Velvet Rope flash-sale simulation: ${verdict}</h1>
 <p>${esc(r.startedAt)} → ${esc(r.finishedAt)} (${fmt(r.durationSeconds, 1)} s) against ${esc(r.target.baseUrl)}${
     r.target.spawned ? ' (gateway and worker started by the simulator)' : ''
-  }; sale <code>${esc(r.sale.id)}</code>, ${fmt(r.sale.stock)} units, ${fmt(r.sale.ratePerMinute)} admissions/min, checkout ${r.sale.checkoutSeconds} s.</p>
+  }; sale <code>${esc(r.sale.id)}</code>, ${fmt(r.sale.stock)} units, ${fmt(r.sale.ratePerMinute)} admissions/min, checkout ${r.sale.checkoutSeconds} s${
+    (r.sale.shards ?? 1) > 1 ? `, queue over ${r.sale.shards} shards` : ''
+  }.</p>
 <h2>Promises</h2>${checks}
 <h2>Key figures</h2>${key}
 <div class="charts">${timeCharts(r)}</div>

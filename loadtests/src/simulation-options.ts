@@ -68,6 +68,14 @@ export interface SimulationOptions {
   readonly adminKey: string | undefined;
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
+  /** the sale's `shards`: its queue over this many sub-queues, on a Redis Cluster (1: one hash tag) */
+  readonly shards: number;
+  /**
+   * a Redis Cluster's seed nodes (`host:port,...`) for the spawned services, or the running
+   * gateway's REDIS_CLUSTER_NODES; unset with shards > 1 on a spawned stack: the simulator
+   * starts a private three-master cluster of its own on spare ports, and stops it after
+   */
+  readonly redisClusterNodes: string | undefined;
   /** the running gateway's REDIS_KEY_PREFIX, for the Redis memory figures */
   readonly redisKeyPrefix: string | undefined;
   /** the running gateway's pid, for its RSS */
@@ -114,6 +122,8 @@ export const DEFAULTS: Omit<SimulationOptions, 'prequeue' | 'prequeueSeconds'> &
   adminKey: undefined,
   databaseUrl: undefined,
   redisUrl: undefined,
+  shards: 1,
+  redisClusterNodes: undefined,
   redisKeyPrefix: undefined,
   gatewayPid: undefined,
 };
@@ -163,6 +173,17 @@ export function resolveOptions(input: Partial<SimulationOptions> = {}): Simulati
   whole('per-ip-limit', o.perIpLimit, 0, 100_000_000);
   if (!(o.oversubscription >= 1 && o.oversubscription <= 10)) throw new OptionError('--oversubscription must be from 1 to 10');
   whole('rss-limit-mb', o.rssLimitMb, 16, 1_000_000);
+  // the gateway's own bounds on a sale's shards
+  whole('shards', o.shards, 1, 16);
+  if (o.shards > 1 && o.mode === 'fifo')
+    throw new OptionError('--shards above 1 needs --mode prequeue-random or random (strict FIFO is one counter)');
+  if (o.shards > 1 && o.windowSeconds === 0) throw new OptionError('--shards above 1 needs --window above 0');
+  if (o.redisClusterNodes !== undefined && !/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/.test(o.redisClusterNodes)) {
+    throw new OptionError(`--redis-cluster-nodes must be host:port,host:port,..., got ${JSON.stringify(o.redisClusterNodes)}`);
+  }
+  if (o.baseUrl !== undefined && o.shards > 1 && o.redisClusterNodes === undefined) {
+    throw new OptionError("--shards above 1 with --base-url needs --redis-cluster-nodes (the running gateway's cluster)");
+  }
   if (o.baseUrl !== undefined) {
     const u = new URL(o.baseUrl);
     if (u.hostname !== '127.0.0.1' && u.hostname !== 'localhost' && u.hostname !== '[::1]') {
@@ -211,6 +232,10 @@ export const USAGE = `usage: node loadtests/dist/simulate.js [options]
   --admin-key KEY       its ADMIN_API_KEY
   --database-url URL    its DATABASE_URL (to check the promises)
   --redis-url URL       its REDIS_URL (default redis://127.0.0.1:6379)
+  --redis-cluster-nodes H:P,...  a Redis Cluster's seed nodes, for the spawned services (or the running
+                        gateway's REDIS_CLUSTER_NODES)
+  --shards K            the sale's queue over K sub-queues on a Redis Cluster (${DEFAULTS.shards}); without
+                        --redis-cluster-nodes the simulator starts a private three-master cluster
   --redis-key-prefix P  its REDIS_KEY_PREFIX (for Redis memory per shopper)
   --gateway-pid PID     its pid (for its RSS)
   --sale-id ID          the sale's id (default: a new unique one)
@@ -259,6 +284,8 @@ export function parseCommandLine(argv: readonly string[]): Partial<SimulationOpt
       'database-url': { type: 'string' },
       'redis-url': { type: 'string' },
       'redis-key-prefix': { type: 'string' },
+      'redis-cluster-nodes': { type: 'string' },
+      shards: { type: 'string' },
       'gateway-pid': { type: 'string' },
       'sale-id': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -307,6 +334,8 @@ export function parseCommandLine(argv: readonly string[]): Partial<SimulationOpt
     databaseUrl: values['database-url'],
     redisUrl: values['redis-url'],
     redisKeyPrefix: values['redis-key-prefix'],
+    redisClusterNodes: values['redis-cluster-nodes'],
+    shards: num('shards', values.shards),
     gatewayPid: num('gateway-pid', values['gateway-pid']),
     saleId: values['sale-id'],
     help: values.help,

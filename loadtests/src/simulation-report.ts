@@ -49,6 +49,8 @@ export interface SimulationReport {
     readonly checkoutSeconds: number;
     readonly mode: string;
     readonly windowSeconds: number;
+    /** sub-queues of the sale (1: one hash tag; absent in reports from before --shards) */
+    readonly shards?: number;
     readonly startsAt: string;
     /** seconds since the run began */
     readonly startT: number;

@@ -22,12 +22,13 @@ import { arrivalOffsetsMs } from './arrivals.js';
 import { drawTraits, seededRandom } from './behaviour.js';
 import { runBots, type BotIdentity, type BotRun } from './bots.js';
 import { analyseFairness } from './fairness-analysis.js';
-import { DEFAULT_REDIS_URL, startIsolatedStack, uniqueId, type IsolatedStack } from './isolated-stack.js';
+import { clusterTarget, DEFAULT_REDIS_URL, startIsolatedStack, uniqueId, type IsolatedStack } from './isolated-stack.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { readProcessMemory } from './process-memory.js';
 import { ProgressLine } from './progress-line.js';
 import { evaluatePromises, type PromiseFacts } from './promises.js';
-import { measureQueueMemory, readSaleLeftovers } from './redis-probe.js';
+import { startRedisCluster, type LocalCluster } from './redis-cluster.js';
+import { measureQueueMemory, readSaleLeftovers, type ProbeTarget } from './redis-probe.js';
 import { readSaleLedger, waitForOrders } from './sale-ledger.js';
 import { SaleSampler } from './sale-sampler.js';
 import { afterJoin, joinQueue, newShopper, SaleNews, type JourneyContext } from './shopper.js';
@@ -71,6 +72,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
   const progress = new ProgressLine(o.progress !== false);
   const redisUrl = o.redisUrl ?? DEFAULT_REDIS_URL;
   let stack: IsolatedStack | undefined;
+  let cluster: LocalCluster | undefined;
   let ownPool: pg.Pool | undefined;
   const clients: ApiClient[] = [];
   let sockets: SocketSample | undefined;
@@ -80,14 +82,22 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
   progress.say(
     `simulation: ${o.shoppers.toLocaleString('en')} shoppers (${o.prequeue.toLocaleString('en')} in the pre-queue), ` +
       `${o.stock.toLocaleString('en')} units, ${o.ratePerMinute.toLocaleString('en')}/min, mode ${o.mode}, window ${o.windowSeconds} s, ` +
-      `${o.bots} bots, socket sample ${o.socketSample}`,
+      `${o.bots} bots, socket sample ${o.socketSample}` +
+      (o.shards > 1 ? `, ${o.shards} shards` : ''),
   );
   try {
+    let clusterNodes = o.redisClusterNodes;
+    if (!o.baseUrl && o.shards > 1 && clusterNodes === undefined) {
+      progress.say('starting a private three-master Redis Cluster for the sale over shards');
+      cluster = await startRedisCluster(3);
+      clusterNodes = cluster.nodes;
+    }
     if (!o.baseUrl) {
       progress.say('starting an isolated gateway and order worker (own database, queue and Redis prefix)');
       stack = await startIsolatedStack({
         label: 'sim',
         redisUrl,
+        ...(clusterNodes ? { redisClusterNodes: clusterNodes } : {}),
         gatewayEnv: {
           TICK_MS: String(o.tickMs),
           OVERSUBSCRIPTION: String(o.oversubscription),
@@ -103,6 +113,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
     const adminKey = stack?.adminKey ?? o.adminKey!;
     const pool = stack?.pool ?? (ownPool = new pg.Pool({ connectionString: o.databaseUrl, max: 4 }));
     const prefix = stack?.prefix ?? o.redisKeyPrefix;
+    const redisTarget: ProbeTarget = stack?.redisTarget ?? (clusterNodes ? clusterTarget(clusterNodes) : redisUrl);
     const gatewayPid = stack?.gateway.pid ?? o.gatewayPid;
 
     const api = new ApiClient(baseUrl, { connections: o.connections, maxInFlight: o.concurrency, timeoutMs: 60_000 });
@@ -125,6 +136,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
         maxPerShopper: 1,
         queueMode: o.mode,
         windowSeconds: o.windowSeconds,
+        ...(o.shards > 1 ? { shards: o.shards } : {}),
       },
     });
     if (created.status !== 201) throw new Error(`creating the sale failed: ${created.status} ${JSON.stringify(created.body)}`);
@@ -200,7 +212,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       `pre-queue: ${prequeueJoins.toLocaleString('en')} joins in ${((tPre1 - tPre0) / 1000).toFixed(1)} s ` +
         `(${Math.round(prequeueJoins / Math.max(0.001, (tPre1 - tPre0) / 1000)).toLocaleString('en')}/s)`,
     );
-    const redisPrequeue = prefix ? await measureQueueMemory(redisUrl, prefix, saleId).catch(() => null) : null;
+    const redisPrequeue = prefix ? await measureQueueMemory(redisTarget, prefix, saleId, o.shards).catch(() => null) : null;
     const rssWithQueue = gatewayPid ? await readProcessMemory(gatewayPid) : undefined;
     progress.say(`the sale starts at ${new Date(startsAt).toISOString()} (in ${((startsAt - Date.now()) / 1000).toFixed(1)} s)`);
 
@@ -228,7 +240,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
     }
     await Promise.all(laterJoins);
     const botRunStart = await botsStart;
-    const redisPeak = prefix ? await measureQueueMemory(redisUrl, prefix, saleId).catch(() => null) : null;
+    const redisPeak = prefix ? await measureQueueMemory(redisTarget, prefix, saleId, o.shards).catch(() => null) : null;
     phase = 'until sold out';
     await Promise.all(journeys);
     const tJourneysEnd = Date.now();
@@ -245,17 +257,17 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
       }
     }
     await waitForOrders(pool, saleId, told.size, 60_000);
-    let leftovers = prefix ? await readSaleLeftovers(redisUrl, prefix, saleId).catch(() => undefined) : undefined;
+    let leftovers = prefix ? await readSaleLeftovers(redisTarget, prefix, saleId, o.shards).catch(() => undefined) : undefined;
     for (let i = 0; i < 75 && leftovers && leftovers.pending > 0; i++) {
       await sleep(200);
-      leftovers = await readSaleLeftovers(redisUrl, prefix!, saleId).catch(() => undefined);
+      leftovers = await readSaleLeftovers(redisTarget, prefix!, saleId, o.shards).catch(() => undefined);
     }
     // the pages closed last are freed a grace after they closed: wait for them (bounded)
     const closed = shoppers.filter((s) => s.end === 'closed').length;
     const graceMs = (o.abandonGraceSeconds ?? 20) * 1_000;
     for (const until = Date.now() + graceMs + 10_000; graceMs > 0 && leftovers && leftovers.freed < closed && Date.now() < until;) {
       await sleep(250);
-      leftovers = await readSaleLeftovers(redisUrl, prefix!, saleId).catch(() => undefined);
+      leftovers = await readSaleLeftovers(redisTarget, prefix!, saleId, o.shards).catch(() => undefined);
     }
     await sleep(600); // one more sample after the drain, for the charts
     await sampler.sampleOnce();
@@ -382,6 +394,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
         checkoutSeconds: o.checkoutSeconds,
         mode: o.mode,
         windowSeconds: o.windowSeconds,
+        shards: o.shards,
         startsAt: new Date(startsAt).toISOString(),
         startT,
       },
@@ -491,7 +504,11 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
     sockets?.close();
     await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
     await ownPool?.end().catch(() => undefined);
-    if (stack) await stack.cleanup();
+    try {
+      if (stack) await stack.cleanup();
+    } finally {
+      await cluster?.stop();
+    }
   }
 }
 

@@ -70,4 +70,22 @@ describe('simulation options', () => {
       'http://127.0.0.1:3000',
     );
   });
+
+  it('spreads the sale over shards of a Redis Cluster only where the gateway allows it', () => {
+    expect(resolveOptions().shards).toBe(1);
+    const cli = parseCommandLine(['--shards', '3', '--redis-cluster-nodes', '127.0.0.1:7001,127.0.0.1:7002']);
+    expect(resolveOptions(cli)).toMatchObject({ shards: 3, redisClusterNodes: '127.0.0.1:7001,127.0.0.1:7002' });
+    // without nodes on a spawned stack: the simulator starts its own cluster
+    expect(resolveOptions({ shards: 3 }).redisClusterNodes).toBeUndefined();
+    expect(() => resolveOptions({ shards: 17 })).toThrow(/--shards/);
+    expect(() => resolveOptions({ shards: 0 })).toThrow(/--shards/);
+    expect(() => resolveOptions({ shards: 3, mode: 'fifo' })).toThrow(/--shards.*--mode/);
+    expect(() => resolveOptions({ shards: 3, windowSeconds: 0 })).toThrow(/--window/);
+    expect(() => resolveOptions({ redisClusterNodes: '127.0.0.1' })).toThrow(/--redis-cluster-nodes/);
+    expect(() => resolveOptions({ redisClusterNodes: 'a:1,,b:2' })).toThrow(/--redis-cluster-nodes/);
+    // a running gateway's cluster cannot be guessed
+    const running = { baseUrl: 'http://127.0.0.1:3000', adminKey: 'k', databaseUrl: 'postgres://x' };
+    expect(() => resolveOptions({ ...running, shards: 3 })).toThrow(/--redis-cluster-nodes/);
+    expect(resolveOptions({ ...running, shards: 3, redisClusterNodes: '127.0.0.1:7001' }).shards).toBe(3);
+  });
 });
