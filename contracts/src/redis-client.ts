@@ -76,6 +76,14 @@ export function redisAddress(target: RedisTarget): string {
   return target.clusterNodes?.length ? `redis-cluster://${list(target.clusterNodes)}` : redactUrl(target.url);
 }
 
+/**
+ * The servers that hold keys: every master of a cluster (known once the client is ready), or
+ * the one server. What must see every key (SCAN) asks each of them.
+ */
+export function dataNodes(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes('master') : [client];
+}
+
 /** Another connection with the same settings (pub/sub needs connections of its own). */
 export function duplicateRedisClient(client: RedisClient): RedisClient {
   return client instanceof Cluster ? client.duplicate() : client.duplicate();

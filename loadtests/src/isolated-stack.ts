@@ -87,7 +87,7 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
   let gateway: ServiceProcess | undefined;
 
   const clusterNodes = opts.redisClusterNodes;
-  const redisTarget: ProbeTarget = clusterNodes ? clusterTarget(clusterNodes) : redisUrl;
+  const redisTarget = redisTargetOf(redisUrl, clusterNodes);
   const common = {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
@@ -173,9 +173,12 @@ export async function startIsolatedStack(opts: StackOptions = {}): Promise<Isola
   }
 }
 
-/** `host:port,host:port` (REDIS_CLUSTER_NODES, read the way the services read it) as a Redis target */
-export function clusterTarget(nodes: string): ProbeTarget {
-  return envRedisTarget({ REDIS_CLUSTER_NODES: nodes });
+/**
+ * Where the services' Redis is: the cluster's seed nodes (`host:port,...`, read the way the
+ * services read REDIS_CLUSTER_NODES) when given, else the one server at `redisUrl`
+ */
+export function redisTargetOf(redisUrl: string, clusterNodes: string | undefined): ProbeTarget {
+  return clusterNodes ? envRedisTarget({ REDIS_CLUSTER_NODES: clusterNodes }) : redisUrl;
 }
 
 export async function dropDatabase(pgRoot: string, name: string): Promise<void> {

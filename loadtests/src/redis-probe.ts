@@ -5,8 +5,8 @@
  * redis:// address) or a Redis Cluster (`clusterNodes`); a sale over shards has its waiting
  * shoppers in its sub-queues, which are counted with the main queue.
  */
-import { createRedisClient, saleKeys, shardKeys, type RedisClient, type RedisTarget } from '@velvet-rope/contracts';
-import { Cluster, type Redis } from 'ioredis';
+import { createRedisClient, dataNodes, saleKeys, shardKeys, type RedisClient, type RedisTarget } from '@velvet-rope/contracts';
+import { Cluster } from 'ioredis';
 
 export interface QueueMemory {
   /** entries in the queue sorted set when measured */
@@ -47,11 +47,6 @@ async function connect(target: ProbeTarget): Promise<RedisClient> {
     });
   }
   return redis;
-}
-
-/** the servers that hold keys: every master of a cluster, or the one server */
-function dataNodes(redis: RedisClient): Redis[] {
-  return redis instanceof Cluster ? redis.nodes('master') : [redis];
 }
 
 /** the sorted sets and hashes that hold a sale's waiting shoppers: the main tag's, then each sub-queue's */

@@ -22,13 +22,13 @@ import { arrivalOffsetsMs } from './arrivals.js';
 import { drawTraits, seededRandom } from './behaviour.js';
 import { runBots, type BotIdentity, type BotRun } from './bots.js';
 import { analyseFairness } from './fairness-analysis.js';
-import { clusterTarget, DEFAULT_REDIS_URL, startIsolatedStack, uniqueId, type IsolatedStack } from './isolated-stack.js';
+import { DEFAULT_REDIS_URL, redisTargetOf, startIsolatedStack, uniqueId, type IsolatedStack } from './isolated-stack.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { readProcessMemory } from './process-memory.js';
 import { ProgressLine } from './progress-line.js';
 import { evaluatePromises, type PromiseFacts } from './promises.js';
 import { startRedisCluster, type LocalCluster } from './redis-cluster.js';
-import { measureQueueMemory, readSaleLeftovers, type ProbeTarget } from './redis-probe.js';
+import { measureQueueMemory, readSaleLeftovers } from './redis-probe.js';
 import { readSaleLedger, waitForOrders } from './sale-ledger.js';
 import { SaleSampler } from './sale-sampler.js';
 import { afterJoin, joinQueue, newShopper, SaleNews, type JourneyContext } from './shopper.js';
@@ -113,7 +113,7 @@ export async function runSimulation(input: Partial<SimulationOptions> | Simulati
     const adminKey = stack?.adminKey ?? o.adminKey!;
     const pool = stack?.pool ?? (ownPool = new pg.Pool({ connectionString: o.databaseUrl, max: 4 }));
     const prefix = stack?.prefix ?? o.redisKeyPrefix;
-    const redisTarget: ProbeTarget = stack?.redisTarget ?? (clusterNodes ? clusterTarget(clusterNodes) : redisUrl);
+    const redisTarget = stack?.redisTarget ?? redisTargetOf(redisUrl, clusterNodes);
     const gatewayPid = stack?.gateway.pid ?? o.gatewayPid;
 
     const api = new ApiClient(baseUrl, { connections: o.connections, maxInFlight: o.concurrency, timeoutMs: 60_000 });

@@ -19,10 +19,9 @@
  * starts again); after it, the sale is retired and the next sweep finishes step 5. From the
  * COMMIT on, PostgreSQL answers for the sale: its figures, its audit, joins refused as ended.
  */
-import { inTransaction } from '@velvet-rope/contracts';
+import { dataNodes, inTransaction } from '@velvet-rope/contracts';
 import type { RedisClient as Redis } from '@velvet-rope/contracts';
 import type { FastifyBaseLogger } from 'fastify';
-import { Cluster } from 'ioredis';
 import type pg from 'pg';
 import type { KeySpace } from '../redis/keyspace.js';
 import { RedisCommands } from '../redis/commands.js';
@@ -224,8 +223,7 @@ export class SaleRetirer {
   /** every key matching `pattern` on every master; `oneByOne` when they span several slots */
   async #unlinkMatching(pattern: string, oneByOne: boolean): Promise<void> {
     const { redis } = this.#o;
-    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
-    for (const node of nodes) {
+    for (const node of dataNodes(redis)) {
       let cursor = '0';
       do {
         const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
